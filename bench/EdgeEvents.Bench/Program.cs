@@ -1,0 +1,13 @@
+// Each benchmark measures our code next to a bare baseline in the same run and prints the ratio.
+// Usage: dotnet run -c Release --project bench/EdgeEvents.Bench -- <name> [options]
+
+var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
+{
+};
+
+if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
+{
+    Console.Error.WriteLine($"usage: EdgeEvents.Bench <{string.Join('|', benchmarks.Keys)}> [options]");
+    return 2;
+}
+return await run(args[1..]);

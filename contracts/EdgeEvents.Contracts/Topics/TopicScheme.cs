@@ -1,0 +1,126 @@
+namespace EdgeEvents.Contracts.Topics;
+
+/// <summary>What a topic carries; decides its QoS, retain flag and default payload format.</summary>
+public enum TopicKind { Unknown, Frames, Detections, Scene, Events, Questions, Answers, Status, Errors, Stats, Snapshots }
+
+/// <summary>
+/// The one place that defines topic names. MQTT form uses <c>/</c> (<c>edge/frames/cam1</c>);
+/// NATS subjects are the same names with <c>.</c> (<c>edge.frames.cam1</c>), as nats-server's MQTT gateway maps them.
+/// </summary>
+public sealed class TopicScheme
+{
+    public const string DefaultPrefix = "edge";
+
+    public TopicScheme(string prefix = DefaultPrefix)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(prefix);
+        if (prefix.IndexOfAny(['+', '#', '.', ' ', '*', '>']) >= 0 || prefix.StartsWith('/') || prefix.EndsWith('/'))
+            throw new ArgumentException($"Topic prefix '{prefix}' must not contain wildcards, dots or spaces, nor start or end with '/'.", nameof(prefix));
+        Prefix = prefix;
+    }
+
+    public string Prefix { get; }
+
+    public string Frames(string camera) => Topic("frames", camera);
+    public string Detections(string camera) => Topic("detections", camera);
+    public string Scene(string camera) => Topic("scene", camera);
+    public string Events(string camera) => Topic("events", camera);
+    public string Snapshots(string camera) => Topic("snapshots", camera);
+    public string Questions(string? asker = null) => asker is null ? $"{Prefix}/questions" : Topic("questions", asker);
+    public string Answers(string? asker = null) => asker is null ? $"{Prefix}/answers" : Topic("answers", asker);
+    public string Status(string component) => Topic("status", component);
+    public string Errors(string component) => Topic("errors", component);
+    public string Stats(string component) => Topic("stats", component);
+
+    /// <summary>Filter for one kind across all cameras/components, e.g. <c>edge/frames/+</c>.</summary>
+    public string AllOf(TopicKind kind) => kind switch
+    {
+        TopicKind.Questions => $"{Prefix}/questions/#",
+        _ => $"{Prefix}/{Segment(kind)}/+",
+    };
+
+    /// <summary>Everything under the prefix.</summary>
+    public string Everything => $"{Prefix}/#";
+
+    /// <summary>Splits a concrete topic into its kind and the name after the kind (camera, asker or component).</summary>
+    public (TopicKind Kind, string? Name) Parse(string topic)
+    {
+        if (!topic.StartsWith(Prefix + "/", StringComparison.Ordinal)) return (TopicKind.Unknown, null);
+        var rest = topic.AsSpan(Prefix.Length + 1);
+        var slash = rest.IndexOf('/');
+        var segment = slash < 0 ? rest : rest[..slash];
+        var name = slash < 0 ? null : rest[(slash + 1)..].ToString();
+        var kind = segment switch
+        {
+            "frames" => TopicKind.Frames,
+            "detections" => TopicKind.Detections,
+            "scene" => TopicKind.Scene,
+            "events" => TopicKind.Events,
+            "questions" => TopicKind.Questions,
+            "answers" => TopicKind.Answers,
+            "status" => TopicKind.Status,
+            "errors" => TopicKind.Errors,
+            "stats" => TopicKind.Stats,
+            "snapshots" => TopicKind.Snapshots,
+            _ => TopicKind.Unknown,
+        };
+        // Only questions and answers may omit the name (anonymous asker); the rest need exactly one name segment.
+        if (kind is TopicKind.Questions or TopicKind.Answers) return (kind, name);
+        if (kind == TopicKind.Unknown || string.IsNullOrEmpty(name) || name.Contains('/')) return (TopicKind.Unknown, null);
+        return (kind, name);
+    }
+
+    /// <summary>A camera, asker or component name usable as one topic level.</summary>
+    public static bool IsValidName(string name) =>
+        !string.IsNullOrEmpty(name) && name.Length <= 128 &&
+        name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
+    /// <summary>MQTT topic or filter to NATS subject: <c>/</c>→<c>.</c>, <c>+</c>→<c>*</c>, <c>#</c>→<c>&gt;</c>.</summary>
+    public static string ToNatsSubject(string mqttTopic) =>
+        string.Create(mqttTopic.Length, mqttTopic, static (span, t) =>
+        {
+            for (var i = 0; i < t.Length; i++)
+                span[i] = t[i] switch { '/' => '.', '+' => '*', '#' => '>', var c => c };
+        });
+
+    /// <summary>NATS subject back to the MQTT form every component works with.</summary>
+    public static string FromNatsSubject(string subject) => subject.Replace('.', '/');
+
+    /// <summary>True if an MQTT topic filter (with <c>+</c> and <c>#</c>) matches a concrete topic.</summary>
+    public static bool Matches(string filter, string topic)
+    {
+        if (filter.StartsWith("$share/", StringComparison.Ordinal))
+            filter = filter[(filter.IndexOf('/', 7) + 1)..];
+        var f = filter.Split('/');
+        var t = topic.Split('/');
+        for (var i = 0; i < f.Length; i++)
+        {
+            if (f[i] == "#") return true;
+            if (i >= t.Length) return false;
+            if (f[i] != "+" && f[i] != t[i]) return false;
+        }
+        return f.Length == t.Length;
+    }
+
+    private string Topic(string kind, string name)
+    {
+        if (!IsValidName(name))
+            throw new ArgumentException($"'{name}' is not a valid topic name level (letters, digits, '-' and '_', at most 128).", nameof(name));
+        return $"{Prefix}/{kind}/{name}";
+    }
+
+    private static string Segment(TopicKind kind) => kind switch
+    {
+        TopicKind.Frames => "frames",
+        TopicKind.Detections => "detections",
+        TopicKind.Scene => "scene",
+        TopicKind.Events => "events",
+        TopicKind.Questions => "questions",
+        TopicKind.Answers => "answers",
+        TopicKind.Status => "status",
+        TopicKind.Errors => "errors",
+        TopicKind.Stats => "stats",
+        TopicKind.Snapshots => "snapshots",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No topic for this kind."),
+    };
+}

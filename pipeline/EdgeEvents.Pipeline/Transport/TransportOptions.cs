@@ -1,0 +1,36 @@
+namespace EdgeEvents.Pipeline.Transport;
+
+/// <summary>Connection settings shared by the MQTT and NATS transports. Bound from configuration section <c>Transport</c>.</summary>
+public sealed record TransportOptions
+{
+    public const string Section = "Transport";
+
+    /// <summary><c>mqtt://host:port</c>, <c>mqtts://host:port</c> or <c>nats://host:port</c>. Default <c>mqtt://127.0.0.1:1883</c>.</summary>
+    public string Broker { get; init; } = "mqtt://127.0.0.1:1883";
+    /// <summary>Topic prefix. Default <c>edge</c>.</summary>
+    public string Prefix { get; init; } = "edge";
+    /// <summary>Client id; also names the status topic. Default: the component name plus the host name.</summary>
+    public string? ClientId { get; init; }
+    public string? Username { get; init; }
+    /// <summary>Password; never logged. Prefer <see cref="PasswordFile"/>.</summary>
+    public string? Password { get; init; }
+    /// <summary>File holding the password (a mounted Kubernetes Secret).</summary>
+    public string? PasswordFile { get; init; }
+    /// <summary>PEM file of the CA that signs the broker's certificate; system trust store when null.</summary>
+    public string? CaFile { get; init; }
+    /// <summary>Persistent session (MQTT clean start off + session expiry). Default true for workers.</summary>
+    public bool PersistentSession { get; init; } = true;
+    /// <summary>How long the broker keeps a disconnected persistent session. Default 1 day.</summary>
+    public TimeSpan SessionExpiry { get; init; } = TimeSpan.FromDays(1);
+    /// <summary>Largest payload accepted on receive; larger ones are rejected and counted. Default 16 MiB.</summary>
+    public int MaxPayloadBytes { get; init; } = 16 * 1024 * 1024;
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>First reconnect delay; doubles with jitter up to <see cref="ReconnectMaxDelay"/>. Default 200 ms.</summary>
+    public TimeSpan ReconnectMinDelay { get; init; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>Default 10 s.</summary>
+    public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Socket buffer size; 64 KiB triples throughput for 100 KB frames over the 8 KiB default.</summary>
+    public int BufferSize { get; init; } = 64 * 1024;
+
+    public string? ReadPassword() => PasswordFile is { Length: > 0 } f ? File.ReadAllText(f).Trim() : Password;
+}
