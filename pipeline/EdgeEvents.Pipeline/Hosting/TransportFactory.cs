@@ -1,0 +1,25 @@
+using EdgeEvents.Contracts.Topics;
+using EdgeEvents.Pipeline.Mqtt;
+using EdgeEvents.Pipeline.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeEvents.Pipeline.Hosting;
+
+/// <summary>Creates the transport the <c>--broker</c> URL names.</summary>
+public static class TransportFactory
+{
+    public static IMessageTransport Create(TransportOptions options, string component, ILoggerFactory loggerFactory)
+    {
+        var address = BrokerAddress.Parse(options.Broker);
+        var topics = new TopicScheme(options.Prefix);
+        var clientId = options.ClientId ?? $"{component}-{Environment.MachineName}".ToLowerInvariant();
+        var logger = loggerFactory.CreateLogger($"EdgeEvents.{component}.transport");
+        if (!address.IsLoopback && string.IsNullOrEmpty(options.Username))
+            logger.LogWarning("Connecting to {Broker} without credentials: anyone on that network can read and publish. Set Transport:Username and Transport:PasswordFile.", address);
+        return address.Protocol switch
+        {
+            BrokerProtocol.Mqtt => new MqttTransport(options, address, topics, component, clientId, logger),
+            _ => throw new NotSupportedException($"Transport for {address.Protocol} is not available in this build."),
+        };
+    }
+}

@@ -1,0 +1,60 @@
+using System.Buffers;
+using System.Text;
+using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Transport;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace EdgeEvents.Pipeline.Mqtt;
+
+public sealed partial class MqttTransport
+{
+    public async ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var mqttMessage = ToMqtt(message);
+        while (true)
+        {
+            if (!_client.IsConnected)
+            {
+                if (message.Delivery == Delivery.AtMostOnce)
+                {
+                    Interlocked.Increment(ref _droppedWhileDisconnected);
+                    EdgeTelemetry.MessagesDropped.Add(1,
+                        new KeyValuePair<string, object?>("messaging.system", System),
+                        new KeyValuePair<string, object?>("reason", "disconnected"));
+                    return;
+                }
+                await _connected.Task.WaitAsync(ct);
+            }
+            try
+            {
+                var result = await _client.PublishAsync(mqttMessage, ct);
+                if (!result.IsSuccess && result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
+                    throw new InvalidOperationException($"Broker refused publish to '{message.Topic}': {result.ReasonCode} {result.ReasonString}");
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && ex is not InvalidOperationException && !_client.IsConnected && message.Delivery == Delivery.AtLeastOnce)
+            {
+                // The link went down mid-publish: wait for the reconnect and send again (at-least-once).
+            }
+        }
+    }
+
+    private static MqttApplicationMessage ToMqtt(OutgoingMessage message)
+    {
+        var builder = new MqttApplicationMessageBuilder()
+            .WithTopic(message.Topic)
+            .WithPayload(new ReadOnlySequence<byte>(message.Payload))
+            .WithQualityOfServiceLevel(message.Delivery == Delivery.AtLeastOnce ? MqttQualityOfServiceLevel.AtLeastOnce : MqttQualityOfServiceLevel.AtMostOnce)
+            .WithRetainFlag(message.Retain);
+        if (message.ContentType is not null) builder.WithContentType(message.ContentType);
+        if (message.Expiry is { } expiry) builder.WithMessageExpiryInterval((uint)Math.Max(1, expiry.TotalSeconds));
+        if (message.ResponseTopic is not null) builder.WithResponseTopic(message.ResponseTopic);
+        if (!message.CorrelationData.IsEmpty) builder.WithCorrelationData(message.CorrelationData.ToArray());
+        if (message.MessageId is not null) builder.WithUserProperty(MessageIdProperty, Encoding.UTF8.GetBytes(message.MessageId));
+        if (message.Headers is not null)
+            foreach (var (name, value) in message.Headers) builder.WithUserProperty(name, Encoding.UTF8.GetBytes(value));
+        return builder.Build();
+    }
+}

@@ -1,0 +1,153 @@
+using System.Buffers;
+using System.Text;
+using System.Threading.Channels;
+using EdgeEvents.Contracts.Messages;
+using EdgeEvents.Contracts.Topics;
+using EdgeEvents.Pipeline.Transport;
+using Microsoft.Extensions.Logging;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace EdgeEvents.Pipeline.Mqtt;
+
+public sealed partial class MqttTransport
+{
+    public async Task<IMessageSubscription> SubscribeAsync(SubscriptionRequest request, CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var subscription = new MqttSubscription(this, Interlocked.Increment(ref _nextSubscriptionId), request);
+        _subscriptions[subscription.Key] = subscription;
+        // While disconnected the subscription is only recorded; the connection loop sends it on (re)connect.
+        if (_client.IsConnected)
+        {
+            try
+            {
+                await SendSubscribeAsync(subscription, ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && !_client.IsConnected)
+            {
+                _logger.LogDebug(ex, "Subscribe to {Filter} deferred until reconnect", request.Filter);
+            }
+            catch
+            {
+                _subscriptions.TryRemove(subscription.Key, out _);
+                throw;
+            }
+        }
+        return subscription;
+    }
+
+    private async Task ResubscribeAllAsync(CancellationToken ct)
+    {
+        foreach (var subscription in _subscriptions.Values.OrderBy(s => s.Key))
+            await SendSubscribeAsync(subscription, ct);
+    }
+
+    private async Task SendSubscribeAsync(MqttSubscription subscription, CancellationToken ct)
+    {
+        await _subscribeLock.WaitAsync(ct);
+        try
+        {
+            var request = subscription.Request;
+            var result = await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+                .WithTopicFilter(f => f
+                    .WithTopic(subscription.WireFilter)
+                    .WithQualityOfServiceLevel(request.Delivery == Delivery.AtLeastOnce ? MqttQualityOfServiceLevel.AtLeastOnce : MqttQualityOfServiceLevel.AtMostOnce))
+                .Build(), ct);
+            foreach (var item in result.Items)
+            {
+                if (item.ResultCode > MqttClientSubscribeResultCode.GrantedQoS2)
+                    throw new InvalidOperationException($"Broker refused subscription to '{subscription.WireFilter}': {item.ResultCode}");
+            }
+        }
+        finally
+        {
+            _subscribeLock.Release();
+        }
+    }
+
+    private async Task OnMessageReceivedAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        var message = e.ApplicationMessage;
+        var topic = message.Topic;
+        var size = message.Payload.Length;
+        if (size > _options.MaxPayloadBytes)
+        {
+            Rejected?.Invoke(new RejectedMessage(topic, (int)Math.Min(size, int.MaxValue), ErrorKinds.PayloadTooLarge,
+                $"Payload of {size} bytes exceeds the limit of {_options.MaxPayloadBytes} bytes."));
+            return;
+        }
+        var targets = _subscriptions.Values.Where(s => TopicScheme.Matches(s.Request.Filter, topic)).ToList();
+        if (targets.Count == 0) return;
+
+        var received = ToReceived(message);
+        // Manual acknowledgement only when exactly one subscription owns the message; otherwise ack on receipt.
+        if (targets.Count == 1 && targets[0].Request.ManualAck && message.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce)
+        {
+            e.AutoAcknowledge = false;
+            received = received with { Acknowledge = ct => new ValueTask(e.AcknowledgeAsync(ct)) };
+        }
+        foreach (var subscription in targets)
+        {
+            try
+            {
+                await subscription.Channel.WriteAsync(received, _disposing.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+            {
+                // Shutting down or unsubscribed: the broker redelivers unacknowledged QoS 1 messages.
+            }
+        }
+    }
+
+    private static ReceivedMessage ToReceived(MqttApplicationMessage message)
+    {
+        string? messageId = null;
+        Dictionary<string, string>? headers = null;
+        if (message.UserProperties is { Count: > 0 } properties)
+        {
+            headers = new Dictionary<string, string>(properties.Count);
+            foreach (var property in properties)
+            {
+                var value = Encoding.UTF8.GetString(property.ValueBuffer.Span);
+                if (property.Name == MessageIdProperty) messageId = value;
+                else headers[property.Name] = value;
+            }
+        }
+        return new ReceivedMessage(message.Topic, message.Payload.ToArray())
+        {
+            ContentType = message.ContentType,
+            Retained = message.Retain,
+            ResponseTopic = message.ResponseTopic,
+            CorrelationData = message.CorrelationData ?? ReadOnlyMemory<byte>.Empty,
+            MessageId = messageId,
+            Headers = headers ?? ReceivedMessage.EmptyHeaders,
+        };
+    }
+
+    private async Task UnsubscribeAsync(MqttSubscription subscription)
+    {
+        if (!_subscriptions.TryRemove(subscription.Key, out _)) return;
+        subscription.Channel.Complete();
+        if (_disposed != 0 || !_client.IsConnected) return;
+        try
+        {
+            await _client.UnsubscribeAsync(new MqttClientUnsubscribeOptionsBuilder().WithTopicFilter(subscription.WireFilter).Build(), _disposing.Token);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogDebug(ex, "Unsubscribe from {Filter} failed", subscription.WireFilter);
+        }
+    }
+
+    private sealed class MqttSubscription(MqttTransport owner, long key, SubscriptionRequest request) : IMessageSubscription
+    {
+        public long Key { get; } = key;
+        public SubscriptionRequest Request { get; } = request;
+        public SubscriptionChannel Channel { get; } = new(request, "mqtt");
+        public string WireFilter { get; } = request.Group is { Length: > 0 } g ? $"$share/{g}/{request.Filter}" : request.Filter;
+        public ChannelReader<ReceivedMessage> Messages => Channel.Reader;
+        public long Dropped => Channel.Dropped;
+        public ValueTask DisposeAsync() => new(owner.UnsubscribeAsync(this));
+    }
+}

@@ -1,0 +1,197 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Threading.Channels;
+using EdgeEvents.Contracts.Messages;
+using EdgeEvents.Contracts.Topics;
+using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Transport;
+using Microsoft.Extensions.Logging;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace EdgeEvents.Pipeline.Mqtt;
+
+/// <summary>
+/// MQTT 5 transport over MQTTnet. One background loop owns the connection: it connects with backoff and jitter,
+/// resubscribes, publishes the retained <c>online</c> status, and waits for the disconnect signal. MQTTnet's own
+/// disconnect handler only signals that loop; reconnecting from inside it can deadlock.
+/// </summary>
+public sealed partial class MqttTransport : IMessageTransport
+{
+    internal const string MessageIdProperty = "msg-id";
+
+    private readonly TransportOptions _options;
+    private readonly BrokerAddress _address;
+    private readonly TopicScheme _topics;
+    private readonly string _component;
+    private readonly ILogger _logger;
+    private readonly IMqttClient _client;
+    private readonly MqttClientOptions _clientOptions;
+    private readonly ConcurrentDictionary<long, MqttSubscription> _subscriptions = new();
+    private readonly CancellationTokenSource _disposing = new();
+    private readonly SemaphoreSlim _subscribeLock = new(1, 1);
+    private TaskCompletionSource _connected = NewSignal();
+    private TaskCompletionSource _disconnected = NewSignal();
+    private Task? _connectionLoop;
+    private long _nextSubscriptionId;
+    private int _disposed;
+
+    public MqttTransport(TransportOptions options, BrokerAddress address, TopicScheme topics, string component, string clientId, ILogger logger)
+    {
+        _options = options;
+        _address = address;
+        _topics = topics;
+        _component = component;
+        _logger = logger;
+        ClientId = clientId;
+        _client = new MqttClientFactory().CreateMqttClient();
+        _clientOptions = BuildClientOptions();
+        _client.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
+        _client.DisconnectedAsync += e =>
+        {
+            _disconnected.TrySetResult();
+            return Task.CompletedTask;
+        };
+    }
+
+    public string System => "mqtt";
+    public string ClientId { get; }
+    public bool IsConnected => _client.IsConnected;
+    public event Action<bool>? ConnectionChanged;
+    public event Action<RejectedMessage>? Rejected;
+
+    /// <summary>Publishes dropped because the link was down (at-most-once only).</summary>
+    public long DroppedWhileDisconnected => Interlocked.Read(ref _droppedWhileDisconnected);
+    private long _droppedWhileDisconnected;
+
+    public Task ConnectAsync(CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        _connectionLoop ??= Task.Run(() => ConnectionLoopAsync(_disposing.Token), CancellationToken.None);
+        return _connected.Task.WaitAsync(ct);
+    }
+
+    private async Task ConnectionLoopAsync(CancellationToken ct)
+    {
+        var delay = _options.ReconnectMinDelay;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                _disconnected = NewSignal();
+                var result = await _client.ConnectAsync(_clientOptions, ct);
+                if (result.ResultCode != MqttClientConnectResultCode.Success)
+                    throw new InvalidOperationException($"Broker refused the connection: {result.ResultCode} {result.ReasonString}");
+                _logger.LogInformation("Connected to {Broker} as {ClientId} (session present: {SessionPresent})", _address, ClientId, result.IsSessionPresent);
+                await ResubscribeAllAsync(ct);
+                await PublishStatusAsync(StatusPayloads.Online, ct);
+                delay = _options.ReconnectMinDelay;
+                _connected.TrySetResult();
+                ConnectionChanged?.Invoke(true);
+                await _disconnected.Task.WaitAsync(ct);
+                _connected = NewSignal();
+                _logger.LogWarning("Disconnected from {Broker}; reconnecting", _address);
+                ConnectionChanged?.Invoke(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                if (_client.IsConnected)
+                {
+                    // Connected but the set-up (subscribe, status) failed: drop the link and start over.
+                    try { await _client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None); } catch (Exception) { }
+                }
+                if (_connected.Task.IsCompleted) { _connected = NewSignal(); ConnectionChanged?.Invoke(false); }
+                _logger.LogWarning("Cannot connect to {Broker}: {Reason}; retrying in {Delay} ms", _address, ex.Message, (int)delay.TotalMilliseconds);
+                try { await Task.Delay(Jitter(delay), ct); } catch (OperationCanceledException) { break; }
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
+            }
+        }
+    }
+
+    private static TimeSpan Jitter(TimeSpan delay) => delay * (0.5 + Random.Shared.NextDouble());
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private MqttClientOptions BuildClientOptions()
+    {
+        var builder = new MqttClientOptionsBuilder()
+            .WithTcpServer(_address.Host, _address.Port)
+            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
+            .WithClientId(ClientId)
+            .WithCleanStart(!_options.PersistentSession)
+            .WithSessionExpiryInterval(_options.PersistentSession ? (uint)_options.SessionExpiry.TotalSeconds : 0)
+            .WithKeepAlivePeriod(_options.KeepAlive)
+            .WithTimeout(TimeSpan.FromSeconds(10))
+            .WithWillTopic(_topics.Status(_component))
+            .WithWillPayload(Encoding.UTF8.GetBytes(StatusPayloads.Offline))
+            .WithWillRetain(true)
+            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithWillContentType("text/plain");
+        if (!string.IsNullOrEmpty(_options.Username))
+            builder.WithCredentials(_options.Username, _options.ReadPassword());
+        if (_address.Tls)
+        {
+            var ca = _options.CaFile is { Length: > 0 } f ? X509CertificateLoader.LoadCertificateFromFile(f) : null;
+            builder.WithTlsOptions(tls =>
+            {
+                tls.UseTls();
+                tls.WithTargetHost(_address.Host);
+                if (ca is not null) tls.WithCertificateValidationHandler(ctx => ValidateAgainstCa(ctx.Certificate, ca));
+            });
+        }
+        var options = builder.Build();
+        if (options.ChannelOptions is MqttClientTcpOptions tcp) tcp.BufferSize = _options.BufferSize;
+        return options;
+    }
+
+    /// <summary>Accepts the broker certificate only if it chains to the configured CA.</summary>
+    internal static bool ValidateAgainstCa(X509Certificate? presented, X509Certificate2 ca)
+    {
+        if (presented is null) return false;
+        using var cert = new X509Certificate2(presented);
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(cert);
+    }
+
+    private Task PublishStatusAsync(string state, CancellationToken ct) =>
+        _client.PublishAsync(new MqttApplicationMessageBuilder()
+            .WithTopic(_topics.Status(_component))
+            .WithPayload(Encoding.UTF8.GetBytes(state))
+            .WithContentType("text/plain")
+            .WithRetainFlag()
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .Build(), ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (_client.IsConnected)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await PublishStatusAsync(StatusPayloads.Offline, timeout.Token);
+                await _client.DisconnectAsync(new MqttClientDisconnectOptions(), timeout.Token);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogDebug(ex, "Clean disconnect failed");
+            }
+        }
+        await _disposing.CancelAsync();
+        if (_connectionLoop is not null) await _connectionLoop;
+        foreach (var subscription in _subscriptions.Values) subscription.Channel.Complete();
+        _subscriptions.Clear();
+        _client.Dispose();
+        _disposing.Dispose();
+    }
+}

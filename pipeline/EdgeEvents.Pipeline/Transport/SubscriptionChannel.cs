@@ -1,0 +1,62 @@
+using System.Threading.Channels;
+using EdgeEvents.Pipeline.Hosting;
+
+namespace EdgeEvents.Pipeline.Transport;
+
+/// <summary>
+/// The bounded channel behind a subscription, with its overload policy and drop counter.
+/// Shared by the MQTT and NATS transports.
+/// </summary>
+public sealed class SubscriptionChannel
+{
+    private readonly Channel<ReceivedMessage> _channel;
+    private readonly string _system;
+    private long _dropped;
+
+    public SubscriptionChannel(SubscriptionRequest request, string system)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(request.Capacity, 1);
+        Request = request;
+        _system = system;
+        var options = new BoundedChannelOptions(request.Capacity)
+        {
+            FullMode = request.Overload switch
+            {
+                OverloadPolicy.DropOldest => BoundedChannelFullMode.DropOldest,
+                OverloadPolicy.DropNewest => BoundedChannelFullMode.DropWrite,
+                _ => BoundedChannelFullMode.Wait,
+            },
+            SingleWriter = false,
+            SingleReader = false,
+        };
+        _channel = Channel.CreateBounded<ReceivedMessage>(options, OnDropped);
+    }
+
+    public SubscriptionRequest Request { get; }
+    public ChannelReader<ReceivedMessage> Reader => _channel.Reader;
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Hands a message to the subscriber; waits for room only under <see cref="OverloadPolicy.Wait"/>.</summary>
+    public ValueTask WriteAsync(ReceivedMessage message, CancellationToken ct) =>
+        Request.Overload == OverloadPolicy.Wait
+            ? _channel.Writer.WriteAsync(message, ct)
+            : WriteOrDrop(message);
+
+    public void Complete() => _channel.Writer.TryComplete();
+
+    private ValueTask WriteOrDrop(ReceivedMessage message)
+    {
+        // With DropOldest/DropWrite TryWrite always succeeds unless completed; drops go through OnDropped.
+        if (!_channel.Writer.TryWrite(message)) OnDropped(message);
+        return ValueTask.CompletedTask;
+    }
+
+    private void OnDropped(ReceivedMessage message)
+    {
+        Interlocked.Increment(ref _dropped);
+        EdgeTelemetry.MessagesDropped.Add(1,
+            new KeyValuePair<string, object?>("messaging.system", _system),
+            new KeyValuePair<string, object?>("reason", "overload"),
+            new KeyValuePair<string, object?>("filter", Request.Filter));
+    }
+}
