@@ -33,16 +33,22 @@ public sealed class Configuration_Tests
     }
 
     [Fact]
-    public void The_binding_check_rejects_a_misspelt_key_a_bad_value_and_another_roles_section()
+    public void The_binding_check_rejects_a_misspelt_key_a_bad_value_another_roles_section_and_a_list_for_a_value()
     {
         var misspelt = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:Brokr"] = "mqtt://broker:1883" }).Build();
         var badValue = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:KeepAlive"] = "soon" }).Build();
         var otherRole = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Broker:Port"] = "1883" }).Build();
+        // A list where the option is one value (e.g. Detector:Providers:0 for the comma-separated Providers), whether the
+        // property has a default or is null.
+        var listForAValue = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:Prefix:0"] = "edge" }).Build();
+        var listForANull = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:ClientId:0"] = "x" }).Build();
 
         Assert.Contains("Brokr", Assert.Single(WorkerOptions.Problems(misspelt, "scene")), StringComparison.Ordinal);
         Assert.Contains("KeepAlive", Assert.Single(WorkerOptions.Problems(badValue, "scene")), StringComparison.Ordinal);
         Assert.Contains("not read by the scene command", Assert.Single(WorkerOptions.Problems(otherRole, "scene")), StringComparison.Ordinal);
         Assert.Empty(WorkerOptions.Problems(otherRole, "broker"));
+        Assert.Contains("instance of System.String: '0'", Assert.Single(WorkerOptions.Problems(listForAValue, "scene")), StringComparison.Ordinal);
+        Assert.Single(WorkerOptions.Problems(listForANull, "scene"));
     }
 
     [RequiresTheory("kubectl")]

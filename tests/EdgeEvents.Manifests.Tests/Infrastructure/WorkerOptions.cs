@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using EdgeEvents.Camera;
 using EdgeEvents.Pipeline.Broker;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.Configuration;
@@ -17,10 +18,11 @@ public static class WorkerOptions
     {
         [TransportOptions.Section] = typeof(TransportOptions),
         [BrokerOptions.Section] = typeof(BrokerOptions),
+        [CameraOptions.Section] = typeof(CameraOptions),
     };
 
     /// <summary>Sections every hosted command reads, whatever its role.</summary>
-    private static readonly string[] Common = [TransportOptions.Section, "Health", "Logging"];
+    private static readonly string[] Common = [TransportOptions.Section, "Health", "Stats", "Logging"];
 
     /// <summary>What is wrong with <paramref name="configuration"/> for a process running <paramref name="role"/>; empty when nothing.</summary>
     public static IReadOnlyList<string> Problems(IConfiguration configuration, string role)
