@@ -49,11 +49,7 @@ public sealed partial class Secrets_Tests : IDisposable
     [RequiresFact("kubectl", "mosquitto_passwd")]
     public void Secrets_kustomization_generates_every_Secret_key_the_workloads_mount_from_local_files()
     {
-        var copy = CopySecretsFolder();
-        var generate = Tool.Run("/bin/bash", [Path.Combine(copy, "generate-local.sh"), "cam1"]);
-        Assert.True(generate.ExitCode == 0, generate.Stderr);
-
-        var secrets = Rendered.Load(copy).All<V1Secret>().ToDictionary(s => s.Metadata.Name);
+        var secrets = GeneratedSecrets.Create(_dir).Secrets;
 
         Assert.All(secrets.Values, s => Assert.Equal("edgeevents", s.Metadata.NamespaceProperty));
         var problems = new List<string>();
@@ -75,11 +71,10 @@ public sealed partial class Secrets_Tests : IDisposable
     [RequiresFact("kubectl", "mosquitto_passwd")]
     public void Broker_password_file_holds_a_salted_hash_for_every_user_and_no_password()
     {
-        var copy = CopySecretsFolder();
-        Assert.Equal(0, Tool.Run("/bin/bash", [Path.Combine(copy, "generate-local.sh"), "cam7"]).ExitCode);
+        var generated = GeneratedSecrets.Create(_dir, cameraUser: "cam7");
 
-        var passwords = File.ReadAllLines(Path.Combine(copy, "local", "passwords.env")).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
-        var passwd = File.ReadAllText(Path.Combine(copy, "local", "mosquitto.passwd"));
+        var passwords = File.ReadAllLines(generated.LocalFile("passwords.env")).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+        var passwd = File.ReadAllText(generated.LocalFile("mosquitto.passwd"));
 
         Assert.Equal(["camera", "detector", "scene", "llm"], passwords.Keys);
         Assert.All(passwords.Values, p => Assert.True(p.Length >= 24, "password shorter than 24 characters"));
@@ -88,7 +83,7 @@ public sealed partial class Secrets_Tests : IDisposable
         Assert.Equal(["cam7", "detector", "scene", "llm"], users.Select(u => u[0]));
         Assert.All(users, u => Assert.StartsWith("$7$", u[1], StringComparison.Ordinal));
         // Running it again must not silently replace credentials a device already uses.
-        var again = Tool.Run("/bin/bash", [Path.Combine(copy, "generate-local.sh")]);
+        var again = Tool.Run("/bin/bash", [Path.Combine(generated.Folder, "generate-local.sh")]);
         Assert.Equal(1, again.ExitCode);
         Assert.Contains("already holds credentials", again.Stderr, StringComparison.Ordinal);
     }
@@ -141,15 +136,6 @@ public sealed partial class Secrets_Tests : IDisposable
                 if (env.ValueFrom?.SecretKeyRef is { } k) yield return (k.Name, k.Key);
             }
         }
-    }
-
-    private string CopySecretsFolder()
-    {
-        var copy = Path.Combine(_dir, "secrets");
-        Directory.CreateDirectory(copy);
-        foreach (var file in new[] { "kustomization.yaml", "generate-local.sh" })
-            File.Copy(Path.Combine(SecretsDir, file), Path.Combine(copy, file));
-        return copy;
     }
 
     // A configuration key naming a credential itself (a *File key names where one is, which is fine).

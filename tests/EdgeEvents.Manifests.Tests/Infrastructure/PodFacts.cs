@@ -27,7 +27,4 @@ public static class PodFacts
 
     public static string? Label(IDictionary<string, string>? labels, string key) =>
         labels is not null && labels.TryGetValue(key, out var value) ? value : null;
-
-    public static V1Volume Volume(V1PodSpec pod, string name) =>
-        pod.Volumes?.SingleOrDefault(v => v.Name == name) ?? throw new InvalidOperationException($"No volume {name} in the pod.");
 }
