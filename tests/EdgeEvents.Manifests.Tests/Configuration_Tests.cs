@@ -102,4 +102,28 @@ public sealed class Configuration_Tests
             Assert.Contains(broker.Spec.Ports, p => p.Port == url.Port);
         }
     }
+
+    [RequiresTheory("kubectl")]
+    [MemberData(nameof(Deployables))]
+    public void Each_worker_logs_in_as_a_broker_user_of_its_role_with_that_users_password(string overlay)
+    {
+        var rendered = Rendered.Of(overlay);
+
+        var problems = new List<string>();
+        foreach (var (w, c) in rendered.Containers.Where(x => PodFacts.IsEdgeEvents(x.Container)))
+        {
+            var keys = ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, c));
+            var user = keys.GetValueOrDefault("Transport:Username");
+            var role = PodFacts.Role(c);
+            if (user is null || BrokerPolicy.Roles.GetValueOrDefault(user) != role) { problems.Add($"{w}: user '{user}' is not a {role} in broker-users.json"); continue; }
+            // The password file is the Secret key named after the user.
+            var file = keys.GetValueOrDefault("Transport:PasswordFile") ?? "";
+            var mount = PodFacts.MountHolding(c, file);
+            var item = w.Pod.Volumes?.SingleOrDefault(v => v.Name == mount?.Name)?.Secret?.Items?.SingleOrDefault(i => mount!.MountPath.TrimEnd('/') + "/" + i.Path == file);
+            if (item?.Key != user) problems.Add($"{w}: {file} holds Secret key '{item?.Key}', not the password of '{user}'");
+            // A camera may publish only edge/frames/{its user name}.
+            if (role == "camera" && keys.GetValueOrDefault("Camera:Id") != user) problems.Add($"{w}: camera id '{keys.GetValueOrDefault("Camera:Id")}' is not its user name '{user}'");
+        }
+        Expect.NoProblems(problems);
+    }
 }

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using EdgeEvents.Manifests.Tests.Infrastructure;
 using EdgeEvents.Testing;
 
@@ -36,7 +35,8 @@ public sealed class RenderedPods_Tests : IAsyncLifetime
         File.CreateSymbolicLink(Path.Combine(models, "llm.gguf"), TestData.Model("stories260K.gguf"));
         var claims = new Dictionary<string, string> { ["models"] = models };
 
-        var (brokerPort, broker) = await StartMosquittoAsync(rendered, secrets);
+        var (brokerPort, broker) = await RenderedMosquitto.StartAsync(_dir, rendered, secrets);
+        _processes.Add(broker);
 
         var workers = new List<(string Name, CliProcess Process, int HealthPort, k8s.Models.V1Container Container)>();
         foreach (var (w, c) in rendered.Containers.Where(x => PodFacts.IsEdgeEvents(x.Container)))
@@ -67,39 +67,6 @@ public sealed class RenderedPods_Tests : IAsyncLifetime
                 failures.Add($"{name}: ready={ready} alive={alive} started={started}\n{process.StandardError}");
         }
         Assert.True(failures.Count == 0, string.Join("\n\n", failures) + $"\n\nmosquitto:\n{broker.StandardError}");
-    }
-
-    /// <summary>mosquitto from the overlay's own StatefulSet: its command, config file, password file and ACL.</summary>
-    private async Task<(int Port, CliProcess Process)> StartMosquittoAsync(Rendered rendered, IReadOnlyDictionary<string, k8s.Models.V1Secret> secrets)
-    {
-        var workload = rendered.Workload("mosquitto");
-        var container = workload.Pod.Containers.Single();
-        var sandbox = new PodSandbox(_dir, rendered, workload, container, secrets, new Dictionary<string, string>());
-        var port = FreePort.Next();
-        var command = container.Command.Concat(container.Args ?? []).ToList();
-        var config = sandbox.Map(command[command.IndexOf("-c") + 1]);
-        // Only the listener changes: a free loopback port instead of 1883 on all interfaces.
-        var text = sandbox.MapText(File.ReadAllText(config));
-        Assert.Contains("listener 1883\n", text, StringComparison.Ordinal);
-        File.WriteAllText(config, text.Replace("listener 1883\n", $"listener {port} 127.0.0.1\n", StringComparison.Ordinal));
-
-        var process = CliProcess.Start(Tool.Require("mosquitto"), ["-c", config]);
-        _processes.Add(process);
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (DateTime.UtcNow < deadline && !process.HasExited)
-        {
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync("127.0.0.1", port);
-                return (port, process);
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50);
-            }
-        }
-        throw new InvalidOperationException($"mosquitto did not start from the rendered configuration:\n{process.StandardError}\n{string.Join('\n', process.OutputSoFar)}");
     }
 
     private static async Task<bool> WaitForOkAsync(HttpClient http, string url, CliProcess process, TimeSpan limit)

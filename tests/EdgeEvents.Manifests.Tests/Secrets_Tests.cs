@@ -69,23 +69,36 @@ public sealed partial class Secrets_Tests : IDisposable
     }
 
     [RequiresFact("kubectl", "mosquitto_passwd")]
-    public void Broker_password_file_holds_a_salted_hash_for_every_user_and_no_password()
+    public void Generator_makes_a_password_and_a_salted_hash_for_every_broker_user_the_policy_names()
     {
-        var generated = GeneratedSecrets.Create(_dir, cameraUser: "cam7");
+        var generated = GeneratedSecrets.Create(_dir);
 
         var passwords = File.ReadAllLines(generated.LocalFile("passwords.env")).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
         var passwd = File.ReadAllText(generated.LocalFile("mosquitto.passwd"));
 
-        Assert.Equal(["camera", "detector", "scene", "llm"], passwords.Keys);
-        Assert.All(passwords.Values, p => Assert.True(p.Length >= 24, "password shorter than 24 characters"));
+        // Every user the shipped ACL and NATS authorization block grant (nats-server needs all their passwords).
+        Assert.Equal(BrokerPolicy.Users.Order(StringComparer.Ordinal), passwords.Keys.Order(StringComparer.Ordinal));
+        // 32 letters and digits starting with a letter: nats-server parses the environment value as a configuration
+        // token, and one starting with a digit would be read as a number.
+        Assert.All(passwords.Values, p => Assert.Matches("^[A-Za-z][A-Za-z0-9]{31}$", p));
+        Assert.Equal(passwords.Count, passwords.Values.Distinct().Count());
         Assert.All(passwords.Values, p => Assert.DoesNotContain(p, passwd, StringComparison.Ordinal));
         var users = passwd.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(':', 2)).ToList();
-        Assert.Equal(["cam7", "detector", "scene", "llm"], users.Select(u => u[0]));
+        Assert.Equal(passwords.Keys, users.Select(u => u[0]));
         Assert.All(users, u => Assert.StartsWith("$7$", u[1], StringComparison.Ordinal));
+        Assert.Equal(passwords.Count, generated.Secrets["edgeevents-broker-credentials"].Data.Count);
         // Running it again must not silently replace credentials a device already uses.
         var again = Tool.Run("/bin/bash", [Path.Combine(generated.Folder, "generate-local.sh")]);
         Assert.Equal(1, again.ExitCode);
         Assert.Contains("already holds credentials", again.Stderr, StringComparison.Ordinal);
+    }
+
+    [RequiresFact("kubectl", "mosquitto_passwd")]
+    public void Generator_takes_other_camera_ids_and_refuses_names_that_are_not_topic_levels()
+    {
+        Assert.Equal(["cam7", "detector"], GeneratedSecrets.Create(Path.Combine(_dir, "a"), "cam7", "detector").Secrets["edgeevents-broker-credentials"].Data.Keys.Order(StringComparer.Ordinal));
+        var bad = Assert.Throws<InvalidOperationException>(() => GeneratedSecrets.Create(Path.Combine(_dir, "b"), "cam/1"));
+        Assert.Contains("must be letters, digits", bad.Message, StringComparison.Ordinal);
     }
 
     [RequiresFact("git")]

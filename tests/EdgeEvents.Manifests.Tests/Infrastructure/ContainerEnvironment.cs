@@ -13,7 +13,9 @@ public static partial class ContainerEnvironment
     public const string PodIndexLabel = "apps.kubernetes.io/pod-index";
 
     /// <param name="ordinal">The pod's ordinal, for fields that read the pod-index label.</param>
-    public static IReadOnlyDictionary<string, string> Of(Rendered rendered, V1Container container, int ordinal = 0)
+    /// <param name="secrets">Secrets to read <c>secretKeyRef</c> values from; without them such values are placeholders.</param>
+    public static IReadOnlyDictionary<string, string> Of(Rendered rendered, V1Container container, int ordinal = 0,
+        IReadOnlyDictionary<string, V1Secret>? secrets = null)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var source in container.EnvFrom ?? [])
@@ -29,7 +31,9 @@ public static partial class ContainerEnvironment
                 { Value: { } value } => Expand(value, env),
                 { ValueFrom.FieldRef.FieldPath: var path } when path == $"metadata.labels['{PodIndexLabel}']" => ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 { ValueFrom.FieldRef.FieldPath: var path } => $"<{path}>",
-                { ValueFrom.SecretKeyRef: { } secret } => $"<secret {secret.Name}/{secret.Key}>",
+                { ValueFrom.SecretKeyRef: { } secret } => secrets is null
+                    ? $"<secret {secret.Name}/{secret.Key}>"
+                    : System.Text.Encoding.UTF8.GetString(secrets[secret.Name].Data[secret.Key]),
                 { ValueFrom.ConfigMapKeyRef: { } map } => rendered.ConfigMap(map.Name).Data[map.Key],
                 _ => throw new InvalidOperationException($"{container.Name}: env {variable.Name} has no value source the tests understand."),
             };

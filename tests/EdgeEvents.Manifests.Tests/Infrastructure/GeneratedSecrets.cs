@@ -15,13 +15,14 @@ public sealed class GeneratedSecrets
     public string LocalFile(string name) => Path.Combine(Folder, "local", name);
 
     /// <param name="parent">Temporary folder the copy goes into.</param>
-    public static GeneratedSecrets Create(string parent, string cameraUser = "cam1")
+    /// <param name="users">Broker users to make passwords for; none: the script's defaults.</param>
+    public static GeneratedSecrets Create(string parent, params string[] users)
     {
         var folder = Path.Combine(parent, "secrets");
         Directory.CreateDirectory(folder);
         foreach (var file in new[] { "kustomization.yaml", "generate-local.sh" })
             File.Copy(Path.Combine(Repository.Manifests, "secrets", file), Path.Combine(folder, file));
-        var generate = Tool.Run("/bin/bash", [Path.Combine(folder, "generate-local.sh"), cameraUser]);
+        var generate = Tool.Run("/bin/bash", [Path.Combine(folder, "generate-local.sh"), .. users]);
         if (generate.ExitCode != 0) throw new InvalidOperationException($"generate-local.sh failed ({generate.ExitCode}):\n{generate.Stderr}");
         var secrets = Rendered.Load(folder).All<V1Secret>().ToDictionary(s => s.Metadata.Name);
         return new GeneratedSecrets { Folder = folder, Secrets = secrets };
