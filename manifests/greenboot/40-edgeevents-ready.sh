@@ -32,6 +32,10 @@ done
 
 log() { echo "edgeevents: $*" >&2; }
 
+# MicroShift hosts have oc (openshift-clients), which also answers as kubectl.
+kubectl=$(command -v kubectl || command -v oc || true)
+[[ -n $kubectl ]] || { log "neither kubectl nor oc is installed"; exit 2; }
+
 deadline=$((SECONDS + timeout))
 
 # Seconds left before the deadline, at least 1 and at most $1 when given, so no single call outlives it.
@@ -45,7 +49,7 @@ remaining() {
 kube() {
     local left
     left=$(remaining)
-    timeout "$left" kubectl --request-timeout="${left}s" -n "$namespace" "$@"
+    timeout "$left" "$kubectl" --request-timeout="${left}s" -n "$namespace" "$@"
 }
 
 # Prints why the pipeline is not ready (one line per problem); prints nothing when it is.
