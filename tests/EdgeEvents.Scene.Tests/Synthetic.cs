@@ -2,7 +2,7 @@ using EdgeEvents.Contracts.Messages;
 
 namespace EdgeEvents.Scene.Tests;
 
-/// <summary>Synthetic detections: boxes in pixels, frames at 10 fps from a fixed start.</summary>
+/// <summary>Synthetic detections: boxes in pixels, frames at 10 fps from a fixed start (or a given one).</summary>
 internal static class Synthetic
 {
     public static readonly DateTimeOffset Start = new(2026, 11, 28, 10, 15, 0, TimeSpan.Zero);
@@ -15,12 +15,15 @@ internal static class Synthetic
 
     public static Detection Person(float x, float y, float confidence = 0.9f) => Object("person", x, y, confidence);
 
-    public static DetectionSet Frame(string camera, int frame, params Detection[] detections) => new()
+    public static DetectionSet Frame(string camera, int frame, params Detection[] detections) => Frame(Start, camera, frame, detections);
+
+    /// <summary>Frame number <paramref name="frame"/> of a sequence that started at <paramref name="start"/>.</summary>
+    public static DetectionSet Frame(DateTimeOffset start, string camera, int frame, params Detection[] detections) => new()
     {
         Camera = camera,
         ModelId = "synthetic",
         FrameSequence = frame,
-        CapturedAt = At(frame),
+        CapturedAt = start + frame * FramePeriod,
         ImageWidth = 640,
         ImageHeight = 480,
         Detections = detections,

@@ -71,7 +71,7 @@ public sealed record SceneOptions : IValidatableObject
 
     /// <summary>
     /// A capture time further than this from the earlier of the detector's creation time and the receive time is
-    /// clamped and reported as <c>clock_skew</c>. Default 10 s.
+    /// replaced by that time and reported as <c>clock_skew</c>. Default 10 s.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")] public TimeSpan MaxClockSkew { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -155,20 +155,20 @@ public sealed class SceneWorker : BackgroundService
     }
 
     /// <summary>
-    /// Clamps a capture time that is implausibly far from the earlier of the detector's creation time and the
-    /// receive time. Not the receive time alone: a backlog replayed from the persistent session after an outage
-    /// arrives late but was created on time, and keeps its true capture times.
+    /// Replaces a capture time that is implausibly far from the reference clock (the earlier of the detector's
+    /// creation time and the receive time) by that reference, the best estimate left. The reference is not the receive
+    /// time alone: a backlog replayed from the persistent session after an outage arrives late but was created on
+    /// time, and keeps its true capture times.
     /// </summary>
     private DateTimeOffset CorrectClock(DetectionSet detections, ReceivedMessage message)
     {
         var reference = detections.CreatedAt < message.ReceivedAt ? detections.CreatedAt : message.ReceivedAt;
         var skew = detections.CapturedAt - reference;
         if (skew.Duration() <= _options.MaxClockSkew) return detections.CapturedAt;
-        var clamped = skew > TimeSpan.Zero ? reference + _options.MaxClockSkew : reference - _options.MaxClockSkew;
         _component.Errors.Report(ErrorKinds.ClockSkew,
-            $"Capture time {detections.CapturedAt:O} is {skew.TotalSeconds:0.#} s off the detector/receiver clock ({reference:O}); clamped to {clamped:O}.",
+            $"Capture time {detections.CapturedAt:O} is {skew.TotalSeconds:0.#} s off the detector/receiver clock; clamped to {reference:O}.",
             message.Topic, message.Payload.Length, detections.Camera);
-        return clamped;
+        return reference;
     }
 
     private async Task HousekeepAsync(CancellationToken ct)

@@ -1,10 +1,9 @@
 using System.ComponentModel.DataAnnotations;
 using EdgeEvents.Scene.Tracking;
-using Xunit;
 
 namespace EdgeEvents.Scene.Tests;
 
-public sealed class ZoneAndOptionsTests
+public sealed class ZonesAndOptions_Tests
 {
     [Fact]
     public void A_concave_zone_contains_only_points_inside_it()

@@ -1,11 +1,10 @@
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Scene.Tracking;
-using Xunit;
 using static EdgeEvents.Scene.Tests.Synthetic;
 
 namespace EdgeEvents.Scene.Tests;
 
-public sealed class TrackerTests
+public sealed class Tracker_Tests
 {
     private static Tracker NewTracker(string camera = "cam1", SceneOptions? options = null) =>
         new(camera, options ?? SceneOptions.Default, []);

@@ -1,10 +1,9 @@
 using EdgeEvents.Contracts.Messages;
-using Xunit;
 using static EdgeEvents.Scene.Tests.Synthetic;
 
 namespace EdgeEvents.Scene.Tests;
 
-public sealed class CameraSceneTests
+public sealed class CameraScene_Tests
 {
     private static string Describe(SceneEvent e) => e.Type switch
     {
