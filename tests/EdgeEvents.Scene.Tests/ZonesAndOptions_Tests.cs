@@ -1,5 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using EdgeEvents.Scene.Tracking;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace EdgeEvents.Scene.Tests;
 
@@ -40,6 +43,42 @@ public sealed class ZonesAndOptions_Tests
         Assert.Contains(results, r => r.ErrorMessage!.Contains("Partition '2/2'", StringComparison.Ordinal));
         Assert.Contains(results, r => r.ErrorMessage!.Contains("LowConfidence", StringComparison.Ordinal));
         Assert.Contains(results, r => r.ErrorMessage!.Contains("Zone 'door' of camera 'cam1'", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("Scene:Partition", "1/1", "Partition '1/1'")]
+    [InlineData("Scene:LostAfterSeconds", "3", "LostAfterSeconds")]
+    [InlineData("Scene:Zones:cam1:door", "0,0,1", "Zone 'door' of camera 'cam1'")]
+    public void Bad_configuration_fails_when_the_options_are_first_used(string key, string value, string expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
+        using var services = new ServiceCollection().AddLogging().AddSceneWorker(configuration).BuildServiceProvider();
+
+        var error = Assert.ThrowsAny<Exception>(() => services.GetRequiredService<IOptions<SceneOptions>>().Value);
+
+        Assert.True(error is OptionsValidationException or InvalidOperationException, error.GetType().Name);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Configuration_binds_zones_cameras_and_durations()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Scene:Cameras:0"] = "cam1",
+            ["Scene:Partition"] = "1/3",
+            ["Scene:LostAfter"] = "00:00:01.5",
+            ["Scene:Zones:cam1:door"] = "0,0,10,0,10,10",
+        }).Build();
+        using var services = new ServiceCollection().AddLogging().AddSceneWorker(configuration).BuildServiceProvider();
+
+        var options = services.GetRequiredService<IOptions<SceneOptions>>().Value;
+
+        Assert.Equal(["cam1"], options.Cameras);
+        Assert.Equal((1, 3), options.ParsePartition());
+        Assert.Equal(TimeSpan.FromSeconds(1.5), options.LostAfter);
+        Assert.Equal("door", Assert.Single(options.ZonesFor("cam1")).Name);
+        Assert.Empty(options.ZonesFor("cam2"));
     }
 
     [Fact]

@@ -9,11 +9,10 @@ namespace EdgeEvents.Scene;
 public sealed class CameraOwnership(SceneOptions options)
 {
     private readonly HashSet<string> _cameras = new(options.Cameras, StringComparer.Ordinal);
-    private readonly int _index = options.PartitionIndex;
-    private readonly int _count = options.PartitionCount;
+    private readonly (int Index, int Count) _partition = options.ParsePartition();
 
     public bool Owns(string camera) =>
-        (_cameras.Count == 0 || _cameras.Contains(camera)) && PartitionOf(camera, _count) == _index;
+        (_cameras.Count == 0 || _cameras.Contains(camera)) && PartitionOf(camera, _partition.Count) == _partition.Index;
 
     /// <summary>The partition (0 … <paramref name="count"/>−1) a camera belongs to: 32-bit FNV-1a of its UTF-8 id, modulo count.</summary>
     /// <remarks>Not <see cref="string.GetHashCode()"/>, which differs per process.</remarks>

@@ -86,12 +86,6 @@ public sealed record SceneOptions : IValidatableObject
     /// <summary>Time between two history snapshots of a camera. Default 1 min.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")] public TimeSpan SnapshotInterval { get; init; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>The partition index <c>i</c> of <see cref="Partition"/>.</summary>
-    public int PartitionIndex => ParsePartition().Index;
-
-    /// <summary>The partition count <c>n</c> of <see cref="Partition"/>.</summary>
-    public int PartitionCount => ParsePartition().Count;
-
     /// <summary>The zones configured for one camera (none if it has no entry).</summary>
     public IReadOnlyList<Zone> ZonesFor(string camera) =>
         Zones.TryGetValue(camera, out var zones)
@@ -118,7 +112,9 @@ public sealed record SceneOptions : IValidatableObject
         }
     }
 
-    private (int Index, int Count) ParsePartition() =>
+    /// <summary>The <c>i</c> and <c>n</c> of <see cref="Partition"/>.</summary>
+    /// <exception cref="FormatException">Not a valid partition (validation at start reports it first).</exception>
+    public (int Index, int Count) ParsePartition() =>
         TryParsePartition(Partition, out var index, out var count)
             ? (index, count)
             : throw new FormatException($"Partition '{Partition}' must be 'i/n' with 0 <= i < n.");
