@@ -84,9 +84,8 @@ internal sealed class SceneHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        // Stopping disposes the component (the host's connector does). Disposing the host would dispose it a second
-        // time, which ErrorReporter.DisposeAsync does not tolerate yet (ObjectDisposedException): reported to the lead.
         await _host.StopAsync();
+        _host.Dispose();
         await Client.DisposeAsync();
     }
 }
