@@ -27,13 +27,14 @@ internal sealed class SceneHost : IAsyncDisposable
 
     public SceneWorker Worker => _host.Services.GetRequiredService<SceneWorker>();
 
-    public static async Task<SceneHost> StartAsync(string brokerUrl, Dictionary<string, string?>? scene = null)
+    /// <param name="clientId">The worker's MQTT client id; the same id resumes the same persistent session.</param>
+    public static async Task<SceneHost> StartAsync(string brokerUrl, Dictionary<string, string?>? scene = null, string? clientId = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         var configuration = new Dictionary<string, string?>
         {
             ["Transport:Broker"] = brokerUrl,
-            ["Transport:ClientId"] = $"scene-{Guid.NewGuid():N}",
+            ["Transport:ClientId"] = clientId ?? $"scene-{Guid.NewGuid():N}",
             ["Transport:ReconnectMinDelay"] = "00:00:00.050",
             ["Transport:ReconnectMaxDelay"] = "00:00:00.500",
         };

@@ -126,6 +126,29 @@ public sealed class SceneWorker_Tests
     }
 
     [Fact]
+    public async Task Detections_published_while_the_worker_is_down_are_tracked_when_it_returns()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using (await SceneHost.StartAsync(broker.Url, clientId: "scene-1"))
+        {
+        }
+        await using var camera = await TestTransports.ConnectAsync(broker.Url);
+        await using var events = await camera.SubscribeAsync(new("edge/events/cam1") { Capacity = 100 }, default);
+        var start = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(1);
+        for (var frame = 0; frame < 5; frame++)
+        {
+            var detections = Frame(start, "cam1", frame, Person(100, 100));
+            await camera.PublishAsync(new("edge/detections/cam1", MessageCodec.Serialize(detections, PayloadFormat.Json)) { ContentType = ContentTypes.Json }, default);
+        }
+
+        await using var scene = await SceneHost.StartAsync(broker.Url, clientId: "scene-1");
+
+        var created = (await EventsAsync(events, 2))[0];
+        Assert.Equal(SceneEventTypes.New, created.Type);
+        Assert.Equal(start + 2 * FramePeriod, created.Frame.CapturedAt);
+    }
+
+    [Fact]
     public async Task Malformed_out_of_order_and_skewed_detections_are_reported_and_the_worker_keeps_tracking()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);

@@ -26,7 +26,7 @@ public sealed class CameraScene
 
     public string Camera { get; }
 
-    /// <summary>The last frame applied; <see cref="FrameRef.Sequence"/> −1 before the first.</summary>
+    /// <summary>The last frame applied (see <see cref="HasFrames"/>).</summary>
     public FrameRef Frame { get; private set; } = new();
 
     /// <summary>True once a frame was applied.</summary>

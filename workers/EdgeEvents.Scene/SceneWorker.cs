@@ -66,8 +66,9 @@ public sealed class SceneWorker : BackgroundService
         }
         finally
         {
+            // The subscriptions are deliberately not disposed: that would unsubscribe, and the persistent session
+            // would stop queueing detections for the next run. Disposing the transport ends them locally.
             transport.ConnectionChanged -= OnConnectionChanged;
-            foreach (var subscription in subscriptions) await subscription.DisposeAsync();
             await PublishFinalStatesAsync();
         }
     }
