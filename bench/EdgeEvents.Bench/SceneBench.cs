@@ -143,9 +143,12 @@ public static class SceneBench
 
         var last = world[0].Length - 1;
         var pending = world.Select(camera => camera[0].Camera).ToHashSet();
-        // Capture times moved to end now, so the worker's clock-skew check passes them as it would live frames.
+        // Capture times moved to end now, each created 50 ms after capture as a detector would: the worker's
+        // clock-skew check passes them as it passes live frames.
         var shift = DateTimeOffset.UtcNow - world[0][last].CapturedAt;
-        var messages = Enumerable.Range(0, world[0].Length).SelectMany(f => world.Select(camera => camera[f] with { CapturedAt = camera[f].CapturedAt + shift })).ToList();
+        var messages = Enumerable.Range(0, world[0].Length)
+            .SelectMany(f => world.Select(camera => camera[f] with { CapturedAt = camera[f].CapturedAt + shift, CreatedAt = camera[f].CapturedAt + shift + TimeSpan.FromMilliseconds(50) }))
+            .ToList();
         var watch = Stopwatch.StartNew();
         await TransportBench.Windowed(messages.Count, 16, i => client.PublishAsync(
             new OutgoingMessage($"edge/detections/{messages[i].Camera}", MessageCodec.Serialize(messages[i], PayloadFormat.MessagePack)) { ContentType = ContentTypes.MessagePack }, default).AsTask());
