@@ -21,83 +21,105 @@ public sealed class SceneWorker_Tests
     private static async Task<List<SceneEvent>> EventsAsync(Pipeline.Transport.IMessageSubscription subscription, int count) =>
         [.. (await Receive.ExactlyAsync(subscription, count, Timeout)).Select(SceneHost.Decode<SceneEvent>)];
 
+    // Scripted capture times are a timeline of their own, not the wall clock: a wide skew limit keeps a slow run
+    // from clamping them. Wall-clock pauses still count: the worker expires tracks of a camera that goes quiet.
+    private static readonly Dictionary<string, string?> Gate = new()
+    {
+        ["StationaryAfter"] = "00:00:02",
+        ["MaxClockSkew"] = "01:00:00",
+        ["Zones:gate:door"] = "320,0,640,0,640,480,320,480",
+    };
+
+    /// <summary>
+    /// A parked car; a person walking right into the door zone (bottom-centre x >= 320 from frame 14) until frame 25;
+    /// a dog seen in frame 5 only.
+    /// </summary>
+    private static DetectionSet GateFrame(DateTimeOffset start, int frame)
+    {
+        var detections = new List<Detection> { Object("car", 40, 300) };
+        if (frame <= 25) detections.Add(Person(150 + 10 * frame, 100));
+        if (frame == 5) detections.Add(Object("dog", 500, 350, 0.95f));
+        return Frame(start, "gate", frame, [.. detections]);
+    }
+
     [Fact]
-    public async Task A_scripted_sequence_yields_exactly_the_expected_events_and_a_late_subscriber_gets_the_scene_at_once()
+    public async Task A_scripted_sequence_yields_exactly_the_expected_events()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
-        await using var scene = await SceneHost.StartAsync(broker.Url, new()
-        {
-            ["LostAfter"] = "00:00:01",
-            ["StationaryAfter"] = "00:00:02",
-            ["Zones:gate:door"] = "320,0,640,0,640,480,320,480",
-        });
+        await using var scene = await SceneHost.StartAsync(broker.Url, new(Gate) { ["LostAfter"] = "00:00:02" });
+        await using var events = await scene.SubscribeAsync("edge/events/gate");
+        var start = DateTimeOffset.UtcNow;
+
+        // The person leaves after frame 25 and ends 2 s later in capture time (frame 46); then the camera stops
+        // sending and the car ends on the worker's timer.
+        for (var frame = 0; frame < 60; frame++) await scene.PublishAsync(GateFrame(start, frame));
+
+        var all = await EventsAsync(events, 9);
+        Assert.Equal(
+            ["new car", "new person", "count car=1,person=1", "update person zone_entered", "update car stationary",
+             "end person", "count car=1", "end car", "count "],
+            all.Select(Describe));
+        Assert.Empty(await Receive.UntilQuietAsync(events.Messages, Quiet));
+        Assert.Equal(all.Count, all.Select(e => e.Id).Distinct().Count());
+        var (person, zone, stationary, end) = (all[1], all[3], all[4], all[5]);
+        Assert.Equal(start + 2 * FramePeriod, person.Frame.CapturedAt);
+        Assert.Equal(start, person.StartTime);
+        Assert.Equal(14, zone.Frame.Sequence);
+        Assert.Equal(["door"], zone.After!.CurrentZones);
+        Assert.Equal(20, stationary.Frame.Sequence);
+        Assert.Equal(person.TrackId, end.TrackId);
+        Assert.Equal(46, end.Frame.Sequence);
+        Assert.Equal(start + 25 * FramePeriod, end.EndTime);
+        Assert.Equal(["door"], end.Zones);
+        Assert.Equal(all[0].TrackId, all[7].TrackId);
+        Assert.Equal(0, scene.Component.Errors.Count);
+        Assert.Equal(all.Select(e => e.Id), scene.Worker.History.Events("gate").Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task A_late_subscriber_gets_the_current_scene_from_the_broker_at_once()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var scene = await SceneHost.StartAsync(broker.Url, new(Gate) { ["LostAfter"] = "00:01:00" });
         await using var events = await scene.SubscribeAsync("edge/events/gate");
         await using var states = await scene.SubscribeAsync("edge/scene/gate");
-        // Capture times end about now, so none is skewed.
-        var start = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(5);
+        var start = DateTimeOffset.UtcNow;
 
-        // A parked car; a person walking right into the door zone (bottom-centre x >= 320 from frame 14) until
-        // frame 25; a dog seen in frame 5 only.
-        DetectionSet FrameOf(int frame)
-        {
-            var detections = new List<Detection> { Object("car", 40, 300) };
-            if (frame <= 25) detections.Add(Person(150 + 10 * frame, 100));
-            if (frame == 5) detections.Add(Object("dog", 500, 350, 0.95f));
-            return Frame(start, "gate", frame, [.. detections]);
-        }
-
-        for (var frame = 0; frame <= 20; frame++) await scene.PublishAsync(FrameOf(frame));
-        var first = await EventsAsync(events, 5);
-        Assert.Equal(["new car", "new person", "count car=1,person=1", "update person zone_entered", "update car stationary"], first.Select(Describe));
-
-        // The rate-limited scene settles on frame 20; a subscriber arriving now gets it from the broker at once.
+        for (var frame = 0; frame <= 20; frame++) await scene.PublishAsync(GateFrame(start, frame));
+        var announced = await EventsAsync(events, 5);
+        // The rate-limited scene settles on frame 20; a subscriber arriving now gets it from the broker.
         while (SceneHost.Decode<SceneState>((await Receive.ExactlyAsync(states, 1, Timeout))[0]).Frame.Sequence != 20) { }
-        await using (var late = await TestTransports.ConnectAsync(broker.Url))
-        await using (var lateScene = await late.SubscribeAsync(new("edge/scene/gate"), default))
-        {
-            var retained = (await Receive.ExactlyAsync(lateScene, 1, TimeSpan.FromSeconds(2)))[0];
-            Assert.True(retained.Retained);
-            var state = SceneHost.Decode<SceneState>(retained);
-            Assert.Equal(20, state.Frame.Sequence);
-            Assert.Equal(new Dictionary<string, int> { ["car"] = 1, ["person"] = 1 }, state.Counts);
-            var car = Assert.Single(state.Objects, o => o.Label == "car");
-            var person = Assert.Single(state.Objects, o => o.Label == "person");
-            Assert.Equal(first[0].TrackId, car.TrackId);
-            Assert.True(car.Stationary);
-            Assert.Equal(first[1].TrackId, person.TrackId);
-            Assert.Equal(["door"], person.CurrentZones);
-        }
 
-        // The person leaves after frame 25 and ends 1 s later in capture time; then the camera stops sending and the
-        // car ends on the worker's timer.
-        for (var frame = 21; frame < 50; frame++) await scene.PublishAsync(FrameOf(frame));
-        var rest = await EventsAsync(events, 4);
-        Assert.Equal(["end person", "count car=1", "end car", "count "], rest.Select(Describe));
-        Assert.Empty(await Receive.UntilQuietAsync(events.Messages, Quiet));
+        await using var late = await TestTransports.ConnectAsync(broker.Url);
+        await using var lateScene = await late.SubscribeAsync(new("edge/scene/gate"), default);
+        var retained = (await Receive.ExactlyAsync(lateScene, 1, TimeSpan.FromSeconds(2)))[0];
 
-        var all = first.Concat(rest).ToList();
-        Assert.Equal(all.Count, all.Select(e => e.Id).Distinct().Count());
-        Assert.Equal(first[1].TrackId, rest[0].TrackId);
-        Assert.Equal(start + 25 * FramePeriod, rest[0].EndTime);
-        Assert.Equal(["door"], rest[0].Zones);
-        Assert.Equal(0, scene.Component.Errors.Count);
-        Assert.Equal(all.Where(e => e.Type != SceneEventTypes.Count).Select(e => e.TrackId), scene.Worker.History.Events("gate").Where(e => e.Type != SceneEventTypes.Count).Select(e => e.TrackId));
+        Assert.True(retained.Retained);
+        var state = SceneHost.Decode<SceneState>(retained);
+        Assert.Equal(20, state.Frame.Sequence);
+        Assert.Equal(new Dictionary<string, int> { ["car"] = 1, ["person"] = 1 }, state.Counts);
+        var car = Assert.Single(state.Objects, o => o.Label == "car");
+        var person = Assert.Single(state.Objects, o => o.Label == "person");
+        Assert.Equal(announced[0].TrackId, car.TrackId);
+        Assert.True(car.Stationary);
+        Assert.Equal(announced[1].TrackId, person.TrackId);
+        Assert.Equal(["door"], person.CurrentZones);
+        Assert.Equal(start + 20 * FramePeriod, person.LastSeen);
     }
 
     [Fact]
     public async Task A_persistent_subscriber_that_was_offline_receives_every_event_it_missed_once()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
-        await using var scene = await SceneHost.StartAsync(broker.Url, new() { ["LostAfter"] = "00:00:00.500" });
+        await using var scene = await SceneHost.StartAsync(broker.Url, new() { ["LostAfter"] = "00:00:01", ["MaxClockSkew"] = "01:00:00" });
         await using var reference = await scene.SubscribeAsync("edge/events/+");
-        // Capture times span the 6 s up to about now, so none is skewed.
-        var start = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(6);
+        var start = DateTimeOffset.UtcNow;
         var frame = 0;
-        // Each burst: two people appear for 10 frames, then 10 empty frames end them: new, new, count, end, end, count.
+        // Each burst: a person and a car for 10 frames, then 15 empty frames end them: new, new, count, end, end, count.
         async Task BurstAsync()
         {
             for (var i = 0; i < 10; i++, frame++) await scene.PublishAsync(Frame(start, "yard", frame, Person(100, 100), Object("car", 300, 200)));
-            for (var i = 0; i < 10; i++, frame++) await scene.PublishAsync(Frame(start, "yard", frame));
+            for (var i = 0; i < 15; i++, frame++) await scene.PublishAsync(Frame(start, "yard", frame));
         }
         const int perBurst = 6;
         var dashboard = TestTransports.Options(broker.Url, clientId: "dashboard-1", persistent: true);
