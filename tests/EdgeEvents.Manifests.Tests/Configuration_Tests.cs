@@ -1,4 +1,5 @@
 using EdgeEvents.Manifests.Tests.Infrastructure;
+using EdgeEvents.Scene;
 using k8s.Models;
 using Microsoft.Extensions.Configuration;
 
@@ -61,10 +62,13 @@ public sealed class Configuration_Tests
 
         // A StatefulSet: at most one pod per ordinal, so each partition has exactly one owner even during a rollout.
         Assert.Equal("StatefulSet", scene.Kind);
-        var partitions = Enumerable.Range(0, scene.Replicas)
-            .Select(ordinal => ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, container, ordinal))["Scene:Partition"])
-            .ToList();
-        Assert.Equal(Enumerable.Range(0, scene.Replicas).Select(i => $"{i}/{scene.Replicas}"), partitions);
+        var partitions = Enumerable.Range(0, scene.Replicas).Select(ordinal =>
+        {
+            var keys = ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, container, ordinal));
+            var options = new ConfigurationBuilder().AddInMemoryCollection(keys).Build().GetSection(SceneOptions.Section).Get<SceneOptions>()!;
+            return options.ParsePartition();
+        }).ToList();
+        Assert.Equal(Enumerable.Range(0, scene.Replicas).Select(i => (i, scene.Replicas)), partitions);
     }
 
     [RequiresTheory("kubectl")]

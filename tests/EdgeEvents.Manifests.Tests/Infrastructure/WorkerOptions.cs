@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using EdgeEvents.Camera;
 using EdgeEvents.Pipeline.Broker;
 using EdgeEvents.Pipeline.Transport;
+using EdgeEvents.Scene;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -19,6 +20,7 @@ public static class WorkerOptions
         [TransportOptions.Section] = typeof(TransportOptions),
         [BrokerOptions.Section] = typeof(BrokerOptions),
         [CameraOptions.Section] = typeof(CameraOptions),
+        [SceneOptions.Section] = typeof(SceneOptions),
     };
 
     /// <summary>Sections every hosted command reads, whatever its role.</summary>
