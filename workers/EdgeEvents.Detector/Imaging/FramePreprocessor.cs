@@ -8,9 +8,9 @@ namespace EdgeEvents.Detector.Imaging;
 /// <param name="Width">Model input width.</param>
 /// <param name="Height">Model input height.</param>
 /// <param name="Bgr">Channel planes in B, G, R order (YOLOX) rather than R, G, B (YOLOv8).</param>
-/// <param name="PixelScale">Multiplier from 0..255 bytes to tensor values (1/255 for YOLOv8, 1 for YOLOX).</param>
+/// <param name="PixelDivisor">Divisor from 0..255 bytes to tensor values (255 for YOLOv8, 1 for YOLOX).</param>
 /// <param name="Centered">Centred letterbox (YOLOv8) or top-left (YOLOX).</param>
-public sealed record InputFormat(int Width, int Height, bool Bgr, float PixelScale, bool Centered)
+public sealed record InputFormat(int Width, int Height, bool Bgr, float PixelDivisor, bool Centered)
 {
     /// <summary>Floats in one CHW image.</summary>
     public int TensorLength => 3 * Width * Height;
@@ -51,7 +51,7 @@ public sealed unsafe class FramePreprocessor : IDisposable
         _maxPixels = maxPixels;
         _canvasBitmap = new SKBitmap(new SKImageInfo(format.Width, format.Height, SKColorType.Rgba8888, SKAlphaType.Premul));
         _canvas = new SKCanvas(_canvasBitmap);
-        for (var i = 0; i < 256; i++) _lookup[i] = i * format.PixelScale;
+        for (var i = 0; i < 256; i++) _lookup[i] = i / format.PixelDivisor;
     }
 
     public InputFormat Format => _format;

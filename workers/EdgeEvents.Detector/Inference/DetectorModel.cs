@@ -69,8 +69,8 @@ public sealed class DetectorModel : IDisposable
                 throw new InvalidDataException($"Model {path}: output [{string.Join(',', output.Dimensions)}] does not give a class count for a {type} layout.");
             var labels = ClassNames.Resolve(classCount, names, options.LabelsPath, out var labelSource);
             var format = type == ModelType.YoloV8
-                ? new InputFormat(width, height, Bgr: false, PixelScale: 1f / 255, Centered: true)
-                : new InputFormat(width, height, Bgr: true, PixelScale: 1f, Centered: false);
+                ? new InputFormat(width, height, Bgr: false, PixelDivisor: 255, Centered: true)
+                : new InputFormat(width, height, Bgr: true, PixelDivisor: 1, Centered: false);
             var dynamicBatch = input.Dimensions[0] <= 0;
             var model = new DetectorModel(session, path, options.ModelId ?? System.IO.Path.GetFileNameWithoutExtension(path), provider, type,
                 format, dynamicBatch, dynamicBatch ? options.MaxBatch : 1, labels, output.Dimensions);

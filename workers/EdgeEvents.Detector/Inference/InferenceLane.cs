@@ -26,11 +26,9 @@ internal sealed class InferenceLane : IDisposable
     private readonly ChannelWriter<DetectionSet> _output;
     private readonly ILogger _logger;
     private readonly FramePreprocessor _preprocessor;
-    private readonly IOutputDecoder _decoder;
+    private readonly DetectionPostprocessor _postprocessor;
     private readonly Channel<Batch> _free;
     private readonly Channel<Batch> _ready;
-    private readonly List<Candidate> _candidates = new(1024);
-    private readonly List<Candidate> _kept = new(64);
 
     public InferenceLane(DetectorModel model, DetectorOptions options, FrameMailbox mailbox, DetectorStats stats,
         ErrorReporter errors, ChannelWriter<DetectionSet> output, ILogger logger)
@@ -43,7 +41,7 @@ internal sealed class InferenceLane : IDisposable
         _output = output;
         _logger = logger;
         _preprocessor = new FramePreprocessor(model.Input, options.MaxImagePixels);
-        _decoder = model.CreateDecoder();
+        _postprocessor = new DetectionPostprocessor(model.CreateDecoder(), model.Labels, options.Confidence, options.Iou, options.MaxDetections);
         _free = Channel.CreateBounded<Batch>(options.BatchesInFlight);
         _ready = Channel.CreateBounded<Batch>(options.BatchesInFlight);
         for (var i = 0; i < options.BatchesInFlight; i++) _free.Writer.TryWrite(new Batch(model.MaxBatch, model.Input.TensorLength));
@@ -165,7 +163,7 @@ internal sealed class InferenceLane : IDisposable
         using var outputs = _model.Run(batch.Input, batch.Count);
         var inferenceMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         var data = outputs[0].GetTensorDataAsSpan<float>();
-        var perImage = _decoder.ValuesPerImage;
+        var perImage = _postprocessor.ValuesPerImage;
         if (data.Length != batch.Count * perImage)
         {
             _errors.Report(ErrorKinds.ModelOutput,
@@ -177,20 +175,12 @@ internal sealed class InferenceLane : IDisposable
             var postStart = Stopwatch.GetTimestamp();
             var pending = batch.Frames[i]!;
             var frame = pending.Frame;
-            _candidates.Clear();
-            if (!_decoder.Decode(data.Slice(i * perImage, perImage), _options.Confidence, _candidates))
+            var box = batch.Boxes[i];
+            if (_postprocessor.Process(data.Slice(i * perImage, perImage), box) is not { } detections)
             {
                 _errors.Report(ErrorKinds.ModelOutput,
                     $"Model output for frame {frame.Sequence} of '{frame.Camera}' holds no finite score (all NaN/Inf).", pending.Topic, pending.PayloadBytes, frame.Camera);
                 continue;
-            }
-            NonMaxSuppression.Apply(_candidates, _options.Iou, _options.MaxDetections, _kept);
-            var box = batch.Boxes[i];
-            var detections = new Detection[_kept.Count];
-            for (var k = 0; k < _kept.Count; k++)
-            {
-                var c = _kept[k];
-                detections[k] = new Detection { ClassId = c.ClassId, Label = _model.Labels[c.ClassId], Confidence = c.Score, Box = box.ToSource(c.X1, c.Y1, c.X2, c.Y2) };
             }
             var postMs = Stopwatch.GetElapsedTime(postStart).TotalMilliseconds;
             var timings = new StageTimings
