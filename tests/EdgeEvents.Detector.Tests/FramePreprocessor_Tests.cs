@@ -24,41 +24,48 @@ public class FramePreprocessor_Tests
     private static (float C0, float C1, float C2) Pixel(float[] tensor, int x, int y, int size = 64) =>
         (tensor[y * size + x], tensor[size * size + y * size + x], tensor[2 * size * size + y * size + x]);
 
+    private static void AssertPixel((float, float, float) expected, float[] tensor, int x, int y)
+    {
+        var actual = Pixel(tensor, x, y);
+        Assert.True(Math.Abs(expected.Item1 - actual.C0) < 1e-3 && Math.Abs(expected.Item2 - actual.C1) < 1e-3 && Math.Abs(expected.Item3 - actual.C2) < 1e-3,
+            $"pixel ({x},{y}) is {actual}, expected {expected}");
+    }
+
     [Theory]
     [InlineData(FrameEncoding.Rgb24)]
     [InlineData(FrameEncoding.Bgr24)]
     public void Yolov8_input_is_rgb_over_255_centred_with_grey_114_padding(FrameEncoding encoding)
     {
-        using var pre = new FramePreprocessor(new InputFormat(64, 64, Bgr: false, PixelDivisor: 255, Centered: true), 1_000_000);
+        var pre = new FramePreprocessor(new InputFormat(64, 64, Bgr: false, PixelDivisor: 255, Centered: true), 1_000_000);
         var tensor = new float[pre.Format.TensorLength];
 
         var box = pre.Prepare(RawFrame(encoding), tensor, out _);
 
         Assert.Equal((64, 32, 0, 16), (box.ResizedWidth, box.ResizedHeight, box.PadLeft, box.PadTop));
-        Assert.Equal((114 / 255f, 114 / 255f, 114 / 255f), Pixel(tensor, 10, 5));
-        Assert.Equal((114 / 255f, 114 / 255f, 114 / 255f), Pixel(tensor, 10, 60));
-        Assert.Equal((1f, 0f, 0f), Pixel(tensor, 10, 30));
-        Assert.Equal((0f, 0f, 1f), Pixel(tensor, 50, 30));
+        AssertPixel((114 / 255f, 114 / 255f, 114 / 255f), tensor, 10, 5);
+        AssertPixel((114 / 255f, 114 / 255f, 114 / 255f), tensor, 10, 60);
+        AssertPixel((1f, 0f, 0f), tensor, 10, 30);
+        AssertPixel((0f, 0f, 1f), tensor, 50, 30);
     }
 
     [Fact]
     public void Yolox_input_is_bgr_0_to_255_in_the_top_left_corner()
     {
-        using var pre = new FramePreprocessor(new InputFormat(64, 64, Bgr: true, PixelDivisor: 1, Centered: false), 1_000_000);
+        var pre = new FramePreprocessor(new InputFormat(64, 64, Bgr: true, PixelDivisor: 1, Centered: false), 1_000_000);
         var tensor = new float[pre.Format.TensorLength];
 
         var box = pre.Prepare(RawFrame(FrameEncoding.Rgb24), tensor, out _);
 
         Assert.Equal((64, 32, 0, 0), (box.ResizedWidth, box.ResizedHeight, box.PadLeft, box.PadTop));
-        Assert.Equal((0f, 0f, 255f), Pixel(tensor, 10, 5));
-        Assert.Equal((255f, 0f, 0f), Pixel(tensor, 50, 5));
-        Assert.Equal((114f, 114f, 114f), Pixel(tensor, 10, 40));
+        AssertPixel((0f, 0f, 255f), tensor, 10, 5);
+        AssertPixel((255f, 0f, 0f), tensor, 50, 5);
+        AssertPixel((114f, 114f, 114f), tensor, 10, 40);
     }
 
     [Fact]
     public void Png_and_jpeg_decode_to_the_same_geometry_as_the_raw_image()
     {
-        using var pre = new FramePreprocessor(new InputFormat(64, 64, Bgr: false, PixelDivisor: 255, Centered: true), 1_000_000);
+        var pre = new FramePreprocessor(new InputFormat(64, 64, Bgr: false, PixelDivisor: 255, Centered: true), 1_000_000);
         var tensor = new float[pre.Format.TensorLength];
         var raw = RawFrame(FrameEncoding.Rgb24);
         foreach (var (format, encoding) in new[] { (SKEncodedImageFormat.Png, FrameEncoding.Png), (SKEncodedImageFormat.Jpeg, FrameEncoding.Jpeg) })
@@ -76,7 +83,7 @@ public class FramePreprocessor_Tests
     [Fact]
     public void Truncated_jpeg_is_rejected_as_decode_failed()
     {
-        using var pre = new FramePreprocessor(new InputFormat(64, 64, false, 255, true), 10_000_000);
+        var pre = new FramePreprocessor(new InputFormat(64, 64, false, 255, true), 10_000_000);
         var jpeg = File.ReadAllBytes(Testing.TestData.Sample("bus.jpg"));
 
         var ex = Assert.Throws<FrameDecodeException>(() =>
@@ -89,7 +96,7 @@ public class FramePreprocessor_Tests
     [Fact]
     public void Image_larger_than_the_pixel_limit_is_rejected_before_decoding()
     {
-        using var pre = new FramePreprocessor(new InputFormat(64, 64, false, 255, true), 100 * 100);
+        var pre = new FramePreprocessor(new InputFormat(64, 64, false, 255, true), 100 * 100);
 
         var ex = Assert.Throws<FrameDecodeException>(() => pre.Prepare(RawFrame(FrameEncoding.Rgb24), new float[pre.Format.TensorLength], out _));
 

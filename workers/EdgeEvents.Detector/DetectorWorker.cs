@@ -43,6 +43,12 @@ public sealed class DetectorWorker : BackgroundService
 
     public DetectorStats Stats { get; } = new();
 
+    /// <summary>Frames waiting in the per-camera mailbox now (at most one per camera).</summary>
+    public int WaitingFrames => _mailbox.Count;
+
+    /// <summary>Frames the transport subscription dropped because the intake fell behind.</summary>
+    public long IntakeDropped => _subscription?.Dropped ?? 0;
+
     /// <summary>The loaded models, one per session (empty before start).</summary>
     public IReadOnlyList<DetectorModel> Models => _lanes.Select(l => l.Model).ToList();
 
@@ -171,11 +177,7 @@ public sealed class DetectorWorker : BackgroundService
 
     private void DisposeLanes()
     {
-        foreach (var lane in _lanes)
-        {
-            lane.Dispose();
-            lane.Model.Dispose();
-        }
+        foreach (var lane in _lanes) lane.Model.Dispose();
         _lanes.Clear();
     }
 }

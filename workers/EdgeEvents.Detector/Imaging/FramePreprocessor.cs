@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using EdgeEvents.Contracts.Messages;
+using System.Numerics;
+using System.Runtime.Intrinsics;
 using SkiaSharp;
 
 namespace EdgeEvents.Detector.Imaging;
@@ -26,32 +28,31 @@ public sealed class FrameDecodeException(string kind, string message) : Exceptio
 public readonly record struct PreprocessTimings(double DecodeMs, double LetterboxMs);
 
 /// <summary>
-/// Decodes a frame (JPEG/PNG with SkiaSharp, or raw RGB/BGR) and letterboxes it into one CHW float tensor slot.
-/// JPEGs are decoded at a reduced DCT scale when the model input is much smaller than the image (libjpeg-turbo's
-/// shrink-on-load), which more than halves decode time for 1080p frames. All pixel buffers are allocated once and
-/// reused (the decode buffer grows to the largest image seen, up to <c>MaxImagePixels</c>). Not thread-safe: one per pipeline.
+/// Decodes a frame (JPEG/PNG with SkiaSharp, or raw RGB/BGR as is) and letterboxes it into one CHW float tensor slot
+/// with an antialiased bicubic resample (<see cref="ResizeKernel"/>) written straight into the channel planes.
+/// Large JPEGs are decoded at a reduced DCT scale (libjpeg-turbo shrink-on-load) when at least 1.5× the letterboxed
+/// size remains, which halves decode time for 1080p frames. Buffers are allocated once and grow only for larger images
+/// (up to <c>MaxImagePixels</c>). Not thread-safe: one per pipeline.
 /// </summary>
-public sealed unsafe class FramePreprocessor : IDisposable
+public sealed unsafe class FramePreprocessor
 {
-    private static readonly SKColor PadColor = new(114, 114, 114);
-    private static readonly SKSamplingOptions Bilinear = new(SKFilterMode.Linear);
+    private const int PadValue = 114;
+    // Shrink-on-load only while this much resolution remains for the resample to filter.
+    private const float MinShrinkHeadroom = 1.5f;
+    private const int MaxCachedKernels = 16;
 
     private readonly InputFormat _format;
     private readonly long _maxPixels;
-    private readonly SKBitmap _canvasBitmap;
-    private readonly SKCanvas _canvas;
-    private readonly SKPaint _copyPaint = new() { BlendMode = SKBlendMode.Src };
-    private readonly SKBitmap _source = new();
-    private readonly float[] _lookup = new float[256];
+    private readonly Dictionary<(int Source, int Target), ResizeKernel> _kernels = [];
     private byte[] _pixels = [];
+    private float[] _rows = [];
+    private readonly float[] _accumulator;
 
     public FramePreprocessor(InputFormat format, long maxPixels)
     {
         _format = format;
         _maxPixels = maxPixels;
-        _canvasBitmap = new SKBitmap(new SKImageInfo(format.Width, format.Height, SKColorType.Rgba8888, SKAlphaType.Premul));
-        _canvas = new SKCanvas(_canvasBitmap);
-        for (var i = 0; i < 256; i++) _lookup[i] = i / format.PixelDivisor;
+        _accumulator = new float[format.Width * 4];
     }
 
     public InputFormat Format => _format;
@@ -63,28 +64,36 @@ public sealed unsafe class FramePreprocessor : IDisposable
         if (tensor.Length != _format.TensorLength)
             throw new ArgumentException($"Tensor slot has {tensor.Length} floats; {_format.TensorLength} needed.", nameof(tensor));
         var start = Stopwatch.GetTimestamp();
-        var (width, height, info) = frame.Encoding switch
+        Letterbox box;
+        long decoded;
+        if (frame.Encoding is FrameEncoding.Jpeg or FrameEncoding.Png)
         {
-            FrameEncoding.Jpeg or FrameEncoding.Png => DecodeCompressed(frame),
-            FrameEncoding.Rgb24 or FrameEncoding.Bgr24 => ConvertRaw(frame),
-            _ => throw new FrameDecodeException(ErrorKinds.InvalidFrame, $"Unsupported frame encoding {frame.Encoding}."),
-        };
-        var decoded = Stopwatch.GetTimestamp();
-        var box = Letterbox.Compute(width, height, _format.Width, _format.Height, _format.Centered);
-        fixed (byte* pixels = _pixels)
-        {
-            _source.InstallPixels(info, (IntPtr)pixels, info.RowBytes);
-            _canvas.Clear(PadColor);
-            _canvas.DrawBitmap(_source, SKRect.Create(box.PadLeft, box.PadTop, box.ResizedWidth, box.ResizedHeight), Bilinear, _copyPaint);
-            _canvas.Flush();
+            var image = Decode(frame);
+            decoded = Stopwatch.GetTimestamp();
+            box = Letterbox.Compute(image.FullWidth, image.FullHeight, _format.Width, _format.Height, _format.Centered);
+            Resample(_pixels.AsSpan(0, image.Width * image.Height * 4), image.Width, image.Height, 4, sourceBgr: false, box, tensor);
         }
-        FillTensor(tensor);
+        else if (frame.Encoding is FrameEncoding.Rgb24 or FrameEncoding.Bgr24)
+        {
+            var (w, h) = (frame.Width, frame.Height);
+            if (w <= 0 || h <= 0 || (long)w * h * 3 != frame.Data.Length)
+                throw new FrameDecodeException(ErrorKinds.InvalidFrame, $"Raw {frame.Encoding} frame is {frame.Data.Length} bytes; {w}x{h}x3 needs {(long)w * h * 3}.");
+            CheckSize(w, h);
+            decoded = Stopwatch.GetTimestamp();
+            box = Letterbox.Compute(w, h, _format.Width, _format.Height, _format.Centered);
+            Resample(frame.Data, w, h, 3, sourceBgr: frame.Encoding == FrameEncoding.Bgr24, box, tensor);
+        }
+        else
+        {
+            throw new FrameDecodeException(ErrorKinds.InvalidFrame, $"Unsupported frame encoding {frame.Encoding}.");
+        }
         var end = Stopwatch.GetTimestamp();
         timings = new(Stopwatch.GetElapsedTime(start, decoded).TotalMilliseconds, Stopwatch.GetElapsedTime(decoded, end).TotalMilliseconds);
         return box;
     }
 
-    private (int Width, int Height, SKImageInfo Decoded) DecodeCompressed(Frame frame)
+    /// <summary>Decodes into the RGBA buffer; Width/Height are the decoded size, FullWidth/FullHeight the image's own.</summary>
+    private (int Width, int Height, int FullWidth, int FullHeight) Decode(Frame frame)
     {
         fixed (byte* data = frame.Data)
         {
@@ -93,53 +102,27 @@ public sealed unsafe class FramePreprocessor : IDisposable
                 ?? throw new FrameDecodeException(ErrorKinds.DecodeFailed, $"{frame.Encoding} data of {frame.Data.Length} bytes is not a decodable image.");
             var full = codec.Info.Size;
             CheckSize(full.Width, full.Height);
-            // Decode straight to a smaller size when the codec can (JPEG DCT scaling), but never below the letterboxed size.
             var size = full;
             var box = Letterbox.Compute(full.Width, full.Height, _format.Width, _format.Height, _format.Centered);
-            if (box.Scale < 1)
+            if (box.Scale * MinShrinkHeadroom < 1)
             {
-                var scaled = codec.GetScaledDimensions(box.Scale);
-                if (scaled.Width >= box.ResizedWidth && scaled.Height >= box.ResizedHeight) size = scaled;
+                var scaled = codec.GetScaledDimensions(box.Scale * MinShrinkHeadroom);
+                if (scaled.Width >= box.ResizedWidth * MinShrinkHeadroom && scaled.Height >= box.ResizedHeight * MinShrinkHeadroom) size = scaled;
             }
-            var alpha = codec.Info.AlphaType == SKAlphaType.Opaque ? SKAlphaType.Opaque : SKAlphaType.Premul;
+            // Unpremultiplied: like OpenCV, the colour channels are used as stored and alpha is ignored.
+            var alpha = codec.Info.AlphaType == SKAlphaType.Opaque ? SKAlphaType.Opaque : SKAlphaType.Unpremul;
             var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, alpha);
-            EnsurePixels(info.BytesSize64);
+            EnsureCapacity(ref _pixels, info.BytesSize64);
             SKCodecResult result;
             fixed (byte* pixels = _pixels) result = codec.GetPixels(info, (IntPtr)pixels);
             return result switch
             {
-                SKCodecResult.Success => (full.Width, full.Height, info),
+                SKCodecResult.Success => (size.Width, size.Height, full.Width, full.Height),
                 SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput => throw new FrameDecodeException(ErrorKinds.DecodeFailed,
                     $"{frame.Encoding} image {full.Width}x{full.Height} is truncated or corrupt ({result})."),
                 _ => throw new FrameDecodeException(ErrorKinds.DecodeFailed, $"{frame.Encoding} image {full.Width}x{full.Height} could not be decoded ({result})."),
             };
         }
-    }
-
-    private (int Width, int Height, SKImageInfo Decoded) ConvertRaw(Frame frame)
-    {
-        var (w, h) = (frame.Width, frame.Height);
-        if (w <= 0 || h <= 0 || (long)w * h * 3 != frame.Data.Length)
-            throw new FrameDecodeException(ErrorKinds.InvalidFrame, $"Raw {frame.Encoding} frame is {frame.Data.Length} bytes; {w}x{h}x3 needs {(long)w * h * 3}.");
-        CheckSize(w, h);
-        var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque);
-        EnsurePixels(info.BytesSize64);
-        var bgr = frame.Encoding == FrameEncoding.Bgr24;
-        fixed (byte* src = frame.Data)
-        fixed (byte* dst = _pixels)
-        {
-            var count = w * h;
-            for (var i = 0; i < count; i++)
-            {
-                var s = src + i * 3;
-                var d = dst + i * 4;
-                d[0] = bgr ? s[2] : s[0];
-                d[1] = s[1];
-                d[2] = bgr ? s[0] : s[2];
-                d[3] = 255;
-            }
-        }
-        return (w, h, info);
     }
 
     private void CheckSize(int width, int height)
@@ -148,37 +131,84 @@ public sealed unsafe class FramePreprocessor : IDisposable
             throw new FrameDecodeException(ErrorKinds.InvalidFrame, $"Image of {width}x{height} pixels exceeds the limit of {_maxPixels} pixels.");
     }
 
-    private void EnsurePixels(long bytes)
+    /// <summary>
+    /// Separable resample of <paramref name="source"/> (interleaved, <paramref name="bytesPerPixel"/> 3 or 4) to the
+    /// letterbox's resized size: a horizontal pass into float rows, then a vertical pass that writes the three channel
+    /// planes (clamped to 0..255, divided by the format's divisor) at the letterbox offset. Padding is 114.
+    /// </summary>
+    private void Resample(ReadOnlySpan<byte> source, int width, int height, int bytesPerPixel, bool sourceBgr, Letterbox box, Span<float> tensor)
     {
-        if (_pixels.LongLength >= bytes) return;
-        // Pinned so Skia may hold the pointer while drawing; grows only when a larger image arrives.
-        _pixels = GC.AllocateUninitializedArray<byte>(checked((int)bytes), pinned: true);
-    }
+        var (rw, rh) = (box.ResizedWidth, box.ResizedHeight);
+        var kx = Kernel(width, rw);
+        var ky = Kernel(height, rh);
+        var firstRow = ky.Start[0];
+        var lastRow = ky.Start[rh - 1] + ky.Count[rh - 1] - 1;
+        EnsureCapacity(ref _rows, (long)height * rw * 4);
 
-    /// <summary>RGBA canvas → three planes (R,G,B or B,G,R) scaled by the lookup table.</summary>
-    private void FillTensor(Span<float> tensor)
-    {
-        var plane = _format.Width * _format.Height;
-        var rgba = new ReadOnlySpan<byte>((void*)_canvasBitmap.GetPixels(), plane * 4);
-        var first = tensor[..plane];
-        var second = tensor.Slice(plane, plane);
-        var third = tensor.Slice(2 * plane, plane);
-        var (c0, c2) = _format.Bgr ? (2, 0) : (0, 2);
-        var lookup = _lookup;
-        for (var i = 0; i < plane; i++)
+        for (var y = firstRow; y <= lastRow; y++)
         {
-            var p = i * 4;
-            first[i] = lookup[rgba[p + c0]];
-            second[i] = lookup[rgba[p + 1]];
-            third[i] = lookup[rgba[p + c2]];
+            var src = source.Slice(y * width * bytesPerPixel, width * bytesPerPixel);
+            var dst = _rows.AsSpan(y * rw * 4, rw * 4);
+            for (var x = 0; x < rw; x++)
+            {
+                var sum = Vector128<float>.Zero;
+                var weights = kx.Weights.AsSpan(x * kx.Stride, kx.Count[x]);
+                var p = kx.Start[x] * bytesPerPixel;
+                foreach (var w in weights)
+                {
+                    sum += Vector128.Create((float)src[p], src[p + 1], src[p + 2], 0) * w;
+                    p += bytesPerPixel;
+                }
+                sum.CopyTo(dst.Slice(x * 4, 4));
+            }
+        }
+
+        var plane = _format.Width * _format.Height;
+        tensor.Fill(PadValue / _format.PixelDivisor);
+        // Plane order R,G,B (YOLOv8) or B,G,R (YOLOX); swap when the source order differs.
+        var swap = sourceBgr != _format.Bgr;
+        var (c0, c2) = swap ? (2, 0) : (0, 2);
+        var divisor = _format.PixelDivisor;
+        var acc = _accumulator.AsSpan(0, rw * 4);
+        for (var y = 0; y < rh; y++)
+        {
+            acc.Clear();
+            var weights = ky.Weights.AsSpan(y * ky.Stride, ky.Count[y]);
+            var row = ky.Start[y];
+            foreach (var w in weights) AddScaled(acc, _rows.AsSpan(row++ * rw * 4, rw * 4), w);
+            var offset = (y + box.PadTop) * _format.Width + box.PadLeft;
+            var p0 = tensor.Slice(offset, rw);
+            var p1 = tensor.Slice(plane + offset, rw);
+            var p2 = tensor.Slice(2 * plane + offset, rw);
+            for (var x = 0; x < rw; x++)
+            {
+                p0[x] = Math.Clamp(acc[x * 4 + c0], 0, 255) / divisor;
+                p1[x] = Math.Clamp(acc[x * 4 + 1], 0, 255) / divisor;
+                p2[x] = Math.Clamp(acc[x * 4 + c2], 0, 255) / divisor;
+            }
         }
     }
 
-    public void Dispose()
+    private static void AddScaled(Span<float> acc, ReadOnlySpan<float> row, float weight)
     {
-        _source.Dispose();
-        _copyPaint.Dispose();
-        _canvas.Dispose();
-        _canvasBitmap.Dispose();
+        var i = 0;
+        var w = new Vector<float>(weight);
+        for (; i <= acc.Length - Vector<float>.Count; i += Vector<float>.Count)
+            (new Vector<float>(acc[i..]) + new Vector<float>(row[i..]) * w).CopyTo(acc[i..]);
+        for (; i < acc.Length; i++) acc[i] += row[i] * weight;
+    }
+
+    private ResizeKernel Kernel(int source, int target)
+    {
+        if (_kernels.TryGetValue((source, target), out var kernel)) return kernel;
+        if (_kernels.Count >= MaxCachedKernels) _kernels.Clear();
+        return _kernels[(source, target)] = ResizeKernel.Create(source, target);
+    }
+
+    private static void EnsureCapacity<T>(ref T[] buffer, long length)
+    {
+        if (buffer.LongLength >= length) return;
+        // Pinned so Skia can decode into it through a pointer; grows only when a larger image arrives.
+        buffer = GC.AllocateUninitializedArray<T>(checked((int)length), pinned: true);
     }
 }

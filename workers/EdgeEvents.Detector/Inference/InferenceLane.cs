@@ -16,7 +16,7 @@ namespace EdgeEvents.Detector.Inference;
 /// decodes boxes, applies NMS and hands <see cref="DetectionSet"/>s on. <c>BatchesInFlight</c> buffers circulate between
 /// the stages, so the next batch is decoded while the current one runs and nothing else is allocated per frame but the results.
 /// </summary>
-internal sealed class InferenceLane : IDisposable
+internal sealed class InferenceLane
 {
     private readonly DetectorModel _model;
     private readonly DetectorOptions _options;
@@ -218,8 +218,6 @@ internal sealed class InferenceLane : IDisposable
         DetectorStats.RecordStage("inference", t.InferenceMs);
         DetectorStats.RecordStage("postprocess", t.PostprocessMs);
     }
-
-    public void Dispose() => _preprocessor.Dispose();
 
     /// <summary>A reusable input buffer for up to <see cref="Capacity"/> images and what is known about each.</summary>
     private sealed class Batch(int capacity, int tensorLength)
