@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EdgeEvents.Contracts.Messages;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using SkiaSharp;
 
@@ -46,6 +47,7 @@ public sealed unsafe class FramePreprocessor
     private readonly Dictionary<(int Source, int Target), ResizeKernel> _kernels = [];
     private byte[] _pixels = [];
     private float[] _rows = [];
+    private float[] _line = [];
     private readonly float[] _accumulator;
 
     public FramePreprocessor(InputFormat format, long maxPixels)
@@ -145,19 +147,23 @@ public sealed unsafe class FramePreprocessor
         var lastRow = ky.Start[rh - 1] + ky.Count[rh - 1] - 1;
         EnsureCapacity(ref _rows, (long)height * rw * 4);
 
+        EnsureCapacity(ref _line, (long)width * 4);
+        var line = _line.AsSpan(0, width * 4);
+        ref var lineStart = ref MemoryMarshal.GetArrayDataReference(_line);
         for (var y = firstRow; y <= lastRow; y++)
         {
-            var src = source.Slice(y * width * bytesPerPixel, width * bytesPerPixel);
+            // Each source pixel feeds several taps: convert its row to floats once (4 per pixel, exact).
+            ToFloats(source.Slice(y * width * bytesPerPixel, width * bytesPerPixel), bytesPerPixel, line);
             var dst = _rows.AsSpan(y * rw * 4, rw * 4);
             for (var x = 0; x < rw; x++)
             {
                 var sum = Vector128<float>.Zero;
                 var weights = kx.Weights.AsSpan(x * kx.Stride, kx.Count[x]);
-                var p = kx.Start[x] * bytesPerPixel;
+                var p = (nuint)(kx.Start[x] * 4);
                 foreach (var w in weights)
                 {
-                    sum += Vector128.Create((float)src[p], src[p + 1], src[p + 2], 0) * w;
-                    p += bytesPerPixel;
+                    sum += Vector128.LoadUnsafe(ref lineStart, p) * w;
+                    p += 4;
                 }
                 sum.CopyTo(dst.Slice(x * 4, 4));
             }
@@ -176,17 +182,55 @@ public sealed unsafe class FramePreprocessor
             var weights = ky.Weights.AsSpan(y * ky.Stride, ky.Count[y]);
             var row = ky.Start[y];
             foreach (var w in weights) AddScaled(acc, _rows.AsSpan(row++ * rw * 4, rw * 4), w);
+            ClampAndDivide(acc, divisor);
             var offset = (y + box.PadTop) * _format.Width + box.PadLeft;
             var p0 = tensor.Slice(offset, rw);
             var p1 = tensor.Slice(plane + offset, rw);
             var p2 = tensor.Slice(2 * plane + offset, rw);
             for (var x = 0; x < rw; x++)
             {
-                p0[x] = Math.Clamp(acc[x * 4 + c0], 0, 255) / divisor;
-                p1[x] = Math.Clamp(acc[x * 4 + 1], 0, 255) / divisor;
-                p2[x] = Math.Clamp(acc[x * 4 + c2], 0, 255) / divisor;
+                p0[x] = acc[x * 4 + c0];
+                p1[x] = acc[x * 4 + 1];
+                p2[x] = acc[x * 4 + c2];
             }
         }
+    }
+
+    /// <summary>Interleaved bytes (3 or 4 per pixel) → 4 floats per pixel, the fourth unused for 3-byte pixels.</summary>
+    private static void ToFloats(ReadOnlySpan<byte> source, int bytesPerPixel, Span<float> line)
+    {
+        if (bytesPerPixel == 4)
+        {
+            var i = 0;
+            for (; i <= source.Length - Vector<byte>.Count; i += Vector<byte>.Count)
+            {
+                Vector.Widen(new Vector<byte>(source[i..]), out var low, out var high);
+                Vector.Widen(low, out var a, out var b);
+                Vector.Widen(high, out var c, out var d);
+                var n = Vector<uint>.Count;
+                Vector.ConvertToSingle(a).CopyTo(line[i..]);
+                Vector.ConvertToSingle(b).CopyTo(line[(i + n)..]);
+                Vector.ConvertToSingle(c).CopyTo(line[(i + 2 * n)..]);
+                Vector.ConvertToSingle(d).CopyTo(line[(i + 3 * n)..]);
+            }
+            for (; i < source.Length; i++) line[i] = source[i];
+            return;
+        }
+        for (int i = 0, j = 0; i < source.Length; i += 3, j += 4)
+        {
+            line[j] = source[i];
+            line[j + 1] = source[i + 1];
+            line[j + 2] = source[i + 2];
+        }
+    }
+
+    private static void ClampAndDivide(Span<float> values, float divisor)
+    {
+        var (zero, max, d) = (Vector<float>.Zero, new Vector<float>(255), new Vector<float>(divisor));
+        var i = 0;
+        for (; i <= values.Length - Vector<float>.Count; i += Vector<float>.Count)
+            (Vector.Min(Vector.Max(new Vector<float>(values[i..]), zero), max) / d).CopyTo(values[i..]);
+        for (; i < values.Length; i++) values[i] = Math.Clamp(values[i], 0, 255) / divisor;
     }
 
     private static void AddScaled(Span<float> acc, ReadOnlySpan<float> row, float weight)

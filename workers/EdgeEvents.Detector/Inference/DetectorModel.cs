@@ -175,7 +175,8 @@ public sealed class DetectorModel : IDisposable
         }
     }
 
-    private static SessionOptions NewSessionOptions(DetectorOptions options) => new()
+    /// <summary>Session settings every provider shares (the benchmark builds its bare baseline session with these too).</summary>
+    internal static SessionOptions NewSessionOptions(DetectorOptions options) => new()
     {
         IntraOpNumThreads = options.IntraOpThreads,
         GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
