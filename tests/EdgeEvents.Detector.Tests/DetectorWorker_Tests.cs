@@ -192,3 +192,54 @@ public sealed class RealModels
 {
     public const string Name = "real models";
 }
+
+/// <summary>Batching across cameras, on a hand-written model with a dynamic batch dimension.</summary>
+[Collection(RealModels.Name)]
+public class Batching_Tests : IDisposable
+{
+    private readonly string _model = Path.Combine(Path.GetTempPath(), $"tiny-{Guid.NewGuid():N}.onnx");
+
+    public Batching_Tests() => TinyOnnxModel.Write(_model, size: 16, classes: 2);
+
+    public void Dispose() => File.Delete(_model);
+
+    private static Frame RandomFrame(string camera, int seed)
+    {
+        var data = new byte[16 * 16 * 3];
+        new Random(seed).NextBytes(data);
+        return new Frame { Camera = camera, Sequence = seed, Encoding = FrameEncoding.Rgb24, Width = 16, Height = 16, Data = data };
+    }
+
+    [Fact]
+    public async Task Frames_from_several_cameras_run_as_one_batch_and_each_gets_its_own_detections()
+    {
+        var options = new DetectorOptions { ModelPath = _model, Providers = "CPU" };
+        using var single = Inference.DetectorModel.Load(options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        Assert.True(single.DynamicBatch);
+        var post = new Postprocessing.DetectionPostprocessor(single.CreateDecoder(), single.Labels, options.Confidence, options.Iou, options.MaxDetections);
+        var pre = new Imaging.FramePreprocessor(single.Input, options.MaxImagePixels);
+        var frames = Enumerable.Range(0, 4).Select(i => RandomFrame($"cam{i}", i)).ToList();
+        var expected = frames.ToDictionary(f => f.Camera, f =>
+        {
+            var input = new float[single.Input.TensorLength];
+            var box = pre.Prepare(f, input, out _);
+            using var outputs = single.Run(input, 1);
+            return post.Process(outputs[0].GetTensorDataAsSpan<float>(), box)!;
+        });
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var detector = await DetectorHost.StartAsync(broker.Url, new Dictionary<string, string?>
+        {
+            ["Detector:ModelPath"] = _model,
+            ["Detector:MaxBatch"] = "4",
+            ["Detector:BatchDeadline"] = "00:00:01",
+        });
+        await using var detections = await detector.SubscribeAsync("edge/detections/+");
+
+        foreach (var frame in frames) await detector.PublishFrameAsync(frame);
+
+        var sets = (await Receive.ExactlyAsync(detections, 4, TimeSpan.FromSeconds(20))).Select(DetectorHost.Decode<DetectionSet>).ToList();
+        Assert.True(detector.Worker.Stats.LargestBatch > 1, "no batch of more than one frame ran");
+        Assert.All(sets, set => Assert.Equal(expected[set.Camera], set.Detections));
+        Assert.All(expected.Values, e => Assert.NotEmpty(e));
+    }
+}

@@ -28,12 +28,19 @@ public sealed class DetectorStats
     private static readonly Histogram<double> StageDuration = EdgeTelemetry.Meter.CreateHistogram<double>(
         "edge.detector.stage.duration", unit: "ms", description: "Time per frame in each detector stage (queue, decode, letterbox, inference, postprocess, publish).");
 
+    private static readonly Histogram<int> BatchSize = EdgeTelemetry.Meter.CreateHistogram<int>(
+        "edge.detector.batch.size", unit: "{frame}", description: "Frames per inference run.");
+
     private readonly ConcurrentDictionary<(string Camera, string Reason), long> _drops = new();
     private long _processed;
     private long _published;
+    private int _largestBatch;
 
     public long Processed => Interlocked.Read(ref _processed);
     public long Published => Interlocked.Read(ref _published);
+
+    /// <summary>The most frames run in one inference so far.</summary>
+    public int LargestBatch => Volatile.Read(ref _largestBatch);
 
     /// <summary>Dropped frames of one camera for one reason.</summary>
     public long Dropped(string camera, string reason) => _drops.TryGetValue((camera, reason), out var n) ? n : 0;
@@ -56,6 +63,13 @@ public sealed class DetectorStats
     }
 
     internal void RecordPublished() => Interlocked.Increment(ref _published);
+
+    internal void RecordBatch(int size)
+    {
+        BatchSize.Record(size);
+        int largest;
+        while (size > (largest = Volatile.Read(ref _largestBatch)) && Interlocked.CompareExchange(ref _largestBatch, size, largest) != largest) { }
+    }
 
     internal static void RecordStage(string stage, double milliseconds) =>
         StageDuration.Record(milliseconds, new KeyValuePair<string, object?>("stage", stage));

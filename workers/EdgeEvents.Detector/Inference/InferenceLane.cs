@@ -162,6 +162,7 @@ internal sealed class InferenceLane
         var start = Stopwatch.GetTimestamp();
         using var outputs = _model.Run(batch.Input, batch.Count);
         var inferenceMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        _stats.RecordBatch(batch.Count);
         var data = outputs[0].GetTensorDataAsSpan<float>();
         var perImage = _postprocessor.ValuesPerImage;
         if (data.Length != batch.Count * perImage)
