@@ -133,6 +133,8 @@ public sealed class DetectorWorker : BackgroundService
 
     private long NextBareSequence(string camera)
     {
+        // Bounded against floods of made-up camera names; a reset only restarts the numbering of bare images.
+        if (_bareSequences.Count >= 4096 && !_bareSequences.ContainsKey(camera)) _bareSequences.Clear();
         _bareSequences.TryGetValue(camera, out var n);
         _bareSequences[camera] = n + 1;
         return n;
