@@ -7,6 +7,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringCompare
 {
     ["transport"] = TransportBench.RunAsync,
     ["detector"] = DetectorBench.RunAsync,
+    ["scene"] = SceneBench.RunAsync,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))

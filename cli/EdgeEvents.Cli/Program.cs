@@ -6,4 +6,5 @@ root.Subcommands.Add(BrokerCommand.Create());
 root.Subcommands.Add(CameraCommand.Create());
 root.Subcommands.Add(DetectorCommand.Create());
 root.Subcommands.Add(WatchCommand.Create());
+root.Subcommands.Add(SceneCommand.Create());
 return await root.Parse(args).InvokeAsync();
