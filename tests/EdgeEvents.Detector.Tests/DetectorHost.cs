@@ -65,9 +65,8 @@ internal sealed class DetectorHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        // Stopping disposes the worker's sessions and the component; disposing the host as well would dispose the
-        // component a second time, which its ErrorReporter does not survive (reported to the pipeline owner).
         await Host.StopAsync();
+        Host.Dispose();
         await Observer.DisposeAsync();
     }
 }

@@ -174,12 +174,12 @@ public class DetectorWorker_Tests(ITestOutputHelper output)
     public async Task Missing_model_file_fails_start_up_with_the_file_name()
     {
         var missing = Path.Combine(Path.GetTempPath(), $"no-such-model-{Guid.NewGuid():N}.onnx");
-        var host = DetectorHost.Build($"mqtt://127.0.0.1:{FreePort.Next()}", new Dictionary<string, string?> { ["Detector:ModelPath"] = missing });
+        using var host = DetectorHost.Build($"mqtt://127.0.0.1:{FreePort.Next()}", new Dictionary<string, string?> { ["Detector:ModelPath"] = missing });
 
         var ex = await Assert.ThrowsAsync<FileNotFoundException>(() => host.StartAsync());
 
         Assert.Contains(missing, ex.Message);
-        await host.StopAsync(); // not disposed: see DetectorHost.DisposeAsync
+        await host.StopAsync();
     }
 
     private static bool Near(Box a, Box b, float tolerance) =>
