@@ -88,6 +88,7 @@ public sealed class LlamaGenerator : IAsyncDisposable
             // One KV cache shared by all slots; each question may use ContextSize tokens of it.
             ContextSize = (uint)(options.ContextSize * options.Parallelism),
             SeqMax = (uint)options.Parallelism,
+            KVUnified = false,
             GpuLayerCount = options.GpuLayerCount,
             Threads = options.Threads,
             BatchThreads = options.Threads,
@@ -112,6 +113,12 @@ public sealed class LlamaGenerator : IAsyncDisposable
 
     /// <summary>Prompt tokens for <paramref name="userData"/> (template + data), as the generator would decode them.</summary>
     public int CountPromptTokens(string userData) => _format.Tokenize(userData).Length;
+
+    /// <summary>The prompt tokens themselves, for a benchmark's bare decode loop.</summary>
+    internal LLamaToken[] PromptTokens(string userData) => _format.Tokenize(userData);
+
+    /// <summary>The model's <c>llama.*</c> size metadata (layers, embedding, heads), for KV cache arithmetic.</summary>
+    public IReadOnlyDictionary<string, string> Metadata => _weights.Metadata;
 
     /// <summary>
     /// Queues one generation and waits for it. Cancelling <paramref name="ct"/> abandons it (the task is cancelled);
