@@ -1,6 +1,10 @@
 using System.CommandLine;
+using EdgeEvents.Cli.Commands;
 
 var root = new RootCommand("EdgeEvents: a message-driven event pipeline for AI at the edge.");
-root.Subcommands.Add(EdgeEvents.Cli.Commands.LlmCommand.Create());
-root.Subcommands.Add(EdgeEvents.Cli.Commands.AskCommand.Create());
+root.Subcommands.Add(BrokerCommand.Create());
+root.Subcommands.Add(CameraCommand.Create());
+root.Subcommands.Add(WatchCommand.Create());
+root.Subcommands.Add(LlmCommand.Create());
+root.Subcommands.Add(AskCommand.Create());
 return await root.Parse(args).InvokeAsync();
