@@ -195,14 +195,7 @@ internal static class LlmBench
     private static async Task StopAsync(IHost host)
     {
         await host.StopAsync();
-        try
-        {
-            host.Dispose();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Pipeline issue reported to the lead: the EdgeComponent is disposed on stop and again by the container.
-        }
+        host.Dispose();
     }
 
     /// <summary>Publishes <paramref name="count"/> questions from as many askers at once; latency is publish → answer received.</summary>

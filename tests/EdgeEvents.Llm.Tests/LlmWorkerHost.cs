@@ -55,15 +55,7 @@ internal sealed class LlmWorkerHost : IAsyncDisposable
         if (_stopped) return;
         _stopped = true;
         await _host.StopAsync();
-        try
-        {
-            _host.Dispose();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Pipeline issue, reported to the lead: the host's ComponentConnector disposes the EdgeComponent on stop and
-            // the container disposes it again, and ErrorReporter.DisposeAsync is not idempotent.
-        }
+        _host.Dispose();
     }
 
     public ValueTask DisposeAsync() => new(StopAsync());

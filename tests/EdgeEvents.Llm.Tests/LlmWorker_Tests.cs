@@ -33,7 +33,7 @@ public sealed class LlmWorker_Tests
         var answers = await SubscribeAsync(client, "edge/answers/alice");
 
         var (exitCode, output) = await MosquittoPubFactAttribute.RunAsync(
-            "-h", "127.0.0.1", "-p", broker.Port.ToString(), "-i", "alice-cli", "-q", "1", "-t", "edge/questions/alice", "-m", "How many people are in the room?");
+            "-h", "127.0.0.1", "-p", broker.Port.ToString(), "-q", "1", "-t", "edge/questions/alice", "-m", "How many people are in the room?");
         Assert.True(exitCode == 0, $"mosquitto_pub exited with {exitCode}: {output}");
 
         var answer = Decode((await Receive.ExactlyAsync(answers, 1, Timeout))[0]);

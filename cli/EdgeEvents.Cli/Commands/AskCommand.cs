@@ -6,7 +6,6 @@ using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Transport;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeEvents.Cli.Commands;
@@ -36,8 +35,8 @@ public static class AskCommand
         command.SetAction(async (parse, ct) =>
         {
             var builder = HostedCommand.CreateBuilder(parse, HostedCommand.Common);
-            using var host = builder.Build();
-            var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeEvents.ask");
+            using var loggers = CliLogging.Create(LogLevel.Warning);
+            var logger = loggers.CreateLogger("EdgeEvents.ask");
             var name = parse.GetValue(asker) ?? "cli";
             var scope = parse.GetValue(camera);
             if (!TopicScheme.IsValidName(name) || (scope is not null && !TopicScheme.IsValidName(scope)))
@@ -51,7 +50,7 @@ public static class AskCommand
             // A short-lived client: its own id, no session left behind on the broker.
             options = options with { ClientId = options.ClientId ?? $"ask-{name}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}", PersistentSession = false };
             var topics = new TopicScheme(options.Prefix);
-            await using var transport = TransportFactory.Create(options, "ask", host.Services.GetRequiredService<ILoggerFactory>());
+            await using var transport = TransportFactory.Create(options, "ask", loggers);
             var payload = new Question { Text = parse.GetValue(question) ?? "", Camera = scope };
             try
             {
