@@ -42,6 +42,8 @@ public sealed class LlmWorker(
     private readonly RecentIds _answered = new(options.Value.AnsweredIdsCapacity);
     private readonly Dictionary<string, PendingQuestion> _inFlight = new(StringComparer.Ordinal);
     private readonly Lock _sceneLock = new();
+    // Cancelled PublishGrace after the worker is asked to stop, so answers already computed can still go out.
+    private readonly CancellationTokenSource _publishing = new();
     private IMessageSubscription? _states;
     private IMessageSubscription? _events;
     private LlamaGenerator? _generator;
@@ -57,6 +59,7 @@ public sealed class LlmWorker(
     {
         var topics = component.Topics;
         var transport = component.Transport;
+        await using var stopping = stoppingToken.Register(() => _publishing.CancelAfter(PublishGrace));
         // Subscribe first, before the model loads: the subscriptions must exist when the persistent session delivers
         // questions that waited while the worker was down. They are never unsubscribed (that would end the session's
         // interest); the transport closes them when it is disposed.
@@ -72,10 +75,14 @@ public sealed class LlmWorker(
         {
             _generator = await LlamaGenerator.LoadAsync(_options, logger, stoppingToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
-            component.Errors.Report(ErrorKinds.Internal, $"Cannot load the model {_options.ModelPath}: {ex.Message}");
-            _ready.TrySetException(ex);
+            if (ex is OperationCanceledException) _ready.TrySetCanceled(stoppingToken);
+            else
+            {
+                component.Errors.Report(ErrorKinds.Internal, $"Cannot load the model {_options.ModelPath}: {ex.Message}");
+                _ready.TrySetException(ex);
+            }
             throw;
         }
         try
@@ -99,32 +106,55 @@ public sealed class LlmWorker(
     {
         await foreach (var message in questions.Messages.ReadAllAsync(ct))
         {
-            // Apply every scene message that arrived before this question, so its facts include them.
-            DrainScene();
-            var incoming = _intake.Read(message);
-            if (incoming.Rejection is { } reason)
+            try
             {
-                component.Errors.Report(incoming.RejectionKind ?? ErrorKinds.MalformedPayload, reason, message.Topic, message.Payload.Length);
-                await PublishAsync(incoming.Route, Rejected(incoming, reason), ct);
+                await TakeAsync(message, ct);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                // Left unacknowledged: the broker delivers the question again after a reconnect.
+                component.Errors.Report(ErrorKinds.Internal, $"Could not take the question: {ex.Message}", message.Topic, message.Payload.Length);
+            }
+        }
+    }
+
+    private async Task TakeAsync(ReceivedMessage message, CancellationToken ct)
+    {
+        // Apply every scene message that arrived before this question, so its facts include them.
+        DrainScene();
+        var incoming = _intake.Read(message);
+        if (incoming.Rejection is { } reason)
+        {
+            component.Errors.Report(incoming.RejectionKind ?? ErrorKinds.MalformedPayload, reason, message.Topic, message.Payload.Length);
+            await PublishAsync(incoming.Route, Rejected(incoming, reason));
+            await AckAsync(message);
+            return;
+        }
+        var pending = new PendingQuestion(incoming.Question!, incoming.Route, message, Stopwatch.GetTimestamp());
+        switch (Admit(pending))
+        {
+            case Admission.Duplicate:
+                return;
+            case Admission.AlreadyAnswered:
+                logger.LogDebug("Question {Id} was answered already; acknowledging the duplicate", incoming.Id);
                 await AckAsync(message);
-                continue;
-            }
-            var pending = new PendingQuestion(incoming.Question!, incoming.Route, message, Stopwatch.GetTimestamp());
-            switch (Admit(pending))
-            {
-                case Admission.Duplicate:
-                    continue;
-                case Admission.AlreadyAnswered:
-                    logger.LogDebug("Question {Id} was answered already; acknowledging the duplicate", incoming.Id);
-                    await AckAsync(message);
-                    continue;
-            }
-            if (!await _queue.EnqueueAsync(incoming.Route.Asker ?? "", pending, ct))
-            {
-                var overload = $"Asker '{incoming.Route.Asker ?? "(anonymous)"}' already has {_options.QueuePerAsker} questions waiting; ask again later.";
-                component.Errors.Report(ErrorKinds.Overload, overload, message.Topic, message.Payload.Length);
-                await CompleteAsync(pending, Rejected(incoming, overload), ct);
-            }
+                return;
+        }
+        bool queued;
+        try
+        {
+            queued = await _queue.EnqueueAsync(incoming.Route.Asker ?? "", pending, ct);
+        }
+        catch
+        {
+            Forget(pending);
+            throw;
+        }
+        if (!queued)
+        {
+            var overload = $"Asker '{incoming.Route.Asker ?? "(anonymous)"}' already has {_options.QueuePerAsker} questions waiting; ask again later.";
+            component.Errors.Report(ErrorKinds.Overload, overload, message.Topic, message.Payload.Length);
+            await CompleteAsync(pending, Rejected(incoming, overload));
         }
     }
 
@@ -151,9 +181,28 @@ public sealed class LlmWorker(
         while (true)
         {
             var pending = await _queue.DequeueAsync(ct);
-            var answer = await AnswerAsync(pending, ct);
-            await CompleteAsync(pending, answer, ct);
+            try
+            {
+                var answer = await AnswerAsync(pending, ct);
+                await CompleteAsync(pending, answer);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                Forget(pending);
+                throw;
+            }
+            catch (Exception ex)
+            {
+                Forget(pending);
+                component.Errors.Report(ErrorKinds.Internal, $"Could not answer question {pending.Question.Id}: {ex.Message}", pending.Message.Topic);
+            }
         }
+    }
+
+    /// <summary>Drops a question that was not answered; unacknowledged, it comes back from the broker.</summary>
+    private void Forget(PendingQuestion pending)
+    {
+        lock (_idsLock) _inFlight.Remove(pending.Question.Id);
     }
 
     private async Task<Answer> AnswerAsync(PendingQuestion pending, CancellationToken ct)
@@ -215,10 +264,22 @@ public sealed class LlmWorker(
         };
     }
 
-    /// <summary>Publishes the answer, then acknowledges the question (and any duplicates of it) and remembers its id.</summary>
-    private async Task CompleteAsync(PendingQuestion pending, Answer answer, CancellationToken ct)
+    /// <summary>
+    /// Publishes the answer, then acknowledges the question (and any duplicates of it) and remembers its id. While the
+    /// link is down the publish waits for the reconnect; a finished answer still goes out while the worker is stopping
+    /// (within <see cref="PublishGrace"/>); if it cannot, the question stays unacknowledged and is answered again later.
+    /// </summary>
+    private async Task CompleteAsync(PendingQuestion pending, Answer answer)
     {
-        await PublishAsync(pending.Route, answer, ct);
+        try
+        {
+            await PublishAsync(pending.Route, answer);
+        }
+        catch
+        {
+            Forget(pending);
+            throw;
+        }
         List<ReceivedMessage> acks;
         lock (_idsLock)
         {
@@ -231,8 +292,11 @@ public sealed class LlmWorker(
             answer.QuestionId, answer.Asker ?? "(anonymous)", answer.Status, answer.CompletionTokens, answer.TotalMs, pending.Route.ReplyTopic);
     }
 
-    private async Task PublishAsync(AnswerRoute route, Answer answer, CancellationToken ct)
+    private static readonly TimeSpan PublishGrace = TimeSpan.FromSeconds(5);
+
+    private async Task PublishAsync(AnswerRoute route, Answer answer)
     {
+        var ct = _publishing.Token;
         var payload = MessageCodec.Serialize(answer, PayloadFormat.Json);
         var retainHere = route.ReplyTopic == route.RetainTopic;
         await component.Transport.PublishAsync(new OutgoingMessage(route.ReplyTopic, payload)
@@ -345,6 +409,12 @@ public sealed class LlmWorker(
         {
             component.Errors.Report(ErrorKinds.MalformedPayload, ex.Message, message.Topic, message.Payload.Length, camera);
         }
+    }
+
+    public override void Dispose()
+    {
+        _publishing.Dispose();
+        base.Dispose();
     }
 
     private sealed record PendingQuestion(Question Question, AnswerRoute Route, ReceivedMessage Message, long ReceivedAt)
