@@ -6,7 +6,7 @@ using EdgeEvents.Testing;
 
 namespace EdgeEvents.Llm.Tests;
 
-/// <summary>The worker end to end: embedded broker, real model, real MQTT clients.</summary>
+/// <summary>The worker end to end: real broker (embedded MQTTnet server, and mosquitto where it matters), real model, real MQTT clients.</summary>
 public sealed class LlmWorker_Tests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
@@ -23,16 +23,18 @@ public sealed class LlmWorker_Tests
     private static async Task<IMessageSubscription> SubscribeAsync(IMessageTransport transport, string filter) =>
         await transport.SubscribeAsync(new SubscriptionRequest(filter) { Capacity = 1024 }, default);
 
-    [MosquittoPubFact]
-    public async Task Plain_text_question_from_mosquitto_pub_is_answered_on_the_askers_topic_with_the_scene_published_before()
+    [MosquittoPubTheory]
+    [InlineData(MqttTestBroker.Embedded)]
+    [InlineData(MqttTestBroker.Mosquitto)]
+    public async Task Plain_text_question_from_mosquitto_pub_is_answered_on_the_askers_topic_with_the_scene_published_before(string kind)
     {
-        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var broker = await MqttTestBroker.StartAsync(kind);
         await using var client = await TestTransports.ConnectAsync(broker.Url);
         await client.PublishAsync(Json("edge/scene/cam1", Scene_Tests.State("cam1", SceneTime, ("person", 2), ("car", 1)), retain: true), default);
         await using var worker = await LlmWorkerHost.StartAsync(broker.Url);
         var answers = await SubscribeAsync(client, "edge/answers/alice");
 
-        var (exitCode, output) = await MosquittoPubFactAttribute.RunAsync(
+        var (exitCode, output) = await MosquittoPubTheoryAttribute.RunAsync(
             "-h", "127.0.0.1", "-p", broker.Port.ToString(), "-q", "1", "-t", "edge/questions/alice", "-m", "How many people are in the room?");
         Assert.True(exitCode == 0, $"mosquitto_pub exited with {exitCode}: {output}");
 
@@ -148,10 +150,12 @@ public sealed class LlmWorker_Tests
         Assert.Equal(5, worker.Component.Errors.Count);
     }
 
-    [Fact]
-    public async Task Asker_that_disconnects_right_after_asking_receives_its_answer_when_it_reconnects()
+    [Theory]
+    [InlineData(MqttTestBroker.Embedded)]
+    [InlineData(MqttTestBroker.Mosquitto)]
+    public async Task Asker_that_disconnects_right_after_asking_receives_its_answer_when_it_reconnects(string kind)
     {
-        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var broker = await MqttTestBroker.StartAsync(kind);
         await using var worker = await LlmWorkerHost.StartAsync(broker.Url);
         await using var monitor = await TestTransports.ConnectAsync(broker.Url);
         var published = await SubscribeAsync(monitor, "edge/answers/dave");
@@ -173,10 +177,12 @@ public sealed class LlmWorker_Tests
         Assert.Equal(AnswerStatus.Ok, answer.Status);
     }
 
-    [Fact]
-    public async Task Worker_stopped_mid_generation_answers_the_accepted_question_after_restart()
+    [Theory]
+    [InlineData(MqttTestBroker.Embedded)]
+    [InlineData(MqttTestBroker.Mosquitto)]
+    public async Task Worker_stopped_mid_generation_answers_the_accepted_question_after_restart(string kind)
     {
-        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var broker = await MqttTestBroker.StartAsync(kind);
         await using var client = await TestTransports.ConnectAsync(broker.Url);
         var answers = await SubscribeAsync(client, "edge/answers/erin");
         var partials = await SubscribeAsync(client, "edge/answers/erin/partial");

@@ -67,8 +67,16 @@ public sealed class LlmWorker(
         {
             ManualAck = true, Capacity = 64, Overload = OverloadPolicy.Wait,
         }, stoppingToken);
-        _states = await transport.SubscribeAsync(new SubscriptionRequest(topics.AllOf(TopicKind.Scene)) { Overload = OverloadPolicy.DropOldest }, stoppingToken);
-        _events = await transport.SubscribeAsync(new SubscriptionRequest(topics.AllOf(TopicKind.Events)) { Overload = OverloadPolicy.DropOldest }, stoppingToken);
+        // Scene input at QoS 0: a newer state supersedes a lost one, and unacknowledged questions (QoS 1) must not fill
+        // the broker's in-flight window for this client (mosquitto: 20) and stall the scene behind them.
+        _states = await transport.SubscribeAsync(new SubscriptionRequest(topics.AllOf(TopicKind.Scene))
+        {
+            Delivery = Delivery.AtMostOnce, Overload = OverloadPolicy.DropOldest,
+        }, stoppingToken);
+        _events = await transport.SubscribeAsync(new SubscriptionRequest(topics.AllOf(TopicKind.Events))
+        {
+            Delivery = Delivery.AtMostOnce, Overload = OverloadPolicy.DropOldest,
+        }, stoppingToken);
         var sceneLoops = new[] { ReadSceneAsync(_states, stoppingToken), ReadSceneAsync(_events, stoppingToken) };
 
         try

@@ -2,12 +2,12 @@ using System.Diagnostics;
 
 namespace EdgeEvents.Llm.Tests;
 
-/// <summary>A fact that needs the real <c>mosquitto_pub</c> client; skipped, saying so, where it is not installed.</summary>
-public sealed class MosquittoPubFactAttribute : FactAttribute
+/// <summary>A theory that needs the real <c>mosquitto_pub</c> client; skipped, saying so, where it is not installed.</summary>
+public sealed class MosquittoPubTheoryAttribute : TheoryAttribute
 {
     public const string Path = "/usr/bin/mosquitto_pub";
 
-    public MosquittoPubFactAttribute()
+    public MosquittoPubTheoryAttribute()
     {
         if (!File.Exists(Path)) Skip = $"{Path} is not installed (apt-get install -y mosquitto-clients; CI installs it).";
     }
