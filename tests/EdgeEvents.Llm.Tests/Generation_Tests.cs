@@ -2,6 +2,8 @@ using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Llm.Generation;
 using LLama;
 using LLama.Common;
+using LLama.Native;
+using LLama.Sampling;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EdgeEvents.Llm.Tests;
@@ -29,6 +31,41 @@ public sealed class Generation_Tests
         Assert.Equal(first.Text, second.Text);
         Assert.Equal(first.PromptTokens, generator.CountPromptTokens(request.UserData));
         Assert.InRange(first.CompletionTokens, 1, 24);
+    }
+
+    [Fact]
+    public async Task Starting_from_the_shared_prefix_gives_the_answer_of_decoding_the_whole_prompt()
+    {
+        var options = Options(parallelism: 1) with { Temperature = 0 };
+        await using var generator = await LoadAsync(options);
+        const string data = "Question: Once upon a time there was a dog named Max.";
+        var viaPrefix = await generator.GenerateAsync(new GenerationRequest(data) { MaxTokens = 24 }, default);
+
+        // The same prompt decoded whole, with a plain llama.cpp context and the same greedy sampler.
+        var parameters = new ModelParams(options.ModelPath) { ContextSize = 512, Threads = 2 };
+        using var weights = LLamaWeights.LoadFromFile(parameters);
+        using var context = weights.CreateContext(parameters, NullLogger.Instance);
+        using var sampler = new DefaultSamplingPipeline { Temperature = 0 };
+        var prompt = generator.PromptTokens(data);
+        var batch = new LLamaBatch();
+        var last = 0;
+        for (var i = 0; i < prompt.Length; i++) last = batch.Add(prompt[i], i, LLamaSeqId.Zero, i == prompt.Length - 1);
+        var decoder = new StreamingTokenDecoder(System.Text.Encoding.UTF8, weights);
+        var text = new System.Text.StringBuilder();
+        for (var n = 0; n < 24; n++)
+        {
+            Assert.Equal(DecodeResult.Ok, context.Decode(batch));
+            var token = sampler.Sample(context.NativeHandle, last);
+            if (token.IsEndOfGeneration(weights.Vocab)) break;
+            decoder.Add(token);
+            text.Append(decoder.Read());
+            batch.Clear();
+            last = batch.Add(token, prompt.Length + n, LLamaSeqId.Zero, true);
+        }
+
+        Assert.NotEmpty(viaPrefix.Text);
+        Assert.Equal(text.ToString().Trim(), viaPrefix.Text);
+        Assert.Equal(prompt.Length, viaPrefix.PromptTokens);
     }
 
     [Fact]

@@ -52,17 +52,20 @@ public sealed class LlamaGenerator : IAsyncDisposable
     private readonly PromptFormat _format;
     private readonly Channel<Job> _jobs = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
+    private readonly Conversation.State? _prefixState;
     private readonly Task _loop;
     private BatchedExecutor _executor;
 
-    private LlamaGenerator(LlmOptions options, LLamaWeights weights, ModelParams parameters, ILogger logger)
+    private LlamaGenerator(LlmOptions options, LLamaWeights weights, ModelParams parameters, PromptFormat format, BatchedExecutor executor,
+        Conversation.State? prefixState, ILogger logger)
     {
         _options = options;
         _logger = logger;
         _weights = weights;
         _parameters = parameters;
-        _format = PromptFormat.Create(weights, options.SystemPrompt, logger);
-        _executor = new BatchedExecutor(weights, parameters);
+        _format = format;
+        _executor = executor;
+        _prefixState = prefixState;
         ModelId = options.ModelId ?? Path.GetFileNameWithoutExtension(options.ModelPath);
         _loop = Task.Run(LoopAsync, CancellationToken.None);
     }
@@ -95,20 +98,42 @@ public sealed class LlamaGenerator : IAsyncDisposable
         };
         var started = Stopwatch.GetTimestamp();
         var weights = await LLamaWeights.LoadFromFileAsync(parameters, ct);
+        BatchedExecutor? executor = null;
         try
         {
-            var generator = new LlamaGenerator(options, weights, parameters, logger);
+            var format = PromptFormat.Create(weights, options.SystemPrompt, logger);
+            executor = new BatchedExecutor(weights, parameters);
+            var prefixState = await DecodePrefixAsync(executor, format, ct);
+            var generator = new LlamaGenerator(options, weights, parameters, format, executor, prefixState, logger);
             logger.LogInformation(
-                "Loaded {Model} ({Bytes} bytes, {Parameters} parameters) in {Ms:0} ms: context {Context} × {Parallelism}, {GpuLayers} GPU layers, prompt layout {Layout}",
+                "Loaded {Model} ({Bytes} bytes, {Parameters} parameters) in {Ms:0} ms: context {Context} × {Parallelism}, {GpuLayers} GPU layers, prompt layout {Layout}, shared prefix {Prefix} tokens",
                 generator.ModelId, weights.SizeInBytes, weights.ParameterCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-                options.ContextSize, options.Parallelism, options.GpuLayerCount, generator.PromptLayout);
+                options.ContextSize, options.Parallelism, options.GpuLayerCount, format.Name, format.Prefix.Length);
             return generator;
         }
         catch
         {
+            executor?.Dispose();
             weights.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Decodes the prompt prefix shared by all questions (system prompt and template opening) once and keeps a copy of
+    /// its KV cache: each question starts from that copy and decodes only its own tokens.
+    /// </summary>
+    private static async Task<Conversation.State?> DecodePrefixAsync(BatchedExecutor executor, PromptFormat format, CancellationToken ct)
+    {
+        if (format.Prefix.IsEmpty) return null;
+        using var root = executor.Create();
+        root.Prompt(format.Prefix);
+        while (root.RequiresInference)
+        {
+            var result = await executor.Infer(ct);
+            if (result != DecodeResult.Ok) throw new InvalidOperationException($"Decoding the system prompt failed: {result}");
+        }
+        return root.Save();
     }
 
     /// <summary>Prompt tokens for <paramref name="userData"/> (template + data), as the generator would decode them.</summary>
@@ -185,18 +210,19 @@ public sealed class LlamaGenerator : IAsyncDisposable
             job.Completion.TrySetCanceled(job.Cancellation);
             return null;
         }
-        var tokens = _format.Tokenize(job.Request.UserData);
-        var room = _options.ContextSize - tokens.Length;
+        var tokens = _format.QuestionTokens(job.Request.UserData);
+        var promptTokens = _format.Prefix.Length + tokens.Length;
+        var room = _options.ContextSize - promptTokens;
         if (room < 1)
         {
             job.Completion.TrySetResult(new GenerationResult("", AnswerStatus.Error,
-                $"The prompt has {tokens.Length} tokens; the context holds {_options.ContextSize}.") { PromptTokens = tokens.Length, Total = job.Elapsed });
+                $"The prompt has {promptTokens} tokens; the context holds {_options.ContextSize}.") { PromptTokens = promptTokens, Total = job.Elapsed });
             return null;
         }
-        var conversation = _executor.Create();
+        var conversation = _prefixState is null ? _executor.Create() : _executor.Load(_prefixState);
         conversation.Prompt(tokens);
         var sampler = new DefaultSamplingPipeline { Temperature = _options.Temperature, Seed = _options.Seed };
-        return new Slot(job, conversation, sampler, new StreamingTokenDecoder(Encoding.UTF8, _weights), tokens.Length, Math.Min(job.Request.MaxTokens, room));
+        return new Slot(job, conversation, sampler, new StreamingTokenDecoder(Encoding.UTF8, _weights), promptTokens, Math.Min(job.Request.MaxTokens, room));
     }
 
     /// <summary>Samples the next token of one conversation; a result when it is finished.</summary>
@@ -244,6 +270,7 @@ public sealed class LlamaGenerator : IAsyncDisposable
         await _stop.CancelAsync();
         await _loop;
         _executor.Dispose();
+        _prefixState?.Dispose();
         _weights.Dispose();
         _stop.Dispose();
     }

@@ -57,14 +57,19 @@ internal sealed class PromptFormat
         return new PromptFormat(weights, systemPrompt.TrimEnd() + "\n\n", "\nAnswer:", special: false, "plain");
     }
 
-    /// <summary>Prompt tokens for one question: template prefix + data (special tokens off) + template suffix.</summary>
-    public LLamaToken[] Tokenize(string userData)
+    /// <summary>
+    /// The part every prompt starts with (BOS, system prompt, the template up to the user text). It is the same for every
+    /// question, so the generator decodes it once and starts each question from a copy of its KV cache.
+    /// </summary>
+    public ReadOnlySpan<LLamaToken> Prefix => _prefix;
+
+    /// <summary>What follows the prefix for one question: the data (special tokens off) and the template's suffix.</summary>
+    public LLamaToken[] QuestionTokens(string userData)
     {
         var data = _weights.Tokenize(userData, false, false, Encoding.UTF8);
-        var tokens = new LLamaToken[_prefix.Length + data.Length + _suffix.Length];
-        _prefix.CopyTo(tokens, 0);
-        data.CopyTo(tokens, _prefix.Length);
-        _suffix.CopyTo(tokens, _prefix.Length + data.Length);
-        return tokens;
+        return [.. data, .. _suffix];
     }
+
+    /// <summary>The whole prompt for one question: prefix + data + suffix.</summary>
+    public LLamaToken[] Tokenize(string userData) => [.. _prefix, .. QuestionTokens(userData)];
 }
