@@ -52,12 +52,13 @@ public sealed class LlamaGenerator : IAsyncDisposable
     private readonly PromptFormat _format;
     private readonly Channel<Job> _jobs = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
-    private readonly Conversation.State? _prefixState;
+    // Holds the shared prompt prefix in the KV cache; every question is a fork of it (the prefix cells are shared).
+    private Conversation? _root;
     private readonly Task _loop;
     private BatchedExecutor _executor;
 
     private LlamaGenerator(LlmOptions options, LLamaWeights weights, ModelParams parameters, PromptFormat format, BatchedExecutor executor,
-        Conversation.State? prefixState, ILogger logger)
+        Conversation? root, ILogger logger)
     {
         _options = options;
         _logger = logger;
@@ -65,7 +66,7 @@ public sealed class LlamaGenerator : IAsyncDisposable
         _parameters = parameters;
         _format = format;
         _executor = executor;
-        _prefixState = prefixState;
+        _root = root;
         ModelId = options.ModelId ?? Path.GetFileNameWithoutExtension(options.ModelPath);
         _loop = Task.Run(LoopAsync, CancellationToken.None);
     }
@@ -74,6 +75,9 @@ public sealed class LlamaGenerator : IAsyncDisposable
 
     /// <summary><c>chat-template</c> when the model's own template is used, else <c>plain</c>.</summary>
     public string PromptLayout => _format.Name;
+
+    /// <summary>Prompt tokens shared by every question and decoded once (system prompt and template opening).</summary>
+    public int SharedPrefixTokens => _format.Prefix.Length;
 
     /// <summary>Bytes of the model weights in memory.</summary>
     public long ModelBytes => (long)_weights.SizeInBytes;
@@ -90,8 +94,8 @@ public sealed class LlamaGenerator : IAsyncDisposable
         {
             // One KV cache shared by all slots; each question may use ContextSize tokens of it.
             ContextSize = (uint)(options.ContextSize * options.Parallelism),
-            SeqMax = (uint)options.Parallelism,
-            KVUnified = false,
+            // One sequence per slot plus the one holding the shared prefix.
+            SeqMax = (uint)options.Parallelism + 1,
             GpuLayerCount = options.GpuLayerCount,
             Threads = options.Threads,
             BatchThreads = options.Threads,
@@ -103,8 +107,8 @@ public sealed class LlamaGenerator : IAsyncDisposable
         {
             var format = PromptFormat.Create(weights, options.SystemPrompt, logger);
             executor = new BatchedExecutor(weights, parameters);
-            var prefixState = await DecodePrefixAsync(executor, format, ct);
-            var generator = new LlamaGenerator(options, weights, parameters, format, executor, prefixState, logger);
+            var root = await DecodePrefixAsync(executor, format, ct);
+            var generator = new LlamaGenerator(options, weights, parameters, format, executor, root, logger);
             logger.LogInformation(
                 "Loaded {Model} ({Bytes} bytes, {Parameters} parameters) in {Ms:0} ms: context {Context} × {Parallelism}, {GpuLayers} GPU layers, prompt layout {Layout}, shared prefix {Prefix} tokens",
                 generator.ModelId, weights.SizeInBytes, weights.ParameterCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
@@ -120,20 +124,24 @@ public sealed class LlamaGenerator : IAsyncDisposable
     }
 
     /// <summary>
-    /// Decodes the prompt prefix shared by all questions (system prompt and template opening) once and keeps a copy of
-    /// its KV cache: each question starts from that copy and decodes only its own tokens.
+    /// Decodes the prompt prefix shared by all questions (system prompt and template opening) once, into a conversation
+    /// that stays: each question forks it, sharing its KV cells, and decodes only its own tokens.
     /// </summary>
-    private static async Task<Conversation.State?> DecodePrefixAsync(BatchedExecutor executor, PromptFormat format, CancellationToken ct)
+    private static async Task<Conversation?> DecodePrefixAsync(BatchedExecutor executor, PromptFormat format, CancellationToken ct)
     {
         if (format.Prefix.IsEmpty) return null;
-        using var root = executor.Create();
+        var root = executor.Create();
         root.Prompt(format.Prefix);
         while (root.RequiresInference)
         {
             var result = await executor.Infer(ct);
-            if (result != DecodeResult.Ok) throw new InvalidOperationException($"Decoding the system prompt failed: {result}");
+            if (result != DecodeResult.Ok)
+            {
+                root.Dispose();
+                throw new InvalidOperationException($"Decoding the system prompt failed: {result}");
+            }
         }
-        return root.Save();
+        return root;
     }
 
     /// <summary>Prompt tokens for <paramref name="userData"/> (template + data), as the generator would decode them.</summary>
@@ -165,42 +173,50 @@ public sealed class LlamaGenerator : IAsyncDisposable
         {
             while (true)
             {
-                while (active.Count < _options.Parallelism && _jobs.Reader.TryRead(out var job))
-                    if (Start(job) is { } slot) active.Add(slot);
-                if (active.Count == 0)
+                try
                 {
-                    if (!await _jobs.Reader.WaitToReadAsync(stop)) return;
-                    continue;
+                    if (!await StepAllAsync(active, stop)) return;
                 }
-                var decoded = await _executor.Infer(stop);
-                if (decoded != DecodeResult.Ok)
+                catch (Exception ex) when (!stop.IsCancellationRequested)
                 {
-                    FailAll(active, $"decode failed: {decoded}");
-                    continue;
-                }
-                for (var i = active.Count - 1; i >= 0; i--)
-                {
-                    if (Step(active[i]) is { } result)
-                    {
-                        active[i].Finish(result);
-                        active.RemoveAt(i);
-                    }
+                    // Fail the questions in progress, not the generator: the next ones get a fresh context.
+                    _logger.LogError(ex, "Generation step failed");
+                    await ResetAsync(active, ex.Message, stop);
                 }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
         }
-        catch (Exception ex)
-        {
-            _logger.LogError(ex, "Generation loop failed");
-            FailAll(active, ex.Message);
-        }
         finally
         {
             foreach (var slot in active) slot.Cancel();
             while (_jobs.Reader.TryRead(out var job)) job.Completion.TrySetCanceled(stop);
         }
+    }
+
+    /// <summary>Admits waiting jobs, runs one batched decode and samples every conversation; false once the generator is closed.</summary>
+    private async Task<bool> StepAllAsync(List<Slot> active, CancellationToken stop)
+    {
+        while (active.Count < _options.Parallelism && _jobs.Reader.TryRead(out var job))
+            if (Start(job) is { } slot) active.Add(slot);
+        if (active.Count == 0) return await _jobs.Reader.WaitToReadAsync(stop);
+
+        var decoded = await _executor.Infer(stop);
+        if (decoded != DecodeResult.Ok)
+        {
+            await ResetAsync(active, $"decode failed: {decoded}", stop);
+            return true;
+        }
+        for (var i = active.Count - 1; i >= 0; i--)
+        {
+            if (Step(active[i]) is { } result)
+            {
+                active[i].Finish(result);
+                active.RemoveAt(i);
+            }
+        }
+        return true;
     }
 
     private Slot? Start(Job job)
@@ -219,7 +235,7 @@ public sealed class LlamaGenerator : IAsyncDisposable
                 $"The prompt has {promptTokens} tokens; the context holds {_options.ContextSize}.") { PromptTokens = promptTokens, Total = job.Elapsed });
             return null;
         }
-        var conversation = _prefixState is null ? _executor.Create() : _executor.Load(_prefixState);
+        var conversation = _root is null ? _executor.Create() : _root.Fork();
         conversation.Prompt(tokens);
         var sampler = new DefaultSamplingPipeline { Temperature = _options.Temperature, Seed = _options.Seed };
         return new Slot(job, conversation, sampler, new StreamingTokenDecoder(Encoding.UTF8, _weights), promptTokens, Math.Min(job.Request.MaxTokens, room));
@@ -246,14 +262,23 @@ public sealed class LlamaGenerator : IAsyncDisposable
         return null;
     }
 
-    private void FailAll(List<Slot> active, string reason)
+    /// <summary>Fails the active questions and starts over with a fresh context (queued tokens cannot be removed cleanly).</summary>
+    private async Task ResetAsync(List<Slot> active, string reason, CancellationToken stop)
     {
         foreach (var slot in active) slot.Finish(slot.Result(AnswerStatus.Error, reason), disposeConversation: false);
         active.Clear();
-        // Conversations with tokens still queued cannot be removed cleanly: start over with a fresh context.
+        _logger.LogWarning("Generation failed ({Reason}); starting over with a fresh context", reason);
+        _root = null;
         _executor.Dispose();
         _executor = new BatchedExecutor(_weights, _parameters);
-        _logger.LogWarning("Generation failed ({Reason}); the batch was reset", reason);
+        try
+        {
+            _root = await DecodePrefixAsync(_executor, _format, stop);
+        }
+        catch (Exception ex) when (!stop.IsCancellationRequested)
+        {
+            _logger.LogError(ex, "Decoding the shared prompt prefix failed; questions will decode their whole prompt");
+        }
     }
 
     /// <summary>Routes llama.cpp's own log lines (warnings and errors only) to the logger; they are very chatty below that.</summary>
@@ -270,7 +295,6 @@ public sealed class LlamaGenerator : IAsyncDisposable
         await _stop.CancelAsync();
         await _loop;
         _executor.Dispose();
-        _prefixState?.Dispose();
         _weights.Dispose();
         _stop.Dispose();
     }
