@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using EdgeEvents.Camera;
+using EdgeEvents.Detector;
+using EdgeEvents.Llm;
 using EdgeEvents.Pipeline.Broker;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Scene;
@@ -20,7 +22,9 @@ public static class WorkerOptions
         [TransportOptions.Section] = typeof(TransportOptions),
         [BrokerOptions.Section] = typeof(BrokerOptions),
         [CameraOptions.Section] = typeof(CameraOptions),
+        [DetectorOptions.Section] = typeof(DetectorOptions),
         [SceneOptions.Section] = typeof(SceneOptions),
+        [LlmOptions.Section] = typeof(LlmOptions),
     };
 
     /// <summary>Sections every hosted command reads, whatever its role.</summary>
