@@ -1,0 +1,110 @@
+using System.Globalization;
+using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Transport;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace EdgeEvents.Pipeline.Nats;
+
+public sealed partial class NatsTransport
+{
+    internal const string ContentTypeHeader = "Content-Type";
+    internal const string MessageIdHeader = "Nats-Msg-Id";
+    /// <summary>Absolute UTC expiry (ISO 8601); receivers drop the message after it. NATS has no message expiry of its own.</summary>
+    internal const string ExpiresHeader = "Edge-Expires";
+    /// <summary>
+    /// Response topic. JetStream keeps no reply subject (the publish's reply is its acknowledgement), so it travels
+    /// as a header; core publishes also set it as the NATS reply subject for stock NATS responders.
+    /// </summary>
+    internal const string ReplyToHeader = "Edge-Reply-To";
+    /// <summary>MQTT 5 correlation data, base64.</summary>
+    internal const string CorrelationHeader = "Edge-Correlation-Data";
+
+    private static readonly NatsRawSerializer<ReadOnlyMemory<byte>> PayloadSerializer = NatsRawSerializer<ReadOnlyMemory<byte>>.Default;
+
+    /// <summary>
+    /// At-most-once: core publish, dropped and counted while disconnected. At-least-once: on a subject a
+    /// JetStream stream stores, a JetStream publish that waits for the stream's acknowledgement (de-duplicated on
+    /// <c>Nats-Msg-Id</c>); elsewhere a core publish followed by a ping, which returns once the server has
+    /// processed it. Either is repeated after a reconnect until it succeeds or <paramref name="ct"/> is cancelled.
+    /// </summary>
+    public async ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (message.Delivery == Delivery.AtMostOnce)
+        {
+            if (!IsConnected)
+            {
+                Interlocked.Increment(ref _droppedWhileDisconnected);
+                EdgeTelemetry.MessagesDropped.Add(1,
+                    new KeyValuePair<string, object?>("messaging.system", System),
+                    new KeyValuePair<string, object?>("reason", "disconnected"));
+                return;
+            }
+            await _connection.PublishAsync(NatsSubjects.ForTopic(message.Topic), message.Payload, ToHeaders(message),
+                message.ResponseTopic is { } reply ? NatsSubjects.ForTopic(reply) : null, PayloadSerializer, cancellationToken: ct);
+            return;
+        }
+        // One id for every attempt, so JetStream drops the copies a retry may create.
+        if (message.MessageId is null) message = message with { MessageId = Contracts.Messages.MessageId.New() };
+        while (true)
+        {
+            await WaitReadyAsync(ct);
+            try
+            {
+                await SendAsync(message, ct);
+                return;
+            }
+            catch (Exception ex) when (IsTransient(ex) && !ct.IsCancellationRequested)
+            {
+                _logger.LogDebug("Publish to {Topic} failed ({Reason}); sending again", message.Topic, ex.Message);
+                await Task.Delay(Jitter(_options.ReconnectMinDelay), ct);
+            }
+        }
+    }
+
+    /// <summary>One at-least-once attempt, without waiting for the transport to be ready (the set-up uses it).</summary>
+    private async Task SendAsync(OutgoingMessage message, CancellationToken ct)
+    {
+        var subject = NatsSubjects.ForTopic(message.Topic);
+        var headers = ToHeaders(message);
+        if (_jetStreamActive && IsStored(subject))
+        {
+            // The Nats-Msg-Id header set by ToHeaders is what JetStream de-duplicates on.
+            var ack = await _js.PublishAsync(subject, message.Payload, PayloadSerializer, headers: headers, cancellationToken: ct);
+            ack.EnsureSuccess();
+            return;
+        }
+        var server = _connection.ServerInfo;
+        await _connection.PublishAsync(subject, message.Payload, headers,
+            message.ResponseTopic is { } reply ? NatsSubjects.ForTopic(reply) : null, PayloadSerializer, cancellationToken: ct);
+        await _connection.PingAsync(ct);
+        // A reconnect in between may have lost the publish in the dead socket's buffer: send it again.
+        if (!ReferenceEquals(server, _connection.ServerInfo))
+            throw new NatsException($"Reconnected while publishing to '{subject}'.");
+    }
+
+    private bool IsStored(string subject) =>
+        NatsSubjects.Covered(subject, _stream!.Subjects!) ||
+        (_retainedStream is not null && NatsSubjects.Covered(subject, _retainedStream.Subjects!));
+
+    /// <summary>Link trouble worth another attempt; refusals by the server (API errors, payload too large) are not.</summary>
+    private static bool IsTransient(Exception ex) =>
+        ex is (NatsException or TimeoutException) and not NatsJSApiException and not NatsPayloadTooLargeException;
+
+    private static NatsHeaders? ToHeaders(OutgoingMessage message)
+    {
+        NatsHeaders? headers = null;
+        void Set(string name, string value) => (headers ??= new NatsHeaders())[name] = value;
+
+        if (message.ContentType is not null) Set(ContentTypeHeader, message.ContentType);
+        if (message.MessageId is not null) Set(MessageIdHeader, message.MessageId);
+        if (message.Expiry is { } expiry) Set(ExpiresHeader, DateTimeOffset.UtcNow.Add(expiry).ToString("O", CultureInfo.InvariantCulture));
+        if (message.ResponseTopic is not null) Set(ReplyToHeader, message.ResponseTopic);
+        if (!message.CorrelationData.IsEmpty) Set(CorrelationHeader, Convert.ToBase64String(message.CorrelationData.Span));
+        if (message.Headers is not null)
+            foreach (var (name, value) in message.Headers) Set(name, value);
+        return headers;
+    }
+}
