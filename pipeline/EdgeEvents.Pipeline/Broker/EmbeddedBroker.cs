@@ -40,6 +40,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             .WithMaxPendingMessagesPerClient(options.MaxPendingMessagesPerClient)
             .Build();
         var server = new MqttServerFactory().CreateMqttServer(serverOptions);
+        new SharedSubscriptions().Attach(server);
         var broker = new EmbeddedBroker(server, port, options.BindAddress, logger);
         await server.StartAsync();
         if (!IPAddress.IsLoopback(address))

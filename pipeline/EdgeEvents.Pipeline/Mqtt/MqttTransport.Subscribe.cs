@@ -17,6 +17,7 @@ public sealed partial class MqttTransport
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var subscription = new MqttSubscription(this, Interlocked.Increment(ref _nextSubscriptionId), request);
         _subscriptions[subscription.Key] = subscription;
+        Interlocked.Exchange(ref _subscriptionAdded, NewSignal()).TrySetResult();
         // While disconnected the subscription is only recorded; the connection loop sends it on (re)connect.
         if (_client.IsConnected)
         {
@@ -77,8 +78,12 @@ public sealed partial class MqttTransport
                 $"Payload of {size} bytes exceeds the limit of {_options.MaxPayloadBytes} bytes."));
             return;
         }
-        var targets = _subscriptions.Values.Where(s => TopicScheme.Matches(s.Request.Filter, topic)).ToList();
-        if (targets.Count == 0) return;
+        var targets = await TargetsAsync(topic);
+        if (targets.Count == 0)
+        {
+            _logger.LogDebug("No subscription for {Topic}; message dropped", topic);
+            return;
+        }
 
         var received = ToReceived(message);
         // Manual acknowledgement only when exactly one subscription owns the message; otherwise ack on receipt.
@@ -97,6 +102,24 @@ public sealed partial class MqttTransport
             {
                 // Shutting down or unsubscribed: the broker redelivers unacknowledged QoS 1 messages.
             }
+        }
+    }
+
+    /// <summary>
+    /// The subscriptions a topic goes to. A persistent session delivers its backlog the moment the link is up, often
+    /// before the worker has subscribed again; for a short grace period after connecting we wait for a matching
+    /// subscription instead of dropping. MQTTnet hands messages over one at a time, so waiting keeps their order.
+    /// </summary>
+    private async ValueTask<List<MqttSubscription>> TargetsAsync(string topic)
+    {
+        while (true)
+        {
+            var added = _subscriptionAdded.Task;
+            var targets = _subscriptions.Values.Where(s => TopicScheme.Matches(s.Request.Filter, topic)).OrderBy(s => s.Key).ToList();
+            var remaining = SubscribeGracePeriod - (DateTime.UtcNow - _connectedAt);
+            if (targets.Count > 0 || remaining <= TimeSpan.Zero || _disposed != 0) return targets;
+            try { await added.WaitAsync(remaining, _disposing.Token); }
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException) { }
         }
     }
 

@@ -32,7 +32,10 @@ public sealed partial class MqttTransport : IMessageTransport
     private readonly ConcurrentDictionary<long, MqttSubscription> _subscriptions = new();
     private readonly CancellationTokenSource _disposing = new();
     private readonly SemaphoreSlim _subscribeLock = new(1, 1);
+    private static readonly TimeSpan SubscribeGracePeriod = TimeSpan.FromSeconds(10);
     private TaskCompletionSource _connected = NewSignal();
+    private TaskCompletionSource _subscriptionAdded = NewSignal();
+    private DateTime _connectedAt;
     private TaskCompletionSource _disconnected = NewSignal();
     private Task? _connectionLoop;
     private long _nextSubscriptionId;
@@ -81,6 +84,7 @@ public sealed partial class MqttTransport : IMessageTransport
             try
             {
                 _disconnected = NewSignal();
+                _connectedAt = DateTime.UtcNow;
                 var result = await _client.ConnectAsync(_clientOptions, ct);
                 if (result.ResultCode != MqttClientConnectResultCode.Success)
                     throw new InvalidOperationException($"Broker refused the connection: {result.ResultCode} {result.ReasonString}");

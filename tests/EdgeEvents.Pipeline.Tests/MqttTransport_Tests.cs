@@ -1,0 +1,213 @@
+using System.Text;
+using EdgeEvents.Contracts.Messages;
+using EdgeEvents.Contracts.Topics;
+using EdgeEvents.Pipeline.Transport;
+using EdgeEvents.Testing;
+
+namespace EdgeEvents.Pipeline.Tests;
+
+public sealed class MqttTransport_Tests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+
+    private static OutgoingMessage Message(string topic, int i, Delivery delivery = Delivery.AtLeastOnce) =>
+        new(topic, Encoding.UTF8.GetBytes(i.ToString())) { Delivery = delivery, MessageId = $"m{i}", ContentType = "text/plain" };
+
+    private static int Number(ReceivedMessage m) => int.Parse(Encoding.UTF8.GetString(m.Payload.Span));
+
+    [Theory]
+    [InlineData(MqttTestBroker.Embedded)]
+    [InlineData(MqttTestBroker.Mosquitto)]
+    public async Task Published_message_arrives_with_its_properties(string kind)
+    {
+        await using var broker = await MqttTestBroker.StartAsync(kind);
+        await using var subscriber = await TestTransports.ConnectAsync(broker.Url);
+        await using var publisher = await TestTransports.ConnectAsync(broker.Url);
+        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/detections/+"), default);
+
+        await publisher.PublishAsync(new OutgoingMessage("edge/detections/cam1", "{}"u8.ToArray())
+        {
+            ContentType = "application/json", MessageId = "abc", ResponseTopic = "edge/answers/x", CorrelationData = new byte[] { 1, 2 },
+            Headers = new Dictionary<string, string> { ["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
+        }, default);
+
+        var received = (await Receive.ExactlyAsync(subscription, 1, Timeout))[0];
+        Assert.Equal("edge/detections/cam1", received.Topic);
+        Assert.Equal("{}", Encoding.UTF8.GetString(received.Payload.Span));
+        Assert.Equal("application/json", received.ContentType);
+        Assert.Equal("abc", received.MessageId);
+        Assert.Equal("edge/answers/x", received.ResponseTopic);
+        Assert.Equal(new byte[] { 1, 2 }, received.CorrelationData.ToArray());
+        Assert.Equal("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", received.Headers["traceparent"]);
+    }
+
+    [Theory]
+    [InlineData(MqttTestBroker.Embedded)]
+    [InlineData(MqttTestBroker.Mosquitto)]
+    public async Task Messages_published_while_a_persistent_subscriber_is_away_are_delivered_when_it_returns(string kind)
+    {
+        await using var broker = await MqttTestBroker.StartAsync(kind);
+        var clientId = $"persistent-{kind}";
+        await using (var first = await TestTransports.ConnectAsync(broker.Url, clientId, persistent: true))
+        {
+            await first.SubscribeAsync(new SubscriptionRequest("edge/events/+"), default);
+        }
+        await using (var publisher = await TestTransports.ConnectAsync(broker.Url))
+        {
+            for (var i = 0; i < 50; i++) await publisher.PublishAsync(Message("edge/events/cam1", i), default);
+        }
+        await using var again = await TestTransports.ConnectAsync(TestTransports.Options(broker.Url, clientId, persistent: true));
+        await using var subscription = await again.SubscribeAsync(new SubscriptionRequest("edge/events/+"), default);
+
+        var received = await Receive.ExactlyAsync(subscription, 50, Timeout);
+        Assert.Equal(Enumerable.Range(0, 50), received.Select(Number));
+    }
+
+    [Fact]
+    public async Task A_mosquitto_restart_mid_stream_loses_no_at_least_once_message()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Mosquitto);
+        await using var subscriber = await TestTransports.ConnectAsync(broker.Url, "restart-sub", persistent: true);
+        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
+        await using var publisher = await TestTransports.ConnectAsync(broker.Url, "restart-pub", persistent: true);
+
+        const int total = 300;
+        var publishing = Task.Run(async () =>
+        {
+            for (var i = 0; i < total; i++)
+            {
+                await publisher.PublishAsync(Message("edge/events/cam1", i), default);
+                if (i == total / 2) await broker.RestartAsync();
+            }
+        });
+        await publishing.WaitAsync(TimeSpan.FromSeconds(60));
+
+        var received = await Receive.UntilQuietAsync(subscription.Messages, TimeSpan.FromSeconds(3));
+        var distinct = received.Select(Number).Distinct().Order().ToList();
+        Assert.Equal(Enumerable.Range(0, total), distinct);
+    }
+
+    [Theory]
+    [InlineData(MqttTestBroker.Embedded)]
+    [InlineData(MqttTestBroker.Mosquitto)]
+    public async Task Two_shared_subscribers_split_a_stream_without_seeing_a_message_twice(string kind)
+    {
+        await using var broker = await MqttTestBroker.StartAsync(kind);
+        await using var a = await TestTransports.ConnectAsync(broker.Url);
+        await using var b = await TestTransports.ConnectAsync(broker.Url);
+        var request = new SubscriptionRequest("edge/frames/+") { Group = "detectors", Capacity = 1000 };
+        await using var subA = await a.SubscribeAsync(request, default);
+        await using var subB = await b.SubscribeAsync(request, default);
+        await using var publisher = await TestTransports.ConnectAsync(broker.Url);
+
+        const int total = 200;
+        for (var i = 0; i < total; i++) await publisher.PublishAsync(Message($"edge/frames/cam{i % 4}", i), default);
+
+        var gotA = await Receive.UntilQuietAsync(subA.Messages, TimeSpan.FromSeconds(2));
+        var gotB = await Receive.UntilQuietAsync(subB.Messages, TimeSpan.FromSeconds(1));
+        var all = gotA.Concat(gotB).Select(Number).ToList();
+        Assert.Equal(total, all.Count);
+        Assert.Equal(Enumerable.Range(0, total), all.Order());
+        Assert.NotEmpty(gotA);
+        Assert.NotEmpty(gotB);
+    }
+
+    [Theory]
+    [InlineData(MqttTestBroker.Embedded)]
+    [InlineData(MqttTestBroker.Mosquitto)]
+    public async Task The_last_will_flips_status_to_offline_when_a_client_dies(string kind)
+    {
+        await using var broker = await MqttTestBroker.StartAsync(kind);
+        await using var proxy = new TcpProxy(broker.Port);
+        await using var watcher = await TestTransports.ConnectAsync(broker.Url);
+        await using var status = await watcher.SubscribeAsync(new SubscriptionRequest("edge/status/doomed"), default);
+
+        await using var worker = await TestTransports.ConnectAsync(TestTransports.Options(proxy.MqttUrl, "doomed") with { ReconnectMinDelay = TimeSpan.FromSeconds(30), ReconnectMaxDelay = TimeSpan.FromSeconds(30) }, component: "doomed");
+        var online = (await Receive.ExactlyAsync(status, 1, Timeout))[0];
+        Assert.Equal(("edge/status/doomed", StatusPayloads.Online), (online.Topic, Encoding.UTF8.GetString(online.Payload.Span)));
+
+        proxy.Cut();
+
+        var offline = (await Receive.ExactlyAsync(status, 1, Timeout))[0];
+        Assert.Equal(("edge/status/doomed", StatusPayloads.Offline), (offline.Topic, Encoding.UTF8.GetString(offline.Payload.Span)));
+    }
+
+    [Theory]
+    [InlineData(MqttTestBroker.Embedded)]
+    [InlineData(MqttTestBroker.Mosquitto)]
+    public async Task An_oversize_payload_is_rejected_and_counted_while_the_subscription_keeps_working(string kind)
+    {
+        await using var broker = await MqttTestBroker.StartAsync(kind);
+        await using var subscriber = await TestTransports.ConnectAsync(TestTransports.Options(broker.Url) with { MaxPayloadBytes = 1024 });
+        var rejected = new List<RejectedMessage>();
+        subscriber.Rejected += r => { lock (rejected) rejected.Add(r); };
+        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/frames/+"), default);
+        await using var publisher = await TestTransports.ConnectAsync(broker.Url);
+
+        await publisher.PublishAsync(new OutgoingMessage("edge/frames/cam1", new byte[4096]), default);
+        await publisher.PublishAsync(Message("edge/frames/cam1", 7), default);
+
+        var received = (await Receive.ExactlyAsync(subscription, 1, Timeout))[0];
+        Assert.Equal(7, Number(received));
+        var rejection = Assert.Single(rejected);
+        Assert.Equal((ErrorKinds.PayloadTooLarge, 4096, "edge/frames/cam1"), (rejection.Kind, rejection.PayloadBytes, rejection.Topic));
+    }
+
+    [Fact]
+    public async Task A_full_drop_oldest_subscription_keeps_the_newest_and_counts_the_rest()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var subscriber = await TestTransports.ConnectAsync(broker.Url);
+        await using var subscription = await subscriber.SubscribeAsync(
+            new SubscriptionRequest("edge/frames/+") { Delivery = Delivery.AtMostOnce, Capacity = 5, Overload = OverloadPolicy.DropOldest }, default);
+        await using var publisher = await TestTransports.ConnectAsync(broker.Url);
+
+        for (var i = 0; i < 100; i++) await publisher.PublishAsync(Message("edge/frames/cam1", i), default);
+        await publisher.PublishAsync(Message("edge/frames/cam1", 100), default);
+        // Wait until the last one is in the channel, then read what is left.
+        var deadline = DateTime.UtcNow + Timeout;
+        while (subscription.Dropped < 96 && DateTime.UtcNow < deadline) await Task.Delay(20);
+
+        var kept = await Receive.UntilQuietAsync(subscription.Messages, TimeSpan.FromMilliseconds(300));
+        Assert.Equal(Enumerable.Range(96, 5), kept.Select(Number));
+        Assert.Equal(96, subscription.Dropped);
+    }
+
+    [Fact]
+    public async Task Subscriptions_are_restored_after_the_link_drops()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var proxy = new TcpProxy(broker.Port);
+        await using var subscriber = await TestTransports.ConnectAsync(proxy.MqttUrl);
+        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+"), default);
+        var reconnected = new TaskCompletionSource();
+        subscriber.ConnectionChanged += up => { if (up) reconnected.TrySetResult(); };
+
+        proxy.Cut();
+        await Task.Delay(200);
+        proxy.Restore();
+        await reconnected.Task.WaitAsync(Timeout);
+
+        await using var publisher = await TestTransports.ConnectAsync(broker.Url);
+        await publisher.PublishAsync(Message("edge/events/cam1", 1), default);
+        Assert.Equal(1, Number((await Receive.ExactlyAsync(subscription, 1, Timeout))[0]));
+    }
+
+    [Fact]
+    public async Task Request_gets_the_reply_with_matching_correlation_data()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var responder = await TestTransports.ConnectAsync(broker.Url);
+        await using var requests = await responder.SubscribeAsync(new SubscriptionRequest("edge/questions/#"), default);
+        _ = Task.Run(async () =>
+        {
+            var request = await requests.Messages.ReadAsync();
+            await responder.PublishAsync(new OutgoingMessage(request.ResponseTopic!, "answer"u8.ToArray()) { CorrelationData = request.CorrelationData }, default);
+        });
+        await using var requester = await TestTransports.ConnectAsync(broker.Url);
+
+        var reply = await requester.RequestAsync(new OutgoingMessage("edge/questions/alice", "q"u8.ToArray()) { ResponseTopic = "edge/answers/alice" }, Timeout, default);
+
+        Assert.Equal("answer", Encoding.UTF8.GetString(reply.Payload.Span));
+    }
+}

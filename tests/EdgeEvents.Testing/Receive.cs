@@ -1,0 +1,36 @@
+using System.Threading.Channels;
+using EdgeEvents.Pipeline.Transport;
+
+namespace EdgeEvents.Testing;
+
+public static class Receive
+{
+    /// <summary>Reads <paramref name="count"/> messages or fails with how many arrived before the timeout.</summary>
+    public static async Task<List<ReceivedMessage>> ExactlyAsync(IMessageSubscription subscription, int count, TimeSpan timeout)
+    {
+        var received = new List<ReceivedMessage>(count);
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            while (received.Count < count)
+                received.Add(await subscription.Messages.ReadAsync(cts.Token));
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"Received {received.Count} of {count} messages on '{subscription.Request.Filter}' within {timeout.TotalSeconds:0.#} s.");
+        }
+        return received;
+    }
+
+    /// <summary>Everything that arrives until the channel stays quiet for <paramref name="quiet"/>.</summary>
+    public static async Task<List<ReceivedMessage>> UntilQuietAsync(ChannelReader<ReceivedMessage> reader, TimeSpan quiet)
+    {
+        var received = new List<ReceivedMessage>();
+        while (true)
+        {
+            using var cts = new CancellationTokenSource(quiet);
+            try { received.Add(await reader.ReadAsync(cts.Token)); }
+            catch (OperationCanceledException) { return received; }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace EdgeEvents.Testing;
+
+/// <summary>
+/// A loopback TCP proxy that can cut the link (abort every connection and refuse new ones) and restore it, so tests
+/// can drop the network between a client and a broker without touching either.
+/// </summary>
+public sealed class TcpProxy : IAsyncDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly int _targetPort;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<(TcpClient Client, TcpClient Upstream)> _links = [];
+    private readonly Task _acceptLoop;
+    private volatile bool _cut;
+
+    public TcpProxy(int targetPort)
+    {
+        _targetPort = targetPort;
+        _listener = new TcpListener(IPAddress.Loopback, 0);
+        _listener.Start();
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        _acceptLoop = Task.Run(AcceptLoopAsync);
+    }
+
+    public int Port { get; }
+    public string MqttUrl => $"mqtt://127.0.0.1:{Port}";
+    public string NatsUrl => $"nats://127.0.0.1:{Port}";
+
+    /// <summary>Aborts every open connection (RST, like a pulled cable or a killed process) and refuses new ones until <see cref="Restore"/>.</summary>
+    public void Cut()
+    {
+        _cut = true;
+        lock (_links)
+        {
+            foreach (var (client, upstream) in _links)
+            {
+                client.Client.LingerState = new LingerOption(true, 0);
+                client.Dispose();
+                upstream.Dispose();
+            }
+            _links.Clear();
+        }
+    }
+
+    public void Restore() => _cut = false;
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
+            catch (Exception) { return; }
+            if (_cut) { client.Client.LingerState = new LingerOption(true, 0); client.Dispose(); continue; }
+            var upstream = new TcpClient();
+            try { await upstream.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token); }
+            catch (Exception) { client.Dispose(); upstream.Dispose(); continue; }
+            lock (_links) _links.Add((client, upstream));
+            _ = PumpAsync(client, upstream);
+        }
+    }
+
+    private async Task PumpAsync(TcpClient client, TcpClient upstream)
+    {
+        try
+        {
+            await Task.WhenAny(
+                client.GetStream().CopyToAsync(upstream.GetStream(), _stop.Token),
+                upstream.GetStream().CopyToAsync(client.GetStream(), _stop.Token));
+        }
+        catch (Exception) { }
+        finally
+        {
+            lock (_links) _links.Remove((client, upstream));
+            client.Dispose();
+            upstream.Dispose();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        Cut();
+        try { await _acceptLoop; } catch (Exception) { }
+        _stop.Dispose();
+    }
+}
