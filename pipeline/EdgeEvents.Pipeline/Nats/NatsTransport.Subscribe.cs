@@ -38,6 +38,8 @@ public sealed partial class NatsTransport
                 else
                     await StartCoreAsync(subscription, subjects[i], ct);
             }
+            // SUB is fire-and-forget; the pong means the server has it, as a SUBACK would in MQTT.
+            await _connection.PingAsync(ct);
         }
         catch
         {
@@ -86,7 +88,8 @@ public sealed partial class NatsTransport
         var stream = _retainedStream!.Name!;
         try
         {
-            var consumer = await _js.CreateConsumerAsync(stream, new ConsumerConfig
+            // Named: nats-server 2.9 mis-parses the create subject of unnamed consumers with multi-token filters.
+            var consumer = await _js.CreateConsumerAsync(stream, new ConsumerConfig($"retained-{Guid.NewGuid():N}")
             {
                 FilterSubject = filter,
                 DeliverPolicy = ConsumerConfigDeliverPolicy.LastPerSubject,
