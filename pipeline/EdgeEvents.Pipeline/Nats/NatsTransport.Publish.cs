@@ -56,7 +56,7 @@ public sealed partial class NatsTransport
                 await SendAsync(message, ct);
                 return;
             }
-            catch (Exception ex) when (IsTransient(ex) && !ct.IsCancellationRequested)
+            catch (Exception ex) when ((IsTransient(ex) || ex is OperationCanceledException) && !ct.IsCancellationRequested)
             {
                 _logger.LogDebug("Publish to {Topic} failed ({Reason}); sending again", message.Topic, ex.Message);
                 await Task.Delay(Jitter(_options.ReconnectMinDelay), ct);
@@ -64,16 +64,28 @@ public sealed partial class NatsTransport
         }
     }
 
-    /// <summary>One at-least-once attempt, without waiting for the transport to be ready (the set-up uses it).</summary>
-    private async Task SendAsync(OutgoingMessage message, CancellationToken ct)
+    /// <summary>
+    /// One at-least-once attempt, without waiting for the transport to be ready (the set-up uses it). Cancelled
+    /// when the link drops, so the caller sends again after the reconnect.
+    /// </summary>
+    private async Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
     {
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Volatile.Read(ref _linkLost).Token);
+        var ct = attempt.Token;
         var subject = NatsSubjects.ForTopic(message.Topic);
         var headers = ToHeaders(message);
         if (_jetStreamActive && IsStored(subject))
         {
-            // The Nats-Msg-Id header set by ToHeaders is what JetStream de-duplicates on.
-            var ack = await _js.PublishAsync(subject, message.Payload, PayloadSerializer, headers: headers, cancellationToken: ct);
-            ack.EnsureSuccess();
+            try
+            {
+                // The Nats-Msg-Id header set by ToHeaders is what JetStream de-duplicates on.
+                var ack = await _js.PublishAsync(subject, message.Payload, PayloadSerializer, headers: headers, cancellationToken: ct);
+                ack.EnsureSuccess();
+            }
+            catch (NatsJSDuplicateMessageException)
+            {
+                // An earlier attempt was stored; its acknowledgement was lost with the link.
+            }
             return;
         }
         var server = _connection.ServerInfo;

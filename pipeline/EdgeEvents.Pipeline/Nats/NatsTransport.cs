@@ -35,6 +35,7 @@ public sealed partial class NatsTransport : IMessageTransport
     private readonly CancellationTokenSource _disposing = new();
     private TaskCompletionSource _ready = NewSignal();
     private TaskCompletionSource _stateChanged = NewSignal();
+    private CancellationTokenSource _linkLost = new();
     private Task? _connectionLoop;
     private int _needsSetUp = 1;
     private long _connects;
@@ -80,6 +81,10 @@ public sealed partial class NatsTransport : IMessageTransport
         _connection.ConnectionDisconnected += (_, _) =>
         {
             Volatile.Write(ref _needsSetUp, 1);
+            // Acknowledgements awaited on the dead link will never come: fail those attempts now, not at their
+            // timeout. Cancelled off the client's event task, which the cancellation callbacks could otherwise hold up.
+            var lost = Interlocked.Exchange(ref _linkLost, new CancellationTokenSource());
+            _ = Task.Run(lost.Cancel);
             SignalStateChange();
             return ValueTask.CompletedTask;
         };
