@@ -48,6 +48,29 @@ internal static class NatsSubjects
     }
 
     /// <summary>True if the concrete <paramref name="subject"/> is matched by any of <paramref name="patterns"/>.</summary>
-    public static bool Covered(string subject, IEnumerable<string> patterns) =>
-        patterns.Any(p => Intersect(p, subject) == subject);
+    public static bool Covered(string subject, IReadOnlyList<string> patterns)
+    {
+        for (var i = 0; i < patterns.Count; i++)
+            if (Matches(patterns[i], subject)) return true;
+        return false;
+    }
+
+    /// <summary>True if the NATS <paramref name="pattern"/> matches the concrete <paramref name="subject"/>; allocation-free (called per publish).</summary>
+    public static bool Matches(string pattern, string subject)
+    {
+        var p = pattern.AsSpan();
+        var s = subject.AsSpan();
+        while (true)
+        {
+            var pDot = p.IndexOf('.');
+            var pToken = pDot < 0 ? p : p[..pDot];
+            if (pToken is ">") return !s.IsEmpty;
+            var sDot = s.IndexOf('.');
+            var sToken = sDot < 0 ? s : s[..sDot];
+            if (pToken is not "*" && !pToken.SequenceEqual(sToken)) return false;
+            if (pDot < 0 || sDot < 0) return pDot < 0 && sDot < 0;
+            p = p[(pDot + 1)..];
+            s = s[(sDot + 1)..];
+        }
+    }
 }

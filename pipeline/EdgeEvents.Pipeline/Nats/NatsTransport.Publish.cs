@@ -32,6 +32,7 @@ public sealed partial class NatsTransport
     public async ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var subject = NatsSubjects.ForTopic(message.Topic);
         if (message.Delivery == Delivery.AtMostOnce)
         {
             if (!IsConnected)
@@ -42,18 +43,18 @@ public sealed partial class NatsTransport
                     new KeyValuePair<string, object?>("reason", "disconnected"));
                 return;
             }
-            await _connection.PublishAsync(NatsSubjects.ForTopic(message.Topic), message.Payload, ToHeaders(message),
-                message.ResponseTopic is { } reply ? NatsSubjects.ForTopic(reply) : null, PayloadSerializer, cancellationToken: ct);
+            await _connection.PublishAsync(subject, message.Payload, ToHeaders(message), ReplySubject(message), PayloadSerializer, cancellationToken: ct);
             return;
         }
+        var stored = NatsSubjects.Covered(subject, _storedSubjects);
         // One id for every attempt, so JetStream drops the copies a retry may create.
-        if (message.MessageId is null) message = message with { MessageId = Contracts.Messages.MessageId.New() };
+        if (stored && message.MessageId is null) message = message with { MessageId = Contracts.Messages.MessageId.New() };
         while (true)
         {
             await WaitReadyAsync(ct);
             try
             {
-                await SendAsync(message, ct);
+                await SendAsync(message, subject, stored, ct);
                 return;
             }
             catch (Exception ex) when ((IsTransient(ex) || ex is OperationCanceledException) && !ct.IsCancellationRequested)
@@ -65,21 +66,20 @@ public sealed partial class NatsTransport
     }
 
     /// <summary>
-    /// One at-least-once attempt, without waiting for the transport to be ready (the set-up uses it). Cancelled
-    /// when the link drops, so the caller sends again after the reconnect.
+    /// One at-least-once attempt, without waiting for the transport to be ready (the set-up uses it).
+    /// <paramref name="stored"/>: a stream of ours stores <paramref name="subject"/>.
     /// </summary>
-    private async Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
+    private async Task SendAsync(OutgoingMessage message, string subject, bool stored, CancellationToken ct)
     {
-        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Volatile.Read(ref _linkLost).Token);
-        var ct = attempt.Token;
-        var subject = NatsSubjects.ForTopic(message.Topic);
         var headers = ToHeaders(message);
-        if (_jetStreamActive && IsStored(subject))
+        if (stored && _jetStreamActive)
         {
+            // An acknowledgement awaited on a dead link never comes: give up on it when the link drops, not at its timeout.
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct, Volatile.Read(ref _linkLost).Token);
             try
             {
                 // The Nats-Msg-Id header set by ToHeaders is what JetStream de-duplicates on.
-                var ack = await _js.PublishAsync(subject, message.Payload, PayloadSerializer, headers: headers, cancellationToken: ct);
+                var ack = await _js.PublishAsync(subject, message.Payload, PayloadSerializer, headers: headers, cancellationToken: attempt.Token);
                 ack.EnsureSuccess();
             }
             catch (NatsJSDuplicateMessageException)
@@ -89,17 +89,16 @@ public sealed partial class NatsTransport
             return;
         }
         var server = _connection.ServerInfo;
-        await _connection.PublishAsync(subject, message.Payload, headers,
-            message.ResponseTopic is { } reply ? NatsSubjects.ForTopic(reply) : null, PayloadSerializer, cancellationToken: ct);
+        await _connection.PublishAsync(subject, message.Payload, headers, ReplySubject(message), PayloadSerializer, cancellationToken: ct);
+        // The pong comes after the server has processed the publish; a pong from a new connection means the publish
+        // may have died in the old socket's buffer, so it is sent again.
         await _connection.PingAsync(ct);
-        // A reconnect in between may have lost the publish in the dead socket's buffer: send it again.
         if (!ReferenceEquals(server, _connection.ServerInfo))
             throw new NatsException($"Reconnected while publishing to '{subject}'.");
     }
 
-    private bool IsStored(string subject) =>
-        NatsSubjects.Covered(subject, _stream!.Subjects!) ||
-        (_retainedStream is not null && NatsSubjects.Covered(subject, _retainedStream.Subjects!));
+    private static string? ReplySubject(OutgoingMessage message) =>
+        message.ResponseTopic is { } reply ? NatsSubjects.ForTopic(reply) : null;
 
     /// <summary>Link trouble worth another attempt; refusals by the server (API errors, payload too large) are not.</summary>
     private static bool IsTransient(Exception ex) =>

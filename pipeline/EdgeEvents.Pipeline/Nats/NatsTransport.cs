@@ -30,6 +30,8 @@ public sealed partial class NatsTransport : IMessageTransport
     private readonly NatsJetStreamOptions? _jetStream;
     private readonly StreamConfig? _stream;
     private readonly StreamConfig? _retainedStream;
+    /// <summary>Subjects of both streams: at-least-once publishes to these go through JetStream.</summary>
+    private readonly List<string> _storedSubjects = [];
     private readonly ConcurrentDictionary<NatsSubBase, NatsSubscription> _coreSubscriptions = new();
     private readonly ConcurrentDictionary<NatsSubscription, byte> _subscriptions = new();
     private readonly CancellationTokenSource _disposing = new();
@@ -70,6 +72,8 @@ public sealed partial class NatsTransport : IMessageTransport
                     MaxMsgsPerSubject = 1,
                 };
         }
+        if (_stream is not null) _storedSubjects.AddRange(_stream.Subjects!);
+        if (_retainedStream is not null) _storedSubjects.AddRange(_retainedStream.Subjects!);
         _connection = new NatsConnection(BuildOpts());
         _js = new NatsJSContext(_connection);
         _connection.ConnectionOpened += (_, _) =>
@@ -180,14 +184,20 @@ public sealed partial class NatsTransport : IMessageTransport
                 _logger.LogWarning("{Broker} has no JetStream: at-least-once falls back to publish + flush, durable subscriptions fail and nothing is retained", _address);
             }
         }
-        await SendAsync(StatusMessage(StatusPayloads.Online), ct);
+        await SendStatusAsync(StatusPayloads.Online, ct);
     }
 
-    private OutgoingMessage StatusMessage(string state) =>
-        new(_topics.Status(_component), Encoding.UTF8.GetBytes(state))
+    /// <summary>Retained (when the retained stream exists) <c>online</c>/<c>offline</c> on <c>{prefix}/status/{component}</c>.</summary>
+    private Task SendStatusAsync(string state, CancellationToken ct)
+    {
+        var topic = _topics.Status(_component);
+        var subject = NatsSubjects.ForTopic(topic);
+        var stored = NatsSubjects.Covered(subject, _storedSubjects);
+        return SendAsync(new OutgoingMessage(topic, Encoding.UTF8.GetBytes(state))
         {
-            ContentType = "text/plain", Retain = true, Delivery = Delivery.AtLeastOnce,
-        };
+            ContentType = "text/plain", Retain = true, Delivery = Delivery.AtLeastOnce, MessageId = MessageId.New(),
+        }, subject, stored, ct);
+    }
 
     private void MarkReady()
     {
@@ -242,7 +252,7 @@ public sealed partial class NatsTransport : IMessageTransport
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await SendAsync(StatusMessage(StatusPayloads.Offline), timeout.Token);
+                await SendStatusAsync(StatusPayloads.Offline, timeout.Token);
             }
             catch (Exception ex)
             {
