@@ -219,7 +219,7 @@ public sealed partial class NatsTransport
                 else if (Is(name, MessageIdHeader)) messageId = value;
                 else if (Is(name, ExpiresHeader)) expires = value;
                 else if (Is(name, ReplyToHeader)) responseTopic = value;
-                else if (Is(name, CorrelationHeader)) correlation = Convert.FromBase64String(value);
+                else if (Is(name, CorrelationHeader)) correlation = DecodeBase64(value);
                 else (others ??= new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase))[name] = value;
             }
         }
@@ -243,6 +243,13 @@ public sealed partial class NatsTransport
             MessageId = messageId,
             Headers = others ?? ReceivedMessage.EmptyHeaders,
         };
+    }
+
+    /// <summary>Malformed correlation data from a foreign publisher is dropped, not allowed to stop the subscription.</summary>
+    private static byte[] DecodeBase64(string value)
+    {
+        var bytes = new byte[value.Length * 3 / 4];
+        return Convert.TryFromBase64String(value, bytes, out var written) ? bytes[..written] : [];
     }
 
     private static bool Is(string name, string header) => string.Equals(name, header, StringComparison.OrdinalIgnoreCase);

@@ -124,16 +124,27 @@ public sealed partial class NatsTransport : IMessageTransport
 
     private async Task ConnectionLoopAsync(CancellationToken ct)
     {
-        try
-        {
-            // RetryOnInitialConnect: this returns once the server is reached, however long that takes.
-            await _connection.ConnectAsync().AsTask().WaitAsync(ct);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            return;
-        }
         var delay = _options.ReconnectMinDelay;
+        while (_connection.ConnectionState != NatsConnectionState.Open)
+        {
+            try
+            {
+                // RetryOnInitialConnect: this returns once the server is reached, however long that takes; it
+                // throws only on what retrying at once will not fix (credentials refused, TLS failure).
+                await _connection.ConnectAsync().AsTask().WaitAsync(ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning("Cannot connect to {Broker}: {Reason}; retrying in {Delay} ms", _address, ex.Message, (int)delay.TotalMilliseconds);
+                try { await Task.Delay(Jitter(delay), ct); } catch (OperationCanceledException) { return; }
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
+            }
+        }
+        delay = _options.ReconnectMinDelay;
         while (!ct.IsCancellationRequested)
         {
             var changed = Volatile.Read(ref _stateChanged);
