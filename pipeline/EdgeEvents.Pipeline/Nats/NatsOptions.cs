@@ -1,8 +1,8 @@
 namespace EdgeEvents.Pipeline.Nats;
 
 /// <summary>
-/// NATS-only settings, next to the shared <see cref="Transport.TransportOptions"/>. Bound from configuration
-/// section <c>Transport:Nats</c>.
+/// NATS-only settings, next to the shared <see cref="Transport.TransportOptions"/>; meant for configuration section
+/// <c>Transport:Nats</c>. <see cref="Hosting.TransportFactory"/> passes <see cref="Default"/>.
 /// </summary>
 public sealed record NatsOptions
 {
