@@ -1,9 +1,11 @@
 using System.Text;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
+using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Nats;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EdgeEvents.Pipeline.Tests;
 
@@ -173,5 +175,27 @@ public sealed class NatsTransport_Tests
         await publisher.PublishAsync(Message("edge/events/cam1", 1), default);
         Assert.Equal(1, Number((await Receive.ExactlyAsync(subscription, 1, Timeout))[0]));
         Assert.Equal(1, client.DroppedWhileDisconnected);
+    }
+
+    [Fact]
+    public async Task Credentials_from_the_options_let_a_client_in_and_their_absence_keeps_it_out()
+    {
+        var passwordFile = Path.GetTempFileName();
+        await File.WriteAllTextAsync(passwordFile, "s3cret\n");
+        try
+        {
+            await using var server = await NatsServer.StartNewAsync(extraArguments: "--user edge --pass s3cret");
+            await using var allowed = await TestTransports.ConnectAsync(TestTransports.Options(server.Url) with { Username = "edge", PasswordFile = passwordFile });
+            Assert.True(allowed.IsConnected);
+
+            await using var refused = TransportFactory.Create(TestTransports.Options(server.Url), "test", NullLoggerFactory.Instance);
+            using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => refused.ConnectAsync(attempt.Token));
+            Assert.False(refused.IsConnected);
+        }
+        finally
+        {
+            File.Delete(passwordFile);
+        }
     }
 }

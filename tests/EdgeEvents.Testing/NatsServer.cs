@@ -12,16 +12,25 @@ namespace EdgeEvents.Testing;
 /// </summary>
 public sealed class NatsServer : ProcessBroker
 {
-    private NatsServer(bool jetStream) : base("nats-server") => JetStream = jetStream;
+    private readonly string _extraArguments;
+
+    private NatsServer(bool jetStream, string extraArguments) : base("nats-server")
+    {
+        JetStream = jetStream;
+        _extraArguments = extraArguments;
+    }
 
     public bool JetStream { get; }
 
     public override string Url => $"nats://127.0.0.1:{Port}";
 
-    /// <summary>Starts nats-server and returns once it accepts connections.</summary>
-    public static async Task<NatsServer> StartNewAsync(bool jetStream = true)
+    /// <summary>
+    /// Starts nats-server and returns once it accepts connections. <paramref name="extraArguments"/> are added to its
+    /// command line (e.g. <c>--user u --pass p</c>).
+    /// </summary>
+    public static async Task<NatsServer> StartNewAsync(bool jetStream = true, string extraArguments = "")
     {
-        var server = new NatsServer(jetStream);
+        var server = new NatsServer(jetStream, extraArguments);
         try
         {
             await server.StartAsync();
@@ -58,5 +67,5 @@ public sealed class NatsServer : ProcessBroker
     }
 
     protected override string Arguments() =>
-        $"-a 127.0.0.1 -p {Port}" + (JetStream ? $" -js -sd {DataFolder}" : "");
+        $"-a 127.0.0.1 -p {Port}" + (JetStream ? $" -js -sd {DataFolder}" : "") + (_extraArguments.Length > 0 ? " " + _extraArguments : "");
 }

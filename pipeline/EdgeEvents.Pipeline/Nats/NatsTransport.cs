@@ -125,13 +125,14 @@ public sealed partial class NatsTransport : IMessageTransport
     private async Task ConnectionLoopAsync(CancellationToken ct)
     {
         var delay = _options.ReconnectMinDelay;
-        while (_connection.ConnectionState != NatsConnectionState.Open)
+        while (true)
         {
             try
             {
                 // RetryOnInitialConnect: this returns once the server is reached, however long that takes; it
                 // throws only on what retrying at once will not fix (credentials refused, TLS failure).
                 await _connection.ConnectAsync().AsTask().WaitAsync(ct);
+                break;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
