@@ -198,4 +198,29 @@ public sealed class NatsTransport_Tests
             File.Delete(passwordFile);
         }
     }
+
+    [Fact]
+    public async Task A_flood_on_a_stalled_core_subscription_is_delivered_or_counted_as_dropped_never_lost_silently()
+    {
+        await using var server = await NatsServer.StartNewAsync();
+        await using var subscriber = await server.ConnectAsync();
+        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/frames/+") { Capacity = 5, Overload = OverloadPolicy.Wait }, default);
+        await using var publisher = await server.ConnectAsync();
+
+        const int total = 20_000; // more than the NATS client queue (16,384) plus the channel
+        for (var i = 0; i < total; i++) await publisher.PublishAsync(Message("edge/frames/cam1", i, Delivery.AtMostOnce), default);
+        // At-least-once on a core subject ends with a ping: the publisher's pong means the server has routed the flood,
+        // the subscriber's pong comes after the flood has passed its client.
+        await publisher.PublishAsync(Message("edge/flush/publisher", 0), default);
+        await subscriber.PublishAsync(Message("edge/flush/subscriber", 0), default);
+
+        // Nobody read while the flood came in; now drain until every message is accounted for.
+        var received = new List<int>();
+        var deadline = DateTime.UtcNow + Timeout;
+        while (received.Count + subscription.Dropped < total && DateTime.UtcNow < deadline)
+            received.AddRange((await Receive.UntilQuietAsync(subscription.Messages, TimeSpan.FromMilliseconds(200))).Select(Number));
+        Assert.Equal(total, received.Count + subscription.Dropped);
+        Assert.True(subscription.Dropped > 0, "the flood overflowed the client's queue");
+        Assert.Equal(received.Order(), received);
+    }
 }
