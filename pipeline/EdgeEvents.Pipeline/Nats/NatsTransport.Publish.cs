@@ -29,23 +29,26 @@ public sealed partial class NatsTransport
     /// <c>Nats-Msg-Id</c>); elsewhere a core publish followed by a ping, which returns once the server has
     /// processed it. Either is repeated after a reconnect until it succeeds or <paramref name="ct"/> is cancelled.
     /// </summary>
-    public async ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
+    public ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var subject = NatsSubjects.ForTopic(message.Topic);
-        if (message.Delivery == Delivery.AtMostOnce)
+        if (message.Delivery == Delivery.AtLeastOnce)
+            return new ValueTask(PublishReliablyAsync(message, subject, ct));
+        if (!IsConnected)
         {
-            if (!IsConnected)
-            {
-                Interlocked.Increment(ref _droppedWhileDisconnected);
-                EdgeTelemetry.MessagesDropped.Add(1,
-                    new KeyValuePair<string, object?>("messaging.system", System),
-                    new KeyValuePair<string, object?>("reason", "disconnected"));
-                return;
-            }
-            await _connection.PublishAsync(subject, message.Payload, ToHeaders(message), ReplySubject(message), PayloadSerializer, cancellationToken: ct);
-            return;
+            Interlocked.Increment(ref _droppedWhileDisconnected);
+            EdgeTelemetry.MessagesDropped.Add(1,
+                new KeyValuePair<string, object?>("messaging.system", System),
+                new KeyValuePair<string, object?>("reason", "disconnected"));
+            return ValueTask.CompletedTask;
         }
+        return _connection.PublishAsync(subject, message.Payload, ToHeaders(message), ReplySubject(message), PayloadSerializer, cancellationToken: ct);
+    }
+
+    // A Task, not an async ValueTask: callers that need a Task (Task.WhenAll of a publish window) get it without a wrapper.
+    private async Task PublishReliablyAsync(OutgoingMessage message, string subject, CancellationToken ct)
+    {
         var stored = NatsSubjects.Covered(subject, _storedSubjects);
         // One id for every attempt, so JetStream drops the copies a retry may create.
         if (stored && message.MessageId is null) message = message with { MessageId = Contracts.Messages.MessageId.New() };
