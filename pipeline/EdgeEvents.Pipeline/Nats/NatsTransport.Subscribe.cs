@@ -147,7 +147,6 @@ public sealed partial class NatsTransport
     private async Task PumpDurableAsync(NatsSubscription subscription, string stream, string name, string subject, INatsJSConsumer? consumer, CancellationToken ct)
     {
         var request = subscription.Request;
-        // Until a message has been seen, assume the largest the server allows: the first pull stays small.
         var largest = 0;
         while (!ct.IsCancellationRequested)
         {
@@ -156,6 +155,7 @@ public sealed partial class NatsTransport
                 await WaitReadyAsync(ct);
                 consumer ??= await CreateDurableAsync(stream, name, subject, ct);
                 var room = request.Overload == OverloadPolicy.Wait ? request.Capacity - subscription.Channel.Reader.Count : request.Capacity;
+                // Until a message has been seen, assume the largest the server allows: the first pull stays small.
                 var size = largest > 0 ? Math.Max(largest, 1024) : _connection.ServerInfo?.MaxPayload ?? 1024 * 1024;
                 var batch = Math.Clamp(Math.Min(room, PullBytes / size), 1, _connection.Opts.SubPendingChannelCapacity);
                 var opts = new NatsJSFetchOpts { MaxMsgs = batch, Expires = TimeSpan.FromSeconds(10), IdleHeartbeat = TimeSpan.FromSeconds(2) };
