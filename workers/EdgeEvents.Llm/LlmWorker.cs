@@ -160,7 +160,7 @@ public sealed class LlmWorker(
         }
         if (!queued)
         {
-            var overload = $"Asker '{incoming.Route.Asker ?? "(anonymous)"}' already has {_options.QueuePerAsker} questions waiting; ask again later.";
+            var overload = $"Asker '{incoming.Route.Asker ?? "(anonymous)"}' has {_options.QueuePerAsker} question(s) waiting, the most allowed; ask again later.";
             component.Errors.Report(ErrorKinds.Overload, overload, message.Topic, message.Payload.Length);
             await CompleteAsync(pending, Rejected(incoming, overload));
         }
