@@ -16,8 +16,8 @@ public sealed class Broker_Tests : IDisposable
     {
         var generated = GeneratedSecrets.Create(_dir);
         var passwords = File.ReadAllLines(generated.LocalFile("passwords.env")).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
-        var (port, broker) = await RenderedMosquitto.StartAsync(_dir, Rendered.Of(Path.Combine("overlays", "cpu")), generated.Secrets);
-        await using var _ = broker;
+        await using var broker = await RenderedBroker.StartAsync(_dir, Rendered.Of(Path.Combine("overlays", "cpu")), generated.Secrets);
+        var port = broker.Ports[1883];
         string[] Server() => ["-h", "127.0.0.1", "-p", $"{port}", "-V", "mqttv5"];
         Tool.Result Publish(string topic, string payload, params string[] credentials) =>
             Tool.Run(Tool.Require("mosquitto_pub"), [.. Server(), "-q", "1", "-t", topic, "-m", payload, .. credentials]);
