@@ -157,6 +157,8 @@ public class DetectorWorker_Tests(ITestOutputHelper output)
 
         Assert.True(published > 5 * sets.Count, $"not overloaded: {published} published, {sets.Count} processed");
         Assert.Equal(published, worker.Stats.Processed + worker.Stats.TotalDropped + worker.IntakeDropped);
+        Assert.Equal(worker.Stats.Processed, worker.Stats.Published);
+        Assert.Equal(worker.Stats.Processed, sets.Count);
         for (var c = 0; c < cameras; c++)
         {
             var camera = $"cam{c}";
@@ -168,6 +170,26 @@ public class DetectorWorker_Tests(ITestOutputHelper output)
         Assert.All(latencies, l => Assert.True(l < latencyBound, $"capture → detection took {l.TotalMilliseconds:F0} ms"));
         Assert.InRange(maxWaiting, 0, cameras);
         Assert.True(heapAfter - heapBefore < 64_000_000, $"managed heap grew by {(heapAfter - heapBefore) / 1e6:F1} MB");
+    }
+
+    [Fact]
+    public async Task Detectors_in_one_shared_group_split_the_frames_without_duplicates()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        var settings = new Dictionary<string, string?> { ["Detector:ModelPath"] = DetectorHost.YoloX, ["Detector:Group"] = "detectors" };
+        await using var first = await DetectorHost.StartAsync(broker.Url, settings);
+        await using var second = await DetectorHost.StartAsync(broker.Url, settings);
+        await using var detections = await first.SubscribeAsync("edge/detections/+");
+        var jpeg = TestImages.ResizedJpeg("bus.jpg", 320, 240);
+
+        for (var i = 0; i < 6; i++) await first.PublishFrameAsync($"cam{i}", jpeg);
+
+        var sets = (await Receive.ExactlyAsync(detections, 6, TimeSpan.FromSeconds(20))).Select(DetectorHost.Decode<DetectionSet>).ToList();
+        Assert.Empty(await Receive.UntilQuietAsync(detections.Messages, TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => $"cam{i}"), sets.Select(s => s.Camera).Order());
+        Assert.True(first.Worker.Stats.Processed > 0 && second.Worker.Stats.Processed > 0,
+            $"one detector did all the work: {first.Worker.Stats.Processed} / {second.Worker.Stats.Processed}");
+        Assert.Equal(6, first.Worker.Stats.Processed + second.Worker.Stats.Processed);
     }
 
     [Fact]
