@@ -173,6 +173,28 @@ public class DetectorWorker_Tests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Frames_older_than_the_maximum_age_are_dropped_as_stale_and_counted()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var detector = await DetectorHost.StartAsync(broker.Url, new Dictionary<string, string?>
+        {
+            ["Detector:ModelPath"] = DetectorHost.YoloX,
+            ["Detector:MaxFrameAge"] = "00:00:00",
+        });
+        await using var detections = await detector.SubscribeAsync("edge/detections/+");
+        var jpeg = TestImages.ResizedJpeg("bus.jpg", 320, 240);
+
+        for (var i = 0; i < 3; i++) await detector.PublishFrameAsync($"cam{i}", jpeg);
+
+        var stats = detector.Worker.Stats;
+        var deadline = Stopwatch.StartNew();
+        while (stats.TotalDropped < 3 && deadline.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(20);
+        Assert.All(Enumerable.Range(0, 3), i => Assert.Equal(1, stats.Dropped($"cam{i}", DropReasons.Stale)));
+        Assert.Empty(await Receive.UntilQuietAsync(detections.Messages, TimeSpan.FromMilliseconds(300)));
+        Assert.Equal(0, stats.Processed);
+    }
+
+    [Fact]
     public async Task Detectors_in_one_shared_group_split_the_frames_without_duplicates()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
