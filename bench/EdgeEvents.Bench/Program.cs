@@ -8,6 +8,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringCompare
     ["transport"] = TransportBench.RunAsync,
     ["detector"] = DetectorBench.RunAsync,
     ["scene"] = SceneBench.RunAsync,
+    ["llm"] = LlmBench.RunAsync,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))

@@ -7,4 +7,7 @@ root.Subcommands.Add(CameraCommand.Create());
 root.Subcommands.Add(DetectorCommand.Create());
 root.Subcommands.Add(WatchCommand.Create());
 root.Subcommands.Add(SceneCommand.Create());
+root.Subcommands.Add(LlmCommand.Create());
+root.Subcommands.Add(AskCommand.Create());
+root.Subcommands.Add(DemoCommand.Create());
 return await root.Parse(args).InvokeAsync();
