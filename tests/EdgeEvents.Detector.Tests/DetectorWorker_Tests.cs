@@ -63,6 +63,20 @@ public class DetectorWorker_Tests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Detector_runs_over_nats_as_well()
+    {
+        await using var server = await NatsServer.StartNewAsync();
+        await using var detector = await DetectorHost.StartAsync(server.Url, new Dictionary<string, string?> { ["Detector:ModelPath"] = DetectorHost.YoloX });
+        await using var detections = await detector.SubscribeAsync("edge/detections/+");
+
+        await detector.PublishFrameAsync("test", File.ReadAllBytes(TestData.Sample("bus.jpg")));
+
+        var message = Assert.Single(await Receive.ExactlyAsync(detections, 1, TimeSpan.FromSeconds(20)));
+        Assert.Equal("edge/detections/test", message.Topic);
+        Assert.Contains(DetectorHost.Decode<DetectionSet>(message).Detections, d => d.Label == "bus");
+    }
+
+    [Fact]
     public async Task Bad_frames_are_reported_on_the_error_topic_and_the_worker_keeps_running()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
