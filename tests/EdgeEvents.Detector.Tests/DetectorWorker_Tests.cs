@@ -300,4 +300,22 @@ public class Batching_Tests : IDisposable
         Assert.All(sets, set => Assert.Equal(expected[set.Camera], set.Detections));
         Assert.All(expected.Values, e => Assert.NotEmpty(e));
     }
+
+    [Fact]
+    public async Task A_model_that_outputs_only_nan_is_reported_as_a_model_output_error()
+    {
+        TinyOnnxModel.Write(_model, size: 16, classes: 2, divideByZero: true);
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var detector = await DetectorHost.StartAsync(broker.Url, new Dictionary<string, string?> { ["Detector:ModelPath"] = _model });
+        await using var errors = await detector.SubscribeAsync("edge/errors/detector");
+        await using var detections = await detector.SubscribeAsync("edge/detections/+");
+
+        await detector.PublishFrameAsync(RandomFrame("cam0", 1));
+        await detector.PublishFrameAsync(RandomFrame("cam1", 2));
+
+        var reported = (await Receive.ExactlyAsync(errors, 2, TimeSpan.FromSeconds(20))).Select(DetectorHost.Decode<ErrorEvent>).ToList();
+        Assert.All(reported, e => Assert.Equal(ErrorKinds.ModelOutput, e.Kind));
+        Assert.Equal(["cam0", "cam1"], reported.Select(e => e.Camera).Order());
+        Assert.Empty(await Receive.UntilQuietAsync(detections.Messages, TimeSpan.FromMilliseconds(300)));
+    }
 }
