@@ -66,6 +66,8 @@ public sealed class LlmWorker(
         var questions = await transport.SubscribeAsync(new SubscriptionRequest(topics.AllOf(TopicKind.Questions))
         {
             ManualAck = true, Capacity = 64, Overload = OverloadPolicy.Wait,
+            // NATS: a JetStream durable consumer holds questions while the worker is away (MQTT: the persistent session).
+            Durable = component.Name,
         }, stoppingToken);
         // Scene input at QoS 0: a newer state supersedes a lost one, and unacknowledged questions (QoS 1) must not fill
         // the broker's in-flight window for this client (mosquitto: 20) and stall the scene behind them.

@@ -20,7 +20,7 @@ public static class TransportFactory
         return address.Protocol switch
         {
             BrokerProtocol.Mqtt => new MqttTransport(options, address, topics, component, clientId, logger),
-            BrokerProtocol.Nats => new NatsTransport(options, NatsOptions.Default, address, topics, component, clientId, logger),
+            BrokerProtocol.Nats => new NatsTransport(options, options.Nats, address, topics, component, clientId, logger),
             _ => throw new NotSupportedException($"Transport for {address.Protocol} is not available in this build."),
         };
     }

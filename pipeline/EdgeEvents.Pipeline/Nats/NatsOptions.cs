@@ -2,7 +2,7 @@ namespace EdgeEvents.Pipeline.Nats;
 
 /// <summary>
 /// NATS-only settings, next to the shared <see cref="Transport.TransportOptions"/>; meant for configuration section
-/// <c>Transport:Nats</c>. <see cref="Hosting.TransportFactory"/> passes <see cref="Default"/>.
+/// <c>Transport:Nats</c>, bound as <see cref="Transport.TransportOptions.Nats"/>.
 /// </summary>
 public sealed record NatsOptions
 {
