@@ -41,12 +41,29 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             .Build();
         var server = new MqttServerFactory().CreateMqttServer(serverOptions);
         new SharedSubscriptions().Attach(server);
+        server.ValidatingConnectionAsync += AssignClientId;
         var broker = new EmbeddedBroker(server, port, options.BindAddress, logger);
         await server.StartAsync();
         if (!IPAddress.IsLoopback(address))
             logger.LogWarning("Embedded broker listens on {Address}:{Port} and accepts anonymous clients: anyone on that network can read and publish.", options.BindAddress, port);
         logger.LogInformation("Embedded MQTT broker listening on {Address}:{Port}", options.BindAddress, port);
         return broker;
+    }
+
+    private static readonly System.Reflection.FieldInfo? ConnectPacketField =
+        typeof(ValidatingConnectionEventArgs).GetField("_connectPacket", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+
+    /// <summary>
+    /// mosquitto_pub/sub send an empty client id, which MQTT allows with a clean session: the server assigns one.
+    /// MQTTnet applies the assigned id for MQTT 5 only and refuses 3.1.1 clients (mosquitto's default), so for those
+    /// we set it on the CONNECT packet itself. Covered by a test with the real mosquitto_pub.
+    /// </summary>
+    private static Task AssignClientId(ValidatingConnectionEventArgs e)
+    {
+        if (!string.IsNullOrEmpty(e.ClientId) || e.CleanSession == false) return Task.CompletedTask;
+        e.AssignedClientIdentifier = $"auto-{Guid.NewGuid():N}";
+        if (ConnectPacketField?.GetValue(e) is MQTTnet.Packets.MqttConnectPacket packet) packet.ClientId = e.AssignedClientIdentifier;
+        return Task.CompletedTask;
     }
 
     private static int PickFreePort(IPAddress address)
