@@ -30,7 +30,10 @@ internal sealed class HealthServer(
             k.AddServerHeader = false;
             k.Listen(IPAddress.Parse(health.BindAddress), health.Port);
         });
-        builder.Services.AddSingleton(loggers);
+        // Only warnings reach the worker's log (a probe or scrape every few seconds is not news), and the worker's host
+        // alone handles Ctrl-C/SIGTERM: it stops this listener from StopAsync.
+        builder.Logging.AddProvider(new ForwardingLoggerProvider(loggers)).SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton<IHostLifetime, HostOwnedLifetime>();
         _app = builder.Build();
         _app.UseOpenTelemetryPrometheusScrapingEndpoint(services.GetRequiredService<MeterProvider>(), predicate: null!, path: "/metrics",
             configureBranchedPipeline: null!, optionsName: null!);
@@ -71,5 +74,17 @@ internal sealed class HealthServer(
     public async ValueTask DisposeAsync()
     {
         if (_app is not null) await _app.DisposeAsync();
+    }
+
+    private sealed class ForwardingLoggerProvider(ILoggerFactory loggers) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => loggers.CreateLogger(categoryName);
+        public void Dispose() { }
+    }
+
+    private sealed class HostOwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
