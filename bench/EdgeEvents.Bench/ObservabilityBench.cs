@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using EdgeEvents.Contracts.Topics;
+using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Mqtt;
+using EdgeEvents.Pipeline.Transport;
+using EdgeEvents.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
+
+namespace EdgeEvents.Bench;
+
+/// <summary>
+/// Overhead of tracing + metrics on message throughput: one publisher and one subscriber transport through the embedded
+/// broker, the publisher at most <c>--window</c> messages ahead (no loss). Three variants, interleaved in each round:
+/// <list type="bullet">
+/// <item><c>bare</c>: <see cref="MqttTransport"/> as is, the subscriber only counts.</item>
+/// <item><c>off</c>: through <see cref="Pipeline.Observability.TracingTransport"/> with the worker one-liner
+/// <c>StartProcessing</c> per message, no telemetry listener (a process without service defaults).</item>
+/// <item><c>on</c>: the same inside a host with <c>AddEdgeServiceDefaults</c> (tracing of every message, metrics with
+/// the Prometheus and stats readers) plus a batch span processor whose exporter discards, standing in for OTLP.</item>
+/// </list>
+/// Usage: <c>observability [--messages 20000] [--rounds 3] [--sizes 1024,102400] [--window 100]</c>.
+/// </summary>
+public static class ObservabilityBench
+{
+    private const string Topic = "edge/events/bench";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var messages = IntArg(args, "--messages", 20_000);
+        var rounds = IntArg(args, "--rounds", 3);
+        var window = IntArg(args, "--window", 100);
+        var sizes = (Arg(args, "--sizes") ?? "1024,102400").Split(',').Select(int.Parse).ToArray();
+        await using var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance);
+        Console.WriteLine($"observability overhead: {messages} messages per run (100 KB and larger: a tenth), window {window}, {rounds} rounds, embedded broker, QoS 1, {Environment.ProcessorCount} cores");
+        // Wall-clock throughput suffers from whatever else the machine runs; process CPU time and allocations per message
+        // measure the cost we add more steadily. The broker runs in-process, so its work is in every variant's CPU time.
+        Console.WriteLine("| payload | variant | msg/s (median) | vs bare | CPU µs/msg (median) | vs bare | allocated B/msg |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        foreach (var size in sizes)
+        {
+            var count = size >= 100_000 ? messages / 10 : messages;
+            var results = new Dictionary<string, List<Run>> { ["bare"] = [], ["off"] = [], ["on"] = [] };
+            // Warm-up run of each variant (JIT, connections), not recorded.
+            foreach (var variant in results.Keys) await RunVariantAsync(variant, broker.Url, size, Math.Min(count, 2000), window);
+            for (var round = 0; round < rounds; round++)
+            {
+                // Rotate the order so no variant always runs first (warmer or colder machine).
+                foreach (var variant in results.Keys.Skip(round % 3).Concat(results.Keys.Take(round % 3)))
+                    results[variant].Add(await RunVariantAsync(variant, broker.Url, size, count, window));
+            }
+            var bareRate = Median(results["bare"], r => r.PerSecond);
+            var bareCpu = Median(results["bare"], r => r.Microseconds);
+            foreach (var (variant, runs) in results)
+            {
+                var rate = Median(runs, r => r.PerSecond);
+                var cpu = Median(runs, r => r.Microseconds);
+                Console.WriteLine($"| {size / 1024.0:0.#} KB | {variant} | {rate:0} | {rate / bareRate:0.000} | {cpu:0.0} | {cpu / bareCpu:0.000} | {Median(runs, r => r.AllocatedBytes):0} |");
+            }
+        }
+        await HopCostAsync(messages * 10, rounds);
+        return 0;
+    }
+
+    /// <summary>
+    /// The telemetry cost of one message hop (publish span + receive span + processing span, counters, header
+    /// injection and extraction) without any I/O: the decorator around an in-memory transport, single-threaded.
+    /// </summary>
+    private static async Task HopCostAsync(int count, int rounds)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"telemetry cost per hop without I/O: {count} messages through an in-memory transport, {rounds} rounds");
+        Console.WriteLine("| variant | ns/msg (median) | added vs bare | allocated B/msg |");
+        Console.WriteLine("|---|---|---|---|");
+        var results = new Dictionary<string, List<Run>> { ["bare"] = [], ["off"] = [], ["on"] = [] };
+        foreach (var variant in results.Keys) await HopAsync(variant, count / 10);
+        for (var round = 0; round < rounds; round++)
+            foreach (var variant in results.Keys.Skip(round % 3).Concat(results.Keys.Take(round % 3)))
+                results[variant].Add(await HopAsync(variant, count));
+        var bare = Median(results["bare"], r => r.Microseconds);
+        foreach (var (variant, runs) in results)
+        {
+            var ns = Median(runs, r => r.Microseconds) * 1000;
+            Console.WriteLine($"| {variant} | {ns:0} | {ns - bare * 1000:0} | {Median(runs, r => r.AllocatedBytes):0} |");
+        }
+    }
+
+    private static async Task<Run> HopAsync(string variant, int count)
+    {
+        using var telemetry = variant == "on" ? await TelemetryHost.StartAsync() : null;
+        IMessageTransport transport = new MemoryTransport();
+        if (variant != "bare") transport = new Pipeline.Observability.TracingTransport(transport, "bench", new TopicScheme());
+        await using var _ = transport;
+        await using var subscription = await transport.SubscribeAsync(new SubscriptionRequest(Topic), default);
+        var payload = new byte[1024];
+        var traced = variant != "bare";
+        var allocatedBefore = GC.GetTotalAllocatedBytes();
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < count; i++)
+        {
+            await transport.PublishAsync(new OutgoingMessage(Topic, payload) { MessageId = "m" }, default);
+            if (!subscription.Messages.TryRead(out var message)) throw new InvalidOperationException("The in-memory transport lost a message.");
+            if (traced)
+            {
+                using var span = EdgeTelemetry.StartProcessing("bench", "process", message);
+            }
+        }
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        return new Run(count / elapsed.TotalSeconds, elapsed.TotalMicroseconds / count, (GC.GetTotalAllocatedBytes() - allocatedBefore) / (double)count);
+    }
+
+    /// <summary>Publish hands the message straight to the one subscription: the bench's stand-in for a broker round trip.</summary>
+    private sealed class MemoryTransport : IMessageTransport
+    {
+        private static readonly IReadOnlyDictionary<string, string> NoHeaders = new Dictionary<string, string>();
+        private readonly Channel<ReceivedMessage> _channel = Channel.CreateUnbounded<ReceivedMessage>();
+
+        public string System => "memory";
+        public bool IsConnected => true;
+        public event Action<bool>? ConnectionChanged { add { } remove { } }
+        public event Action<RejectedMessage>? Rejected { add { } remove { } }
+        public Task ConnectAsync(CancellationToken ct) => Task.CompletedTask;
+
+        public ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
+        {
+            _channel.Writer.TryWrite(new ReceivedMessage(message.Topic, message.Payload) { MessageId = message.MessageId, Headers = message.Headers ?? NoHeaders });
+            return ValueTask.CompletedTask;
+        }
+
+        public Task<IMessageSubscription> SubscribeAsync(SubscriptionRequest request, CancellationToken ct) =>
+            Task.FromResult<IMessageSubscription>(new Subscription(request, _channel.Reader));
+
+        public Task<ReceivedMessage> RequestAsync(OutgoingMessage request, TimeSpan timeout, CancellationToken ct) =>
+            throw new NotSupportedException("The in-memory bench transport has no request/reply.");
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        private sealed record Subscription(SubscriptionRequest Request, ChannelReader<ReceivedMessage> Messages) : IMessageSubscription
+        {
+            public long Dropped => 0;
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed record Run(double PerSecond, double Microseconds, double AllocatedBytes);
+
+    private static async Task<Run> RunVariantAsync(string variant, string brokerUrl, int size, int count, int window)
+    {
+        using var telemetry = variant == "on" ? await TelemetryHost.StartAsync() : null;
+        await using var publisher = await ConnectAsync(variant, brokerUrl, "bench-pub");
+        await using var subscriber = await ConnectAsync(variant, brokerUrl, "bench-sub");
+        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest(Topic) { Capacity = window * 2 }, default);
+        var payload = new byte[size];
+        using var credits = new SemaphoreSlim(window);
+        var traced = variant != "bare";
+
+        var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
+        var allocatedBefore = GC.GetTotalAllocatedBytes();
+        var started = Stopwatch.GetTimestamp();
+        var consumer = Task.Run(async () =>
+        {
+            var received = 0;
+            await foreach (var message in subscription.Messages.ReadAllAsync())
+            {
+                if (traced)
+                {
+                    using var span = EdgeTelemetry.StartProcessing("bench-sub", "process", message);
+                }
+                credits.Release();
+                if (++received == count) return;
+            }
+        });
+        for (var i = 0; i < count; i++)
+        {
+            await credits.WaitAsync();
+            await publisher.PublishAsync(new OutgoingMessage(Topic, payload) { Delivery = Delivery.AtLeastOnce, MessageId = i.ToString() }, default);
+        }
+        await consumer.WaitAsync(TimeSpan.FromMinutes(2));
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        process.Refresh();
+        return new Run(count / elapsed.TotalSeconds, (process.TotalProcessorTime - cpuBefore).TotalMicroseconds / count,
+            (GC.GetTotalAllocatedBytes() - allocatedBefore) / (double)count);
+    }
+
+    private static async Task<IMessageTransport> ConnectAsync(string variant, string brokerUrl, string component)
+    {
+        var options = TestTransports.Options(brokerUrl);
+        if (variant != "bare") return await TestTransports.ConnectAsync(options, component);
+        var transport = new MqttTransport(options, BrokerAddress.Parse(brokerUrl), new TopicScheme(), component, options.ClientId!, NullLogger.Instance);
+        await transport.ConnectAsync(default);
+        return transport;
+    }
+
+    /// <summary>The service defaults a worker runs with, plus an export pipeline that discards.</summary>
+    private sealed class TelemetryHost(IHost host) : IDisposable
+    {
+        public static async Task<TelemetryHost> StartAsync()
+        {
+            var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Health:Port"] = "0", ["Stats:Log"] = "false" });
+            builder.AddEdgeServiceDefaults("bench");
+            builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddProcessor(new BatchActivityExportProcessor(new DiscardingExporter())));
+            var host = builder.Build();
+            await host.StartAsync();
+            return new TelemetryHost(host);
+        }
+
+        public void Dispose()
+        {
+            host.StopAsync().GetAwaiter().GetResult();
+            host.Dispose();
+        }
+    }
+
+    private sealed class DiscardingExporter : BaseExporter<Activity>
+    {
+        public override ExportResult Export(in Batch<Activity> batch) => ExportResult.Success;
+    }
+
+    private static double Median(List<Run> runs, Func<Run, double> value)
+    {
+        var sorted = runs.Select(value).Order().ToList();
+        return sorted[sorted.Count / 2];
+    }
+
+    private static string? Arg(string[] args, string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+
+    private static int IntArg(string[] args, string name, int fallback) => Arg(args, name) is { } v ? int.Parse(v) : fallback;
+}
