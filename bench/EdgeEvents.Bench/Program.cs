@@ -1,9 +1,12 @@
 // Each benchmark measures our code next to a bare baseline in the same run and prints the ratio.
 // Usage: dotnet run -c Release --project bench/EdgeEvents.Bench -- <name> [options]
+using EdgeEvents.Bench;
+
 
 var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
-    ["observability"] = EdgeEvents.Bench.ObservabilityBench.RunAsync,
+    ["transport"] = TransportBench.RunAsync,
+    ["observability"] = ObservabilityBench.RunAsync,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))

@@ -29,6 +29,10 @@ public sealed record CameraOptions
     [Range(0.01, 1000)]
     public double Fps { get; init; } = 2;
 
+    /// <summary>Publish each image this many times in a row, like a camera watching a still scene. Default 1.</summary>
+    [Range(1, 1_000_000)]
+    public int RepeatEach { get; init; } = 1;
+
     /// <summary>Start again from the first image after the last. Default true.</summary>
     public bool Loop { get; init; } = true;
 

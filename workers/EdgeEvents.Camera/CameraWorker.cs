@@ -39,7 +39,7 @@ public sealed class CameraWorker(
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1 / settings.Fps));
         for (long sequence = 0; settings.MaxFrames == 0 || sequence < settings.MaxFrames; sequence++)
         {
-            var image = source.Get(sequence, settings.Loop);
+            var image = source.Get(sequence / settings.RepeatEach, settings.Loop);
             if (image is null) break;
             await component.Transport.PublishAsync(ToMessage(topic, image, sequence, settings), stoppingToken);
             Interlocked.Increment(ref _published);
