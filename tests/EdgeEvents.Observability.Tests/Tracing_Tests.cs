@@ -85,16 +85,22 @@ public sealed class Tracing_Tests : IDisposable
     }
 
     [Fact]
-    public async Task A_request_and_the_reply_made_while_handling_it_share_the_requesters_trace()
+    public async Task A_request_and_the_reply_made_while_handling_it_share_the_requesters_trace_and_link_the_scene_used()
     {
         await using var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance);
+        await using var scene = await TestTransports.ConnectAsync(broker.Url, component: "scene");
         await using var asker = await TestTransports.ConnectAsync(broker.Url, component: "ask");
         await using var llm = await TestTransports.ConnectAsync(broker.Url, component: "llm");
+        await using var states = await llm.SubscribeAsync(new SubscriptionRequest("edge/scene/+"), default);
         await using var questions = await llm.SubscribeAsync(new SubscriptionRequest("edge/questions/#"), default);
+
+        using (EdgeTelemetry.StartStage("scene", "track"))
+            await scene.PublishAsync(new OutgoingMessage("edge/scene/cam1", "{}"u8.ToArray()), default);
+        var sceneUsed = EdgeTelemetry.ContextOf((await Receive.ExactlyAsync(states, 1, Timeout))[0]);
         var responder = Task.Run(async () =>
         {
             var question = (await Receive.ExactlyAsync(questions, 1, Timeout))[0];
-            using var span = EdgeTelemetry.StartProcessing("llm", "answer", question);
+            using var span = EdgeTelemetry.StartProcessing("llm", "answer", question).AddLink(sceneUsed);
             await llm.PublishAsync(new OutgoingMessage(question.ResponseTopic!, "two buses"u8.ToArray()) { CorrelationData = question.CorrelationData }, default);
         });
 
@@ -106,6 +112,10 @@ public sealed class Tracing_Tests : IDisposable
         Assert.Equal(
             ["ask", "request edge/questions/tester", "receive edge/questions/tester", "answer", "publish edge/answers/tester"],
             Chain(trace).Select(s => s.DisplayName));
+        // The answer links to the scene state it used, which belongs to the scene's own trace.
+        var link = Assert.Single(trace.Single(s => s.DisplayName == "answer").Links);
+        var sceneReceive = SpansOfTraceStartedBy("track").Single(s => s.DisplayName == "receive edge/scene/cam1");
+        Assert.Equal((sceneReceive.TraceId, sceneReceive.SpanId), (link.Context.TraceId, link.Context.SpanId));
     }
 
     private List<Activity> SpansOfTraceStartedBy(string rootName)

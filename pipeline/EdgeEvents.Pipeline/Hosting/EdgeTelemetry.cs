@@ -179,8 +179,8 @@ public static class EdgeTelemetry
     {
         LlmTokens.Add(promptTokens, new TagList { { Tags.Component, component }, { Tags.Kind, "prompt" } });
         LlmTokens.Add(completionTokens, new TagList { { Tags.Component, component }, { Tags.Kind, "completion" } });
-        var tags = new TagList { { Tags.Component, component } };
         if (completionTokens <= 0) return;
+        var tags = new TagList { { Tags.Component, component } };
         TimeToFirstToken.Record(timeToFirstToken.TotalMilliseconds, tags);
         if (total > TimeSpan.Zero) TokensPerSecond.Record(completionTokens / total.TotalSeconds, tags);
     }

@@ -35,8 +35,9 @@ internal sealed class HealthServer(
         builder.Logging.AddProvider(new ForwardingLoggerProvider(loggers)).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton<IHostLifetime, HostOwnedLifetime>();
         _app = builder.Build();
-        _app.UseOpenTelemetryPrometheusScrapingEndpoint(services.GetRequiredService<MeterProvider>(), predicate: null!, path: "/metrics",
-            configureBranchedPipeline: null!, optionsName: null!);
+        // The exporter lives in the worker host's meter provider, not in this listener's services.
+        var meterProvider = services.GetRequiredService<MeterProvider>();
+        _app.UseOpenTelemetryPrometheusScrapingEndpoint(meterProvider, predicate: null, path: "/metrics", configureBranchedPipeline: null, optionsName: null);
         _app.Run(HandleAsync);
         await _app.StartAsync(cancellationToken);
         loggers.CreateLogger<HealthServer>().LogInformation("Serving /healthz, /readyz and /metrics on {Address}:{Port}", health.BindAddress, health.Port);

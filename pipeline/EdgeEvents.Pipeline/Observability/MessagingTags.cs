@@ -8,7 +8,6 @@ public static class MessagingTags
     public const string DestinationName = "messaging.destination.name";
     public const string MessageId = "messaging.message.id";
     public const string BodySize = "messaging.message.body.size";
-    public const string ClientId = "messaging.client.id";
     public const string ConsumerGroup = "messaging.consumer.group.name";
 
     public const string Publish = "publish";
