@@ -34,6 +34,7 @@ public sealed class Metrics_Tests
             EdgeTelemetry.DetectionsPublished(component, cam, ["person", "person", "bus"], DateTimeOffset.UtcNow.AddMilliseconds(-40));
         }
         EdgeTelemetry.FrameDropped(component, cam, "stale");
+        EdgeTelemetry.Generation(component, promptTokens: 120, completionTokens: 40, timeToFirstToken: TimeSpan.FromMilliseconds(30), total: TimeSpan.FromMilliseconds(400));
         detector.Errors.Report(ErrorKinds.MalformedPayload, "test");
 
         var (status, text) = await host.GetAsync("/metrics");
@@ -60,6 +61,9 @@ public sealed class Metrics_Tests
         // Recorded 40 ms after capture: all five fall in the (20, 50] bucket or later, none at or below 20 ms.
         Assert.Equal(0, Value("edge_latency_capture_to_detection_milliseconds_bucket", ("camera", cam), ("le", "20")));
         Assert.Equal(5, Value("edge_latency_capture_to_detection_milliseconds_bucket", ("camera", cam), ("le", "+Inf")));
+        Assert.Equal(40, Value("edge_llm_tokens_total", ("kind", "completion")));
+        Assert.Equal(100, Value("edge_llm_tokens_per_second_sum"));
+        Assert.Equal(30, Value("edge_llm_time_to_first_token_milliseconds_sum"));
     }
 
     [Fact]
