@@ -25,6 +25,8 @@ namespace EdgeEvents.Bench;
 /// <item><c>on</c>: the same inside a host with <c>AddEdgeServiceDefaults</c> (tracing of every message, metrics with
 /// the Prometheus and stats readers) plus a batch span processor whose exporter discards, standing in for OTLP.</item>
 /// </list>
+/// Every variant runs inside a generic host (the same live heap apart from the telemetry itself: with 100 KB payloads
+/// the transport churns the large-object heap, so gen2 collections are frequent and their cost grows with the live heap).
 /// Each variant keeps its best of <c>--rounds</c> (run order rotated per round). Then the same three variants around an
 /// in-memory transport give the telemetry cost of one hop without I/O.
 /// Usage: <c>observability [--messages 20000] [--rounds 3] [--sizes 1024,102400] [--window 100]</c>.
@@ -44,8 +46,8 @@ public static class ObservabilityBench
         // Load from other processes only ever slows a run down, so each variant keeps its best round. Process CPU time per
         // message (the broker runs in-process, so its work is in every variant's) and allocations per message show the
         // cost we add more steadily than wall-clock throughput.
-        Console.WriteLine("| payload | variant | msg/s (best) | vs bare | CPU µs/msg (best) | vs bare | allocated B/msg |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine("| payload | variant | msg/s (best) | vs bare | CPU µs/msg (best) | vs bare | allocated B/msg | gen2 GCs/1k msg |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var size in sizes)
         {
             var count = size >= 100_000 ? messages / 10 : messages;
@@ -56,11 +58,25 @@ public static class ObservabilityBench
             {
                 var rate = runs.Max(r => r.PerSecond);
                 var cpu = runs.Min(r => r.Microseconds);
-                Console.WriteLine($"| {size / 1024.0:0.#} KB | {variant} | {rate:0} | {rate / bareRate:0.000} | {cpu:0.0} | {cpu / bareCpu:0.000} | {runs.Min(r => r.AllocatedBytes):0} |");
+                Console.WriteLine($"| {size / 1024.0:0.#} KB | {variant} | {rate:0} | {rate / bareRate:0.000} | {cpu:0.0} | {cpu / bareCpu:0.000} | {runs.Min(r => r.AllocatedBytes):0} | {runs.Min(r => r.Gen2PerThousand):0.#} |");
             }
         }
         await HopCostAsync(messages * 10, rounds);
+        Console.WriteLine();
+        var plain = await LiveHeapOfHostAsync(telemetry: false);
+        var defaults = await LiveHeapOfHostAsync(telemetry: true);
+        Console.WriteLine($"live heap of a started host: {plain / 1e6:0.00} MB plain, {defaults / 1e6:0.00} MB with the service defaults (+{(defaults - plain) / 1e6:0.00} MB)");
         return 0;
+    }
+
+    /// <summary>Bytes still reachable after starting a worker host (full collection before and after).</summary>
+    private static async Task<long> LiveHeapOfHostAsync(bool telemetry)
+    {
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        using var host = await WorkerHost.StartAsync(telemetry);
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        GC.KeepAlive(host);
+        return after - before;
     }
 
     /// <summary>
@@ -84,7 +100,7 @@ public static class ObservabilityBench
 
     private static async Task<Run> InMemoryAsync(string variant, int count)
     {
-        using var telemetry = variant == "on" ? await TelemetryHost.StartAsync() : null;
+        using var host = await WorkerHost.StartAsync(telemetry: variant == "on");
         IMessageTransport transport = new MemoryTransport();
         if (variant != "bare") transport = new Pipeline.Observability.TracingTransport(transport, "bench", new TopicScheme());
         await using var _ = transport;
@@ -140,7 +156,7 @@ public static class ObservabilityBench
     }
 
     /// <summary>One run: messages/s, µs per message (process CPU through the broker; wall clock, single thread, in memory) and bytes allocated per message.</summary>
-    private sealed record Run(double PerSecond, double Microseconds, double AllocatedBytes);
+    private sealed record Run(double PerSecond, double Microseconds, double AllocatedBytes, double Gen2PerThousand = 0);
 
     private static readonly string[] Variants = ["bare", "off", "on"];
 
@@ -157,7 +173,7 @@ public static class ObservabilityBench
 
     private static async Task<Run> ThroughBrokerAsync(string variant, string brokerUrl, int size, int count, int window)
     {
-        using var telemetry = variant == "on" ? await TelemetryHost.StartAsync() : null;
+        using var host = await WorkerHost.StartAsync(telemetry: variant == "on");
         await using var publisher = await ConnectAsync(variant, brokerUrl, "bench-pub");
         await using var subscriber = await ConnectAsync(variant, brokerUrl, "bench-sub");
         await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest(Topic) { Capacity = window * 2 }, default);
@@ -168,6 +184,7 @@ public static class ObservabilityBench
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
         var allocatedBefore = GC.GetTotalAllocatedBytes();
+        var gen2Before = GC.CollectionCount(2);
         var started = Stopwatch.GetTimestamp();
         var consumer = Task.Run(async () =>
         {
@@ -191,7 +208,7 @@ public static class ObservabilityBench
         var elapsed = Stopwatch.GetElapsedTime(started);
         process.Refresh();
         return new Run(count / elapsed.TotalSeconds, (process.TotalProcessorTime - cpuBefore).TotalMicroseconds / count,
-            (GC.GetTotalAllocatedBytes() - allocatedBefore) / (double)count);
+            (GC.GetTotalAllocatedBytes() - allocatedBefore) / (double)count, (GC.CollectionCount(2) - gen2Before) * 1000.0 / count);
     }
 
     private static async Task<IMessageTransport> ConnectAsync(string variant, string brokerUrl, string component)
@@ -203,18 +220,24 @@ public static class ObservabilityBench
         return transport;
     }
 
-    /// <summary>The service defaults a worker runs with, plus an export pipeline that discards.</summary>
-    private sealed class TelemetryHost(IHost host) : IDisposable
+    /// <summary>
+    /// A worker's host: with <paramref name="telemetry"/>, the service defaults plus an export pipeline that discards;
+    /// without, the same generic host with nothing listening.
+    /// </summary>
+    private sealed class WorkerHost(IHost host) : IDisposable
     {
-        public static async Task<TelemetryHost> StartAsync()
+        public static async Task<WorkerHost> StartAsync(bool telemetry)
         {
             var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Health:Port"] = "0", ["Stats:Log"] = "false" });
-            builder.AddEdgeServiceDefaults("bench");
-            builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddProcessor(new BatchActivityExportProcessor(new DiscardingExporter())));
+            if (telemetry)
+            {
+                builder.AddEdgeServiceDefaults("bench");
+                builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddProcessor(new BatchActivityExportProcessor(new DiscardingExporter())));
+            }
             var host = builder.Build();
             await host.StartAsync();
-            return new TelemetryHost(host);
+            return new WorkerHost(host);
         }
 
         public void Dispose()

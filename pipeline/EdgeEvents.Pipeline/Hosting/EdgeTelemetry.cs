@@ -35,6 +35,9 @@ public static class EdgeTelemetry
 
     public static readonly Meter Meter = new(Name, "1.0");
 
+    /// <summary>Label sets kept per metric by the service defaults' meter provider; more go to one overflow series.</summary>
+    public const int MaxSeriesPerMetric = 256;
+
     // Millisecond buckets from sub-millisecond stages (letterbox) to LLM answers (tens of seconds).
     private static readonly InstrumentAdvice<double> MillisecondBuckets = new()
     {
