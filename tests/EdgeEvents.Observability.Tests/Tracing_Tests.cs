@@ -46,7 +46,9 @@ public sealed class Tracing_Tests : IDisposable
         }
 
         var received = (await Receive.ExactlyAsync(frames, 1, Timeout))[0];
-        using (EdgeTelemetry.StartProcessing("detector", "detect", received))
+        // As a batching detector does: only the frame's trace context travels with the queued work item.
+        var queued = EdgeTelemetry.ContextOf(received);
+        using (EdgeTelemetry.StartProcessing("detector", "detect", queued))
         {
             using (EdgeTelemetry.StartStage("detector", "inference")) { }
             var set = new DetectionSet { Camera = "cam1", ModelId = "test", FrameId = frame.Id, CapturedAt = frame.CapturedAt };

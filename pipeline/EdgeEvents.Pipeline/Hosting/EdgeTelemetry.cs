@@ -135,6 +135,14 @@ public static class EdgeTelemetry
         StageScope.Start(component, stage, TraceContext.Extract(message.Headers), message);
 
     /// <summary>
+    /// The same for work handed on through a queue or batch, where the message is no longer at hand: keep
+    /// <see cref="ContextOf"/> (or an earlier <see cref="StageScope.Context"/>) with the work item and pass it here.
+    /// <code>using var span = EdgeTelemetry.StartProcessing(component.Name, "detect", frame.Trace);</code>
+    /// </summary>
+    public static StageScope StartProcessing(string component, string stage, ActivityContext parent) =>
+        StageScope.Start(component, stage, parent, null);
+
+    /// <summary>
     /// Starts a stage inside the current span (decode, letterbox, inference, …): a child span plus
     /// <c>edge.stage.duration{stage}</c> on dispose. With no current span it starts a new trace (the camera's capture).
     /// <code>using (EdgeTelemetry.StartStage(component.Name, "inference")) { … }</code>

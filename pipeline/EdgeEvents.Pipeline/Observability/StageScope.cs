@@ -26,6 +26,9 @@ public readonly struct StageScope : IDisposable
     /// <summary>The span, for extra tags; null when tracing is off.</summary>
     public Activity? Activity { get; }
 
+    /// <summary>This span's context, to continue the trace in later work (<see cref="EdgeTelemetry.StartProcessing(string, string, ActivityContext)"/>).</summary>
+    public ActivityContext Context => Activity?.Context ?? default;
+
     internal static StageScope Start(string component, string stage, ActivityContext parent, ReceivedMessage? message)
     {
         // A default parent makes the span a child of Activity.Current (or a new trace when there is none).
