@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using EdgeEvents.Contracts.Topics;
-using EdgeEvents.Pipeline.Broker;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Mqtt;
 using EdgeEvents.Pipeline.Transport;
@@ -16,8 +15,8 @@ using OpenTelemetry.Trace;
 namespace EdgeEvents.Bench;
 
 /// <summary>
-/// Overhead of tracing + metrics on message throughput: one publisher and one subscriber transport through the embedded
-/// broker, the publisher at most <c>--window</c> messages ahead (no loss). Three variants, interleaved in each round:
+/// Overhead of tracing + metrics on message throughput: one publisher and one subscriber transport through a broker
+/// (mosquitto by default, out of process, so the process CPU time is the clients' alone), the publisher at most <c>--window</c> messages ahead (no loss). Three variants, interleaved in each round:
 /// <list type="bullet">
 /// <item><c>bare</c>: <see cref="MqttTransport"/> as is, the subscriber only counts.</item>
 /// <item><c>off</c>: through <see cref="Pipeline.Observability.TracingTransport"/> with the worker one-liner
@@ -29,7 +28,7 @@ namespace EdgeEvents.Bench;
 /// the transport churns the large-object heap, so gen2 collections are frequent and their cost grows with the live heap).
 /// Each variant keeps its best of <c>--rounds</c> (run order rotated per round). Then the same three variants around an
 /// in-memory transport give the telemetry cost of one hop without I/O.
-/// Usage: <c>observability [--messages 20000] [--rounds 3] [--sizes 1024,102400] [--window 100]</c>.
+/// Usage: <c>observability [--broker mosquitto|embedded] [--messages 20000] [--rounds 3] [--sizes 1024,102400] [--window 100]</c>.
 /// </summary>
 public static class ObservabilityBench
 {
@@ -41,8 +40,9 @@ public static class ObservabilityBench
         var rounds = IntArg(args, "--rounds", 3);
         var window = IntArg(args, "--window", 100);
         var sizes = (Arg(args, "--sizes") ?? "1024,102400").Split(',').Select(int.Parse).ToArray();
-        await using var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance);
-        Console.WriteLine($"observability overhead: {messages} messages per run (100 KB and larger: a tenth), window {window}, {rounds} rounds, embedded broker, QoS 1, {Environment.ProcessorCount} cores");
+        var brokerKind = Arg(args, "--broker") ?? MqttTestBroker.Mosquitto;
+        await using var broker = await MqttTestBroker.StartAsync(brokerKind);
+        Console.WriteLine($"observability overhead: {messages} messages per run (100 KB and larger: a tenth), window {window}, {rounds} rounds, {brokerKind} broker, QoS 1, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
         // Load from other processes only ever slows a run down, so each variant keeps its best round. Process CPU time per
         // message (the broker runs in-process, so its work is in every variant's) and allocations per message show the
         // cost we add more steadily than wall-clock throughput.
