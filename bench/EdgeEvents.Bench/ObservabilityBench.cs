@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using EdgeEvents.Contracts.Topics;
+using EdgeEvents.Detector;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Mqtt;
 using EdgeEvents.Pipeline.Transport;
@@ -28,7 +29,9 @@ namespace EdgeEvents.Bench;
 /// the transport churns the large-object heap, so gen2 collections are frequent and their cost grows with the live heap).
 /// Each variant keeps its best of <c>--rounds</c> (run order rotated per round). Then the same three variants around an
 /// in-memory transport give the telemetry cost of one hop without I/O.
-/// Usage: <c>observability [--broker mosquitto|embedded] [--messages 20000] [--rounds 3] [--sizes 1024,102400] [--window 100]</c>.
+/// Last, the detector worker's throughput with telemetry off and on.
+/// Usage: <c>observability [--broker mosquitto|embedded] [--messages 20000] [--rounds 3] [--sizes 1024,102400] [--window 100]
+/// [--detector-seconds 8] [--no-detector]</c>.
 /// </summary>
 public static class ObservabilityBench
 {
@@ -62,11 +65,87 @@ public static class ObservabilityBench
             }
         }
         await HopCostAsync(messages * 10, rounds);
+        if (!args.Contains("--no-detector")) await DetectorAsync(broker.Url, rounds, TimeSpan.FromSeconds(IntArg(args, "--detector-seconds", 8)));
         Console.WriteLine();
         var plain = await LiveHeapOfHostAsync(telemetry: false);
         var defaults = await LiveHeapOfHostAsync(telemetry: true);
         Console.WriteLine($"live heap of a started host: {plain / 1e6:0.00} MB plain, {defaults / 1e6:0.00} MB with the service defaults (+{(defaults - plain) / 1e6:0.00} MB)");
         return 0;
+    }
+
+    /// <summary>
+    /// The detector worker (yolov8n int8, CPU) fed bus.jpg by two cameras faster than it can keep up, with telemetry off
+    /// and on: detection sets/s and process CPU per set. The frames' receive spans, the detections' publish spans and all
+    /// metrics are traced in <c>on</c>; the detector's own processing span is not yet wired (its one-liner is pending).
+    /// </summary>
+    private static async Task DetectorAsync(string brokerUrl, int rounds, TimeSpan duration)
+    {
+        Console.WriteLine();
+        if (TestData.SharedFolder is null)
+        {
+            Console.WriteLine("detector throughput: skipped (no shared models folder beside the repository)");
+            return;
+        }
+        var options = new DetectorOptions { ModelPath = TestData.Model("yolov8n_int8_dynamic.onnx"), Providers = "CPU" };
+        var jpeg = File.ReadAllBytes(TestData.Sample("bus.jpg"));
+        Console.WriteLine($"detector throughput: yolov8n int8 on CPU, bus.jpg from 2 cameras at 40 frames/s in total, {duration.TotalSeconds:0} s per run after 2 s settling, {rounds} rounds");
+        Console.WriteLine("| variant | detection sets/s (best) | vs off | CPU ms/set (best) | vs off |");
+        Console.WriteLine("|---|---|---|---|---|");
+        var variants = new[] { "off", "on" };
+        var results = variants.ToDictionary(v => v, _ => new List<Run>());
+        for (var round = 0; round < rounds; round++)
+            foreach (var variant in round % 2 == 0 ? variants : variants.Reverse())
+                results[variant].Add(await DetectorRunAsync(variant, brokerUrl, options, jpeg, duration));
+        var offRate = results["off"].Max(r => r.PerSecond);
+        var offCpu = results["off"].Min(r => r.Microseconds);
+        foreach (var (variant, runs) in results)
+        {
+            var rate = runs.Max(r => r.PerSecond);
+            var cpu = runs.Min(r => r.Microseconds);
+            Console.WriteLine($"| {variant} | {rate:0.00} | {rate / offRate:0.000} | {cpu / 1000:0.0} | {cpu / offCpu:0.000} |");
+        }
+    }
+
+    private static async Task<Run> DetectorRunAsync(string variant, string brokerUrl, DetectorOptions options, byte[] jpeg, TimeSpan duration)
+    {
+        using var host = await WorkerHost.StartAsync(telemetry: variant == "on");
+        await using var component = await TestTransports.ComponentAsync(TestTransports.Options(brokerUrl), "detector");
+        var worker = new DetectorWorker(options, component, NullLoggerFactory.Instance);
+        await worker.StartAsync(CancellationToken.None);
+        await using var camera = await TestTransports.ConnectAsync(brokerUrl, component: "camera");
+        await using var detections = await camera.SubscribeAsync(new SubscriptionRequest("edge/detections/+") { Capacity = 4096 }, default);
+        using var stop = new CancellationTokenSource();
+        var publishing = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stop.Token))
+                {
+                    await camera.PublishAsync(new OutgoingMessage("edge/frames/bench1", jpeg) { Delivery = Delivery.AtMostOnce }, default);
+                    await camera.PublishAsync(new OutgoingMessage("edge/frames/bench2", jpeg) { Delivery = Delivery.AtMostOnce }, default);
+                }
+            }
+            catch (OperationCanceledException) { }
+        });
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        while (detections.Messages.TryRead(out _)) { }
+        var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
+        var started = Stopwatch.GetTimestamp();
+        var sets = 0;
+        using (var window = new CancellationTokenSource(duration))
+        {
+            try { while (true) { await detections.Messages.ReadAsync(window.Token); sets++; } }
+            catch (OperationCanceledException) { }
+        }
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        process.Refresh();
+        var cpu = process.TotalProcessorTime - cpuBefore;
+        await stop.CancelAsync();
+        await publishing;
+        await worker.StopAsync(CancellationToken.None);
+        return new Run(sets / elapsed.TotalSeconds, cpu.TotalMicroseconds / Math.Max(1, sets), 0);
     }
 
     /// <summary>Bytes still reachable after starting a worker host (full collection before and after).</summary>
