@@ -1,5 +1,6 @@
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Pipeline.Mqtt;
+using EdgeEvents.Pipeline.Nats;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -19,6 +20,7 @@ public static class TransportFactory
         return new Observability.TracingTransport(address.Protocol switch
         {
             BrokerProtocol.Mqtt => new MqttTransport(options, address, topics, component, clientId, logger),
+            BrokerProtocol.Nats => new NatsTransport(options, options.Nats, address, topics, component, clientId, logger),
             _ => throw new NotSupportedException($"Transport for {address.Protocol} is not available in this build."),
         }, component, topics);
     }

@@ -32,5 +32,8 @@ public sealed record TransportOptions
     /// <summary>Socket buffer size; 64 KiB triples throughput for 100 KB frames over the 8 KiB default.</summary>
     public int BufferSize { get; init; } = 64 * 1024;
 
+    /// <summary>NATS-only settings (JetStream streams, retained state). Section <c>Transport:Nats</c>.</summary>
+    public Nats.NatsOptions Nats { get; init; } = Pipeline.Nats.NatsOptions.Default;
+
     public string? ReadPassword() => PasswordFile is { Length: > 0 } f ? File.ReadAllText(f).Trim() : Password;
 }
