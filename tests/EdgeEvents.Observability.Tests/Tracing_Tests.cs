@@ -26,13 +26,17 @@ public sealed class Tracing_Tests : IDisposable
 
     public void Dispose() => _tracing.Dispose();
 
-    [Fact]
-    public async Task A_frame_and_its_detections_cross_three_components_as_one_trace_in_causal_order()
+    [Theory]
+    [InlineData("mqtt")]
+    [InlineData("nats")]
+    public async Task A_frame_and_its_detections_cross_three_components_as_one_trace_in_causal_order(string system)
     {
-        await using var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance);
-        await using var camera = await TestTransports.ConnectAsync(broker.Url, component: "camera");
-        await using var detector = await TestTransports.ConnectAsync(broker.Url, component: "detector");
-        await using var scene = await TestTransports.ConnectAsync(broker.Url, component: "scene");
+        // W3C context travels in MQTT 5 user properties or in NATS headers.
+        var (broker, url) = await StartBrokerAsync(system);
+        await using var _ = broker;
+        await using var camera = await TestTransports.ConnectAsync(url, component: "camera");
+        await using var detector = await TestTransports.ConnectAsync(url, component: "detector");
+        await using var scene = await TestTransports.ConnectAsync(url, component: "scene");
         await using var frames = await detector.SubscribeAsync(new SubscriptionRequest("edge/frames/+") { Delivery = Delivery.AtMostOnce, Overload = OverloadPolicy.DropOldest }, default);
         await using var detections = await scene.SubscribeAsync(new SubscriptionRequest("edge/detections/+"), default);
 
@@ -74,7 +78,7 @@ public sealed class Tracing_Tests : IDisposable
         Assert.Equal(Assert.Single(trace, s => s.DisplayName == "detect").SpanId, inference.ParentSpanId);
 
         var publish = Assert.Single(trace, s => s.DisplayName == "publish edge/frames/cam1");
-        Assert.Equal("mqtt", publish.GetTagItem(MessagingTags.System));
+        Assert.Equal(system, publish.GetTagItem(MessagingTags.System));
         Assert.Equal("publish", publish.GetTagItem(MessagingTags.Operation));
         Assert.Equal("edge/frames/cam1", publish.GetTagItem(MessagingTags.DestinationName));
         Assert.Equal(frame.Id, publish.GetTagItem(MessagingTags.MessageId));
@@ -118,6 +122,17 @@ public sealed class Tracing_Tests : IDisposable
         var link = Assert.Single(trace.Single(s => s.DisplayName == "answer").Links);
         var sceneReceive = SpansOfTraceStartedBy("track").Single(s => s.DisplayName == "receive edge/scene/cam1");
         Assert.Equal((sceneReceive.TraceId, sceneReceive.SpanId), (link.Context.TraceId, link.Context.SpanId));
+    }
+
+    private static async Task<(IAsyncDisposable Broker, string Url)> StartBrokerAsync(string system)
+    {
+        if (system == "nats")
+        {
+            var nats = await NatsServer.StartNewAsync(jetStream: false);
+            return (nats, nats.Url);
+        }
+        var mqtt = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance);
+        return (mqtt, mqtt.Url);
     }
 
     private List<Activity> SpansOfTraceStartedBy(string rootName)
