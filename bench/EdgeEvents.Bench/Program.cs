@@ -9,6 +9,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringCompare
     ["detector"] = DetectorBench.RunAsync,
     ["scene"] = SceneBench.RunAsync,
     ["llm"] = LlmBench.RunAsync,
+    ["observability"] = ObservabilityBench.RunAsync,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))

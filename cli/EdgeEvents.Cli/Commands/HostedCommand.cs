@@ -51,6 +51,7 @@ public static class HostedCommand
         command.SetAction(async (parse, ct) =>
         {
             var builder = CreateBuilder(parse, all);
+            builder.AddEdgeServiceDefaults(name);
             configure(builder);
             using var host = builder.Build();
             await host.RunAsync(ct);

@@ -17,11 +17,11 @@ public static class TransportFactory
         var logger = loggerFactory.CreateLogger($"EdgeEvents.{component}.transport");
         if (!address.IsLoopback && string.IsNullOrEmpty(options.Username))
             logger.LogWarning("Connecting to {Broker} without credentials: anyone on that network can read and publish. Set Transport:Username and Transport:PasswordFile.", address);
-        return address.Protocol switch
+        return new Observability.TracingTransport(address.Protocol switch
         {
             BrokerProtocol.Mqtt => new MqttTransport(options, address, topics, component, clientId, logger),
             BrokerProtocol.Nats => new NatsTransport(options, options.Nats, address, topics, component, clientId, logger),
             _ => throw new NotSupportedException($"Transport for {address.Protocol} is not available in this build."),
-        };
+        }, component, topics);
     }
 }

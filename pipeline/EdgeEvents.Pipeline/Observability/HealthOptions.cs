@@ -1,0 +1,31 @@
+namespace EdgeEvents.Pipeline.Observability;
+
+/// <summary>The health and metrics listener. Bound from configuration section <c>Health</c> (<c>--health-port</c>).</summary>
+public sealed record HealthOptions
+{
+    public const string Section = "Health";
+
+    /// <summary>Port serving <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c>; 0 turns the listener off. Default 0.</summary>
+    public int Port { get; init; }
+
+    /// <summary>Address to listen on. Default <c>0.0.0.0</c> (all interfaces, so Kubernetes probes and Prometheus reach it).</summary>
+    public string BindAddress { get; init; } = "0.0.0.0";
+
+    /// <summary><c>/healthz</c> fails when the host's heartbeat loop has not ticked for this long. Default 10 s.</summary>
+    public TimeSpan LivenessTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long one readiness check may take before it counts as failed. Default 2 s.</summary>
+    public TimeSpan CheckTimeout { get; init; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>The periodic <c>{prefix}/stats/{component}</c> message. Bound from configuration section <c>Stats</c>.</summary>
+public sealed record StatsOptions
+{
+    public const string Section = "Stats";
+
+    /// <summary>Seconds between stats messages (and stats log lines); 0 turns them off. Default 15.</summary>
+    public double IntervalSeconds { get; init; } = 15;
+
+    /// <summary>Also write each stats message as one human-readable log line. Default true.</summary>
+    public bool Log { get; init; } = true;
+}
