@@ -148,7 +148,7 @@ public sealed partial class MqttTransport : IMessageTransport
                 tls.WithTargetHost(_address.Host);
                 // The CA decides trust; the host name must still match, or any certificate that CA signed would do.
                 if (ca is not null)
-                    tls.WithCertificateValidationHandler(ctx => (ctx.SslPolicyErrors & System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) == 0 && ValidateAgainstCa(ctx.Certificate, ca));
+                    tls.WithCertificateValidationHandler(ctx => (ctx.SslPolicyErrors & global::System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) == 0 && ValidateAgainstCa(ctx.Certificate, ca));
             });
         }
         var options = builder.Build();
