@@ -19,6 +19,7 @@ internal sealed class OutboxStore : IDisposable
     private readonly Lock _gate = new();
     private long _count;
     private long _bytes;
+    private long _droppedThrough;
 
     private OutboxStore(SqliteConnection connection, OutboxOptions options)
     {
@@ -28,6 +29,8 @@ internal sealed class OutboxStore : IDisposable
 
     public long Count { get { lock (_gate) return _count; } }
     public long Bytes { get { lock (_gate) return _bytes; } }
+    /// <summary>Highest sequence dropped by overflow: the sender skips what it read before the drop.</summary>
+    public long DroppedThrough { get { lock (_gate) return _droppedThrough; } }
 
     public static OutboxStore Open(string path, OutboxOptions options)
     {
@@ -52,9 +55,18 @@ internal sealed class OutboxStore : IDisposable
                     message_id TEXT NOT NULL,
                     headers TEXT);
                 CREATE TABLE IF NOT EXISTS outbox_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                BEGIN IMMEDIATE;
-                COMMIT;
                 """, timeoutSeconds: 2);
+            var store = new OutboxStore(connection, options);
+            using var totals = connection.CreateCommand();
+            totals.CommandText = "SELECT COUNT(*), COALESCE(SUM(length(payload)), 0) FROM outbox";
+            totals.CommandTimeout = 2;
+            using (var reader = totals.ExecuteReader())
+            {
+                reader.Read();
+                store._count = reader.GetInt64(0);
+                store._bytes = reader.GetInt64(1);
+            }
+            return store;
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6)
         {
@@ -66,16 +78,6 @@ internal sealed class OutboxStore : IDisposable
             connection.Dispose();
             throw;
         }
-        var store = new OutboxStore(connection, options);
-        using var totals = connection.CreateCommand();
-        totals.CommandText = "SELECT COUNT(*), COALESCE(SUM(length(payload)), 0) FROM outbox";
-        using (var reader = totals.ExecuteReader())
-        {
-            reader.Read();
-            store._count = reader.GetInt64(0);
-            store._bytes = reader.GetInt64(1);
-        }
-        return store;
     }
 
     /// <summary>Appends a message durably; drops the oldest first when the limits would be exceeded. Returns how many were dropped.</summary>
@@ -91,10 +93,12 @@ internal sealed class OutboxStore : IDisposable
             while (_count > 0 && (_count + 1 > _options.MaxMessages || _bytes + size > _options.MaxBytes))
             {
                 using var drop = _connection.CreateCommand();
-                drop.CommandText = "DELETE FROM outbox WHERE seq = (SELECT MIN(seq) FROM outbox) RETURNING length(payload)";
-                var freed = Convert.ToInt64(drop.ExecuteScalar());
+                drop.CommandText = "DELETE FROM outbox WHERE seq = (SELECT MIN(seq) FROM outbox) RETURNING seq, length(payload)";
+                using var reader = drop.ExecuteReader();
+                reader.Read();
+                _droppedThrough = reader.GetInt64(0);
                 _count--;
-                _bytes -= freed;
+                _bytes -= reader.GetInt64(1);
                 dropped++;
             }
             using (var insert = _connection.CreateCommand())

@@ -30,6 +30,7 @@ public sealed class OutboxTransport : IMessageTransport
     private readonly ILogger _logger;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stop = new();
+    private TaskCompletionSource _linkUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _sender;
     private long _dropped;
     private long _expired;
@@ -45,6 +46,13 @@ public sealed class OutboxTransport : IMessageTransport
         _topics = topics;
         _component = component;
         _logger = logger;
+        _inner.ConnectionChanged += OnConnectionChanged;
+    }
+
+    private void OnConnectionChanged(bool up)
+    {
+        if (up) _linkUp.TrySetResult();
+        else if (_linkUp.Task.IsCompleted) Interlocked.Exchange(ref _linkUp, new(TaskCreationOptions.RunContinuationsAsynchronously));
     }
 
     /// <summary>Opens (or creates) the component's outbox file and wraps <paramref name="inner"/>. Messages left by a previous run are sent after connecting.</summary>
@@ -155,6 +163,9 @@ public sealed class OutboxTransport : IMessageTransport
         var delay = TimeSpan.FromMilliseconds(100);
         for (var failures = 0; ;)
         {
+            // Wait for the link here, not inside the inner publish, so overflow drops and expiry are judged at send time.
+            if (!_inner.IsConnected) await _linkUp.Task.WaitAsync(ct);
+            if (entry.Sequence <= _store.DroppedThrough) return;
             if (entry.ExpiresAt is { } expiresAt)
             {
                 var remaining = expiresAt - DateTimeOffset.UtcNow;
@@ -217,6 +228,7 @@ public sealed class OutboxTransport : IMessageTransport
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _inner.ConnectionChanged -= OnConnectionChanged;
         if (_sender is not null)
         {
             var deadline = DateTime.UtcNow + _options.DrainOnDispose;
