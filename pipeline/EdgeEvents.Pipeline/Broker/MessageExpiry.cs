@@ -7,9 +7,10 @@ namespace EdgeEvents.Pipeline.Broker;
 /// <summary>
 /// MQTT 5 message expiry for the embedded broker, which otherwise delivers a queued message however old. A message
 /// with an expiry interval that is addressed to a persistent session whose client is offline is held here instead of
-/// in MQTTnet's queue; when the client returns, what has not expired is queued for it with the remaining interval
-/// and the rest is discarded. (A message already queued for a connected client that then drops is delivered as
-/// MQTTnet queued it.) Held messages per client are capped like MQTTnet's own queue, oldest dropped.
+/// in MQTTnet's queue, and so is every later message for that client (to keep their order); when the client returns,
+/// what has not expired is queued for it, with the remaining interval, and the rest is discarded. (A message already
+/// queued for a connected client that then drops is delivered as MQTTnet queued it.) Held messages per client are
+/// capped like MQTTnet's own queue, oldest dropped.
 /// </summary>
 internal sealed class MessageExpiry(int maxHeldPerClient)
 {
@@ -35,15 +36,15 @@ internal sealed class MessageExpiry(int maxHeldPerClient)
         server.InterceptingClientEnqueueAsync += e =>
         {
             var message = e.ApplicationMessage;
-            if (!e.AcceptEnqueue || message.MessageExpiryInterval == 0) return Task.CompletedTask;
+            if (!e.AcceptEnqueue) return Task.CompletedTask;
             var client = _clients.GetOrAdd(e.ReceiverClientId, _ => new Client());
             lock (client)
             {
-                if (client.Connected) return Task.CompletedTask;
+                if (client.Connected || (message.MessageExpiryInterval == 0 && client.Held.Count == 0)) return Task.CompletedTask;
                 e.AcceptEnqueue = false;
                 var now = DateTime.UtcNow;
                 while (client.Held.Count > 0 && (client.Held.Count >= maxHeldPerClient || client.Held.Peek().ExpiresAt <= now)) client.Held.Dequeue();
-                client.Held.Enqueue((message, now.AddSeconds(message.MessageExpiryInterval)));
+                client.Held.Enqueue((message, message.MessageExpiryInterval == 0 ? DateTime.MaxValue : now.AddSeconds(message.MessageExpiryInterval)));
             }
             return Task.CompletedTask;
         };
@@ -58,9 +59,9 @@ internal sealed class MessageExpiry(int maxHeldPerClient)
             var now = DateTime.UtcNow;
             while (client.Held.TryDequeue(out var held))
             {
-                var remaining = held.ExpiresAt - now;
-                if (remaining <= TimeSpan.Zero || session is null) continue;
-                session.TryEnqueueApplicationMessage(WithExpiry(held.Message, (uint)Math.Ceiling(remaining.TotalSeconds)), out _);
+                if (session is null || held.ExpiresAt <= now) continue;
+                var message = held.ExpiresAt == DateTime.MaxValue ? held.Message : WithExpiry(held.Message, (uint)Math.Ceiling((held.ExpiresAt - now).TotalSeconds));
+                session.TryEnqueueApplicationMessage(message, out _);
             }
         }
     }
