@@ -94,7 +94,7 @@ public static class AccessPolicy
         acl.Append("# for the users in broker-users.json; a test fails when the two disagree. Anonymous clients get nothing.\n");
         foreach (var (user, role) in users)
         {
-            acl.Append($"\n# {user}: {role.ToString().ToLowerInvariant()}\nuser {user}\n");
+            acl.Append($"\n# role: {role.ToString().ToLowerInvariant()}\nuser {user}\n");
             foreach (var rule in Rules(role, user, prefix))
                 acl.Append($"topic {(rule.Access == TopicAccess.Publish ? "write" : "read")} {rule.Filter}\n");
         }
@@ -124,7 +124,7 @@ public static class AccessPolicy
                 if (subscribe.Count > 1) publish.AddRange(["$JS.API.CONSUMER.>", "$JS.API.STREAM.INFO.>", "$JS.ACK.>"]);
                 if (role == BrokerRole.Llm) publish.Add("_INBOX.>");
             }
-            nats.Append($"    # {role.ToString().ToLowerInvariant()}\n");
+            nats.Append($"    # role: {role.ToString().ToLowerInvariant()}\n");
             nats.Append($"    {{ user: \"{user}\", password: ${PasswordVariable(user)}, permissions: {{\n");
             nats.Append($"        publish: {{ allow: [{Quoted(publish)}] }}\n");
             nats.Append($"        subscribe: {{ allow: [{Quoted(subscribe)}] }} }} }}\n");
