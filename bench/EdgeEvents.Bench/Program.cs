@@ -1,8 +1,11 @@
 // Each benchmark measures our code next to a bare baseline in the same run and prints the ratio.
 // Usage: dotnet run -c Release --project bench/EdgeEvents.Bench -- <name> [options]
+using EdgeEvents.Bench;
+
 
 var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
+    ["transport"] = TransportBench.RunAsync,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))

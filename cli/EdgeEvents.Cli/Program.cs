@@ -1,4 +1,8 @@
 using System.CommandLine;
+using EdgeEvents.Cli.Commands;
 
 var root = new RootCommand("EdgeEvents: a message-driven event pipeline for AI at the edge.");
+root.Subcommands.Add(BrokerCommand.Create());
+root.Subcommands.Add(CameraCommand.Create());
+root.Subcommands.Add(WatchCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using MessagePack;
 
 namespace EdgeEvents.Contracts.Messages;
@@ -10,11 +11,11 @@ public readonly record struct Box(
     [property: Key(2)] float X2,
     [property: Key(3)] float Y2)
 {
-    [IgnoreMember] public float Width => X2 - X1;
-    [IgnoreMember] public float Height => Y2 - Y1;
-    [IgnoreMember] public float Area => Math.Max(0, Width) * Math.Max(0, Height);
-    [IgnoreMember] public float CenterX => (X1 + X2) / 2;
-    [IgnoreMember] public float CenterY => (Y1 + Y2) / 2;
+    [IgnoreMember, JsonIgnore] public float Width => X2 - X1;
+    [IgnoreMember, JsonIgnore] public float Height => Y2 - Y1;
+    [IgnoreMember, JsonIgnore] public float Area => Math.Max(0, Width) * Math.Max(0, Height);
+    [IgnoreMember, JsonIgnore] public float CenterX => (X1 + X2) / 2;
+    [IgnoreMember, JsonIgnore] public float CenterY => (Y1 + Y2) / 2;
 
     /// <summary>Intersection over union; 0 when either box is empty.</summary>
     public float IoU(Box other)

@@ -86,20 +86,34 @@ public sealed class TopicScheme
     /// <summary>NATS subject back to the MQTT form every component works with.</summary>
     public static string FromNatsSubject(string subject) => subject.Replace('.', '/');
 
-    /// <summary>True if an MQTT topic filter (with <c>+</c> and <c>#</c>) matches a concrete topic.</summary>
+    /// <summary>True if an MQTT topic filter (with <c>+</c> and <c>#</c>) matches a concrete topic. Allocation-free: it runs per message.</summary>
     public static bool Matches(string filter, string topic)
     {
-        if (filter.StartsWith("$share/", StringComparison.Ordinal))
-            filter = filter[(filter.IndexOf('/', 7) + 1)..];
-        var f = filter.Split('/');
-        var t = topic.Split('/');
-        for (var i = 0; i < f.Length; i++)
+        var f = filter.AsSpan();
+        if (f.StartsWith("$share/"))
         {
-            if (f[i] == "#") return true;
-            if (i >= t.Length) return false;
-            if (f[i] != "+" && f[i] != t[i]) return false;
+            var groupEnd = f[7..].IndexOf('/');
+            if (groupEnd < 0) return false;
+            f = f[(8 + groupEnd)..];
         }
-        return f.Length == t.Length;
+        var t = topic.AsSpan();
+        while (true)
+        {
+            var fEnd = f.IndexOf('/');
+            var fLevel = fEnd < 0 ? f : f[..fEnd];
+            if (fLevel is "#") return true;
+            var tEnd = t.IndexOf('/');
+            var tLevel = tEnd < 0 ? t : t[..tEnd];
+            if (fLevel is not "+" && !fLevel.SequenceEqual(tLevel)) return false;
+            if (fEnd < 0 || tEnd < 0)
+            {
+                // Both ended: match. Filter continues with only "/#": matches the parent level too.
+                if (fEnd < 0 && tEnd < 0) return true;
+                return tEnd < 0 && f[(fEnd + 1)..] is "#";
+            }
+            f = f[(fEnd + 1)..];
+            t = t[(tEnd + 1)..];
+        }
     }
 
     private string Topic(string kind, string name)

@@ -55,6 +55,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         }
         var server = new MqttServerFactory().CreateMqttServer(builder.Build());
         new SharedSubscriptions().Attach(server);
+        server.ValidatingConnectionAsync += AssignClientId;
         new MessageExpiry(options.MaxPendingMessagesPerClient).Attach(server);
         var authorization = BrokerAuthorization.Create(options, logger);
         authorization?.Attach(server);
@@ -78,6 +79,22 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             ? X509Certificate2.CreateFromPemFile(certificateFile, keyFile)
             : X509CertificateLoader.LoadPkcs12FromFile(certificateFile, null);
         return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+    }
+
+    private static readonly System.Reflection.FieldInfo? ConnectPacketField =
+        typeof(ValidatingConnectionEventArgs).GetField("_connectPacket", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+
+    /// <summary>
+    /// mosquitto_pub/sub send an empty client id, which MQTT allows with a clean session: the server assigns one.
+    /// MQTTnet applies the assigned id for MQTT 5 only and refuses 3.1.1 clients (mosquitto's default), so for those
+    /// we set it on the CONNECT packet itself. Covered by a test with the real mosquitto_pub.
+    /// </summary>
+    private static Task AssignClientId(ValidatingConnectionEventArgs e)
+    {
+        if (!string.IsNullOrEmpty(e.ClientId) || e.CleanSession == false) return Task.CompletedTask;
+        e.AssignedClientIdentifier = $"auto-{Guid.NewGuid():N}";
+        if (ConnectPacketField?.GetValue(e) is MQTTnet.Packets.MqttConnectPacket packet) packet.ClientId = e.AssignedClientIdentifier;
+        return Task.CompletedTask;
     }
 
     private static int PickFreePort(IPAddress address)

@@ -24,8 +24,11 @@ public sealed class EdgeComponent : IAsyncDisposable
     public IMessageTransport Transport { get; }
     public ErrorReporter Errors { get; }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await Errors.DisposeAsync();
         await Transport.DisposeAsync();
     }

@@ -56,6 +56,7 @@ public static class EdgeServiceCollectionExtensions
             return Task.CompletedTask;
         }
 
-        public async Task StopAsync(CancellationToken cancellationToken) => await component.DisposeAsync();
+        // The container disposes the component after every hosted service has stopped.
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

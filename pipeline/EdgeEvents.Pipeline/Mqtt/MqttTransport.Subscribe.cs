@@ -115,7 +115,10 @@ public sealed partial class MqttTransport
         while (true)
         {
             var added = _subscriptionAdded.Task;
-            var targets = _subscriptions.Values.Where(s => TopicScheme.Matches(s.Request.Filter, topic)).OrderBy(s => s.Key).ToList();
+            var targets = new List<MqttSubscription>(1);
+            foreach (var subscription in _subscriptions.Values)
+                if (TopicScheme.Matches(subscription.Request.Filter, topic)) targets.Add(subscription);
+            if (targets.Count > 1) targets.Sort((a, b) => a.Key.CompareTo(b.Key));
             var remaining = SubscribeGracePeriod - (DateTime.UtcNow - _connectedAt);
             if (targets.Count > 0 || remaining <= TimeSpan.Zero || _disposed != 0) return targets;
             try { await added.WaitAsync(remaining, _disposing.Token); }

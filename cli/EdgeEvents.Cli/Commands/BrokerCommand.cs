@@ -1,0 +1,33 @@
+using System.CommandLine;
+using EdgeEvents.Pipeline.Broker;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeEvents.Cli.Commands;
+
+/// <summary><c>edge-events broker</c>: the embedded MQTT broker, so nothing needs installing.</summary>
+public static class BrokerCommand
+{
+    public static Command Create()
+    {
+        var port = new Option<int>("--port") { Description = "TCP port; 0 picks a free one and prints it [default: 1883]" };
+        var bind = new Option<string>("--bind") { Description = "Address to listen on [default: 127.0.0.1]" };
+        ConfigOption[] options = [new(port, "Broker:Port"), new(bind, "Broker:BindAddress")];
+        var command = new Command("broker", "Run the embedded MQTT broker (MQTT 3.1.1 and 5, shared subscriptions).");
+        foreach (var option in options) command.Options.Add(option.Option);
+        command.Options.Add(HostedCommand.ConfigFile);
+        command.SetAction(async (parse, ct) =>
+        {
+            var builder = HostedCommand.CreateBuilder(parse, options);
+            var settings = new BrokerOptions();
+            builder.Configuration.GetSection(BrokerOptions.Section).Bind(settings);
+            using var loggers = CliLogging.Create(LogLevel.Information);
+            await using var broker = await EmbeddedBroker.StartAsync(settings, loggers.CreateLogger("EdgeEvents.broker"), ct);
+            Console.Out.WriteLine(broker.Url);
+            await Console.Out.FlushAsync(ct);
+            try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
+            return 0;
+        });
+        return command;
+    }
+}
