@@ -6,6 +6,7 @@ using EdgeEvents.Bench;
 var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
     ["transport"] = TransportBench.RunAsync,
+    ["outbox"] = OutboxBench.RunAsync,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))

@@ -111,14 +111,14 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
 
         // 1. A child process accepts 10,000 events while its broker link is cut, then is killed (SIGKILL) holding them.
         link.Cut();
-        var holding = await OutboxChild.StartAsync(outbox, link.MqttUrl, "cam1", total);
-        await holding.WaitForAsync($"accepted {total}", Timeout);
+        using var holding = OutboxChild.Start(outbox, link.MqttUrl, "cam1", total);
+        await holding.WaitForAsync($"accepted {total}", TimeSpan.FromMinutes(2));
         holding.Kill();
         Assert.Equal(0, check.Count);
 
         // 2. A second process drains part of it over the restored link and is killed mid-stream (unacknowledged sends come back as duplicates).
         link.Restore();
-        var draining = await OutboxChild.StartAsync(outbox, link.MqttUrl, "cam1", 0);
+        using var draining = OutboxChild.Start(outbox, link.MqttUrl, "cam1", 0);
         await check.WaitUntilAsync(c => c.Count >= total / 3, Timeout);
         draining.Kill();
         var beforeRestart = check.Count;
@@ -185,15 +185,15 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
     }
 }
 
-/// <summary>This test assembly run as a separate process holding an outbox (see <see cref="Program"/>).</summary>
-internal sealed class OutboxChild
+/// <summary>This test assembly run as a separate process holding an outbox (see <see cref="Program"/>); killed on dispose if still running.</summary>
+internal sealed class OutboxChild : IDisposable
 {
     private readonly Process _process;
     private readonly List<string> _lines = [];
 
     private OutboxChild(Process process) => _process = process;
 
-    public static Task<OutboxChild> StartAsync(string outbox, string brokerUrl, string source, int count)
+    public static OutboxChild Start(string outbox, string brokerUrl, string source, int count)
     {
         var assembly = typeof(Program).Assembly.Location;
         var apphost = Path.ChangeExtension(assembly, null);
@@ -206,7 +206,7 @@ internal sealed class OutboxChild
         child._process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (child._lines) child._lines.Add(e.Data); };
         child._process.BeginOutputReadLine();
         child._process.BeginErrorReadLine();
-        return Task.FromResult(child);
+        return child;
     }
 
     public async Task WaitForAsync(string line, TimeSpan timeout)
@@ -224,8 +224,14 @@ internal sealed class OutboxChild
     /// <summary>SIGKILL: no finally block, no dispose, no flush.</summary>
     public void Kill()
     {
+        if (_process.HasExited) return;
         _process.Kill();
         _process.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        Kill();
         _process.Dispose();
     }
 }

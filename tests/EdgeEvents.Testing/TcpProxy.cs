@@ -66,7 +66,9 @@ public sealed class TcpProxy : IAsyncDisposable
             try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
             catch (Exception) { return; }
             if (_cut) { client.Client.LingerState = new LingerOption(true, 0); client.Dispose(); continue; }
-            var upstream = new TcpClient();
+            // Forward small packets (acks) at once, as the endpoints do; Nagle here would add milliseconds per round trip.
+            client.NoDelay = true;
+            var upstream = new TcpClient { NoDelay = true };
             try { await upstream.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token); }
             catch (Exception) { client.Dispose(); upstream.Dispose(); continue; }
             lock (_links) _links.Add((client, upstream));
