@@ -29,7 +29,8 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     /// <summary>TLS port, when a certificate is configured.</summary>
     public int? TlsPort { get; }
     public string BindAddress { get; }
-    public string Url => $"mqtt://{Host}:{Port}";
+    /// <summary>The URL to give clients: the plain listener's, or the TLS one's when there is no plain listener.</summary>
+    public string Url => Port == 0 && TlsUrl is { } tls ? tls : $"mqtt://{Host}:{Port}";
     public string? TlsUrl => TlsPort is { } p ? $"mqtts://{Host}:{p}" : null;
     public MqttServer Server => _server;
     private string Host => BindAddress is "0.0.0.0" ? "127.0.0.1" : BindAddress;
