@@ -6,6 +6,7 @@ using EdgeEvents.Bench;
 var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
     ["transport"] = TransportBench.RunAsync,
+    ["scene"] = SceneBench.RunAsync,
     ["outbox"] = OutboxBench.RunAsync,
 };
 

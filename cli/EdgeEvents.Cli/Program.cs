@@ -5,4 +5,5 @@ var root = new RootCommand("EdgeEvents: a message-driven event pipeline for AI a
 root.Subcommands.Add(BrokerCommand.Create());
 root.Subcommands.Add(CameraCommand.Create());
 root.Subcommands.Add(WatchCommand.Create());
+root.Subcommands.Add(SceneCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -52,6 +52,16 @@ public static class SceneEventTypes
     public const string Count = "count";
 }
 
+/// <summary>Values of <see cref="SceneEvent.Changes"/> on <c>update</c> events (a <c>count</c> event lists the labels whose count changed).</summary>
+public static class SceneChanges
+{
+    public const string ZoneEntered = "zone_entered";
+    public const string ZoneLeft = "zone_left";
+    public const string Stationary = "stationary";
+    public const string Moving = "moving";
+    public const string Confidence = "confidence";
+}
+
 /// <summary>A lifecycle event of a tracked object. Published (QoS 1) on <c>{prefix}/events/{camera}</c>.</summary>
 [MessagePackObject]
 public sealed record SceneEvent : IEdgeMessage
