@@ -6,8 +6,12 @@ using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Transport;
+using EdgeEvents.Scene;
 using EdgeEvents.Testing;
 using MessagePack;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Xunit.Abstractions;
 
 namespace EdgeEvents.Reliability.Tests;
@@ -60,6 +64,69 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
         Assert.Equal(component.Errors.Count, reported);
         Assert.True(component.Errors.Count > payloads.Count / 2, "Most fuzzed payloads should be rejected.");
         Assert.InRange(growth, long.MinValue, 64L * 1024 * 1024);
+    }
+
+    /// <summary>
+    /// The real scene worker in its host: hostile payloads and nonsense detection sets on its detections topics, for
+    /// several cameras. It must reject them as input errors (never <c>internal</c>, which means an exception escaped),
+    /// report each on the error topic, keep memory bounded, and still track a valid camera afterwards.
+    /// </summary>
+    [Fact]
+    public async Task The_scene_worker_rejects_thousands_of_malformed_detections_and_keeps_tracking()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:Broker"] = broker.Url, ["Transport:ClientId"] = "fuzzed-scene" });
+        builder.Services.AddSceneWorker(builder.Configuration);
+        using var host = builder.Build();
+        await host.StartAsync();
+        var component = host.Services.GetRequiredKeyedService<EdgeComponent>(SceneWorker.ComponentName);
+        await using var watcher = await TestTransports.ConnectAsync(broker.Url);
+        await using var errors = await watcher.SubscribeAsync(new SubscriptionRequest("edge/errors/scene") { Capacity = 10_000 }, default);
+        await using var scenes = await watcher.SubscribeAsync(new SubscriptionRequest("edge/scene/valid"), default);
+        await using var publisher = await TestTransports.ConnectAsync(broker.Url);
+        await WaitUntilAsync(() => component.Transport.IsConnected);
+        await Task.Delay(500);
+        var random = new Random(20261129);
+        var payloads = Payloads.All(random).Concat(Payloads.NonsenseDetections(random)).ToList();
+
+        var kinds = new Dictionary<string, int>();
+        long baseline = 0;
+        for (var i = 0; i < payloads.Count; i++)
+        {
+            await publisher.PublishAsync(new OutgoingMessage($"edge/detections/cam{i % 7}", payloads[i].Bytes), default);
+            if (i % 200 != 199 && i != payloads.Count - 1) continue;
+            await WaitUntilQuietAsync(() => component.Errors.Count);
+            foreach (var error in await Receive.UntilQuietAsync(errors.Messages, TimeSpan.FromMilliseconds(150)))
+            {
+                var kind = MessageCodec.Deserialize<ErrorEvent>(error.Payload).Kind;
+                kinds[kind] = kinds.GetValueOrDefault(kind) + 1;
+            }
+            if (i == 399) baseline = Memory();
+        }
+        var growth = Memory() - baseline;
+        await publisher.PublishAsync(new OutgoingMessage("edge/detections/valid", MessageCodec.Serialize(
+            new DetectionSet { Camera = "valid", ModelId = "m", FrameSequence = 1, CapturedAt = DateTimeOffset.UtcNow, Detections = [new Detection { Label = "person", Confidence = 0.9f, Box = new Box(10, 10, 50, 100) }] },
+            PayloadFormat.MessagePack)), default);
+        var scene = MessageCodec.Deserialize<SceneState>((await Receive.ExactlyAsync(scenes, 1, TimeSpan.FromSeconds(15)))[0].Payload);
+        await host.StopAsync();
+
+        output.WriteLine($"scene worker: sent {payloads.Count}, errors reported {component.Errors.Count} ({string.Join(", ", kinds.Select(k => $"{k.Key} {k.Value}"))}), managed memory growth {growth / 1024} KiB; afterwards a valid detection set still yields a scene for '{scene.Camera}'");
+        Assert.False(kinds.ContainsKey(ErrorKinds.Internal), "An exception escaped the worker's input checks.");
+        Assert.Equal(component.Errors.Count, kinds.Values.Sum());
+        Assert.True(component.Errors.Count > payloads.Count / 2);
+        Assert.Equal("valid", scene.Camera);
+        Assert.InRange(growth, long.MinValue, 64L * 1024 * 1024);
+    }
+
+    private static async Task WaitUntilQuietAsync(Func<long> counter)
+    {
+        var last = -1L;
+        while (counter() != last)
+        {
+            last = counter();
+            await Task.Delay(100);
+        }
     }
 
     private static long Memory()
@@ -192,6 +259,35 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
                     8 => new("deep nesting", Nested(random)),
                     _ => i % 100 == 9 ? new("oversize", RandomBytes(random, MaxPayloadBytes + 1 + random.Next(1024))) : new("random bytes", RandomBytes(random, random.Next(1, 64))),
                 };
+            }
+        }
+
+        /// <summary>Well-formed detection sets with values no detector produces.</summary>
+        public static IEnumerable<Payload> NonsenseDetections(Random random)
+        {
+            float[] odd = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, -1f, 1e30f, float.Epsilon, 2f];
+            for (var i = 0; i < 500; i++)
+            {
+                var count = i % 50 == 0 ? 20_000 : random.Next(0, 8);
+                var detections = Enumerable.Range(0, count).Select(_ => new Detection
+                {
+                    Label = random.Next(4) == 0 ? new string('x', random.Next(0, 500)) : "person",
+                    ClassId = random.Next(-5, 200),
+                    Confidence = odd[random.Next(odd.Length)],
+                    Box = new Box(odd[random.Next(odd.Length)], random.Next(-100, 5000), odd[random.Next(odd.Length)], random.Next(-100, 5000)),
+                }).ToList();
+                var set = new DetectionSet
+                {
+                    Camera = random.Next(3) == 0 ? "someone-else" : $"cam{i % 7}",
+                    ModelId = "fuzz",
+                    FrameSequence = random.Next(3) == 0 ? -random.Next() : random.Next(),
+                    CapturedAt = random.Next(3) == 0 ? DateTimeOffset.MinValue.AddDays(1) : DateTimeOffset.UtcNow.AddYears(random.Next(-50, 50)),
+                    ImageWidth = random.Next(-10, 100_000),
+                    ImageHeight = random.Next(-10, 100_000),
+                    Detections = detections,
+                };
+                // MessagePack: JSON cannot even carry NaN or infinities.
+                yield return new("nonsense detections", MessageCodec.Serialize(set, PayloadFormat.MessagePack));
             }
         }
 
