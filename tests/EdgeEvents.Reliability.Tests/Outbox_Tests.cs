@@ -3,6 +3,7 @@ using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Pipeline.Reliability;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
+using Microsoft.Extensions.Configuration;
 using Xunit.Abstractions;
 
 namespace EdgeEvents.Reliability.Tests;
@@ -108,6 +109,26 @@ public sealed class Outbox_Tests(ITestOutputHelper output) : IDisposable
 
         var refused = await Assert.ThrowsAsync<IOException>(() => TestTransports.ConnectAsync(Options(broker.Url), component: "scene"));
         Assert.Contains("in use by another process", refused.Message);
+    }
+
+    [Fact]
+    public async Task Setting_Transport_Outbox_Path_in_configuration_gives_each_component_its_own_outbox()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Transport:Broker"] = "mqtt://127.0.0.1:1",
+            ["Transport:Outbox:Path"] = Path.Combine(_folder.FullName, "{component}.outbox.db"),
+            ["Transport:Outbox:MaxMessages"] = "5000",
+        }).Build();
+        var loggers = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+
+        await using var scene = EdgeEvents.Pipeline.Hosting.TransportFactory.Create(EdgeEvents.Pipeline.Hosting.EdgeServiceCollectionExtensions.BindTransportOptions(configuration, "scene"), "scene", loggers);
+        await using var llm = EdgeEvents.Pipeline.Hosting.TransportFactory.Create(EdgeEvents.Pipeline.Hosting.EdgeServiceCollectionExtensions.BindTransportOptions(configuration, "llm"), "llm", loggers);
+        await scene.PublishAsync(Streams.Event("cam1", 0), default);
+
+        Assert.Equal((1, 0), (Outbox(scene).Pending, Outbox(llm).Pending));
+        Assert.True(File.Exists(Path.Combine(_folder.FullName, "scene.outbox.db")));
+        Assert.True(File.Exists(Path.Combine(_folder.FullName, "llm.outbox.db")));
     }
 
     private static async Task WaitAsync(Func<bool> condition)
