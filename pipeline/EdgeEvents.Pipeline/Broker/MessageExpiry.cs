@@ -43,7 +43,14 @@ internal sealed class MessageExpiry(int maxHeldPerClient)
                 if (client.Connected || (message.MessageExpiryInterval == 0 && client.Held.Count == 0)) return Task.CompletedTask;
                 e.AcceptEnqueue = false;
                 var now = DateTime.UtcNow;
-                while (client.Held.Count > 0 && (client.Held.Count >= maxHeldPerClient || client.Held.Peek().ExpiresAt <= now)) client.Held.Dequeue();
+                while (client.Held.Count > 0 && client.Held.Peek().ExpiresAt <= now) client.Held.Dequeue();
+                if (client.Held.Count >= maxHeldPerClient)
+                {
+                    // Full: first forget what has expired anywhere in the queue (frames behind an event), then the oldest.
+                    var live = client.Held.Where(h => h.ExpiresAt > now).ToList();
+                    client.Held.Clear();
+                    foreach (var held in live.Skip(Math.Max(0, live.Count - maxHeldPerClient + 1))) client.Held.Enqueue(held);
+                }
                 client.Held.Enqueue((message, message.MessageExpiryInterval == 0 ? DateTime.MaxValue : now.AddSeconds(message.MessageExpiryInterval)));
             }
             return Task.CompletedTask;
