@@ -50,6 +50,35 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
         Assert.True(flow.PeakPending > 0, "The cut should have made the outboxes hold messages.");
     }
 
+    /// <summary>
+    /// A silent outage: the publisher's link holds every byte without closing (only keepalives notice) while the
+    /// subscriber's link is throttled to a trickle, so the backlog builds up in the outboxes and in the broker.
+    /// </summary>
+    [Fact]
+    public async Task Every_event_accepted_while_the_publisher_link_stalls_and_the_subscriber_link_crawls_arrives_exactly_once_in_order()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var publisherLink = new TcpProxy(broker.Port);
+        await using var subscriberLink = new TcpProxy(broker.Port);
+        await using var subscriber = await TestTransports.ConnectAsync(TestTransports.Options(subscriberLink.MqttUrl, "stall-sub", persistent: true));
+        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
+        await using var check = new StreamCheck(subscription);
+        await using var flow = await EventFlow.StartAsync(Cameras.Select(c => PublisherOptions(publisherLink.MqttUrl, c)), Cameras);
+
+        await Task.Delay(1000);
+        publisherLink.Stall();
+        subscriberLink.Throttle(2_000);
+        await Task.Delay(CutDuration);
+        publisherLink.Resume();
+        subscriberLink.Throttle(null);
+        await Task.Delay(1000);
+        var accepted = await flow.StopAsync();
+
+        await check.WaitUntilAsync(c => accepted.All(a => c.Of(a.Key).Count >= a.Value), Timeout);
+        output.WriteLine($"publisher link stalled and subscriber link at 2 KB/s for {CutDuration.TotalSeconds} s: {check.AssertExactlyOnceInOrder(accepted)}, outbox peak {flow.PeakPending}");
+        Assert.True(flow.PeakPending > 0, "The stall should have made the outboxes hold messages.");
+    }
+
     [Fact]
     public async Task A_mosquitto_restart_mid_stream_delivers_every_accepted_event_exactly_once_in_order()
     {
