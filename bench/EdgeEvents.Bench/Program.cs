@@ -6,7 +6,9 @@ using EdgeEvents.Bench;
 var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
     ["transport"] = TransportBench.RunAsync,
+    ["detector"] = DetectorBench.RunAsync,
     ["scene"] = SceneBench.RunAsync,
+    ["llm"] = LlmBench.RunAsync,
     ["outbox"] = OutboxBench.RunAsync,
 };
 

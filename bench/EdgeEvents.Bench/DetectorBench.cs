@@ -1,0 +1,300 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using EdgeEvents.Contracts.Messages;
+using EdgeEvents.Contracts.Serialization;
+using EdgeEvents.Detector;
+using EdgeEvents.Detector.Imaging;
+using EdgeEvents.Detector.Inference;
+using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Pipeline.Transport;
+using EdgeEvents.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntime;
+using SkiaSharp;
+
+namespace EdgeEvents.Bench;
+
+/// <summary>
+/// Frames/s of the whole detector worker (MQTT in, decode, letterbox, inference, decode+NMS, MQTT out) next to a bare
+/// <see cref="InferenceSession.Run(RunOptions, IReadOnlyCollection{string}, IReadOnlyCollection{OrtValue}, IReadOnlyCollection{string})"/>
+/// loop on the same model, session settings and (already letterboxed) input, in the same run. The worker is kept
+/// saturated by a camera publishing bus.jpg faster than it can keep up (latest frame wins). Also prints per-stage
+/// milliseconds, pre+post as a share of inference, resident memory, and decode costs for bus.jpg and a 1080p JPEG.
+/// Usage: detector [--quick] [--model path] [--seconds N per round] [--sessions-variant]
+/// </summary>
+public static class DetectorBench
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var seconds = Option(args, "--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : quick ? 4 : 10;
+        var rounds = quick ? 1 : 3;
+        var modelPath = Option(args, "--model") ?? TestData.Model("yolov8n_int8_dynamic.onnx");
+        var busJpeg = File.ReadAllBytes(TestData.Sample("bus.jpg"));
+        var options = new DetectorOptions { ModelPath = modelPath, Providers = "CPU" };
+        Console.WriteLine($"detector bench: {Path.GetFileName(modelPath)}, {Environment.ProcessorCount} cores, {rounds} round(s) of {seconds:0} s per side, best round kept, {DateTime.UtcNow:yyyy-MM-dd}");
+
+        using var model = DetectorModel.Load(options, NullLogger.Instance);
+        DecodeCosts(model.Input, busJpeg, quick ? 20 : 100);
+        var input = new float[model.Input.TensorLength];
+        new FramePreprocessor(model.Input, options.MaxImagePixels).Prepare(new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = busJpeg }, input, out _);
+        var slice = TimeSpan.FromSeconds(seconds);
+        await CompareAsync("1 session, default threads", options, model, input, busJpeg, rounds, slice);
+        // Frames in parallel (one single-threaded session per core) instead of one frame on all cores: the CPU
+        // counterpart of batching, which needs a model with a dynamic batch dimension.
+        if (args.Contains("--sessions-variant"))
+            await CompareAsync("2 sessions x 1 thread", options with { Sessions = 2, IntraOpThreads = 1 }, model, input, busJpeg, rounds, slice);
+        Console.WriteLine($"resident memory: {Environment.WorkingSet / 1e6:F0} MB now, peak {PeakRssMb():F0} MB");
+        return 0;
+    }
+
+    /// <summary>
+    /// Alternates bare and worker measurements (so both see the same machine load) and keeps each side's best round:
+    /// interference from other processes only ever slows a side down.
+    /// </summary>
+    private static async Task CompareAsync(string name, DetectorOptions options, DetectorModel model, float[] input, byte[] jpeg, int rounds, TimeSpan slice)
+    {
+        using var bare = new BareSessions(options, model, input);
+        await using var rig = await WorkerRig.StartAsync(options);
+        double bestBare = 0;
+        WorkerResult? best = null;
+        for (var r = 0; r < rounds; r++)
+        {
+            var bareFps = bare.Measure(slice);
+            bestBare = Math.Max(bestBare, bareFps);
+            var result = await rig.MeasureAsync(jpeg, 3 * bareFps, slice);
+            if (best is null || result.Fps > best.Fps) best = result;
+            Console.WriteLine($"  round {r + 1}: bare {bareFps:F2} frames/s, worker {result.Fps:F2} frames/s ({result.Fps / bareFps:P0})");
+        }
+        Console.WriteLine($"{name}: bare InferenceSession.Run {bestBare:F2} frames/s ({1000 * options.Sessions / bestBare:F1} ms/run per session)");
+        PrintWorker(name, best!, bestBare);
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    /// <summary>Decode and letterbox time of bus.jpg (810x1080) and a 1920x1080 JPEG made here by upscaling it.</summary>
+    private static void DecodeCosts(InputFormat format, byte[] busJpeg, int iterations)
+    {
+        var pre = new FramePreprocessor(format, 4096L * 4096);
+        var tensor = new float[format.TensorLength];
+        Console.WriteLine("| image | decode ms | letterbox ms |");
+        Console.WriteLine("|---|---|---|");
+        foreach (var (name, jpeg) in new[] { ("bus.jpg 810x1080", busJpeg), ("1920x1080 JPEG", Upscaled(busJpeg, 1920, 1080)) })
+        {
+            var frame = new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = jpeg };
+            for (var i = 0; i < 5; i++) pre.Prepare(frame, tensor, out _);
+            double decode = 0, letterbox = 0;
+            for (var i = 0; i < iterations; i++)
+            {
+                pre.Prepare(frame, tensor, out var t);
+                decode += t.DecodeMs;
+                letterbox += t.LetterboxMs;
+            }
+            Console.WriteLine($"| {name} | {decode / iterations:F2} | {letterbox / iterations:F2} |");
+        }
+    }
+
+    private static byte[] Upscaled(byte[] jpeg, int width, int height)
+    {
+        using var source = SKBitmap.Decode(jpeg);
+        using var target = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        using (var canvas = new SKCanvas(target)) canvas.DrawBitmap(source, SKRect.Create(width, height), new SKSamplingOptions(SKFilterMode.Linear), null);
+        using var image = SKImage.FromBitmap(target);
+        using var data = image.Encode(SKEncodedImageFormat.Jpeg, 90);
+        return data.ToArray();
+    }
+
+    /// <summary>
+    /// The baseline: as many sessions as the worker has, each with the worker's settings and its own thread, Run in a
+    /// loop on the same (already letterboxed) input tensor.
+    /// </summary>
+    private sealed class BareSessions : IDisposable
+    {
+        private readonly List<(InferenceSession Session, OrtValue Input)> _sessions = [];
+        private readonly RunOptions _runOptions = new();
+        private readonly string[] _inputNames;
+        private readonly string[] _outputNames;
+
+        public BareSessions(DetectorOptions options, DetectorModel model, float[] input)
+        {
+            for (var i = 0; i < options.Sessions; i++)
+            {
+                using var sessionOptions = DetectorModel.NewSessionOptions(options);
+                var session = new InferenceSession(model.Path, sessionOptions);
+                _sessions.Add((session, OrtValue.CreateTensorValueFromMemory((float[])input.Clone(), [1, 3, model.Input.Height, model.Input.Width])));
+            }
+            _inputNames = [_sessions[0].Session.InputMetadata.Keys.First()];
+            _outputNames = [_sessions[0].Session.OutputMetadata.Keys.First()];
+            Measure(TimeSpan.FromSeconds(1));
+        }
+
+        /// <summary>Total frames/s of all sessions running concurrently for <paramref name="duration"/>.</summary>
+        public double Measure(TimeSpan duration)
+        {
+            var runs = new int[_sessions.Count];
+            var clock = Stopwatch.StartNew();
+            var threads = _sessions.Select((s, i) => new Thread(() =>
+            {
+                var inputs = new[] { s.Input };
+                while (clock.Elapsed < duration)
+                {
+                    s.Session.Run(_runOptions, _inputNames, inputs, _outputNames).Dispose();
+                    runs[i]++;
+                }
+            })).ToList();
+            foreach (var t in threads) t.Start();
+            foreach (var t in threads) t.Join();
+            return runs.Sum() / clock.Elapsed.TotalSeconds;
+        }
+
+        public void Dispose()
+        {
+            foreach (var (session, input) in _sessions)
+            {
+                input.Dispose();
+                session.Dispose();
+            }
+            _runOptions.Dispose();
+        }
+    }
+
+    private sealed record WorkerResult(double Fps, int Frames, double QueueMs, double DecodeMs, double LetterboxMs, double InferenceMs, double PostprocessMs, double PublishMs, long Dropped);
+
+    /// <summary>The worker on an embedded broker, with an observer that publishes frames and counts detection sets.</summary>
+    private sealed class WorkerRig : IAsyncDisposable
+    {
+        private readonly EmbeddedBroker _broker;
+        private readonly EdgeEvents.Pipeline.Hosting.EdgeComponent _component;
+        private readonly DetectorWorker _worker;
+        private readonly IMessageTransport _observer;
+        private readonly IMessageSubscription _detections;
+
+        private WorkerRig(EmbeddedBroker broker, EdgeEvents.Pipeline.Hosting.EdgeComponent component, DetectorWorker worker, IMessageTransport observer, IMessageSubscription detections)
+        {
+            (_broker, _component, _worker, _observer, _detections) = (broker, component, worker, observer, detections);
+        }
+
+        public static async Task<WorkerRig> StartAsync(DetectorOptions options)
+        {
+            var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance);
+            var component = await TestTransports.ComponentAsync(TestTransports.Options(broker.Url), "detector");
+            var worker = new DetectorWorker(options, component, NullLoggerFactory.Instance);
+            await worker.StartAsync(CancellationToken.None);
+            var observer = await TestTransports.ConnectAsync(broker.Url);
+            var detections = await observer.SubscribeAsync(new SubscriptionRequest("edge/detections/+") { Capacity = 4096 }, default);
+            return new WorkerRig(broker, component, worker, observer, detections);
+        }
+
+        /// <summary>
+        /// Two cameras publish bus.jpg as bare JPEGs at <paramref name="framesPerSecond"/> in total (well above what the
+        /// worker can do, so a frame is always waiting and the newest wins); counts detection sets for
+        /// <paramref name="duration"/> after a one-second settling time, then stops and drains.
+        /// </summary>
+        public async Task<WorkerResult> MeasureAsync(byte[] jpeg, double framesPerSecond, TimeSpan duration)
+        {
+            using var publishTimes = new StageListener("publish");
+            var droppedBefore = _worker.Stats.TotalDropped;
+            using var stop = new CancellationTokenSource();
+            var interval = TimeSpan.FromSeconds(2 / framesPerSecond);
+            var camera = Task.Run(async () =>
+            {
+                var clock = Stopwatch.StartNew();
+                for (var n = 0; !stop.IsCancellationRequested; n++)
+                {
+                    await _observer.PublishAsync(new OutgoingMessage("edge/frames/bench1", jpeg) { Delivery = Delivery.AtMostOnce }, default);
+                    await _observer.PublishAsync(new OutgoingMessage("edge/frames/bench2", jpeg) { Delivery = Delivery.AtMostOnce }, default);
+                    var next = interval * (n + 1);
+                    if (next > clock.Elapsed) await Task.Delay(next - clock.Elapsed);
+                }
+            });
+            var settle = TimeSpan.FromSeconds(1);
+            var sets = new List<DetectionSet>();
+            var window = Stopwatch.StartNew();
+            Stopwatch? measured = null;
+            while (window.Elapsed < settle + duration)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                var message = await _detections.Messages.ReadAsync(timeout.Token);
+                if (window.Elapsed < settle) continue;
+                measured ??= Stopwatch.StartNew();
+                sets.Add(MessageCodec.Deserialize<DetectionSet>(message.Payload, message.ContentType));
+            }
+            var fps = sets.Count / measured!.Elapsed.TotalSeconds;
+            await stop.CancelAsync();
+            await camera;
+            await EdgeEvents.Testing.Receive.UntilQuietAsync(_detections.Messages, TimeSpan.FromSeconds(1));
+            return new WorkerResult(fps, sets.Count,
+                sets.Average(x => x.Timings.QueueMs), sets.Average(x => x.Timings.DecodeMs), sets.Average(x => x.Timings.LetterboxMs),
+                sets.Average(x => x.Timings.InferenceMs), sets.Average(x => x.Timings.PostprocessMs), publishTimes.Mean,
+                _worker.Stats.TotalDropped - droppedBefore);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _worker.StopAsync(CancellationToken.None);
+            await _detections.DisposeAsync();
+            await _observer.DisposeAsync();
+            await _component.DisposeAsync();
+            await _broker.DisposeAsync();
+        }
+    }
+
+    private static void PrintWorker(string name, WorkerResult r, double bareFps)
+    {
+        var prePost = r.LetterboxMs + r.PostprocessMs;
+        Console.WriteLine($"{name}: {r.Fps:F2} frames/s = {r.Fps / bareFps:P0} of bare ({r.Frames} frames, {r.Dropped} superseded by newer ones)");
+        Console.WriteLine("| stage | mean ms |");
+        Console.WriteLine("|---|---|");
+        Console.WriteLine($"| queue (receipt → start) | {r.QueueMs:F1} |");
+        Console.WriteLine($"| decode | {r.DecodeMs:F1} |");
+        Console.WriteLine($"| letterbox | {r.LetterboxMs:F1} |");
+        Console.WriteLine($"| inference | {r.InferenceMs:F1} |");
+        Console.WriteLine($"| decode+NMS | {r.PostprocessMs:F2} |");
+        Console.WriteLine($"| publish | {r.PublishMs:F2} |");
+        Console.WriteLine($"letterbox+postprocess = {prePost / r.InferenceMs:P1} of inference; with JPEG decode {(prePost + r.DecodeMs) / r.InferenceMs:P1}");
+    }
+
+    private static double PeakRssMb()
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
+    }
+
+    /// <summary>Mean of the detector's stage-duration histogram for one stage, from the EdgeEvents meter.</summary>
+    private sealed class StageListener : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private double _sum;
+        private long _count;
+
+        public StageListener(string stage)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Name == "edge.detector.stage.duration") listener.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "stage" && (string?)tag.Value == stage)
+                    {
+                        lock (_listener) { _sum += value; _count++; }
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public double Mean
+        {
+            get { lock (_listener) return _count == 0 ? double.NaN : _sum / _count; }
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
+}

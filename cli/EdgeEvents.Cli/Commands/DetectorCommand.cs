@@ -1,0 +1,31 @@
+using System.CommandLine;
+using EdgeEvents.Detector;
+
+namespace EdgeEvents.Cli.Commands;
+
+/// <summary><c>edge-events detector</c>: run the YOLO detector on frames from the broker.</summary>
+public static class DetectorCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<FileInfo>("--model") { Description = "ONNX model file (YOLOv8/YOLO11 or YOLOX) [required]" };
+        var modelType = new Option<ModelType>("--model-type") { Description = "Output layout: Auto, YoloV8 or YoloX [default: Auto, detected from the model]" };
+        var labels = new Option<FileInfo>("--labels") { Description = "Class names, one per line, for models without names metadata [default: COCO-80]" };
+        var providers = new Option<string>("--providers") { Description = "Execution providers to try in order, comma-separated [default: TensorRT,CUDA,CPU]" };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads per session; 0 = one per core [default: 0]" };
+        var sessions = new Option<int>("--sessions") { Description = "Inference sessions in this process [default: 1]" };
+        var confidence = new Option<float>("--confidence") { Description = "Minimum detection score [default: 0.25]" };
+        var iou = new Option<float>("--iou") { Description = "Class-wise NMS IoU threshold [default: 0.7]" };
+        var maxBatch = new Option<int>("--max-batch") { Description = "Frames per batch when the model's batch dimension is dynamic [default: 1]" };
+        var group = new Option<string>("--group") { Description = "Shared-subscription group to split frames between detectors, e.g. detectors [default: none]" };
+        var maxAge = new Option<TimeSpan>("--max-frame-age") { Description = "Drop frames that waited longer than this [default: 00:00:02]" };
+        return HostedCommand.Create("detector", "Detect objects in frames from {prefix}/frames/+ and publish them on {prefix}/detections/{camera}.",
+            [
+                new(model, "Detector:ModelPath"), new(modelType, "Detector:ModelType"), new(labels, "Detector:LabelsPath"),
+                new(providers, "Detector:Providers"), new(threads, "Detector:IntraOpThreads"), new(sessions, "Detector:Sessions"),
+                new(confidence, "Detector:Confidence"), new(iou, "Detector:Iou"), new(maxBatch, "Detector:MaxBatch"),
+                new(group, "Detector:Group"), new(maxAge, "Detector:MaxFrameAge"),
+            ],
+            builder => builder.Services.AddDetectorWorker(builder.Configuration));
+    }
+}

@@ -1,0 +1,72 @@
+using System.Text;
+using EdgeEvents.Contracts.Messages;
+using EdgeEvents.Contracts.Serialization;
+using EdgeEvents.Pipeline.Transport;
+using EdgeEvents.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace EdgeEvents.Detector.Tests;
+
+/// <summary>A detector running in a generic host exactly as <c>edge-events detector</c> builds it, plus an observer connection.</summary>
+internal sealed class DetectorHost : IAsyncDisposable
+{
+    private DetectorHost(IHost host, IMessageTransport observer)
+    {
+        Host = host;
+        Observer = observer;
+    }
+
+    public IHost Host { get; }
+    public IMessageTransport Observer { get; }
+    public DetectorWorker Worker => Host.Services.GetRequiredService<DetectorWorker>();
+
+    public static string YoloV8 => TestData.Model("yolov8n_int8_dynamic.onnx");
+    public static string YoloX => TestData.Model("yolox_nano_416.onnx");
+
+    public static IHost Build(string brokerUrl, IDictionary<string, string?> settings)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        var configuration = new Dictionary<string, string?>
+        {
+            ["Transport:Broker"] = brokerUrl,
+            ["Transport:ClientId"] = $"detector-{Guid.NewGuid():N}"[..24],
+            ["Transport:PersistentSession"] = "false",
+        };
+        foreach (var (key, value) in settings) configuration[key] = value;
+        builder.Configuration.AddInMemoryCollection(configuration);
+        builder.Services.AddDetectorWorker(builder.Configuration);
+        return builder.Build();
+    }
+
+    /// <summary>Starts the detector and returns once its frames subscription is live (its retained status says online).</summary>
+    public static async Task<DetectorHost> StartAsync(string brokerUrl, IDictionary<string, string?> settings)
+    {
+        var observer = await TestTransports.ConnectAsync(brokerUrl);
+        await using var status = await observer.SubscribeAsync(new SubscriptionRequest("edge/status/detector"), CancellationToken.None);
+        var host = Build(brokerUrl, settings);
+        await host.StartAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (Encoding.UTF8.GetString((await status.Messages.ReadAsync(timeout.Token)).Payload.Span) != StatusPayloads.Online) { }
+        return new DetectorHost(host, observer);
+    }
+
+    public Task<IMessageSubscription> SubscribeAsync(string filter) =>
+        Observer.SubscribeAsync(new SubscriptionRequest(filter) { Capacity = 4096 }, CancellationToken.None);
+
+    public ValueTask PublishFrameAsync(string camera, ReadOnlyMemory<byte> payload, string? contentType = null) =>
+        Observer.PublishAsync(new OutgoingMessage($"edge/frames/{camera}", payload) { Delivery = Delivery.AtMostOnce, ContentType = contentType }, CancellationToken.None);
+
+    public ValueTask PublishFrameAsync(Frame frame) =>
+        PublishFrameAsync(frame.Camera, MessageCodec.Serialize(frame, PayloadFormat.MessagePack), ContentTypes.MessagePack);
+
+    public static T Decode<T>(ReceivedMessage message) where T : class => MessageCodec.Deserialize<T>(message.Payload, message.ContentType);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Host.StopAsync();
+        Host.Dispose();
+        await Observer.DisposeAsync();
+    }
+}

@@ -1,0 +1,106 @@
+using EdgeEvents.Contracts.Messages;
+using EdgeEvents.Detector.Imaging;
+using SkiaSharp;
+using Xunit;
+
+namespace EdgeEvents.Detector.Tests;
+
+public class FramePreprocessor_Tests
+{
+    // A 200x100 image: left half red, right half blue. Into 64x64: scale 0.32 → 64x32.
+    private static Frame RawFrame(FrameEncoding encoding)
+    {
+        var data = new byte[200 * 100 * 3];
+        for (var y = 0; y < 100; y++)
+        for (var x = 0; x < 200; x++)
+        {
+            var (r, g, b) = x < 100 ? ((byte)255, (byte)0, (byte)0) : ((byte)0, (byte)0, (byte)255);
+            var i = (y * 200 + x) * 3;
+            (data[i], data[i + 1], data[i + 2]) = encoding == FrameEncoding.Bgr24 ? (b, g, r) : (r, g, b);
+        }
+        return new Frame { Camera = "t", Encoding = encoding, Width = 200, Height = 100, Data = data };
+    }
+
+    private static (float C0, float C1, float C2) Pixel(float[] tensor, int x, int y, int size = 64) =>
+        (tensor[y * size + x], tensor[size * size + y * size + x], tensor[2 * size * size + y * size + x]);
+
+    private static void AssertPixel((float, float, float) expected, float[] tensor, int x, int y)
+    {
+        var actual = Pixel(tensor, x, y);
+        Assert.True(Math.Abs(expected.Item1 - actual.C0) < 1e-3 && Math.Abs(expected.Item2 - actual.C1) < 1e-3 && Math.Abs(expected.Item3 - actual.C2) < 1e-3,
+            $"pixel ({x},{y}) is {actual}, expected {expected}");
+    }
+
+    [Theory]
+    [InlineData(FrameEncoding.Rgb24)]
+    [InlineData(FrameEncoding.Bgr24)]
+    public void Yolov8_input_is_rgb_over_255_centred_with_grey_114_padding(FrameEncoding encoding)
+    {
+        var pre = new FramePreprocessor(new InputFormat(64, 64, Bgr: false, PixelDivisor: 255, Centered: true), 1_000_000);
+        var tensor = new float[pre.Format.TensorLength];
+
+        var box = pre.Prepare(RawFrame(encoding), tensor, out _);
+
+        Assert.Equal((64, 32, 0, 16), (box.ResizedWidth, box.ResizedHeight, box.PadLeft, box.PadTop));
+        AssertPixel((114 / 255f, 114 / 255f, 114 / 255f), tensor, 10, 5);
+        AssertPixel((114 / 255f, 114 / 255f, 114 / 255f), tensor, 10, 60);
+        AssertPixel((1f, 0f, 0f), tensor, 10, 30);
+        AssertPixel((0f, 0f, 1f), tensor, 50, 30);
+    }
+
+    [Fact]
+    public void Yolox_input_is_bgr_0_to_255_in_the_top_left_corner()
+    {
+        var pre = new FramePreprocessor(new InputFormat(64, 64, Bgr: true, PixelDivisor: 1, Centered: false), 1_000_000);
+        var tensor = new float[pre.Format.TensorLength];
+
+        var box = pre.Prepare(RawFrame(FrameEncoding.Rgb24), tensor, out _);
+
+        Assert.Equal((64, 32, 0, 0), (box.ResizedWidth, box.ResizedHeight, box.PadLeft, box.PadTop));
+        AssertPixel((0f, 0f, 255f), tensor, 10, 5);
+        AssertPixel((255f, 0f, 0f), tensor, 50, 5);
+        AssertPixel((114f, 114f, 114f), tensor, 10, 40);
+    }
+
+    [Fact]
+    public void Png_and_jpeg_decode_to_the_same_geometry_as_the_raw_image()
+    {
+        var pre = new FramePreprocessor(new InputFormat(64, 64, Bgr: false, PixelDivisor: 255, Centered: true), 1_000_000);
+        var tensor = new float[pre.Format.TensorLength];
+        var raw = RawFrame(FrameEncoding.Rgb24);
+        foreach (var (format, encoding) in new[] { (SKEncodedImageFormat.Png, FrameEncoding.Png), (SKEncodedImageFormat.Jpeg, FrameEncoding.Jpeg) })
+        {
+            var encoded = TestImages.Encode(raw, format);
+
+            var box = pre.Prepare(new Frame { Camera = "t", Encoding = encoding, Data = encoded }, tensor, out var timings);
+
+            Assert.Equal((200, 100, 64, 32, 16), (box.SourceWidth, box.SourceHeight, box.ResizedWidth, box.ResizedHeight, box.PadTop));
+            Assert.InRange(Pixel(tensor, 10, 30).C0, 0.9f, 1f);
+            Assert.True(timings.DecodeMs > 0);
+        }
+    }
+
+    [Fact]
+    public void Truncated_jpeg_is_rejected_as_decode_failed()
+    {
+        var pre = new FramePreprocessor(new InputFormat(64, 64, false, 255, true), 10_000_000);
+        var jpeg = File.ReadAllBytes(Testing.TestData.Sample("bus.jpg"));
+
+        var ex = Assert.Throws<FrameDecodeException>(() =>
+            pre.Prepare(new Frame { Camera = "t", Encoding = FrameEncoding.Jpeg, Data = jpeg[..(jpeg.Length / 2)] }, new float[pre.Format.TensorLength], out _));
+
+        Assert.Equal(ErrorKinds.DecodeFailed, ex.Kind);
+        Assert.Contains("truncated", ex.Message);
+    }
+
+    [Fact]
+    public void Image_larger_than_the_pixel_limit_is_rejected_before_decoding()
+    {
+        var pre = new FramePreprocessor(new InputFormat(64, 64, false, 255, true), 100 * 100);
+
+        var ex = Assert.Throws<FrameDecodeException>(() => pre.Prepare(RawFrame(FrameEncoding.Rgb24), new float[pre.Format.TensorLength], out _));
+
+        Assert.Equal(ErrorKinds.InvalidFrame, ex.Kind);
+        Assert.Contains("200x100", ex.Message);
+    }
+}

@@ -1,0 +1,111 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace EdgeEvents.Detector;
+
+/// <summary>Which output layout the model has and so how its input is prepared and its output decoded.</summary>
+public enum ModelType
+{
+    /// <summary>Chosen from the model: Ultralytics metadata or an <c>[N, 4+C, A]</c> output means YOLOv8, <c>[N, A, 5+C]</c> means YOLOX.</summary>
+    Auto,
+    /// <summary>YOLOv8/YOLO11: RGB 0..1 input, centred letterbox, output <c>[N, 4+C, A]</c> (cx, cy, w, h, class scores).</summary>
+    YoloV8,
+    /// <summary>YOLOX: BGR 0..255 input, top-left letterbox, output <c>[N, A, 5+C]</c> on a stride 8/16/32 grid, objectness × class score.</summary>
+    YoloX,
+}
+
+/// <summary>Detector worker settings. Bound from configuration section <c>Detector</c>.</summary>
+public sealed record DetectorOptions
+{
+    public const string Section = "Detector";
+
+    /// <summary>Path of the ONNX model. Required; a missing file fails start-up with its name.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string ModelPath { get; init; } = "";
+
+    /// <summary>Model output layout. Default <see cref="ModelType.Auto"/>.</summary>
+    public ModelType ModelType { get; init; } = ModelType.Auto;
+
+    /// <summary>Name published as <c>modelId</c>. Default: the model file name without extension.</summary>
+    public string? ModelId { get; init; }
+
+    /// <summary>Class names, one per line, for models without a <c>names</c> metadata entry. Default: none (COCO-80 is used).</summary>
+    public string? LabelsPath { get; init; }
+
+    /// <summary>
+    /// Execution providers to try, in order, comma-separated: <c>TensorRT</c>, <c>CUDA</c>, <c>CPU</c>. Providers whose
+    /// libraries do not load are skipped (and logged). Default <c>TensorRT,CUDA,CPU</c>.
+    /// </summary>
+    [Required(AllowEmptyStrings = false)]
+    public string Providers { get; init; } = "TensorRT,CUDA,CPU";
+
+    /// <summary>GPU index for TensorRT and CUDA. Default 0.</summary>
+    [Range(0, 64)]
+    public int DeviceId { get; init; }
+
+    /// <summary>ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime choose (one per physical core). Default 0.</summary>
+    [Range(0, 256)]
+    public int IntraOpThreads { get; init; }
+
+    /// <summary>Inference sessions (each with its own pipeline) in this process. Default 1.</summary>
+    [Range(1, 16)]
+    public int Sessions { get; init; } = 1;
+
+    /// <summary>Inference runs on a blank image at start-up, so the first real frame is not slow. Default 2.</summary>
+    [Range(0, 100)]
+    public int WarmupRuns { get; init; } = 2;
+
+    /// <summary>Input side used when the model's spatial input dimensions are dynamic. Default 640.</summary>
+    [Range(32, 4096)]
+    public int DefaultInputSize { get; init; } = 640;
+
+    /// <summary>Minimum score of a detection. Default 0.25.</summary>
+    [Range(0.0, 1.0)]
+    public float Confidence { get; init; } = 0.25f;
+
+    /// <summary>Class-wise non-maximum suppression IoU threshold (as Ultralytics predict). Default 0.7.</summary>
+    [Range(0.0, 1.0)]
+    public float Iou { get; init; } = 0.7f;
+
+    /// <summary>Most detections kept per frame. Default 300.</summary>
+    [Range(1, 10_000)]
+    public int MaxDetections { get; init; } = 300;
+
+    /// <summary>
+    /// MQTT shared-subscription / NATS queue group; detectors with the same group split the frames between them.
+    /// Default none: this detector receives every frame.
+    /// </summary>
+    public string? Group { get; init; }
+
+    /// <summary>Frames buffered between the transport and the per-camera mailbox (oldest dropped when full). Default 64.</summary>
+    [Range(1, 10_000)]
+    public int IntakeCapacity { get; init; } = 64;
+
+    /// <summary>Frames older than this (since receipt) when a pipeline is ready for them are dropped as stale. Default 2 s.</summary>
+    public TimeSpan MaxFrameAge { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Cameras with a frame waiting at once; a frame from one more camera is dropped. Default 64.</summary>
+    [Range(1, 100_000)]
+    public int MaxWaitingCameras { get; init; } = 64;
+
+    /// <summary>
+    /// Batches prepared or running per session. 2 lets the next batch be decoded while the current one runs; frames in
+    /// flight are at most <c>Sessions × BatchesInFlight × MaxBatch</c>. Default 2.
+    /// </summary>
+    [Range(1, 16)]
+    public int BatchesInFlight { get; init; } = 2;
+
+    /// <summary>
+    /// Most frames (from different cameras) run as one batch, when the model's batch dimension is dynamic; a model with a
+    /// fixed batch of 1 always runs one frame at a time. Default 1: batching did not raise throughput on a 2-core CPU
+    /// (see bench/README.md); raise it on a GPU.
+    /// </summary>
+    [Range(1, 64)]
+    public int MaxBatch { get; init; } = 1;
+
+    /// <summary>How long a batch waits for more frames after its first one. Default 10 ms.</summary>
+    public TimeSpan BatchDeadline { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Largest decoded image (width × height) accepted; bigger images are rejected before decoding. Default 4096 × 4096.</summary>
+    [Range(1, 268_435_456)]
+    public long MaxImagePixels { get; init; } = 4096L * 4096;
+}

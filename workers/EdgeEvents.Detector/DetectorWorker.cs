@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using EdgeEvents.Contracts.Messages;
+using EdgeEvents.Contracts.Serialization;
+using EdgeEvents.Contracts.Topics;
+using EdgeEvents.Detector.Inference;
+using EdgeEvents.Detector.Intake;
+using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Transport;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeEvents.Detector;
+
+/// <summary>
+/// Consumes frames from <c>{prefix}/frames/+</c>, runs the detector model and publishes a <see cref="DetectionSet"/>
+/// (JSON, at least once) per processed frame on <c>{prefix}/detections/{camera}</c>.
+/// Flow: transport subscription (bounded, oldest dropped) → intake (parse, validate) → <see cref="FrameMailbox"/>
+/// (latest frame per camera) → one <see cref="InferenceLane"/> per session → publisher. Bad input is reported on
+/// <c>{prefix}/errors/detector</c> and the worker keeps going; a missing model fails <see cref="StartAsync"/>.
+/// </summary>
+public sealed class DetectorWorker : BackgroundService
+{
+    private readonly DetectorOptions _options;
+    private readonly EdgeComponent _component;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly FrameMailbox _mailbox;
+    private readonly Channel<DetectionSet> _results = Channel.CreateBounded<DetectionSet>(
+        new BoundedChannelOptions(64) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly Dictionary<string, long> _bareSequences = new(StringComparer.Ordinal);
+    private readonly List<InferenceLane> _lanes = [];
+    private IMessageSubscription? _subscription;
+
+    public DetectorWorker(DetectorOptions options, EdgeComponent component, ILoggerFactory loggerFactory)
+    {
+        _options = options;
+        _component = component;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<DetectorWorker>();
+        _mailbox = new FrameMailbox(options.MaxWaitingCameras, Stats);
+    }
+
+    public DetectorStats Stats { get; } = new();
+
+    /// <summary>Frames waiting in the per-camera mailbox now (at most one per camera).</summary>
+    public int WaitingFrames => _mailbox.Count;
+
+    /// <summary>Frames the transport subscription dropped because the intake fell behind.</summary>
+    public long IntakeDropped => _subscription?.Dropped ?? 0;
+
+    /// <summary>The loaded models, one per session (empty before start).</summary>
+    public IReadOnlyList<DetectorModel> Models => _lanes.Select(l => l.Model).ToList();
+
+    /// <summary>Loads the model sessions (failing start-up if the model cannot be loaded) and subscribes to frames.</summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            for (var i = 0; i < _options.Sessions; i++)
+            {
+                var model = DetectorModel.Load(_options, _loggerFactory.CreateLogger<DetectorModel>());
+                _lanes.Add(new InferenceLane(model, _options, _mailbox, Stats, _component.Errors, _results.Writer,
+                    _loggerFactory.CreateLogger<InferenceLane>()));
+            }
+        }
+        catch
+        {
+            DisposeLanes();
+            throw;
+        }
+        var filter = _component.Topics.AllOf(TopicKind.Frames);
+        _subscription = await _component.Transport.SubscribeAsync(new SubscriptionRequest(filter)
+        {
+            Delivery = Delivery.AtMostOnce,
+            Group = string.IsNullOrEmpty(_options.Group) ? null : _options.Group,
+            Capacity = _options.IntakeCapacity,
+            Overload = OverloadPolicy.DropOldest,
+        }, cancellationToken);
+        _logger.LogInformation("Detector subscribed to {Filter}{Group} with {Sessions} session(s)",
+            filter, _options.Group is { Length: > 0 } g ? $" (group {g})" : "", _lanes.Count);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var lanes = _lanes.Select(l => l.RunAsync(stoppingToken)).ToList();
+        var publisher = PublishLoopAsync(stoppingToken);
+        try
+        {
+            await foreach (var message in _subscription!.Messages.ReadAllAsync(stoppingToken)) Intake(message);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        await Task.WhenAll(lanes);
+        _results.Writer.TryComplete();
+        await publisher;
+    }
+
+    /// <summary>Parses and validates one message and offers the frame to the mailbox; bad input is reported, never thrown.</summary>
+    private void Intake(ReceivedMessage message)
+    {
+        var (kind, camera) = _component.Topics.Parse(message.Topic);
+        if (kind != TopicKind.Frames || camera is null)
+        {
+            _component.Errors.Report(ErrorKinds.UnknownTopic, $"'{message.Topic}' is not a frames topic.", message.Topic, message.Payload.Length);
+            return;
+        }
+        Frame frame;
+        try
+        {
+            frame = FramePayload.Parse(message.Payload, camera, NextBareSequence(camera), message.ReceivedAt, message.ContentType);
+        }
+        catch (MessageFormatException ex)
+        {
+            // Codec failures wrap the serializer's exception; envelope validation failures (empty data, bad raw size) do not.
+            var errorKind = ex.InnerException is null && !message.Payload.IsEmpty ? ErrorKinds.InvalidFrame : ErrorKinds.MalformedPayload;
+            _component.Errors.Report(errorKind, ex.Message, message.Topic, message.Payload.Length, camera);
+            return;
+        }
+        if (!TopicScheme.IsValidName(frame.Camera))
+        {
+            _component.Errors.Report(ErrorKinds.InvalidFrame, $"Frame camera id '{frame.Camera}' is not a valid topic name.", message.Topic, message.Payload.Length, camera);
+            return;
+        }
+        if (!_mailbox.Offer(new PendingFrame(frame, message.Topic, message.Payload.Length, message.ReceivedAt)))
+        {
+            _component.Errors.Report(ErrorKinds.Overload,
+                $"Frame of '{frame.Camera}' dropped: {_options.MaxWaitingCameras} cameras already have a frame waiting.", message.Topic, message.Payload.Length, frame.Camera);
+        }
+    }
+
+    private long NextBareSequence(string camera)
+    {
+        // Bounded against floods of made-up camera names; a reset only restarts the numbering of bare images.
+        if (_bareSequences.Count >= 4096 && !_bareSequences.ContainsKey(camera)) _bareSequences.Clear();
+        _bareSequences.TryGetValue(camera, out var n);
+        _bareSequences[camera] = n + 1;
+        return n;
+    }
+
+    private async Task PublishLoopAsync(CancellationToken ct)
+    {
+        var topics = _component.Topics;
+        try
+        {
+            await foreach (var set in _results.Reader.ReadAllAsync(ct))
+            {
+                var start = Stopwatch.GetTimestamp();
+                try
+                {
+                    await _component.Transport.PublishAsync(new OutgoingMessage(topics.Detections(set.Camera), MessageCodec.Serialize(set, PayloadFormat.Json))
+                    {
+                        ContentType = ContentTypes.Json,
+                        Delivery = Delivery.AtLeastOnce,
+                        MessageId = set.Id,
+                    }, ct);
+                    Stats.RecordPublished();
+                    DetectorStats.RecordStage("publish", Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    _component.Errors.Report(ErrorKinds.Internal, $"Publishing detections of '{set.Camera}' failed: {ex.Message}", camera: set.Camera);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (_subscription is not null) await _subscription.DisposeAsync();
+        DisposeLanes();
+    }
+
+    private void DisposeLanes()
+    {
+        foreach (var lane in _lanes) lane.Model.Dispose();
+        _lanes.Clear();
+    }
+}

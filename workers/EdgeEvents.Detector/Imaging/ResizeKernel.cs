@@ -1,0 +1,70 @@
+namespace EdgeEvents.Detector.Imaging;
+
+/// <summary>
+/// Weights of a one-dimensional antialiased bicubic resample (Keys/Catmull-Rom, a = −0.5): when shrinking, the kernel is
+/// widened by the shrink ratio so every source pixel contributes (as PIL, ImageSharp and torchvision's antialias do),
+/// instead of skipping pixels like a plain bilinear. Output pixel i is centred on source coordinate (i + ½)·ratio − ½.
+/// </summary>
+public sealed class ResizeKernel
+{
+    private const float Radius = 2;
+
+    private ResizeKernel(int sourceLength, int targetLength, int[] start, int[] count, float[] weights, int stride)
+    {
+        SourceLength = sourceLength;
+        TargetLength = targetLength;
+        Start = start;
+        Count = count;
+        Weights = weights;
+        Stride = stride;
+    }
+
+    public int SourceLength { get; }
+    public int TargetLength { get; }
+    /// <summary>First source index contributing to each target index.</summary>
+    public int[] Start { get; }
+    /// <summary>Number of source indices contributing to each target index.</summary>
+    public int[] Count { get; }
+    /// <summary>Normalised weights, <see cref="Stride"/> per target index.</summary>
+    public float[] Weights { get; }
+    public int Stride { get; }
+
+    public static ResizeKernel Create(int sourceLength, int targetLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(sourceLength, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(targetLength, 1);
+        var ratio = (double)sourceLength / targetLength;
+        var scale = Math.Max(1.0, ratio);
+        var radius = (int)Math.Ceiling(scale * Radius);
+        var stride = 2 * radius + 2;
+        var start = new int[targetLength];
+        var count = new int[targetLength];
+        var weights = new float[targetLength * stride];
+        for (var i = 0; i < targetLength; i++)
+        {
+            var center = (i + 0.5) * ratio - 0.5;
+            var left = Math.Max(0, (int)Math.Ceiling(center - radius));
+            var right = Math.Min(sourceLength - 1, (int)Math.Floor(center + radius));
+            var sum = 0f;
+            for (var j = left; j <= right; j++)
+            {
+                var w = Cubic((float)((j - center) / scale));
+                weights[i * stride + j - left] = w;
+                sum += w;
+            }
+            if (sum != 0)
+                for (var j = left; j <= right; j++) weights[i * stride + j - left] /= sum;
+            start[i] = left;
+            count[i] = right - left + 1;
+        }
+        return new ResizeKernel(sourceLength, targetLength, start, count, weights, stride);
+    }
+
+    private static float Cubic(float x)
+    {
+        x = Math.Abs(x);
+        if (x <= 1) return (1.5f * x - 2.5f) * x * x + 1;
+        if (x < 2) return ((-0.5f * x + 2.5f) * x - 4) * x + 2;
+        return 0;
+    }
+}

@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using EdgeEvents.Contracts.Messages;
+using EdgeEvents.Detector.Imaging;
+using EdgeEvents.Detector.Intake;
+using EdgeEvents.Detector.Postprocessing;
+using EdgeEvents.Pipeline.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeEvents.Detector.Inference;
+
+/// <summary>
+/// One model session and its two-stage pipeline. The prepare stage takes the newest frames from the mailbox (up to the
+/// model's batch size, waiting at most <c>BatchDeadline</c> for more after the first), drops stale ones, and decodes and
+/// letterboxes them into a reused input buffer; the inference stage (its own thread, since a run blocks) runs the model,
+/// decodes boxes, applies NMS and hands <see cref="DetectionSet"/>s on. <c>BatchesInFlight</c> buffers circulate between
+/// the stages, so the next batch is decoded while the current one runs and nothing else is allocated per frame but the results.
+/// </summary>
+internal sealed class InferenceLane
+{
+    private readonly DetectorModel _model;
+    private readonly DetectorOptions _options;
+    private readonly FrameMailbox _mailbox;
+    private readonly DetectorStats _stats;
+    private readonly ErrorReporter _errors;
+    private readonly ChannelWriter<DetectionSet> _output;
+    private readonly ILogger _logger;
+    private readonly FramePreprocessor _preprocessor;
+    private readonly DetectionPostprocessor _postprocessor;
+    private readonly Channel<Batch> _free;
+    private readonly Channel<Batch> _ready;
+
+    public InferenceLane(DetectorModel model, DetectorOptions options, FrameMailbox mailbox, DetectorStats stats,
+        ErrorReporter errors, ChannelWriter<DetectionSet> output, ILogger logger)
+    {
+        _model = model;
+        _options = options;
+        _mailbox = mailbox;
+        _stats = stats;
+        _errors = errors;
+        _output = output;
+        _logger = logger;
+        _preprocessor = new FramePreprocessor(model.Input, options.MaxImagePixels);
+        _postprocessor = new DetectionPostprocessor(model.CreateDecoder(), model.Labels, options.Confidence, options.Iou, options.MaxDetections);
+        _free = Channel.CreateBounded<Batch>(options.BatchesInFlight);
+        _ready = Channel.CreateBounded<Batch>(options.BatchesInFlight);
+        for (var i = 0; i < options.BatchesInFlight; i++) _free.Writer.TryWrite(new Batch(model.MaxBatch, model.Input.TensorLength));
+    }
+
+    public DetectorModel Model => _model;
+
+    /// <summary>Runs both stages until <paramref name="ct"/> is cancelled.</summary>
+    public Task RunAsync(CancellationToken ct)
+    {
+        var prepare = Task.Run(() => PrepareLoopAsync(ct), CancellationToken.None);
+        var infer = Task.Factory.StartNew(() => InferLoop(ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return Task.WhenAll(prepare, infer);
+    }
+
+    private async Task PrepareLoopAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (true)
+            {
+                var batch = await _free.Reader.ReadAsync(ct);
+                batch.Count = 0;
+                while (batch.Count == 0) Add(batch, await _mailbox.TakeAsync(ct));
+                if (batch.Capacity > 1) await FillBatchAsync(batch, ct);
+                await _ready.Writer.WriteAsync(batch, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _ready.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>Adds frames until the batch is full or the deadline passes (nvstreammux's batched-push-timeout).</summary>
+    private async Task FillBatchAsync(Batch batch, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(_options.BatchDeadline);
+        while (batch.Count < batch.Capacity)
+        {
+            if (_mailbox.TryTake(out var waiting))
+            {
+                Add(batch, waiting);
+                continue;
+            }
+            try
+            {
+                Add(batch, await _mailbox.TakeAsync(deadline.Token));
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Letterboxes one frame into the batch's next slot, unless it is stale or cannot be decoded.</summary>
+    private void Add(Batch batch, PendingFrame pending)
+    {
+        var frame = pending.Frame;
+        var taken = DateTimeOffset.UtcNow;
+        var age = taken - pending.ReceivedAt;
+        if (age > _options.MaxFrameAge)
+        {
+            _stats.RecordDrop(frame.Camera, DropReasons.Stale);
+            return;
+        }
+        var slot = batch.Count;
+        try
+        {
+            batch.Boxes[slot] = _preprocessor.Prepare(frame, batch.Slot(slot), out batch.Timings[slot]);
+        }
+        catch (FrameDecodeException ex)
+        {
+            _errors.Report(ex.Kind, $"Frame {frame.Sequence} of '{frame.Camera}': {ex.Message}", pending.Topic, pending.PayloadBytes, frame.Camera);
+            return;
+        }
+        batch.Frames[slot] = pending;
+        batch.QueueMs[slot] = age.TotalMilliseconds;
+        batch.Count++;
+    }
+
+    private void InferLoop(CancellationToken ct)
+    {
+        try
+        {
+            while (_ready.Reader.WaitToReadAsync(ct).AsTask().GetAwaiter().GetResult())
+            {
+                while (_ready.Reader.TryRead(out var batch))
+                {
+                    try
+                    {
+                        Infer(batch, ct);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        _errors.Report(ErrorKinds.Internal, $"Inference of a batch of {batch.Count} failed: {ex.Message}");
+                    }
+                    finally
+                    {
+                        Array.Clear(batch.Frames);
+                        _free.Writer.TryWrite(batch);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void Infer(Batch batch, CancellationToken ct)
+    {
+        var start = Stopwatch.GetTimestamp();
+        using var outputs = _model.Run(batch.Input, batch.Count);
+        var inferenceMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        _stats.RecordBatch(batch.Count);
+        var data = outputs[0].GetTensorDataAsSpan<float>();
+        var perImage = _postprocessor.ValuesPerImage;
+        if (data.Length != batch.Count * perImage)
+        {
+            _errors.Report(ErrorKinds.ModelOutput,
+                $"Model {_model.ModelId} returned {data.Length} values for {batch.Count} image(s); {perImage} per image expected.");
+            return;
+        }
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var postStart = Stopwatch.GetTimestamp();
+            var pending = batch.Frames[i]!;
+            var frame = pending.Frame;
+            var box = batch.Boxes[i];
+            if (_postprocessor.Process(data.Slice(i * perImage, perImage), box) is not { } detections)
+            {
+                _errors.Report(ErrorKinds.ModelOutput,
+                    $"Model output for frame {frame.Sequence} of '{frame.Camera}' holds no finite score (all NaN/Inf).", pending.Topic, pending.PayloadBytes, frame.Camera);
+                continue;
+            }
+            var postMs = Stopwatch.GetElapsedTime(postStart).TotalMilliseconds;
+            var timings = new StageTimings
+            {
+                QueueMs = batch.QueueMs[i],
+                DecodeMs = batch.Timings[i].DecodeMs,
+                LetterboxMs = batch.Timings[i].LetterboxMs,
+                InferenceMs = inferenceMs,
+                PostprocessMs = postMs,
+            };
+            Record(timings);
+            _stats.RecordProcessed(frame.Camera);
+            var set = new DetectionSet
+            {
+                Camera = frame.Camera,
+                FrameSequence = frame.Sequence,
+                CapturedAt = frame.CapturedAt,
+                FrameId = frame.Id,
+                ModelId = _model.ModelId,
+                ImageWidth = box.SourceWidth,
+                ImageHeight = box.SourceHeight,
+                Detections = detections,
+                Timings = timings,
+            };
+            if (!_output.TryWrite(set)) _output.WriteAsync(set, ct).AsTask().GetAwaiter().GetResult();
+        }
+        _logger.LogDebug("Batch of {Count} in {Ms:F1} ms", batch.Count, inferenceMs);
+    }
+
+    private static void Record(StageTimings t)
+    {
+        DetectorStats.RecordStage("queue", t.QueueMs);
+        DetectorStats.RecordStage("decode", t.DecodeMs);
+        DetectorStats.RecordStage("letterbox", t.LetterboxMs);
+        DetectorStats.RecordStage("inference", t.InferenceMs);
+        DetectorStats.RecordStage("postprocess", t.PostprocessMs);
+    }
+
+    /// <summary>A reusable input buffer for up to <see cref="Capacity"/> images and what is known about each.</summary>
+    private sealed class Batch(int capacity, int tensorLength)
+    {
+        public int Capacity { get; } = capacity;
+        public float[] Input { get; } = new float[capacity * tensorLength];
+        public PendingFrame?[] Frames { get; } = new PendingFrame?[capacity];
+        public Letterbox[] Boxes { get; } = new Letterbox[capacity];
+        public PreprocessTimings[] Timings { get; } = new PreprocessTimings[capacity];
+        public double[] QueueMs { get; } = new double[capacity];
+        public int Count { get; set; }
+
+        public Span<float> Slot(int index) => Input.AsSpan(index * tensorLength, tensorLength);
+    }
+}

@@ -1,0 +1,140 @@
+using System.Text;
+using EdgeEvents.Contracts.Messages;
+using EdgeEvents.Contracts.Serialization;
+using EdgeEvents.Contracts.Topics;
+using EdgeEvents.Pipeline.Transport;
+
+namespace EdgeEvents.Llm.Questions;
+
+/// <summary>Where an answer goes: the reply topic (with the asker's correlation data) and the topic that retains the asker's latest answer.</summary>
+internal sealed record AnswerRoute(string ReplyTopic, string RetainTopic, string? Asker)
+{
+    public ReadOnlyMemory<byte> CorrelationData { get; init; }
+}
+
+/// <summary>A question read off the wire: valid (<see cref="Question"/> set) or rejected (<see cref="Rejection"/> set).</summary>
+internal sealed record IncomingQuestion(AnswerRoute Route, string Id, string Text)
+{
+    public Question? Question { get; init; }
+    /// <summary>Why the question was refused, for the asker and the error topic.</summary>
+    public string? Rejection { get; init; }
+    /// <summary>One of <see cref="ErrorKinds"/> when rejected.</summary>
+    public string? RejectionKind { get; init; }
+}
+
+/// <summary>
+/// Reads questions from <c>{prefix}/questions[/{asker}]</c>: plain UTF-8 text (what <c>mosquitto_pub -m</c> sends)
+/// or JSON <c>{id, text, camera?, replyTo?}</c> (MessagePack too, by content type). The asker is the topic level after
+/// <c>questions</c>. Replies go to the MQTT 5 response topic when there is one, else to the JSON <c>replyTo</c>, else
+/// to <c>{prefix}/answers/{asker}</c> (<c>{prefix}/answers</c> when anonymous).
+/// <para>
+/// Reply topics are checked so the worker cannot be used to publish into other parts of the pipeline: no wildcards,
+/// no <c>$</c> topics, and under the prefix only the answers tree.
+/// </para>
+/// </summary>
+internal sealed class QuestionIntake(TopicScheme topics, int maxBytes)
+{
+    private const int MaxIdLength = 128;
+    private const int MaxTopicLength = 256;
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public IncomingQuestion Read(ReceivedMessage message)
+    {
+        var (_, name) = topics.Parse(message.Topic);
+        var askerValid = name is null || TopicScheme.IsValidName(name);
+        var asker = askerValid ? name : null;
+        var defaultRoute = DefaultRoute(asker) with { CorrelationData = message.CorrelationData };
+        var id = message.MessageId is { Length: > 0 and <= MaxIdLength } messageId ? messageId : MessageId.New();
+
+        // The MQTT 5 response topic wins; a bad one is refused (and the refusal goes to the default topic).
+        var route = defaultRoute;
+        if (message.ResponseTopic is { } responseTopic)
+        {
+            if (ReplyTopicProblem(responseTopic) is { } problem) return Reject(defaultRoute, id, "", $"Response topic refused: {problem}");
+            route = route with { ReplyTopic = responseTopic };
+        }
+        if (!askerValid)
+            return Reject(route, id, "", $"The asker '{name}' in the topic is not a valid name (letters, digits, '-' and '_', at most 128).");
+
+        if (message.Payload.Length > maxBytes)
+            return Reject(route, id, "", $"The question has {message.Payload.Length} bytes; the limit is {maxBytes}.", ErrorKinds.PayloadTooLarge);
+        if (message.Payload.IsEmpty) return Reject(route, id, "", "The question is empty.");
+
+        Question question;
+        if (Format(message) is { } format)
+        {
+            try
+            {
+                question = MessageCodec.Deserialize<Question>(message.Payload, ContentTypes.For(format));
+            }
+            catch (MessageFormatException ex)
+            {
+                return Reject(route, id, "", ex.Message);
+            }
+            if (question.Id is not { Length: > 0 and <= MaxIdLength } || question.Id.Any(char.IsControl))
+                return Reject(route, id, Clean(question.Text ?? ""), $"The question id must be 1 to {MaxIdLength} printable characters.");
+            id = question.Id;
+            if (question.ReplyTo is { } replyTo && message.ResponseTopic is null)
+            {
+                if (ReplyTopicProblem(replyTo) is { } problem) return Reject(route, id, Clean(question.Text ?? ""), $"replyTo refused: {problem}");
+                route = route with { ReplyTopic = replyTo };
+            }
+        }
+        else
+        {
+            string text;
+            try
+            {
+                text = StrictUtf8.GetString(message.Payload.Span);
+            }
+            catch (DecoderFallbackException)
+            {
+                return Reject(route, id, "", "The question is not valid UTF-8 text.");
+            }
+            question = new Question { Id = id, Text = text };
+        }
+
+        var clean = Clean(question.Text ?? "");
+        if (clean.Length == 0) return Reject(route, id, "", "The question is empty.");
+        if (question.Camera is { } camera && !TopicScheme.IsValidName(camera))
+            return Reject(route, id, clean, $"The camera '{camera}' is not a valid name.");
+        return new IncomingQuestion(route, id, clean) { Question = question with { Text = clean, Asker = asker } };
+    }
+
+    /// <summary>The asker's default reply topic, also where its latest answer is retained.</summary>
+    public AnswerRoute DefaultRoute(string? asker)
+    {
+        var topic = topics.Answers(asker);
+        return new AnswerRoute(topic, topic, asker);
+    }
+
+    private string? ReplyTopicProblem(string topic)
+    {
+        if (topic.Length is 0 or > MaxTopicLength) return $"a topic has 1 to {MaxTopicLength} characters";
+        if (topic.IndexOfAny(['+', '#', '\0']) >= 0) return "wildcards are not allowed";
+        if (topic.StartsWith('$')) return "'$' topics are not allowed";
+        var answers = topics.Answers();
+        if (topic.StartsWith(topics.Prefix + "/", StringComparison.Ordinal) && topic != answers && !topic.StartsWith(answers + "/", StringComparison.Ordinal))
+            return $"under '{topics.Prefix}/' only '{answers}/...' is allowed";
+        return null;
+    }
+
+    /// <summary>JSON or MessagePack by content type; without one, JSON when the payload is an object; null for plain text.</summary>
+    private static PayloadFormat? Format(ReceivedMessage message)
+    {
+        if (message.ContentType is { } contentType)
+            return contentType.StartsWith("text/plain", StringComparison.OrdinalIgnoreCase) ? null : ContentTypes.ToFormat(contentType);
+        var trimmed = message.Payload.Span.TrimStart(" \t\r\n"u8);
+        return trimmed.Length > 0 && trimmed[0] == (byte)'{' ? PayloadFormat.Json : null;
+    }
+
+    /// <summary>Trimmed, with control characters other than line breaks and tabs turned into spaces.</summary>
+    private static string Clean(string text) =>
+        string.Create(text.Length, text, static (span, t) =>
+        {
+            for (var i = 0; i < t.Length; i++) span[i] = char.IsControl(t[i]) && t[i] is not ('\n' or '\t') ? ' ' : t[i];
+        }).Trim();
+
+    private static IncomingQuestion Reject(AnswerRoute route, string id, string text, string reason, string kind = ErrorKinds.MalformedPayload) =>
+        new(route, id, text) { Rejection = reason, RejectionKind = kind };
+}
