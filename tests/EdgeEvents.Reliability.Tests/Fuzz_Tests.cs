@@ -6,6 +6,8 @@ using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Transport;
+using EdgeEvents.Detector;
+using EdgeEvents.Llm;
 using EdgeEvents.Scene;
 using EdgeEvents.Testing;
 using MessagePack;
@@ -67,56 +69,129 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The real scene worker in its host: hostile payloads and nonsense detection sets on its detections topics, for
-    /// several cameras. It must reject them as input errors (never <c>internal</c>, which means an exception escaped),
-    /// report each on the error topic, keep memory bounded, and still track a valid camera afterwards.
+    /// A real worker in its host, as <c>edge-events {worker}</c> runs it: hostile payloads on every topic it
+    /// subscribes to, plus well-formed messages with values no producer sends. It must reject them as input errors
+    /// (never <c>internal</c>, which means an exception escaped its checks), report each on the error topic, keep
+    /// memory bounded, and still answer a valid message afterwards.
     /// </summary>
-    [Fact]
-    public async Task The_scene_worker_rejects_thousands_of_malformed_detections_and_keeps_tracking()
+    [Theory]
+    [InlineData("scene")]
+    [InlineData("detector")]
+    [InlineData("llm", Skip = "Finds LLM worker defects (reported to the lead): a malformed scene/event message is applied unchecked and every later question fails with NullReferenceException (kind internal), so the worker stops answering. Un-skip once it validates scene input.")]
+    public async Task A_real_worker_rejects_thousands_of_malformed_inputs_and_keeps_working(string worker)
     {
+        var target = Workers.Get(worker);
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:Broker"] = broker.Url, ["Transport:ClientId"] = "fuzzed-scene" });
-        builder.Services.AddSceneWorker(builder.Configuration);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(target.Settings)
+        {
+            ["Transport:Broker"] = broker.Url, ["Transport:ClientId"] = $"fuzzed-{worker}", ["Transport:PersistentSession"] = "false",
+        });
+        target.Add(builder.Services, builder.Configuration);
         using var host = builder.Build();
         await host.StartAsync();
-        var component = host.Services.GetRequiredKeyedService<EdgeComponent>(SceneWorker.ComponentName);
-        await using var watcher = await TestTransports.ConnectAsync(broker.Url);
-        await using var errors = await watcher.SubscribeAsync(new SubscriptionRequest("edge/errors/scene") { Capacity = 10_000 }, default);
-        await using var scenes = await watcher.SubscribeAsync(new SubscriptionRequest("edge/scene/valid"), default);
-        await using var publisher = await TestTransports.ConnectAsync(broker.Url);
-        await WaitUntilAsync(() => component.Transport.IsConnected);
-        await Task.Delay(500);
-        var random = new Random(20261129);
-        var payloads = Payloads.All(random).Concat(Payloads.NonsenseDetections(random)).ToList();
-
+        // Stopped before it is disposed, whatever happens: a worker disposed while running may throw and hide the failure.
+        EdgeComponent component;
         var kinds = new Dictionary<string, int>();
-        long baseline = 0;
-        for (var i = 0; i < payloads.Count; i++)
+        string? firstInternal = null;
+        long growth;
+        List<Payload> payloads;
+        try
         {
-            await publisher.PublishAsync(new OutgoingMessage($"edge/detections/cam{i % 7}", payloads[i].Bytes), default);
-            if (i % 200 != 199 && i != payloads.Count - 1) continue;
-            await WaitUntilQuietAsync(() => component.Errors.Count);
-            foreach (var error in await Receive.UntilQuietAsync(errors.Messages, TimeSpan.FromMilliseconds(150)))
-            {
-                var kind = MessageCodec.Deserialize<ErrorEvent>(error.Payload).Kind;
-                kinds[kind] = kinds.GetValueOrDefault(kind) + 1;
-            }
-            if (i == 399) baseline = Memory();
-        }
-        var growth = Memory() - baseline;
-        await publisher.PublishAsync(new OutgoingMessage("edge/detections/valid", MessageCodec.Serialize(
-            new DetectionSet { Camera = "valid", ModelId = "m", FrameSequence = 1, CapturedAt = DateTimeOffset.UtcNow, Detections = [new Detection { Label = "person", Confidence = 0.9f, Box = new Box(10, 10, 50, 100) }] },
-            PayloadFormat.MessagePack)), default);
-        var scene = MessageCodec.Deserialize<SceneState>((await Receive.ExactlyAsync(scenes, 1, TimeSpan.FromSeconds(15)))[0].Payload);
-        await host.StopAsync();
+            component = host.Services.GetRequiredKeyedService<EdgeComponent>(worker);
+            await using var watcher = await TestTransports.ConnectAsync(broker.Url);
+            await using var errors = await watcher.SubscribeAsync(new SubscriptionRequest($"edge/errors/{worker}") { Capacity = 10_000 }, default);
+            await using var replies = await watcher.SubscribeAsync(new SubscriptionRequest(target.ReplyTopic) { Capacity = 10_000 }, default);
+            await using var publisher = await TestTransports.ConnectAsync(broker.Url);
+            // Alive before: the worker has subscribed (and loaded its model) once it answers the probe.
+            await ProbeAsync(publisher, replies, target);
+            var random = new Random(20261129);
+            payloads = Payloads.All(random).Concat(target.Nonsense(random)).ToList();
 
-        output.WriteLine($"scene worker: sent {payloads.Count}, errors reported {component.Errors.Count} ({string.Join(", ", kinds.Select(k => $"{k.Key} {k.Value}"))}), managed memory growth {growth / 1024} KiB; afterwards a valid detection set still yields a scene for '{scene.Camera}'");
-        Assert.False(kinds.ContainsKey(ErrorKinds.Internal), "An exception escaped the worker's input checks.");
+            long baseline = 0;
+            for (var i = 0; i < payloads.Count; i++)
+            {
+                await publisher.PublishAsync(new OutgoingMessage(target.Topics[i / 10 % target.Topics.Length], payloads[i].Bytes), default);
+                if (i % 200 != 199 && i != payloads.Count - 1) continue;
+                await WaitUntilQuietAsync(() => component.Errors.Count);
+                foreach (var error in await Receive.UntilQuietAsync(errors.Messages, TimeSpan.FromMilliseconds(150)))
+                {
+                    var report = MessageCodec.Deserialize<ErrorEvent>(error.Payload);
+                    kinds[report.Kind] = kinds.GetValueOrDefault(report.Kind) + 1;
+                    if (report.Kind == ErrorKinds.Internal) firstInternal ??= $"{report.Topic}: {report.Message}";
+                }
+                if (i == 399) baseline = Memory();
+            }
+            growth = Memory() - baseline;
+            await Receive.UntilQuietAsync(replies.Messages, TimeSpan.FromMilliseconds(500));
+            await ProbeAsync(publisher, replies, target);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+
+        output.WriteLine($"{worker} worker: sent {payloads.Count}, errors reported {component.Errors.Count} ({string.Join(", ", kinds.OrderByDescending(k => k.Value).Select(k => $"{k.Key} {k.Value}"))}), managed memory growth {growth / 1024} KiB; still answers afterwards");
+        Assert.True(firstInternal is null, $"An exception escaped the worker's input checks: {firstInternal}");
         Assert.Equal(component.Errors.Count, kinds.Values.Sum());
-        Assert.True(component.Errors.Count > payloads.Count / 2);
-        Assert.Equal("valid", scene.Camera);
+        Assert.True(component.Errors.Count > payloads.Count / 2, "Most of the fuzzed inputs should be rejected.");
         Assert.InRange(growth, long.MinValue, 64L * 1024 * 1024);
+    }
+
+    private static async Task ProbeAsync(IMessageTransport publisher, IMessageSubscription replies, Worker target)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            await publisher.PublishAsync(target.Probe(), default);
+            try
+            {
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+                wait.CancelAfter(TimeSpan.FromSeconds(2));
+                await replies.Messages.ReadAsync(wait.Token);
+                return;
+            }
+            catch (OperationCanceledException) when (!timeout.IsCancellationRequested)
+            {
+            }
+        }
+    }
+
+    /// <summary>How to host, feed and probe each worker.</summary>
+    private sealed record Worker(
+        string Name,
+        Action<IServiceCollection, IConfiguration> Add,
+        Dictionary<string, string?> Settings,
+        string[] Topics,
+        Func<OutgoingMessage> Probe,
+        string ReplyTopic,
+        Func<Random, IEnumerable<Payload>> Nonsense);
+
+    private static class Workers
+    {
+        private static long _probe;
+
+        public static Worker Get(string name) => name switch
+        {
+            "scene" => new("scene", (s, c) => s.AddSceneWorker(c), [], ["edge/detections/cam1", "edge/detections/cam2", "edge/detections/bad name"],
+                () => new OutgoingMessage("edge/detections/valid", MessageCodec.Serialize(new DetectionSet
+                {
+                    Camera = "valid", ModelId = "m", FrameSequence = Interlocked.Increment(ref _probe), CapturedAt = DateTimeOffset.UtcNow,
+                    Detections = [new Detection { Label = "person", Confidence = 0.9f, Box = new Box(10, 10, 50, 100) }],
+                }, PayloadFormat.MessagePack)),
+                "edge/scene/valid", Payloads.NonsenseDetections),
+            "detector" => new("detector", (s, c) => s.AddDetectorWorker(c),
+                new() { ["Detector:ModelPath"] = TestData.Model("yolov8n_int8_dynamic.onnx"), ["Detector:MaxFrameAge"] = "00:05:00" },
+                ["edge/frames/cam1", "edge/frames/cam2"],
+                () => new OutgoingMessage("edge/frames/valid", File.ReadAllBytes(TestData.Sample("bus.jpg"))) { Delivery = Delivery.AtMostOnce },
+                "edge/detections/valid", Payloads.NonsenseFrames),
+            "llm" => new("llm", (s, c) => s.AddLlmWorker(c),
+                new() { ["Llm:ModelPath"] = TestData.Model("stories260K.gguf"), ["Llm:ContextSize"] = "1024", ["Llm:MaxTokens"] = "16", ["Llm:Threads"] = "2" },
+                ["edge/questions/alice", "edge/scene/cam1", "edge/events/cam1"],
+                () => new OutgoingMessage("edge/questions/probe", "How many people are there?"u8.ToArray()) { MessageId = MessageId.New() },
+                "edge/answers/probe", Payloads.NonsenseQuestions),
+            _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown worker."),
+        };
     }
 
     private static async Task WaitUntilQuietAsync(Func<long> counter)
@@ -288,6 +363,43 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
                 };
                 // MessagePack: JSON cannot even carry NaN or infinities.
                 yield return new("nonsense detections", MessageCodec.Serialize(set, PayloadFormat.MessagePack));
+            }
+        }
+
+        /// <summary>Well-formed frame envelopes that lie about their size or encoding.</summary>
+        public static IEnumerable<Payload> NonsenseFrames(Random random)
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                var encoding = (FrameEncoding)random.Next(0, 6);
+                var frame = new Frame
+                {
+                    Camera = random.Next(4) == 0 ? "bad name/" : "cam1",
+                    Sequence = random.Next(3) == 0 ? -1 : i,
+                    CapturedAt = DateTimeOffset.UtcNow.AddYears(random.Next(-20, 20)),
+                    Encoding = encoding,
+                    Width = random.Next(-10, 70_000),
+                    Height = random.Next(-10, 70_000),
+                    Data = RandomBytes(random, random.Next(0, 4096)),
+                };
+                yield return new("nonsense frames", MessageCodec.Serialize(frame, PayloadFormat.MessagePack));
+            }
+        }
+
+        /// <summary>Well-formed question envelopes with empty, huge or control-character text and bogus reply topics.</summary>
+        public static IEnumerable<Payload> NonsenseQuestions(Random random)
+        {
+            string[] texts = ["", "   ", new string('?', 100_000), "\u0000\u0001\u0002", "what\u202Eis"];
+            string?[] replies = ["#", "edge/answers/+", "$SYS/x", "", null, new string('a', 70_000)];
+            for (var i = 0; i < 200; i++)
+            {
+                var question = new Question
+                {
+                    Text = texts[random.Next(texts.Length)],
+                    Camera = random.Next(3) == 0 ? "no such camera/" : null,
+                    ReplyTo = replies[random.Next(replies.Length)],
+                };
+                yield return new("nonsense questions", MessageCodec.Serialize(question, random.Next(2) == 0 ? PayloadFormat.MessagePack : PayloadFormat.Json));
             }
         }
 
