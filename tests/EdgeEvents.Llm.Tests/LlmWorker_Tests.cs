@@ -110,6 +110,25 @@ public sealed class LlmWorker_Tests
     }
 
     [Fact]
+    public async Task An_asker_flooding_the_queue_gets_rejections_and_every_question_one_answer()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        var settings = new Dictionary<string, string?> { ["Llm:Parallelism"] = "1", ["Llm:QueuePerAsker"] = "1", ["Llm:MaxTokens"] = "200" };
+        await using var worker = await LlmWorkerHost.StartAsync(broker.Url, settings: settings);
+        await using var client = await TestTransports.ConnectAsync(broker.Url);
+        var answers = await SubscribeAsync(client, "edge/answers/flood");
+
+        for (var i = 0; i < 6; i++) await client.PublishAsync(JsonQuestion("flood", $"f{i}", "Tell me a story."), default);
+
+        var received = (await Receive.ExactlyAsync(answers, 6, Timeout)).Select(Decode).ToList();
+        Assert.Equal(["f0", "f1", "f2", "f3", "f4", "f5"], received.Select(a => a.QuestionId).Order());
+        var rejected = received.Where(a => a.Status == AnswerStatus.Rejected).ToList();
+        Assert.NotEmpty(rejected);
+        Assert.All(rejected, a => Assert.Equal("Asker 'flood' has 1 question(s) waiting, the most allowed; ask again later.", a.Reason));
+        Assert.Contains(received, a => a.Status == AnswerStatus.Ok);
+    }
+
+    [Fact]
     public async Task Bad_questions_get_rejected_answers_and_error_events_and_the_worker_keeps_answering()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);

@@ -46,6 +46,13 @@ public sealed record DetectorOptions
     [Range(0, 256)]
     public int IntraOpThreads { get; init; }
 
+    /// <summary>
+    /// Let ONNX Runtime's intra-op threads spin while waiting for work (ONNX Runtime's own default). Off, they sleep and
+    /// leave the CPU to decoding and to the other workers on the box: on the shared 2-core machine this doubled frames
+    /// per CPU-second (see bench/README.md). Turn on for a dedicated, idle CPU. Default false.
+    /// </summary>
+    public bool IntraOpSpinning { get; init; }
+
     /// <summary>Inference sessions (each with its own pipeline) in this process. Default 1.</summary>
     [Range(1, 16)]
     public int Sessions { get; init; } = 1;

@@ -66,6 +66,8 @@ public sealed class LlmWorker(
         var questions = await transport.SubscribeAsync(new SubscriptionRequest(topics.AllOf(TopicKind.Questions))
         {
             ManualAck = true, Capacity = 64, Overload = OverloadPolicy.Wait,
+            // NATS: a JetStream durable consumer holds questions while the worker is away (MQTT: the persistent session).
+            Durable = component.Name,
         }, stoppingToken);
         // Scene input at QoS 0: a newer state supersedes a lost one, and unacknowledged questions (QoS 1) must not fill
         // the broker's in-flight window for this client (mosquitto: 20) and stall the scene behind them.
@@ -160,7 +162,7 @@ public sealed class LlmWorker(
         }
         if (!queued)
         {
-            var overload = $"Asker '{incoming.Route.Asker ?? "(anonymous)"}' already has {_options.QueuePerAsker} questions waiting; ask again later.";
+            var overload = $"Asker '{incoming.Route.Asker ?? "(anonymous)"}' has {_options.QueuePerAsker} question(s) waiting, the most allowed; ask again later.";
             component.Errors.Report(ErrorKinds.Overload, overload, message.Topic, message.Payload.Length);
             await CompleteAsync(pending, Rejected(incoming, overload));
         }

@@ -13,6 +13,7 @@ public static class DetectorCommand
         var labels = new Option<FileInfo>("--labels") { Description = "Class names, one per line, for models without names metadata [default: COCO-80]" };
         var providers = new Option<string>("--providers") { Description = "Execution providers to try in order, comma-separated [default: TensorRT,CUDA,CPU]" };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads per session; 0 = one per core [default: 0]" };
+        var spinning = new Option<bool>("--spinning") { Description = "Let ONNX Runtime threads spin between operators (dedicated CPU only) [default: false]" };
         var sessions = new Option<int>("--sessions") { Description = "Inference sessions in this process [default: 1]" };
         var confidence = new Option<float>("--confidence") { Description = "Minimum detection score [default: 0.25]" };
         var iou = new Option<float>("--iou") { Description = "Class-wise NMS IoU threshold [default: 0.7]" };
@@ -22,7 +23,7 @@ public static class DetectorCommand
         return HostedCommand.Create("detector", "Detect objects in frames from {prefix}/frames/+ and publish them on {prefix}/detections/{camera}.",
             [
                 new(model, "Detector:ModelPath"), new(modelType, "Detector:ModelType"), new(labels, "Detector:LabelsPath"),
-                new(providers, "Detector:Providers"), new(threads, "Detector:IntraOpThreads"), new(sessions, "Detector:Sessions"),
+                new(providers, "Detector:Providers"), new(threads, "Detector:IntraOpThreads"), new(spinning, "Detector:IntraOpSpinning"), new(sessions, "Detector:Sessions"),
                 new(confidence, "Detector:Confidence"), new(iou, "Detector:Iou"), new(maxBatch, "Detector:MaxBatch"),
                 new(group, "Detector:Group"), new(maxAge, "Detector:MaxFrameAge"),
             ],

@@ -1,5 +1,6 @@
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Pipeline.Mqtt;
+using EdgeEvents.Pipeline.Nats;
 using EdgeEvents.Pipeline.Reliability;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.Logging;
@@ -22,6 +23,7 @@ public static class TransportFactory
         IMessageTransport transport = address.Protocol switch
         {
             BrokerProtocol.Mqtt => new MqttTransport(options, address, topics, component, clientId, logger),
+            BrokerProtocol.Nats => new NatsTransport(options, options.Nats, address, topics, component, clientId, logger),
             _ => throw new NotSupportedException($"Transport for {address.Protocol} is not available in this build."),
         };
         if (options.Outbox.Path is { Length: > 0 }) transport = OutboxTransport.Open(transport, options.Outbox, topics, component, logger);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EdgeEvents.Contracts.Messages;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using SkiaSharp;
@@ -135,39 +136,21 @@ public sealed unsafe class FramePreprocessor
 
     /// <summary>
     /// Separable resample of <paramref name="source"/> (interleaved, <paramref name="bytesPerPixel"/> 3 or 4) to the
-    /// letterbox's resized size: a horizontal pass into float rows, then a vertical pass that writes the three channel
-    /// planes (clamped to 0..255, divided by the format's divisor) at the letterbox offset. Padding is 114.
+    /// letterbox's resized size, written as three channel planes (clamped to 0..255, divided by the format's divisor) at
+    /// the letterbox offset; padding is 114. Output rows are produced in order; each needs a window of horizontally
+    /// resampled source rows, which are computed once, when first needed, into a ring that stays in cache.
     /// </summary>
     private void Resample(ReadOnlySpan<byte> source, int width, int height, int bytesPerPixel, bool sourceBgr, Letterbox box, Span<float> tensor)
     {
         var (rw, rh) = (box.ResizedWidth, box.ResizedHeight);
         var kx = Kernel(width, rw);
         var ky = Kernel(height, rh);
-        var firstRow = ky.Start[0];
-        var lastRow = ky.Start[rh - 1] + ky.Count[rh - 1] - 1;
-        EnsureCapacity(ref _rows, (long)height * rw * 4);
-
-        EnsureCapacity(ref _line, (long)width * 4);
+        var ring = ky.Taps;
+        EnsureCapacity(ref _rows, (long)ring * rw * 4);
+        // The source row in floats, plus zeroed room for the zero-weight taps that run past its end.
+        EnsureCapacity(ref _line, (long)(width + kx.Taps) * 4);
         var line = _line.AsSpan(0, width * 4);
-        ref var lineStart = ref MemoryMarshal.GetArrayDataReference(_line);
-        for (var y = firstRow; y <= lastRow; y++)
-        {
-            // Each source pixel feeds several taps: convert its row to floats once (4 per pixel, exact).
-            ToFloats(source.Slice(y * width * bytesPerPixel, width * bytesPerPixel), bytesPerPixel, line);
-            var dst = _rows.AsSpan(y * rw * 4, rw * 4);
-            for (var x = 0; x < rw; x++)
-            {
-                var sum = Vector128<float>.Zero;
-                var weights = kx.Weights.AsSpan(x * kx.Stride, kx.Count[x]);
-                var p = (nuint)(kx.Start[x] * 4);
-                foreach (var w in weights)
-                {
-                    sum += Vector128.LoadUnsafe(ref lineStart, p) * w;
-                    p += 4;
-                }
-                sum.CopyTo(dst.Slice(x * 4, 4));
-            }
-        }
+        _line.AsSpan(width * 4, kx.Taps * 4).Clear();
 
         var plane = _format.Width * _format.Height;
         tensor.Fill(PadValue / _format.PixelDivisor);
@@ -176,12 +159,20 @@ public sealed unsafe class FramePreprocessor
         var (c0, c2) = swap ? (2, 0) : (0, 2);
         var divisor = _format.PixelDivisor;
         var acc = _accumulator.AsSpan(0, rw * 4);
+        var nextRow = ky.Start[0];
         for (var y = 0; y < rh; y++)
         {
+            var first = ky.Start[y];
+            var count = ky.Count[y];
+            // Window starts never move backwards, so rows before `first` are done with and their ring slots reusable.
+            for (nextRow = Math.Max(nextRow, first); nextRow < first + count; nextRow++)
+            {
+                ToFloats(source.Slice(nextRow * width * bytesPerPixel, width * bytesPerPixel), bytesPerPixel, line);
+                HorizontalPass(kx, _rows.AsSpan(nextRow % ring * rw * 4, rw * 4));
+            }
             acc.Clear();
-            var weights = ky.Weights.AsSpan(y * ky.Stride, ky.Count[y]);
-            var row = ky.Start[y];
-            foreach (var w in weights) AddScaled(acc, _rows.AsSpan(row++ * rw * 4, rw * 4), w);
+            var weights = ky.Weights.AsSpan(y * ky.Stride, count);
+            for (var k = 0; k < count; k++) AddScaled(acc, _rows.AsSpan((first + k) % ring * rw * 4, rw * 4), weights[k]);
             ClampAndDivide(acc, divisor);
             var offset = (y + box.PadTop) * _format.Width + box.PadLeft;
             var p0 = tensor.Slice(offset, rw);
@@ -193,6 +184,45 @@ public sealed unsafe class FramePreprocessor
                 p1[x] = acc[x * 4 + 1];
                 p2[x] = acc[x * 4 + c2];
             }
+        }
+    }
+
+    /// <summary>
+    /// One row of the horizontal pass from <see cref="_line"/>. Four output pixels run side by side (independent sums, so
+    /// the CPU overlaps them) over <see cref="ResizeKernel.Taps"/> taps each; a pixel's extra taps weigh 0 and add exactly
+    /// nothing, so every sum is the same as tap-by-tap over its own taps.
+    /// </summary>
+    private void HorizontalPass(ResizeKernel kernel, Span<float> output)
+    {
+        ref var line = ref MemoryMarshal.GetArrayDataReference(_line);
+        ref var weights = ref MemoryMarshal.GetArrayDataReference(kernel.Weights);
+        var (taps, stride, start) = (kernel.Taps, kernel.Stride, kernel.Start);
+        var width = kernel.TargetLength;
+        var x = 0;
+        for (; x + 4 <= width; x += 4)
+        {
+            Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            var (p0, p1, p2, p3) = ((nuint)start[x] * 4, (nuint)start[x + 1] * 4, (nuint)start[x + 2] * 4, (nuint)start[x + 3] * 4);
+            var w = x * stride;
+            for (var k = 0; k < taps; k++, w++)
+            {
+                var offset = (nuint)k * 4;
+                s0 += Vector128.LoadUnsafe(ref line, p0 + offset) * Unsafe.Add(ref weights, w);
+                s1 += Vector128.LoadUnsafe(ref line, p1 + offset) * Unsafe.Add(ref weights, w + stride);
+                s2 += Vector128.LoadUnsafe(ref line, p2 + offset) * Unsafe.Add(ref weights, w + 2 * stride);
+                s3 += Vector128.LoadUnsafe(ref line, p3 + offset) * Unsafe.Add(ref weights, w + 3 * stride);
+            }
+            s0.CopyTo(output.Slice(x * 4, 4));
+            s1.CopyTo(output.Slice(x * 4 + 4, 4));
+            s2.CopyTo(output.Slice(x * 4 + 8, 4));
+            s3.CopyTo(output.Slice(x * 4 + 12, 4));
+        }
+        for (; x < width; x++)
+        {
+            var sum = Vector128<float>.Zero;
+            var p = (nuint)start[x] * 4;
+            for (var k = 0; k < taps; k++) sum += Vector128.LoadUnsafe(ref line, p + (nuint)k * 4) * kernel.Weights[x * stride + k];
+            sum.CopyTo(output.Slice(x * 4, 4));
         }
     }
 

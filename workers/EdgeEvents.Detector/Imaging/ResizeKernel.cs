@@ -17,6 +17,7 @@ public sealed class ResizeKernel
         Count = count;
         Weights = weights;
         Stride = stride;
+        Taps = count.Max();
     }
 
     public int SourceLength { get; }
@@ -25,9 +26,11 @@ public sealed class ResizeKernel
     public int[] Start { get; }
     /// <summary>Number of source indices contributing to each target index.</summary>
     public int[] Count { get; }
-    /// <summary>Normalised weights, <see cref="Stride"/> per target index.</summary>
+    /// <summary>Normalised weights, <see cref="Stride"/> per target index; zero after each index's <see cref="Count"/>.</summary>
     public float[] Weights { get; }
     public int Stride { get; }
+    /// <summary>The largest <see cref="Count"/>: running every index over this many taps (the extra ones weigh 0) gives a uniform loop.</summary>
+    public int Taps { get; }
 
     public static ResizeKernel Create(int sourceLength, int targetLength)
     {

@@ -176,12 +176,17 @@ public sealed class DetectorModel : IDisposable
     }
 
     /// <summary>Session settings every provider shares (the benchmark builds its bare baseline session with these too).</summary>
-    internal static SessionOptions NewSessionOptions(DetectorOptions options) => new()
+    internal static SessionOptions NewSessionOptions(DetectorOptions options)
     {
-        IntraOpNumThreads = options.IntraOpThreads,
-        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-    };
+        var sessionOptions = new SessionOptions
+        {
+            IntraOpNumThreads = options.IntraOpThreads,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        };
+        sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", options.IntraOpSpinning ? "1" : "0");
+        return sessionOptions;
+    }
 
     private static string CanonicalProvider(string name) => name.ToUpperInvariant() switch
     {

@@ -1,0 +1,57 @@
+namespace EdgeEvents.Pipeline.Nats;
+
+/// <summary>
+/// NATS-only settings, next to the shared <see cref="Transport.TransportOptions"/>; meant for configuration section
+/// <c>Transport:Nats</c>, bound as <see cref="Transport.TransportOptions.Nats"/>.
+/// </summary>
+public sealed record NatsOptions
+{
+    public const string Section = "Transport:Nats";
+
+    public static NatsOptions Default { get; } = new();
+
+    /// <summary>
+    /// JetStream streams for at-least-once topics and retained state. Default: <see cref="NatsJetStreamOptions"/>
+    /// with its defaults. Null: core NATS only. A server started without JetStream is detected at connect and
+    /// degrades to core NATS with a warning.
+    /// </summary>
+    public NatsJetStreamOptions? JetStream { get; init; } = new();
+}
+
+/// <summary>
+/// The streams the NATS transport creates (or updates) at every connect. Subjects are NATS subjects; null lists
+/// mean "derived from the topic prefix".
+/// </summary>
+public sealed record NatsJetStreamOptions
+{
+    /// <summary>Stream that stores at-least-once topics. Default <c>EDGE</c>.</summary>
+    public string Stream { get; init; } = "EDGE";
+
+    /// <summary>
+    /// Subjects of <see cref="Stream"/>. Default null: events, questions, answers and errors under the prefix
+    /// (<c>edge.events.&gt;</c>, <c>edge.questions</c>, <c>edge.questions.&gt;</c>, <c>edge.answers</c>,
+    /// <c>edge.answers.&gt;</c>, <c>edge.errors.&gt;</c>).
+    /// </summary>
+    public IReadOnlyList<string>? Subjects { get; init; }
+
+    /// <summary>Messages older than this are removed from <see cref="Stream"/>. Default 1 day.</summary>
+    public TimeSpan MaxAge { get; init; } = TimeSpan.FromDays(1);
+
+    /// <summary>Size cap of <see cref="Stream"/>; the oldest messages go first. Default 1 GiB.</summary>
+    public long MaxBytes { get; init; } = 1L << 30;
+
+    /// <summary>
+    /// Stream keeping the last message per subject of retained topics (MQTT's retain flag). Default
+    /// <c>EDGE_RETAINED</c>. Null: no retained state on NATS.
+    /// </summary>
+    public string? RetainedStream { get; init; } = "EDGE_RETAINED";
+
+    /// <summary>Subjects of <see cref="RetainedStream"/>. Default null: <c>edge.scene.&gt;</c> and <c>edge.status.&gt;</c>.</summary>
+    public IReadOnlyList<string>? RetainedSubjects { get; init; }
+
+    /// <summary>
+    /// How long a durable consumer waits for an acknowledgement before redelivering. Default 30 s. Keep it above
+    /// the time a message can wait in the subscription's channel plus its handling time.
+    /// </summary>
+    public TimeSpan AckWait { get; init; } = TimeSpan.FromSeconds(30);
+}
