@@ -41,13 +41,57 @@ public static class TransportBench
                 Console.WriteLine($"| {kind} | {size / 1024} KB | {raw:N0} | {ours:N0} | {ours / raw:P0} |");
             }
         }
-        foreach (var extra in ExtraBrokers)
-            await extra(brokers, cases, window);
+        if (brokers.Contains("all") || brokers.Contains("nats"))
+        {
+            await using var nats = await NatsServer.StartNewAsync();
+            foreach (var (size, count) in cases)
+            {
+                await RawNatsAsync(nats.Url, size, Math.Min(count, 500), window);
+                await OursAsync(nats.Url, size, Math.Min(count, 500), window);
+                double raw = 0, ours = 0;
+                for (var i = 0; i < 3; i++)
+                {
+                    raw = Math.Max(raw, await RawNatsAsync(nats.Url, size, count, window));
+                    ours = Math.Max(ours, await OursAsync(nats.Url, size, count, window));
+                }
+                Console.WriteLine($"| nats-server (core) | {size / 1024} KB | {raw:N0} | {ours:N0} | {ours / raw:P0} |");
+            }
+        }
         return 0;
     }
 
-    /// <summary>Other transports (NATS) add their rows here.</summary>
-    internal static readonly List<Func<List<string>, (int Size, int Count)[], int, Task>> ExtraBrokers = [];
+    /// <summary>
+    /// Bare NATS.Client.Core: publish then ping per message (what our transport does for an at-least-once message on a
+    /// subject outside the JetStream streams), same window, a plain subscription.
+    /// </summary>
+    public static async Task<double> RawNatsAsync(string url, int size, int count, int window)
+    {
+        await using var subscriber = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = url });
+        await using var publisher = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = url });
+        await subscriber.ConnectAsync();
+        await publisher.ConnectAsync();
+        var subject = $"bench.raw.{Guid.NewGuid():N}";
+        var ready = new TaskCompletionSource();
+        var received = Task.Run(async () =>
+        {
+            var n = 0;
+            await using var sub = await subscriber.SubscribeCoreAsync<byte[]>(subject);
+            await subscriber.PingAsync();
+            ready.SetResult();
+            await foreach (var _ in sub.Msgs.ReadAllAsync())
+                if (++n == count) return;
+        });
+        await ready.Task;
+        var payload = new byte[size];
+        var watch = Stopwatch.StartNew();
+        await Windowed(count, window, async _ =>
+        {
+            await publisher.PublishAsync(subject, payload);
+            await publisher.PingAsync();
+        });
+        await received.WaitAsync(TimeSpan.FromMinutes(2));
+        return count / watch.Elapsed.TotalSeconds;
+    }
 
     /// <summary>Our IMessageTransport on both ends.</summary>
     public static async Task<double> OursAsync(string url, int size, int count, int window)

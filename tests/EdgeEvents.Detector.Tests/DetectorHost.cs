@@ -40,7 +40,10 @@ internal sealed class DetectorHost : IAsyncDisposable
         return builder.Build();
     }
 
-    /// <summary>Starts the detector and returns once its frames subscription is live (its retained status says online).</summary>
+    /// <summary>
+    /// Starts the detector and returns once its frames subscription is live: its status goes online live (not the
+    /// retained copy another detector may have left), and that comes after its subscriptions were sent.
+    /// </summary>
     public static async Task<DetectorHost> StartAsync(string brokerUrl, IDictionary<string, string?> settings)
     {
         var observer = await TestTransports.ConnectAsync(brokerUrl);
@@ -48,7 +51,11 @@ internal sealed class DetectorHost : IAsyncDisposable
         var host = Build(brokerUrl, settings);
         await host.StartAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (Encoding.UTF8.GetString((await status.Messages.ReadAsync(timeout.Token)).Payload.Span) != StatusPayloads.Online) { }
+        while (true)
+        {
+            var message = await status.Messages.ReadAsync(timeout.Token);
+            if (!message.Retained && Encoding.UTF8.GetString(message.Payload.Span) == StatusPayloads.Online) break;
+        }
         return new DetectorHost(host, observer);
     }
 

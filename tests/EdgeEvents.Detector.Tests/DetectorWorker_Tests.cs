@@ -63,6 +63,20 @@ public class DetectorWorker_Tests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Detector_runs_over_nats_as_well()
+    {
+        await using var server = await NatsServer.StartNewAsync();
+        await using var detector = await DetectorHost.StartAsync(server.Url, new Dictionary<string, string?> { ["Detector:ModelPath"] = DetectorHost.YoloX });
+        await using var detections = await detector.SubscribeAsync("edge/detections/+");
+
+        await detector.PublishFrameAsync("test", File.ReadAllBytes(TestData.Sample("bus.jpg")));
+
+        var message = Assert.Single(await Receive.ExactlyAsync(detections, 1, TimeSpan.FromSeconds(20)));
+        Assert.Equal("edge/detections/test", message.Topic);
+        Assert.Contains(DetectorHost.Decode<DetectionSet>(message).Detections, d => d.Label == "bus");
+    }
+
+    [Fact]
     public async Task Bad_frames_are_reported_on_the_error_topic_and_the_worker_keeps_running()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
@@ -157,6 +171,8 @@ public class DetectorWorker_Tests(ITestOutputHelper output)
 
         Assert.True(published > 5 * sets.Count, $"not overloaded: {published} published, {sets.Count} processed");
         Assert.Equal(published, worker.Stats.Processed + worker.Stats.TotalDropped + worker.IntakeDropped);
+        Assert.Equal(worker.Stats.Processed, worker.Stats.Published);
+        Assert.Equal(worker.Stats.Processed, sets.Count);
         for (var c = 0; c < cameras; c++)
         {
             var camera = $"cam{c}";
@@ -168,6 +184,48 @@ public class DetectorWorker_Tests(ITestOutputHelper output)
         Assert.All(latencies, l => Assert.True(l < latencyBound, $"capture → detection took {l.TotalMilliseconds:F0} ms"));
         Assert.InRange(maxWaiting, 0, cameras);
         Assert.True(heapAfter - heapBefore < 64_000_000, $"managed heap grew by {(heapAfter - heapBefore) / 1e6:F1} MB");
+    }
+
+    [Fact]
+    public async Task Frames_older_than_the_maximum_age_are_dropped_as_stale_and_counted()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var detector = await DetectorHost.StartAsync(broker.Url, new Dictionary<string, string?>
+        {
+            ["Detector:ModelPath"] = DetectorHost.YoloX,
+            ["Detector:MaxFrameAge"] = "00:00:00",
+        });
+        await using var detections = await detector.SubscribeAsync("edge/detections/+");
+        var jpeg = TestImages.ResizedJpeg("bus.jpg", 320, 240);
+
+        for (var i = 0; i < 3; i++) await detector.PublishFrameAsync($"cam{i}", jpeg);
+
+        var stats = detector.Worker.Stats;
+        var deadline = Stopwatch.StartNew();
+        while (stats.TotalDropped < 3 && deadline.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(20);
+        Assert.All(Enumerable.Range(0, 3), i => Assert.Equal(1, stats.Dropped($"cam{i}", DropReasons.Stale)));
+        Assert.Empty(await Receive.UntilQuietAsync(detections.Messages, TimeSpan.FromMilliseconds(300)));
+        Assert.Equal(0, stats.Processed);
+    }
+
+    [Fact]
+    public async Task Detectors_in_one_shared_group_split_the_frames_without_duplicates()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        var settings = new Dictionary<string, string?> { ["Detector:ModelPath"] = DetectorHost.YoloX, ["Detector:Group"] = "detectors" };
+        await using var first = await DetectorHost.StartAsync(broker.Url, settings);
+        await using var second = await DetectorHost.StartAsync(broker.Url, settings);
+        await using var detections = await first.SubscribeAsync("edge/detections/+");
+        var jpeg = TestImages.ResizedJpeg("bus.jpg", 320, 240);
+
+        for (var i = 0; i < 6; i++) await first.PublishFrameAsync($"cam{i}", jpeg);
+
+        var sets = (await Receive.ExactlyAsync(detections, 6, TimeSpan.FromSeconds(20))).Select(DetectorHost.Decode<DetectionSet>).ToList();
+        Assert.Empty(await Receive.UntilQuietAsync(detections.Messages, TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => $"cam{i}"), sets.Select(s => s.Camera).Order());
+        Assert.True(first.Worker.Stats.Processed > 0 && second.Worker.Stats.Processed > 0,
+            $"one detector did all the work: {first.Worker.Stats.Processed} / {second.Worker.Stats.Processed}");
+        Assert.Equal(6, first.Worker.Stats.Processed + second.Worker.Stats.Processed);
     }
 
     [Fact]
@@ -241,5 +299,23 @@ public class Batching_Tests : IDisposable
         Assert.True(detector.Worker.Stats.LargestBatch > 1, "no batch of more than one frame ran");
         Assert.All(sets, set => Assert.Equal(expected[set.Camera], set.Detections));
         Assert.All(expected.Values, e => Assert.NotEmpty(e));
+    }
+
+    [Fact]
+    public async Task A_model_that_outputs_only_nan_is_reported_as_a_model_output_error()
+    {
+        TinyOnnxModel.Write(_model, size: 16, classes: 2, divideByZero: true);
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var detector = await DetectorHost.StartAsync(broker.Url, new Dictionary<string, string?> { ["Detector:ModelPath"] = _model });
+        await using var errors = await detector.SubscribeAsync("edge/errors/detector");
+        await using var detections = await detector.SubscribeAsync("edge/detections/+");
+
+        await detector.PublishFrameAsync(RandomFrame("cam0", 1));
+        await detector.PublishFrameAsync(RandomFrame("cam1", 2));
+
+        var reported = (await Receive.ExactlyAsync(errors, 2, TimeSpan.FromSeconds(20))).Select(DetectorHost.Decode<ErrorEvent>).ToList();
+        Assert.All(reported, e => Assert.Equal(ErrorKinds.ModelOutput, e.Kind));
+        Assert.Equal(["cam0", "cam1"], reported.Select(e => e.Camera).Order());
+        Assert.Empty(await Receive.UntilQuietAsync(detections.Messages, TimeSpan.FromMilliseconds(300)));
     }
 }

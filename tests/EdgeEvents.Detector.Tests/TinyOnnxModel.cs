@@ -6,10 +6,11 @@ namespace EdgeEvents.Detector.Tests;
 /// Writes a minimal ONNX model by hand (protobuf wire format): <c>images [batch, 3, S, S]</c> → Reshape →
 /// <c>output0 [batch, 4 + C, A]</c>, with a dynamic batch dimension. The "detections" are the input pixels rearranged:
 /// meaningless, but deterministic per image, which is what a test of batching needs (the shipped models have a fixed batch of 1).
+/// With <c>divideByZero</c> the output is then divided by 0, so every value is NaN or infinite: a broken model.
 /// </summary>
 internal static class TinyOnnxModel
 {
-    public static void Write(string path, int size, int classes)
+    public static void Write(string path, int size, int classes, bool divideByZero = false)
     {
         var values = 3 * size * size;
         var rows = 4 + classes;
@@ -22,16 +23,34 @@ internal static class TinyOnnxModel
             w.Varints(7, [-1, rows, anchors]);
             w.String(8, "shape");
         });
+        var zero = Message(w =>
+        {
+            w.Varint(2, 1);             // FLOAT scalar
+            w.String(8, "zero");
+            w.Bytes(9, new byte[4]);    // raw_data: 0f
+        });
         var graph = Message(w =>
         {
             w.Bytes(1, Message(n =>
             {
                 n.String(1, "images");
                 n.String(1, "shape");
-                n.String(2, "output0");
+                n.String(2, divideByZero ? "reshaped" : "output0");
                 n.String(3, "reshape");
                 n.String(4, "Reshape");
             }));
+            if (divideByZero)
+            {
+                w.Bytes(1, Message(n =>
+                {
+                    n.String(1, "reshaped");
+                    n.String(1, "zero");
+                    n.String(2, "output0");
+                    n.String(3, "divide");
+                    n.String(4, "Div");
+                }));
+                w.Bytes(5, zero);
+            }
             w.String(2, "tiny");
             w.Bytes(5, shape);
             w.Bytes(11, ValueInfo("images", ["batch", 3, size, size]));

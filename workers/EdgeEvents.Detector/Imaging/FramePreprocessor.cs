@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using EdgeEvents.Contracts.Messages;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using EdgeEvents.Contracts.Messages;
 using SkiaSharp;
 
 namespace EdgeEvents.Detector.Imaging;
@@ -282,7 +282,7 @@ public sealed unsafe class FramePreprocessor
     private static void EnsureCapacity<T>(ref T[] buffer, long length)
     {
         if (buffer.LongLength >= length) return;
-        // Pinned so Skia can decode into it through a pointer; grows only when a larger image arrives.
+        // Pinned (Skia decodes into the pixel buffer through a pointer); grows only when a larger image arrives.
         buffer = GC.AllocateUninitializedArray<T>(checked((int)length), pinned: true);
     }
 }
