@@ -10,6 +10,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringCompare
     ["scene"] = SceneBench.RunAsync,
     ["llm"] = LlmBench.RunAsync,
     ["observability"] = ObservabilityBench.RunAsync,
+    ["outbox"] = OutboxBench.RunAsync,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))

@@ -3,6 +3,7 @@ using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Nats;
+using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -27,7 +28,7 @@ public sealed class NatsTransport_Tests
         await using var server = await NatsServer.StartNewAsync();
         await using var subscriber = await TestTransports.ConnectAsync(server.Url);
         await using var publisher = await TestTransports.ConnectAsync(server.Url);
-        Assert.IsType<NatsTransport>(subscriber);
+        Assert.IsType<NatsTransport>(Assert.IsType<TracingTransport>(subscriber).Inner);
         await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/detections/+"), default);
 
         await publisher.PublishAsync(new OutgoingMessage("edge/detections/cam1", "{}"u8.ToArray())

@@ -4,8 +4,9 @@ using System.Net.Sockets;
 namespace EdgeEvents.Testing;
 
 /// <summary>
-/// A loopback TCP proxy that can cut the link (abort every connection and refuse new ones) and restore it, so tests
-/// can drop the network between a client and a broker without touching either.
+/// A loopback TCP proxy that can cut the link (abort every connection and refuse new ones), stall it (hold every byte
+/// without closing anything, like a dead route: only keepalives notice) or throttle it, so tests can break the
+/// network between a client and a broker without touching either.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -15,6 +16,8 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly List<(TcpClient Client, TcpClient Upstream)> _links = [];
     private readonly Task _acceptLoop;
     private volatile bool _cut;
+    private volatile bool _stalled;
+    private int _bytesPerSecond;
 
     public TcpProxy(int targetPort)
     {
@@ -47,6 +50,14 @@ public sealed class TcpProxy : IAsyncDisposable
 
     public void Restore() => _cut = false;
 
+    /// <summary>Stops forwarding bytes in both directions while keeping every connection open, until <see cref="Resume"/>.</summary>
+    public void Stall() => _stalled = true;
+
+    public void Resume() => _stalled = false;
+
+    /// <summary>Limits each direction of each connection to about <paramref name="bytesPerSecond"/>; null lifts the limit.</summary>
+    public void Throttle(int? bytesPerSecond) => _bytesPerSecond = bytesPerSecond ?? 0;
+
     private async Task AcceptLoopAsync()
     {
         while (!_stop.IsCancellationRequested)
@@ -55,7 +66,9 @@ public sealed class TcpProxy : IAsyncDisposable
             try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
             catch (Exception) { return; }
             if (_cut) { client.Client.LingerState = new LingerOption(true, 0); client.Dispose(); continue; }
-            var upstream = new TcpClient();
+            // Forward small packets (acks) at once, as the endpoints do; Nagle here would add milliseconds per round trip.
+            client.NoDelay = true;
+            var upstream = new TcpClient { NoDelay = true };
             try { await upstream.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token); }
             catch (Exception) { client.Dispose(); upstream.Dispose(); continue; }
             lock (_links) _links.Add((client, upstream));
@@ -68,8 +81,8 @@ public sealed class TcpProxy : IAsyncDisposable
         try
         {
             await Task.WhenAny(
-                client.GetStream().CopyToAsync(upstream.GetStream(), _stop.Token),
-                upstream.GetStream().CopyToAsync(client.GetStream(), _stop.Token));
+                CopyAsync(client.GetStream(), upstream.GetStream()),
+                CopyAsync(upstream.GetStream(), client.GetStream()));
         }
         catch (Exception) { }
         finally
@@ -77,6 +90,19 @@ public sealed class TcpProxy : IAsyncDisposable
             lock (_links) _links.Remove((client, upstream));
             client.Dispose();
             upstream.Dispose();
+        }
+    }
+
+    private async Task CopyAsync(NetworkStream from, NetworkStream to)
+    {
+        var buffer = new byte[16 * 1024];
+        while (true)
+        {
+            var read = await from.ReadAsync(buffer, _stop.Token);
+            if (read == 0) return;
+            while (_stalled) await Task.Delay(10, _stop.Token);
+            await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+            if (_bytesPerSecond is > 0 and var rate) await Task.Delay(TimeSpan.FromSeconds((double)read / rate), _stop.Token);
         }
     }
 

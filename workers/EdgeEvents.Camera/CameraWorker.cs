@@ -85,7 +85,9 @@ public static class CameraServiceCollectionExtensions
     public static IServiceCollection AddCameraWorker(this IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration)
     {
         services.AddEdgeOptions<CameraOptions>(configuration, CameraOptions.Section);
-        services.AddEdgeComponent(configuration, CameraWorker.Component);
+        // On the wire the camera is its camera id: its status topic and broker user are edge/status/{id} and {id}.
+        var id = configuration[$"{CameraOptions.Section}:Id"] ?? new CameraOptions().Id;
+        services.AddEdgeComponent(configuration, CameraWorker.Component, name: id);
         services.AddSingleton<CameraWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<CameraWorker>());
         return services;

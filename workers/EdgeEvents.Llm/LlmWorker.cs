@@ -399,7 +399,7 @@ public sealed class LlmWorker(
         }
         try
         {
-            _scene.Apply(MessageCodec.Deserialize<SceneState>(message.Payload, message.ContentType) with { Camera = camera });
+            _scene.Apply(MessageCodec.Deserialize<SceneState>(message.Payload, message.ContentType).Validated() with { Camera = camera });
         }
         catch (MessageFormatException ex)
         {
@@ -413,7 +413,7 @@ public sealed class LlmWorker(
         if (camera is null) return;
         try
         {
-            _scene.Apply(MessageCodec.Deserialize<SceneEvent>(message.Payload, message.ContentType) with { Camera = camera });
+            _scene.Apply(MessageCodec.Deserialize<SceneEvent>(message.Payload, message.ContentType).Validated() with { Camera = camera });
         }
         catch (MessageFormatException ex)
         {
@@ -423,8 +423,9 @@ public sealed class LlmWorker(
 
     public override void Dispose()
     {
-        _publishing.Dispose();
+        // base.Dispose cancels the stopping token, whose callback still uses _publishing.
         base.Dispose();
+        _publishing.Dispose();
     }
 
     private sealed record PendingQuestion(Question Question, AnswerRoute Route, ReceivedMessage Message, long ReceivedAt)

@@ -1,3 +1,5 @@
+using EdgeEvents.Pipeline.Security;
+
 namespace EdgeEvents.Pipeline.Broker;
 
 /// <summary>Embedded MQTT broker settings. Bound from configuration section <c>Broker</c>.</summary>
@@ -11,4 +13,30 @@ public sealed record BrokerOptions
     public string BindAddress { get; init; } = "127.0.0.1";
     /// <summary>Messages queued per disconnected persistent session before the oldest are dropped. Default 10,000.</summary>
     public int MaxPendingMessagesPerClient { get; init; } = 10_000;
+    /// <summary>
+    /// Who may connect, keyed by user name, with their role (topic permissions, see <see cref="AccessPolicy"/>).
+    /// Default empty: anonymous clients may do anything (fine on loopback; warned about elsewhere).
+    /// </summary>
+    public IReadOnlyDictionary<string, BrokerUser> Users { get; init; } = new Dictionary<string, BrokerUser>();
+    /// <summary>mosquitto-format password file (made with <c>mosquitto_passwd</c>) holding the users' hashes. Default null.</summary>
+    public string? PasswordFile { get; init; }
+    /// <summary>Topic prefix the role permissions apply to. Default <c>edge</c>.</summary>
+    public string Prefix { get; init; } = "edge";
+    /// <summary>PEM certificate (chain) of the TLS listener, with <see cref="TlsKeyFile"/>. Default null: no TLS listener.</summary>
+    public string? TlsCertificateFile { get; init; }
+    /// <summary>PEM private key of <see cref="TlsCertificateFile"/>.</summary>
+    public string? TlsKeyFile { get; init; }
+    /// <summary>TLS port; 0 picks a free port. Default 8883.</summary>
+    public int TlsPort { get; init; } = 8883;
+    /// <summary>Keep the plain-TCP listener when TLS is on. Default true; set false so nothing travels in clear text.</summary>
+    public bool PlainListener { get; init; } = true;
+}
+
+/// <summary>A user of the embedded broker. The hash is mosquitto's <c>$7$</c> PBKDF2 format (<see cref="PasswordHash"/>).</summary>
+public sealed record BrokerUser
+{
+    /// <summary>Decides the topics the user may publish and subscribe to.</summary>
+    public BrokerRole Role { get; init; }
+    /// <summary>Password hash; when null the user's line in <see cref="BrokerOptions.PasswordFile"/> is used. Never a clear-text password.</summary>
+    public string? PasswordHash { get; init; }
 }

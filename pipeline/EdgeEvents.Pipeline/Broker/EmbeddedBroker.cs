@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using MQTTnet.Server;
 
@@ -14,40 +15,71 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     private readonly MqttServer _server;
     private readonly ILogger _logger;
 
-    private EmbeddedBroker(MqttServer server, int port, string bindAddress, ILogger logger)
+    private EmbeddedBroker(MqttServer server, int port, int? tlsPort, string bindAddress, ILogger logger)
     {
         _server = server;
         Port = port;
+        TlsPort = tlsPort;
         BindAddress = bindAddress;
         _logger = logger;
     }
 
+    /// <summary>Plain-TCP port (0 when <see cref="BrokerOptions.PlainListener"/> is off).</summary>
     public int Port { get; }
+    /// <summary>TLS port, when a certificate is configured.</summary>
+    public int? TlsPort { get; }
     public string BindAddress { get; }
-    public string Url => $"mqtt://{(BindAddress is "0.0.0.0" ? "127.0.0.1" : BindAddress)}:{Port}";
+    /// <summary>The URL to give clients: the plain listener's, or the TLS one's when there is no plain listener.</summary>
+    public string Url => Port == 0 && TlsUrl is { } tls ? tls : $"mqtt://{Host}:{Port}";
+    public string? TlsUrl => TlsPort is { } p ? $"mqtts://{Host}:{p}" : null;
     public MqttServer Server => _server;
+    private string Host => BindAddress is "0.0.0.0" ? "127.0.0.1" : BindAddress;
 
     public static async Task<EmbeddedBroker> StartAsync(BrokerOptions options, ILogger logger, CancellationToken ct = default)
     {
         var address = IPAddress.Parse(options.BindAddress);
-        var port = options.Port == 0 ? PickFreePort(address) : options.Port;
-        var serverOptions = new MqttServerOptionsBuilder()
-            .WithDefaultEndpoint()
-            .WithDefaultEndpointBoundIPAddress(address)
-            .WithDefaultEndpointBoundIPV6Address(IPAddress.None)
-            .WithDefaultEndpointPort(port)
+        var tls = options.TlsCertificateFile is { Length: > 0 };
+        if (!tls && !options.PlainListener) throw new InvalidOperationException("Broker:PlainListener is off but no TLS certificate is configured: the broker would listen nowhere.");
+        var port = !options.PlainListener ? 0 : options.Port == 0 ? PickFreePort(address) : options.Port;
+        int? tlsPort = tls ? (options.TlsPort == 0 ? PickFreePort(address) : options.TlsPort) : null;
+        var builder = new MqttServerOptionsBuilder()
             .WithPersistentSessions()
-            .WithMaxPendingMessagesPerClient(options.MaxPendingMessagesPerClient)
-            .Build();
-        var server = new MqttServerFactory().CreateMqttServer(serverOptions);
+            .WithMaxPendingMessagesPerClient(options.MaxPendingMessagesPerClient);
+        if (options.PlainListener)
+            builder.WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(address).WithDefaultEndpointBoundIPV6Address(IPAddress.None).WithDefaultEndpointPort(port);
+        else
+            builder.WithoutDefaultEndpoint();
+        if (tlsPort is { } securePort)
+        {
+            builder.WithEncryptedEndpoint().WithEncryptedEndpointBoundIPAddress(address).WithEncryptedEndpointBoundIPV6Address(IPAddress.None)
+                .WithEncryptedEndpointPort(securePort).WithEncryptionCertificate(LoadCertificate(options.TlsCertificateFile!, options.TlsKeyFile));
+        }
+        var server = new MqttServerFactory().CreateMqttServer(builder.Build());
         new SharedSubscriptions().Attach(server);
         server.ValidatingConnectionAsync += AssignClientId;
-        var broker = new EmbeddedBroker(server, port, options.BindAddress, logger);
+        new MessageExpiry(options.MaxPendingMessagesPerClient).Attach(server);
+        var authorization = BrokerAuthorization.Create(options, logger);
+        authorization?.Attach(server);
+        var broker = new EmbeddedBroker(server, port, tlsPort, options.BindAddress, logger);
         await server.StartAsync();
         if (!IPAddress.IsLoopback(address))
-            logger.LogWarning("Embedded broker listens on {Address}:{Port} and accepts anonymous clients: anyone on that network can read and publish.", options.BindAddress, port);
-        logger.LogInformation("Embedded MQTT broker listening on {Address}:{Port}", options.BindAddress, port);
+        {
+            if (authorization is null)
+                logger.LogWarning("Embedded broker listens on {Address} and accepts anonymous clients: anyone on that network can read and publish. Set Broker:Users and Broker:PasswordFile.", options.BindAddress);
+            else if (options.PlainListener)
+                logger.LogWarning("Embedded broker listens on {Address}:{Port} without TLS: passwords and messages cross the network in clear text. Set Broker:TlsCertificateFile and Broker:PlainListener=false.", options.BindAddress, port);
+        }
+        logger.LogInformation("Embedded MQTT broker listening on {Address} (plain {Port}, TLS {TlsPort}, {Users} users)", options.BindAddress, port, tlsPort, options.Users.Count);
         return broker;
+    }
+
+    /// <summary>A PEM certificate with its key (or a PKCS#12 file), re-imported so SslStream can use the key on every platform.</summary>
+    private static X509Certificate2 LoadCertificate(string certificateFile, string? keyFile)
+    {
+        using var pem = keyFile is { Length: > 0 }
+            ? X509Certificate2.CreateFromPemFile(certificateFile, keyFile)
+            : X509CertificateLoader.LoadPkcs12FromFile(certificateFile, null);
+        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
     }
 
     private static readonly System.Reflection.FieldInfo? ConnectPacketField =
@@ -77,6 +109,6 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     {
         await _server.StopAsync();
         _server.Dispose();
-        _logger.LogInformation("Embedded MQTT broker on port {Port} stopped", Port);
+        _logger.LogInformation("Embedded MQTT broker on port {Port} stopped", TlsPort ?? Port);
     }
 }

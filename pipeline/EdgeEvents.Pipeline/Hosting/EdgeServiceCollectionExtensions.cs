@@ -15,15 +15,19 @@ public static class EdgeServiceCollectionExtensions
     /// when the host starts. Transport settings come from the <c>Transport</c> section, overridden per component by
     /// <c>Transport:{component}</c> (e.g. a different client id).
     /// </summary>
-    public static IServiceCollection AddEdgeComponent(this IServiceCollection services, IConfiguration configuration, string component)
+    /// <param name="name">
+    /// The name on the wire (status, errors and stats topics, default client id) when it differs from the service key:
+    /// a camera is known by its camera id, which is also its broker user name.
+    /// </param>
+    public static IServiceCollection AddEdgeComponent(this IServiceCollection services, IConfiguration configuration, string component, string? name = null)
     {
         services.TryAddTopicScheme(configuration);
         services.AddKeyedSingleton(component, (sp, _) =>
         {
             var options = BindTransportOptions(configuration, component);
             var loggerFactory = sp.GetRequiredService<ILoggerFactory>();
-            var transport = TransportFactory.Create(options, component, loggerFactory);
-            return new EdgeComponent(component, sp.GetRequiredService<TopicScheme>(), transport, loggerFactory);
+            var transport = TransportFactory.Create(options, name ?? component, loggerFactory);
+            return new EdgeComponent(name ?? component, sp.GetRequiredService<TopicScheme>(), transport, loggerFactory);
         });
         services.AddSingleton<IHostedService>(sp => new ComponentConnector(sp.GetRequiredKeyedService<EdgeComponent>(component)));
         return services;

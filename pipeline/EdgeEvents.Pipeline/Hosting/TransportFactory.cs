@@ -1,6 +1,7 @@
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Pipeline.Mqtt;
 using EdgeEvents.Pipeline.Nats;
+using EdgeEvents.Pipeline.Reliability;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -17,11 +18,16 @@ public static class TransportFactory
         var logger = loggerFactory.CreateLogger($"EdgeEvents.{component}.transport");
         if (!address.IsLoopback && string.IsNullOrEmpty(options.Username))
             logger.LogWarning("Connecting to {Broker} without credentials: anyone on that network can read and publish. Set Transport:Username and Transport:PasswordFile.", address);
-        return new Observability.TracingTransport(address.Protocol switch
+        if (!address.IsLoopback && !address.Tls && !string.IsNullOrEmpty(options.Username))
+            logger.LogWarning("Sending credentials to {Broker} without TLS: the password crosses the network in clear text. Use mqtts:// (or tls:// for NATS) and Transport:CaFile.", address);
+        IMessageTransport transport = address.Protocol switch
         {
             BrokerProtocol.Mqtt => new MqttTransport(options, address, topics, component, clientId, logger),
             BrokerProtocol.Nats => new NatsTransport(options, options.Nats, address, topics, component, clientId, logger),
             _ => throw new NotSupportedException($"Transport for {address.Protocol} is not available in this build."),
-        }, component, topics);
+        };
+        // Outbox inside tracing: trace context is added in the caller's span and stored with the message.
+        if (options.Outbox.Path is { Length: > 0 }) transport = OutboxTransport.Open(transport, options.Outbox, topics, component, logger);
+        return new Observability.TracingTransport(transport, component, topics);
     }
 }

@@ -174,6 +174,7 @@ public sealed partial class MqttTransport
         public string WireFilter { get; } = request.Group is { Length: > 0 } g ? $"$share/{g}/{request.Filter}" : request.Filter;
         public ChannelReader<ReceivedMessage> Messages => Channel.Reader;
         public long Dropped => Channel.Dropped;
+        public long Duplicates => Channel.Duplicates;
         public ValueTask DisposeAsync() => new(owner.UnsubscribeAsync(this));
     }
 }

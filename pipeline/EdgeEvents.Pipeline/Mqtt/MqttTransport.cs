@@ -146,7 +146,9 @@ public sealed partial class MqttTransport : IMessageTransport
             {
                 tls.UseTls();
                 tls.WithTargetHost(_address.Host);
-                if (ca is not null) tls.WithCertificateValidationHandler(ctx => ValidateAgainstCa(ctx.Certificate, ca));
+                // The CA decides trust; the host name must still match, or any certificate that CA signed would do.
+                if (ca is not null)
+                    tls.WithCertificateValidationHandler(ctx => (ctx.SslPolicyErrors & global::System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) == 0 && ValidateAgainstCa(ctx.Certificate, ca));
             });
         }
         var options = builder.Build();

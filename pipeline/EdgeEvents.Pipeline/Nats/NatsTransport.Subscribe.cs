@@ -273,6 +273,7 @@ public sealed partial class NatsTransport
         public ChannelReader<ReceivedMessage> Messages => Channel.Reader;
         /// <summary>Dropped by the overload policy, plus dropped by the NATS client when its own queue was full.</summary>
         public long Dropped => Channel.Dropped + Interlocked.Read(ref _clientDropped);
+        public long Duplicates => Channel.Duplicates;
         public CancellationToken Stopping => _stop.Token;
 
         public void Add(INatsSub<byte[]> sub) => _subs.Add(sub);

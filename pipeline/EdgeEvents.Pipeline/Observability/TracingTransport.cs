@@ -193,6 +193,7 @@ public sealed class TracingTransport : IMessageTransport
         public SubscriptionRequest Request => _inner.Request;
         public ChannelReader<ReceivedMessage> Messages { get; }
         public long Dropped => _inner.Dropped;
+        public long Duplicates => _inner.Duplicates;
 
         public ValueTask DisposeAsync()
         {

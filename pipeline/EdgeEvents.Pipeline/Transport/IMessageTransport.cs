@@ -41,6 +41,8 @@ public interface IMessageSubscription : IAsyncDisposable
     ChannelReader<ReceivedMessage> Messages { get; }
     /// <summary>Messages dropped by the overload policy since the subscription started.</summary>
     long Dropped { get; }
+    /// <summary>Redelivered messages suppressed by de-duplication since the subscription started.</summary>
+    long Duplicates => 0;
 }
 
 /// <summary>A received message the transport refused before delivery (e.g. over the size limit).</summary>

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Reliability;
 
 namespace EdgeEvents.Pipeline.Transport;
 
@@ -11,6 +12,7 @@ public sealed class SubscriptionChannel
 {
     private readonly Channel<ReceivedMessage> _channel;
     private readonly string _system;
+    private readonly Deduplicator? _deduplicator;
     private long _dropped;
 
     public SubscriptionChannel(SubscriptionRequest request, string system)
@@ -30,17 +32,31 @@ public sealed class SubscriptionChannel
             SingleReader = false,
         };
         _channel = Channel.CreateBounded<ReceivedMessage>(options, OnDropped);
+        if (request.Deduplicate && request.Delivery == Delivery.AtLeastOnce)
+            _deduplicator = new Deduplicator(request.DeduplicationCount, request.DeduplicationAge, request.Filter);
     }
 
     public SubscriptionRequest Request { get; }
     public ChannelReader<ReceivedMessage> Reader => _channel.Reader;
     public long Dropped => Interlocked.Read(ref _dropped);
+    /// <summary>Redelivered messages suppressed by de-duplication (<see cref="SubscriptionRequest.Deduplicate"/>).</summary>
+    public long Duplicates => _deduplicator?.Duplicates ?? 0;
 
-    /// <summary>Hands a message to the subscriber; waits for room only under <see cref="OverloadPolicy.Wait"/>.</summary>
-    public ValueTask WriteAsync(ReceivedMessage message, CancellationToken ct) =>
-        Request.Overload == OverloadPolicy.Wait
+    /// <summary>
+    /// Hands a message to the subscriber; waits for room only under <see cref="OverloadPolicy.Wait"/>. A duplicate is
+    /// not handed over but acknowledged (when its original is).
+    /// </summary>
+    public ValueTask WriteAsync(ReceivedMessage message, CancellationToken ct)
+    {
+        if (_deduplicator is not null)
+        {
+            (var duplicate, message) = _deduplicator.Check(message);
+            if (duplicate) return message.AckAsync(ct);
+        }
+        return Request.Overload == OverloadPolicy.Wait
             ? _channel.Writer.WriteAsync(message, ct)
             : WriteOrDrop(message);
+    }
 
     public void Complete() => _channel.Writer.TryComplete();
 

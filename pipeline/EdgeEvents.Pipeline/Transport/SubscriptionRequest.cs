@@ -17,4 +17,15 @@ public sealed record SubscriptionRequest(string Filter)
     /// MQTT gets durability from the persistent session instead.
     /// </summary>
     public string? Durable { get; init; }
+    /// <summary>
+    /// Suppress a message whose <see cref="ReceivedMessage.MessageId"/> this subscription already delivered within the
+    /// window below (redeliveries after a lost acknowledgement, a reconnect or a publisher's outbox resend), so
+    /// at-least-once delivery looks exactly-once to the handler. Applies to <see cref="Delivery.AtLeastOnce"/>
+    /// subscriptions only. Default true.
+    /// </summary>
+    public bool Deduplicate { get; init; } = true;
+    /// <summary>De-duplication window: how many recent ids are remembered. Default 10,000.</summary>
+    public int DeduplicationCount { get; init; } = 10_000;
+    /// <summary>De-duplication window: how long an id is remembered. Default 1 hour.</summary>
+    public TimeSpan DeduplicationAge { get; init; } = TimeSpan.FromHours(1);
 }

@@ -1,3 +1,6 @@
+using System.Text;
+using EdgeEvents.Pipeline.Reliability;
+
 namespace EdgeEvents.Pipeline.Transport;
 
 /// <summary>Connection settings shared by the MQTT and NATS transports. Bound from configuration section <c>Transport</c>.</summary>
@@ -31,9 +34,21 @@ public sealed record TransportOptions
     public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Socket buffer size; 64 KiB triples throughput for 100 KB frames over the 8 KiB default.</summary>
     public int BufferSize { get; init; } = 64 * 1024;
-
+    /// <summary>Store-and-forward outbox for at-least-once publishes; off unless <c>Outbox:Path</c> is set (the CLI workers set it).</summary>
+    public OutboxOptions Outbox { get; init; } = new();
     /// <summary>NATS-only settings (JetStream streams, retained state). Section <c>Transport:Nats</c>.</summary>
     public Nats.NatsOptions Nats { get; init; } = Pipeline.Nats.NatsOptions.Default;
 
     public string? ReadPassword() => PasswordFile is { Length: > 0 } f ? File.ReadAllText(f).Trim() : Password;
+
+    // Records print every property; the password must never reach a log line.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append($"Broker = {Broker}, Prefix = {Prefix}, ClientId = {ClientId}, Username = {Username}, ");
+        builder.Append($"Password = {(Password is null ? "null" : "***")}, PasswordFile = {PasswordFile}, CaFile = {CaFile}, ");
+        builder.Append($"PersistentSession = {PersistentSession}, SessionExpiry = {SessionExpiry}, MaxPayloadBytes = {MaxPayloadBytes}, ");
+        builder.Append($"KeepAlive = {KeepAlive}, ReconnectMinDelay = {ReconnectMinDelay}, ReconnectMaxDelay = {ReconnectMaxDelay}, ");
+        builder.Append($"BufferSize = {BufferSize}, Outbox = {Outbox}, Nats = {Nats}");
+        return true;
+    }
 }

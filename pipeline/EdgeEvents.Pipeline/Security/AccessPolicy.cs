@@ -1,0 +1,148 @@
+using System.Text;
+using EdgeEvents.Contracts.Topics;
+
+namespace EdgeEvents.Pipeline.Security;
+
+/// <summary>What a broker user is for; decides the topics it may publish and subscribe to.</summary>
+public enum BrokerRole
+{
+    /// <summary>Publishes its own frames only: <c>{prefix}/frames/{user}</c>.</summary>
+    Camera,
+    /// <summary>Reads frames, publishes detections.</summary>
+    Detector,
+    /// <summary>Reads detections, publishes scene state, events and snapshots.</summary>
+    Scene,
+    /// <summary>Reads questions, scene state and events; publishes answers.</summary>
+    Llm,
+    /// <summary>Reads everything, publishes nothing.</summary>
+    Dashboard,
+    /// <summary>Asks questions as <c>{prefix}/questions/{user}</c> and reads its own answers only.</summary>
+    Asker,
+    /// <summary>Everything.</summary>
+    Admin,
+}
+
+public enum TopicAccess { Publish, Subscribe }
+
+/// <summary>One permission: publish to topics matching, or subscribe to filters within, an MQTT filter.</summary>
+public sealed record TopicRule(TopicAccess Access, string Filter);
+
+/// <summary>
+/// The per-role topic permissions, in one place: the embedded broker enforces them, and the shipped mosquitto ACL
+/// and NATS authorization block are rendered from them (a test keeps the files in step).
+/// Every role but the dashboard may also publish its own <c>status</c>, <c>errors</c> and <c>stats</c> topics, which
+/// carry the component name: a component's user name is its component name (a camera's is its camera id).
+/// </summary>
+public static class AccessPolicy
+{
+    public static IReadOnlyList<TopicRule> Rules(BrokerRole role, string user, string prefix)
+    {
+        if (!TopicScheme.IsValidName(user))
+            throw new ArgumentException($"User name '{user}' must be usable as one topic level (letters, digits, '-', '_'): it appears in the topics it may use.", nameof(user));
+        var p = prefix;
+        TopicRule Pub(string filter) => new(TopicAccess.Publish, filter);
+        TopicRule Sub(string filter) => new(TopicAccess.Subscribe, filter);
+        List<TopicRule> own = [Pub($"{p}/status/{user}"), Pub($"{p}/errors/{user}"), Pub($"{p}/stats/{user}")];
+        return role switch
+        {
+            BrokerRole.Camera => [Pub($"{p}/frames/{user}"), .. own],
+            BrokerRole.Detector => [Sub($"{p}/frames/+"), Pub($"{p}/detections/+"), .. own],
+            BrokerRole.Scene => [Sub($"{p}/detections/+"), Pub($"{p}/scene/+"), Pub($"{p}/events/+"), Pub($"{p}/snapshots/+"), .. own],
+            BrokerRole.Llm => [Sub($"{p}/questions/#"), Sub($"{p}/scene/+"), Sub($"{p}/events/+"), Pub($"{p}/answers/#"), .. own],
+            BrokerRole.Dashboard => [Sub($"{p}/#")],
+            BrokerRole.Asker => [Pub($"{p}/questions/{user}"), Sub($"{p}/answers/{user}"), .. own],
+            BrokerRole.Admin => [Pub("#"), Sub("#")],
+            _ => throw new ArgumentOutOfRangeException(nameof(role), role, "Unknown role."),
+        };
+    }
+
+    public static bool MayPublish(IReadOnlyList<TopicRule> rules, string topic) =>
+        rules.Any(r => r.Access == TopicAccess.Publish && TopicScheme.Matches(r.Filter, topic));
+
+    /// <summary>True if every topic <paramref name="filter"/> can match is allowed (a shared subscription's group is ignored).</summary>
+    public static bool MaySubscribe(IReadOnlyList<TopicRule> rules, string filter)
+    {
+        if (filter.StartsWith("$share/", StringComparison.Ordinal))
+        {
+            var slash = filter.IndexOf('/', 7);
+            if (slash < 0) return false;
+            filter = filter[(slash + 1)..];
+        }
+        return rules.Any(r => r.Access == TopicAccess.Subscribe && Covers(r.Filter, filter));
+    }
+
+    /// <summary>True if the allowed filter matches every topic the requested filter matches.</summary>
+    public static bool Covers(string allowed, string requested)
+    {
+        var a = allowed.Split('/');
+        var r = requested.Split('/');
+        for (var i = 0; i < a.Length; i++)
+        {
+            if (a[i] == "#") return true;
+            if (i >= r.Length || r[i] == "#") return false;
+            if (a[i] == "+") continue;
+            if (a[i] != r[i]) return false;
+        }
+        return a.Length == r.Length;
+    }
+
+    /// <summary>The policy as a mosquitto <c>acl_file</c> (publish → <c>write</c>, subscribe → <c>read</c>).</summary>
+    public static string RenderMosquittoAcl(IEnumerable<KeyValuePair<string, BrokerRole>> users, string prefix)
+    {
+        var acl = new StringBuilder();
+        acl.Append("# EdgeEvents topic permissions for mosquitto (acl_file). Rendered from EdgeEvents.Pipeline.Security.AccessPolicy\n");
+        acl.Append("# for the users in broker-users.json; a test fails when the two disagree. Anonymous clients get nothing.\n");
+        foreach (var (user, role) in users)
+        {
+            acl.Append($"\n# role: {role.ToString().ToLowerInvariant()}\nuser {user}\n");
+            foreach (var rule in Rules(role, user, prefix))
+                acl.Append($"topic {(rule.Access == TopicAccess.Publish ? "write" : "read")} {rule.Filter}\n");
+        }
+        return acl.ToString();
+    }
+
+    /// <summary>
+    /// The policy as a nats-server <c>authorization</c> block. Passwords come from environment variables
+    /// (<c>EDGE_PASSWORD_{USER}</c>), never from the file. Every user may also receive replies on <c>_INBOX.&gt;</c>;
+    /// consumers may drive JetStream consumers; the LLM worker may reply to NATS requests.
+    /// </summary>
+    public static string RenderNatsAuthorization(IEnumerable<KeyValuePair<string, BrokerRole>> users, string prefix)
+    {
+        var nats = new StringBuilder();
+        nats.Append("# EdgeEvents topic permissions for nats-server (include this file from nats-server.conf).\n");
+        nats.Append("# Rendered from EdgeEvents.Pipeline.Security.AccessPolicy for the users in broker-users.json.\n");
+        nats.Append("# Passwords come from the environment (EDGE_PASSWORD_<USER>, upper case, '-' as '_'); never write them here.\n");
+        nats.Append("authorization {\n  users = [\n");
+        foreach (var (user, role) in users)
+        {
+            var rules = Rules(role, user, prefix);
+            var publish = rules.Where(r => r.Access == TopicAccess.Publish).SelectMany(r => NatsSubjects(r.Filter)).ToList();
+            var subscribe = rules.Where(r => r.Access == TopicAccess.Subscribe).SelectMany(r => NatsSubjects(r.Filter)).ToList();
+            if (role != BrokerRole.Admin)
+            {
+                subscribe.Add("_INBOX.>");
+                if (subscribe.Count > 1) publish.AddRange(["$JS.API.CONSUMER.>", "$JS.API.STREAM.INFO.>", "$JS.ACK.>"]);
+                if (role == BrokerRole.Llm) publish.Add("_INBOX.>");
+            }
+            nats.Append($"    # role: {role.ToString().ToLowerInvariant()}\n");
+            nats.Append($"    {{ user: \"{user}\", password: ${PasswordVariable(user)}, permissions: {{\n");
+            nats.Append($"        publish: {{ allow: [{Quoted(publish)}] }}\n");
+            nats.Append($"        subscribe: {{ allow: [{Quoted(subscribe)}] }} }} }}\n");
+        }
+        nats.Append("  ]\n}\n");
+        return nats.ToString();
+    }
+
+    /// <summary>The environment variable holding a user's NATS password.</summary>
+    public static string PasswordVariable(string user) => $"EDGE_PASSWORD_{user.ToUpperInvariant().Replace('-', '_')}";
+
+    // MQTT '#' also matches the parent level; NATS '>' does not, so the parent is listed too.
+    private static IEnumerable<string> NatsSubjects(string mqttFilter)
+    {
+        if (mqttFilter == "#") return [">"];
+        var subject = TopicScheme.ToNatsSubject(mqttFilter);
+        return mqttFilter.EndsWith("/#", StringComparison.Ordinal) ? [subject[..^2], subject] : [subject];
+    }
+
+    private static string Quoted(IEnumerable<string> subjects) => string.Join(", ", subjects.Select(s => $"\"{s}\""));
+}

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using EdgeEvents.Pipeline.Security;
+
+namespace EdgeEvents.Reliability.Tests;
+
+/// <summary>The mosquitto ACL and NATS authorization block in manifests/security are the embedded broker's policy, rendered.</summary>
+public sealed class ShippedPolicy_Tests
+{
+    [Theory]
+    [InlineData("mosquitto.acl")]
+    [InlineData("nats-authorization.conf")]
+    public void The_shipped_file_is_the_policy_rendered_for_the_shipped_users(string name)
+    {
+        var options = SecureBroker.ShippedOptions();
+        var users = SecureBroker.ShippedUsers();
+        var expected = name == "mosquitto.acl" ? AccessPolicy.RenderMosquittoAcl(users, options.Prefix) : AccessPolicy.RenderNatsAuthorization(users, options.Prefix);
+        var shipped = SecureBroker.ShippedFile(name);
+        var actual = File.Exists(shipped) ? File.ReadAllText(shipped) : "";
+        if (actual != expected)
+        {
+            var rendered = Path.Combine(Path.GetTempPath(), name);
+            File.WriteAllText(rendered, expected);
+            Assert.Fail($"{shipped} differs from the policy; the rendered file is at {rendered}: review it and copy it over.");
+        }
+    }
+
+    [Fact]
+    public void Nats_server_accepts_the_shipped_authorization_block()
+    {
+        var folder = Directory.CreateTempSubdirectory("edge-nats-auth-");
+        try
+        {
+            var config = Path.Combine(folder.FullName, "nats-server.conf");
+            File.Copy(SecureBroker.ShippedFile("nats-authorization.conf"), Path.Combine(folder.FullName, "nats-authorization.conf"));
+            File.WriteAllText(config, "port: 4222\ninclude \"nats-authorization.conf\"\n");
+            var info = new ProcessStartInfo("nats-server") { ArgumentList = { "-c", config, "-t" }, RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var (user, _) in SecureBroker.ShippedUsers()) info.Environment[AccessPolicy.PasswordVariable(user)] = SecureBroker.Password(user);
+            using var process = Process.Start(info)!;
+            var text = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            Assert.True(process.ExitCode == 0, text);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+}
