@@ -7,7 +7,8 @@ namespace EdgeEvents.Manifests.Tests.Infrastructure;
 /// <summary>
 /// The broker of a rendered overlay (mosquitto or nats-server) started as its StatefulSet runs it: its command, its
 /// configuration files, the generated credentials, its volumes as folders. Only the listeners move, to free loopback
-/// ports; <see cref="Ports"/> maps each port of the <c>broker</c> Service to the local one.
+/// ports (and mosquitto logs at every level); <see cref="Ports"/> maps each port of the <c>broker</c> Service to the
+/// local one.
 /// </summary>
 public sealed class RenderedBroker : IAsyncDisposable
 {
@@ -31,10 +32,11 @@ public sealed class RenderedBroker : IAsyncDisposable
     private static async Task<RenderedBroker> StartMosquittoAsync(string root, Rendered rendered, IReadOnlyDictionary<string, V1Secret> secrets)
     {
         var (workload, container, sandbox) = Prepare(root, rendered, "mosquitto", secrets);
-        var port = FreePort.Next();
+        var port = LoopbackPorts.Next();
         var command = container.Command.Concat(container.Args ?? []).ToList();
         var config = sandbox.Map(command[command.IndexOf("-c") + 1]);
-        Rewrite(config, sandbox, ("listener 1883\n", $"listener {port} 127.0.0.1\n"));
+        // And log everything, so refused publishes show ("Denied PUBLISH" is a debug-level line).
+        Rewrite(config, sandbox, ("listener 1883\n", $"listener {port} 127.0.0.1\nlog_type all\n"));
         var process = CliProcess.Start(Tool.Require("mosquitto"), ["-c", config]);
         return await ListeningAsync(process, new Dictionary<int, int> { [1883] = port }, workload.Name);
     }
@@ -42,7 +44,7 @@ public sealed class RenderedBroker : IAsyncDisposable
     private static async Task<RenderedBroker> StartNatsAsync(string root, Rendered rendered, IReadOnlyDictionary<string, V1Secret> secrets)
     {
         var (workload, container, sandbox) = Prepare(root, rendered, "nats", secrets);
-        var (nats, mqtt, monitoring) = (FreePort.Next(), FreePort.Next(), FreePort.Next());
+        var (nats, mqtt, monitoring) = (LoopbackPorts.Next(), LoopbackPorts.Next(), LoopbackPorts.Next());
         var config = sandbox.Map(container.Args[container.Args.IndexOf("--config") + 1]);
         Rewrite(config, sandbox,
             ("listen: 0.0.0.0:4222\n", $"listen: 127.0.0.1:{nats}\n"),
@@ -98,6 +100,11 @@ public sealed class RenderedBroker : IAsyncDisposable
         }
         return new RenderedBroker(process, ports);
     }
+
+    /// <summary>What the broker refused so far: mosquitto's "Denied …" and nats-server's "… Violation" log lines.</summary>
+    public IReadOnlyList<string> Refusals() =>
+        [.. Process.OutputSoFar.Concat(Process.StandardError.Split('\n'))
+            .Where(l => l.Contains("Denied ", StringComparison.Ordinal) || l.Contains(" Violation", StringComparison.Ordinal))];
 
     public ValueTask DisposeAsync() => Process.DisposeAsync();
 }

@@ -3,6 +3,7 @@ using EdgeEvents.Camera;
 using EdgeEvents.Detector;
 using EdgeEvents.Llm;
 using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Scene;
 using Microsoft.Extensions.Configuration;
@@ -21,6 +22,8 @@ public static class WorkerOptions
     {
         [TransportOptions.Section] = typeof(TransportOptions),
         [BrokerOptions.Section] = typeof(BrokerOptions),
+        [HealthOptions.Section] = typeof(HealthOptions),
+        [StatsOptions.Section] = typeof(StatsOptions),
         [CameraOptions.Section] = typeof(CameraOptions),
         [DetectorOptions.Section] = typeof(DetectorOptions),
         [SceneOptions.Section] = typeof(SceneOptions),
@@ -28,7 +31,7 @@ public static class WorkerOptions
     };
 
     /// <summary>Sections every hosted command reads, whatever its role.</summary>
-    private static readonly string[] Common = [TransportOptions.Section, "Health", "Stats", "Logging"];
+    private static readonly string[] Common = [TransportOptions.Section, HealthOptions.Section, StatsOptions.Section, "Logging"];
 
     /// <summary>What is wrong with <paramref name="configuration"/> for a process running <paramref name="role"/>; empty when nothing.</summary>
     public static IReadOnlyList<string> Problems(IConfiguration configuration, string role)
