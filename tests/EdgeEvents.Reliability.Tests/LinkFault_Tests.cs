@@ -156,7 +156,7 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
         await using (var restarted = await TestTransports.ConnectAsync(PublisherOptions(broker.Url, "cam1"), component: "cam1"))
         {
             await check.WaitUntilAsync(c => c.Of("cam1").Count >= total, Timeout);
-            var remaining = Assert.IsType<OutboxTransport>(restarted).Pending;
+            var remaining = restarted.Outbox().Pending;
             output.WriteLine($"killed holding {total}; second process killed after {beforeRestart} delivered; after restart: {check.AssertExactlyOnceInOrder(new Dictionary<string, int> { ["cam1"] = total })}, outbox left {remaining}");
         }
     }
@@ -187,7 +187,7 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
 
         private async Task PublishAsync(IMessageTransport publisher, string camera)
         {
-            var outbox = (OutboxTransport)publisher;
+            var outbox = publisher.Outbox();
             for (var i = 0; !_stop.IsCancellationRequested; i++)
             {
                 await publisher.PublishAsync(Streams.Event(camera, i), default);

@@ -16,7 +16,7 @@ public sealed class Outbox_Tests(ITestOutputHelper output) : IDisposable
     private TransportOptions Options(string brokerUrl, OutboxOptions? outbox = null) =>
         TestTransports.Options(brokerUrl, persistent: true) with { Outbox = (outbox ?? new OutboxOptions()) with { Path = Path.Combine(_folder.FullName, "{component}.db") } };
 
-    private static OutboxTransport Outbox(IMessageTransport transport) => Assert.IsType<OutboxTransport>(transport);
+    private static OutboxTransport Outbox(IMessageTransport transport) => transport.Outbox();
 
     [Fact]
     public async Task Publishes_accepted_while_the_broker_is_unreachable_are_delivered_in_order_once_it_is_back()

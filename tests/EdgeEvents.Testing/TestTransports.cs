@@ -39,3 +39,11 @@ public static class TestTransports
         return new EdgeComponent(component, new TopicScheme(options.Prefix), transport, loggers);
     }
 }
+
+public static class TransportLayers
+{
+    /// <summary>The outbox layer of a factory-made transport (the factory wraps it in the tracing layer).</summary>
+    public static Pipeline.Reliability.OutboxTransport Outbox(this IMessageTransport transport) =>
+        (transport is Pipeline.Observability.TracingTransport tracing ? tracing.Inner : transport) as Pipeline.Reliability.OutboxTransport
+        ?? throw new InvalidOperationException($"{transport.GetType().Name} has no outbox layer: is Transport:Outbox:Path set?");
+}

@@ -32,6 +32,10 @@ public sealed class DetectorStats
         "edge.detector.batch.size", unit: "{frame}", description: "Frames per inference run.");
 
     private readonly ConcurrentDictionary<(string Camera, string Reason), long> _drops = new();
+    private readonly string _component;
+
+    /// <param name="component">Component name on the shared <c>edge.frames.*</c> counters.</param>
+    public DetectorStats(string component = "detector") => _component = component;
     private long _processed;
     private long _published;
     private int _largestBatch;
@@ -54,12 +58,14 @@ public sealed class DetectorStats
     {
         _drops.AddOrUpdate((camera, reason), 1, static (_, n) => n + 1);
         DroppedCounter.Add(1, new KeyValuePair<string, object?>("camera", camera), new KeyValuePair<string, object?>("reason", reason));
+        EdgeTelemetry.FrameDropped(_component, camera, reason);
     }
 
     internal void RecordProcessed(string camera)
     {
         Interlocked.Increment(ref _processed);
         ProcessedCounter.Add(1, new KeyValuePair<string, object?>("camera", camera));
+        EdgeTelemetry.FrameProcessed(_component, camera);
     }
 
     internal void RecordPublished() => Interlocked.Increment(ref _published);

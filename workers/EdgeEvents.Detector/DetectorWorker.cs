@@ -26,7 +26,7 @@ public sealed class DetectorWorker : BackgroundService
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly FrameMailbox _mailbox;
-    private readonly Channel<DetectionSet> _results = Channel.CreateBounded<DetectionSet>(
+    private readonly Channel<InferenceLane.DetectionResult> _results = Channel.CreateBounded<InferenceLane.DetectionResult>(
         new BoundedChannelOptions(64) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Dictionary<string, long> _bareSequences = new(StringComparer.Ordinal);
     private readonly List<InferenceLane> _lanes = [];
@@ -38,10 +38,11 @@ public sealed class DetectorWorker : BackgroundService
         _component = component;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<DetectorWorker>();
+        Stats = new DetectorStats(component.Name);
         _mailbox = new FrameMailbox(options.MaxWaitingCameras, Stats);
     }
 
-    public DetectorStats Stats { get; } = new();
+    public DetectorStats Stats { get; }
 
     /// <summary>Frames waiting in the per-camera mailbox now (at most one per camera).</summary>
     public int WaitingFrames => _mailbox.Count;
@@ -61,7 +62,7 @@ public sealed class DetectorWorker : BackgroundService
             {
                 var model = DetectorModel.Load(_options, _loggerFactory.CreateLogger<DetectorModel>());
                 _lanes.Add(new InferenceLane(model, _options, _mailbox, Stats, _component.Errors, _results.Writer,
-                    _loggerFactory.CreateLogger<InferenceLane>()));
+                    _loggerFactory.CreateLogger<InferenceLane>(), _component.Name));
             }
         }
         catch
@@ -124,7 +125,7 @@ public sealed class DetectorWorker : BackgroundService
             _component.Errors.Report(ErrorKinds.InvalidFrame, $"Frame camera id '{frame.Camera}' is not a valid topic name.", message.Topic, message.Payload.Length, camera);
             return;
         }
-        if (!_mailbox.Offer(new PendingFrame(frame, message.Topic, message.Payload.Length, message.ReceivedAt)))
+        if (!_mailbox.Offer(new PendingFrame(frame, message.Topic, message.Payload.Length, message.ReceivedAt, EdgeTelemetry.ContextOf(message))))
         {
             _component.Errors.Report(ErrorKinds.Overload,
                 $"Frame of '{frame.Camera}' dropped: {_options.MaxWaitingCameras} cameras already have a frame waiting.", message.Topic, message.Payload.Length, frame.Camera);
@@ -145,9 +146,12 @@ public sealed class DetectorWorker : BackgroundService
         var topics = _component.Topics;
         try
         {
-            await foreach (var set in _results.Reader.ReadAllAsync(ct))
+            await foreach (var (set, trace) in _results.Reader.ReadAllAsync(ct))
             {
                 var start = Stopwatch.GetTimestamp();
+                // A child of the frame's receive span: the detections' publish continues the frame's trace.
+                using var span = EdgeTelemetry.StartProcessing(_component.Name, "detect", trace);
+                span.SetTag("camera", set.Camera).SetTag("detections", set.Detections.Count);
                 try
                 {
                     await _component.Transport.PublishAsync(new OutgoingMessage(topics.Detections(set.Camera), MessageCodec.Serialize(set, PayloadFormat.Json))
@@ -158,9 +162,11 @@ public sealed class DetectorWorker : BackgroundService
                     }, ct);
                     Stats.RecordPublished();
                     DetectorStats.RecordStage("publish", Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                    EdgeTelemetry.DetectionsPublished(_component.Name, set.Camera, set.Detections.Select(d => d.Label), set.CapturedAt);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
+                    span.Fail(ex);
                     _component.Errors.Report(ErrorKinds.Internal, $"Publishing detections of '{set.Camera}' failed: {ex.Message}", camera: set.Camera);
                 }
             }

@@ -7,6 +7,7 @@ using EdgeEvents.Llm.Generation;
 using EdgeEvents.Llm.Questions;
 using EdgeEvents.Llm.Scene;
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -42,6 +43,8 @@ public sealed class LlmWorker(
     private readonly RecentIds _answered = new(options.Value.AnsweredIdsCapacity);
     private readonly Dictionary<string, PendingQuestion> _inFlight = new(StringComparer.Ordinal);
     private readonly Lock _sceneLock = new();
+    // Trace context of the latest scene state applied per camera (under _sceneLock): an answer links to those it used.
+    private readonly Dictionary<string, ActivityContext> _sceneTraces = new(StringComparer.Ordinal);
     // Cancelled PublishGrace after the worker is asked to stop, so answers already computed can still go out.
     private readonly CancellationTokenSource _publishing = new();
     private IMessageSubscription? _states;
@@ -137,6 +140,7 @@ public sealed class LlmWorker(
         {
             component.Errors.Report(incoming.RejectionKind ?? ErrorKinds.MalformedPayload, reason, message.Topic, message.Payload.Length);
             await PublishAsync(incoming.Route, Rejected(incoming, reason));
+            EdgeTelemetry.AnswerPublished(component.Name, AnswerStatus.Rejected, message.ReceivedAt);
             await AckAsync(message);
             return;
         }
@@ -160,7 +164,8 @@ public sealed class LlmWorker(
             Forget(pending);
             throw;
         }
-        if (!queued)
+        if (queued) EdgeTelemetry.QuestionAccepted(component.Name);
+        else
         {
             var overload = $"Asker '{incoming.Route.Asker ?? "(anonymous)"}' has {_options.QueuePerAsker} question(s) waiting, the most allowed; ask again later.";
             component.Errors.Report(ErrorKinds.Overload, overload, message.Topic, message.Payload.Length);
@@ -191,9 +196,12 @@ public sealed class LlmWorker(
         while (true)
         {
             var pending = await _queue.DequeueAsync(ct);
+            // A child of the question's receive span (so of the asker's trace), current while answering and
+            // publishing: the answer's publish continues the trace; links point at the scene states used.
+            using var span = EdgeTelemetry.StartProcessing(component.Name, "answer", pending.Message);
             try
             {
-                var answer = await AnswerAsync(pending, ct);
+                var answer = await AnswerAsync(pending, span, ct);
                 await CompleteAsync(pending, answer);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -203,6 +211,7 @@ public sealed class LlmWorker(
             }
             catch (Exception ex)
             {
+                span.Fail(ex);
                 Forget(pending);
                 component.Errors.Report(ErrorKinds.Internal, $"Could not answer question {pending.Question.Id}: {ex.Message}", pending.Message.Topic);
             }
@@ -215,16 +224,15 @@ public sealed class LlmWorker(
         lock (_idsLock) _inFlight.Remove(pending.Question.Id);
     }
 
-    private async Task<Answer> AnswerAsync(PendingQuestion pending, CancellationToken ct)
+    private async Task<Answer> AnswerAsync(PendingQuestion pending, StageScope span, CancellationToken ct)
     {
         var question = pending.Question;
         var generator = _generator ?? throw new InvalidOperationException("The model is not loaded.");
-        using var activity = EdgeTelemetry.Source(component.Name).StartActivity("answer question");
-        activity?.SetTag("question.id", question.Id);
-        activity?.SetTag("question.asker", question.Asker);
+        span.SetTag("question.id", question.Id).SetTag("question.asker", question.Asker);
 
         var scope = question.Camera ?? FactsAnswerer.CameraMentioned(question.Text, _scene.Cameras);
         var cameras = _scene.Snapshot(scope);
+        LinkSceneStates(span, cameras);
         var factsAnswer = FactsAnswerer.Answer(question.Text, cameras, scope);
         var userData = new StringBuilder()
             .Append("Scene facts:\n").Append(SceneSummary.Render(cameras, DateTimeOffset.UtcNow, _options.PromptObjects, scope))
@@ -254,7 +262,8 @@ public sealed class LlmWorker(
 
         var queued = Stopwatch.GetElapsedTime(pending.ReceivedAt) - result.Total;
         LlmTelemetry.Record(result);
-        activity?.SetTag("llm.status", result.Status);
+        EdgeTelemetry.Generation(component.Name, result.PromptTokens, result.CompletionTokens, result.TimeToFirstToken, result.Total);
+        span.SetTag("llm.status", result.Status);
         return new Answer
         {
             QuestionId = question.Id,
@@ -274,6 +283,17 @@ public sealed class LlmWorker(
         };
     }
 
+    /// <summary>Links the answer span to the latest scene state (its receive span) of each camera the answer used.</summary>
+    private void LinkSceneStates(StageScope span, IReadOnlyList<CameraSnapshot> cameras)
+    {
+        if (span.Activity is null) return;
+        lock (_sceneLock)
+        {
+            foreach (var camera in cameras)
+                if (_sceneTraces.TryGetValue(camera.Camera, out var context)) span.AddLink(context);
+        }
+    }
+
     /// <summary>
     /// Publishes the answer, then acknowledges the question (and any duplicates of it) and remembers its id. While the
     /// link is down the publish waits for the reconnect; a finished answer still goes out while the worker is stopping
@@ -290,6 +310,7 @@ public sealed class LlmWorker(
             Forget(pending);
             throw;
         }
+        EdgeTelemetry.AnswerPublished(component.Name, answer.Status, pending.Question.CreatedAt);
         List<ReceivedMessage> acks;
         lock (_idsLock)
         {
@@ -395,11 +416,14 @@ public sealed class LlmWorker(
         if (message.Payload.IsEmpty)
         {
             _scene.ClearState(camera);
+            _sceneTraces.Remove(camera);
             return;
         }
         try
         {
             _scene.Apply(MessageCodec.Deserialize<SceneState>(message.Payload, message.ContentType).Validated() with { Camera = camera });
+            var context = EdgeTelemetry.ContextOf(message);
+            if (context != default) _sceneTraces[camera] = context;
         }
         catch (MessageFormatException ex)
         {

@@ -84,12 +84,16 @@ public sealed class SceneWorker : BackgroundService
         await foreach (var message in subscription.Messages.ReadAllAsync(ct))
         {
             await _gate.WaitAsync(ct);
+            // A child of the detections' receive span, current while handling: the events and scene published for
+            // these detections continue the frame's trace.
+            using var span = EdgeTelemetry.StartProcessing(_component.Name, "track", message);
             try
             {
                 await HandleAsync(message, ct);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                span.Fail(ex);
                 _component.Errors.Report(ErrorKinds.Internal, $"Processing detections failed: {ex.Message}", message.Topic, message.Payload.Length);
             }
             finally
@@ -221,6 +225,7 @@ public sealed class SceneWorker : BackgroundService
                 MessageId = sceneEvent.Id,
             }, ct);
             History.AddEvent(sceneEvent);
+            EdgeTelemetry.EventPublished(_component.Name, sceneEvent.Camera, sceneEvent.Type);
             _logger.LogDebug("{Type} {TrackId} {Label} on {Camera} [{Changes}]", sceneEvent.Type, sceneEvent.TrackId, sceneEvent.Label, sceneEvent.Camera, string.Join(",", sceneEvent.Changes));
         }
     }

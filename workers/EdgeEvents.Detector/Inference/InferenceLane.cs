@@ -23,7 +23,8 @@ internal sealed class InferenceLane
     private readonly FrameMailbox _mailbox;
     private readonly DetectorStats _stats;
     private readonly ErrorReporter _errors;
-    private readonly ChannelWriter<DetectionSet> _output;
+    private readonly ChannelWriter<DetectionResult> _output;
+    private readonly string _component;
     private readonly ILogger _logger;
     private readonly FramePreprocessor _preprocessor;
     private readonly DetectionPostprocessor _postprocessor;
@@ -31,8 +32,9 @@ internal sealed class InferenceLane
     private readonly Channel<Batch> _ready;
 
     public InferenceLane(DetectorModel model, DetectorOptions options, FrameMailbox mailbox, DetectorStats stats,
-        ErrorReporter errors, ChannelWriter<DetectionSet> output, ILogger logger)
+        ErrorReporter errors, ChannelWriter<DetectionResult> output, ILogger logger, string component = "detector")
     {
+        _component = component;
         _model = model;
         _options = options;
         _mailbox = mailbox;
@@ -206,19 +208,28 @@ internal sealed class InferenceLane
                 Detections = detections,
                 Timings = timings,
             };
-            if (!_output.TryWrite(set)) _output.WriteAsync(set, ct).AsTask().GetAwaiter().GetResult();
+            var result = new DetectionResult(set, pending.Trace);
+            if (!_output.TryWrite(result)) _output.WriteAsync(result, ct).AsTask().GetAwaiter().GetResult();
         }
         _logger.LogDebug("Batch of {Count} in {Ms:F1} ms", batch.Count, inferenceMs);
     }
 
-    private static void Record(StageTimings t)
+    private void Record(StageTimings t)
     {
         DetectorStats.RecordStage("queue", t.QueueMs);
         DetectorStats.RecordStage("decode", t.DecodeMs);
         DetectorStats.RecordStage("letterbox", t.LetterboxMs);
         DetectorStats.RecordStage("inference", t.InferenceMs);
         DetectorStats.RecordStage("postprocess", t.PostprocessMs);
+        // The same on the shared edge.stage.duration{component, stage}.
+        EdgeTelemetry.RecordStage(_component, "decode", t.DecodeMs);
+        EdgeTelemetry.RecordStage(_component, "letterbox", t.LetterboxMs);
+        EdgeTelemetry.RecordStage(_component, "inference", t.InferenceMs);
+        EdgeTelemetry.RecordStage(_component, "postprocess", t.PostprocessMs);
     }
+
+    /// <summary>Detections of one frame and the trace context of the frame's receive span, for the publisher.</summary>
+    internal readonly record struct DetectionResult(DetectionSet Set, ActivityContext Trace);
 
     /// <summary>A reusable input buffer for up to <see cref="Capacity"/> images and what is known about each.</summary>
     private sealed class Batch(int capacity, int tensorLength)

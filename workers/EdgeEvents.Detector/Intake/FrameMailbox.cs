@@ -1,10 +1,14 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using EdgeEvents.Contracts.Messages;
 
 namespace EdgeEvents.Detector.Intake;
 
-/// <summary>A parsed frame waiting for a pipeline, with where and when it arrived.</summary>
-public sealed record PendingFrame(Frame Frame, string Topic, int PayloadBytes, DateTimeOffset ReceivedAt);
+/// <summary>
+/// A parsed frame waiting for a pipeline, with where and when it arrived and the trace context of its receive span
+/// (the frame's trace continues in the detect span that publishes its detections).
+/// </summary>
+public sealed record PendingFrame(Frame Frame, string Topic, int PayloadBytes, DateTimeOffset ReceivedAt, ActivityContext Trace = default);
 
 /// <summary>
 /// Holds at most one waiting frame per camera: a newer frame replaces the waiting one (latest frame wins; the replaced
