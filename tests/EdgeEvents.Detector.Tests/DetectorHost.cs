@@ -47,7 +47,8 @@ internal sealed class DetectorHost : IAsyncDisposable
     public static async Task<DetectorHost> StartAsync(string brokerUrl, IDictionary<string, string?> settings)
     {
         var observer = await TestTransports.ConnectAsync(brokerUrl);
-        await using var status = await observer.SubscribeAsync(new SubscriptionRequest("edge/status/detector"), CancellationToken.None);
+        // No de-duplication: on NATS the live "online" can also come in the retained replay, and it is the live copy we wait for.
+        await using var status = await observer.SubscribeAsync(new SubscriptionRequest("edge/status/detector") { Deduplicate = false }, CancellationToken.None);
         var host = Build(brokerUrl, settings);
         await host.StartAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));

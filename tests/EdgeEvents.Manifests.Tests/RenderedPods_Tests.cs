@@ -27,9 +27,7 @@ public sealed class RenderedPods_Tests : IAsyncLifetime
 
     [RequiresTheory("kubectl", "mosquitto", "nats-server", "mosquitto_passwd")]
     [InlineData("cpu")]
-    [InlineData("nats", Skip = "The shipped NATS authorization block (AccessPolicy) does not let components publish $JS.API.STREAM.NAMES, "
-        + "$JS.API.STREAM.CREATE/UPDATE.EDGE and .EDGE_RETAINED, which NatsTransport calls at every connect: nats-server logs a Publish "
-        + "Violation and no worker gets past set-up. Un-skip once the policy grants them (the test passes with them added).")]
+    [InlineData("nats")]
     public async Task Overlay_pods_start_from_their_rendered_configuration_and_pass_their_probes(string overlay)
     {
         var rendered = Rendered.Of(Path.Combine("overlays", overlay));

@@ -104,7 +104,8 @@ public static class AccessPolicy
     /// <summary>
     /// The policy as a nats-server <c>authorization</c> block. Passwords come from environment variables
     /// (<c>EDGE_PASSWORD_{USER}</c>), never from the file. Every user may also receive replies on <c>_INBOX.&gt;</c>;
-    /// consumers may drive JetStream consumers; the LLM worker may reply to NATS requests.
+    /// every user may create or update the EdgeEvents streams (the transport does at connect); consumers may drive
+    /// JetStream consumers and hold MQTT-gateway QoS 1 subscriptions; the LLM worker may reply to NATS requests.
     /// </summary>
     public static string RenderNatsAuthorization(IEnumerable<KeyValuePair<string, BrokerRole>> users, string prefix)
     {
@@ -121,7 +122,15 @@ public static class AccessPolicy
             if (role != BrokerRole.Admin)
             {
                 subscribe.Add("_INBOX.>");
-                if (subscribe.Count > 1) publish.AddRange(["$JS.API.CONSUMER.>", "$JS.API.STREAM.INFO.>", "$JS.ACK.>"]);
+                // Every NatsTransport creates or updates its JetStream streams at connect (NatsJetStreamOptions defaults).
+                publish.AddRange(["$JS.API.STREAM.NAMES", "$JS.API.STREAM.INFO.>", "$JS.API.STREAM.CREATE.EDGE", "$JS.API.STREAM.UPDATE.EDGE",
+                    "$JS.API.STREAM.CREATE.EDGE_RETAINED", "$JS.API.STREAM.UPDATE.EDGE_RETAINED"]);
+                if (subscribe.Count > 1)
+                {
+                    publish.AddRange(["$JS.API.CONSUMER.>", "$JS.ACK.>"]);
+                    // The MQTT gateway keeps QoS 1 subscriptions of MQTT clients on these internal subjects.
+                    subscribe.Add("$MQTT.sub.>");
+                }
                 if (role == BrokerRole.Llm) publish.Add("_INBOX.>");
             }
             nats.Append($"    # role: {role.ToString().ToLowerInvariant()}\n");
