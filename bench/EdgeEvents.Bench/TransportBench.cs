@@ -27,37 +27,31 @@ public static class TransportBench
         {
             if (!brokers.Contains("all") && !brokers.Contains(kind)) continue;
             await using var broker = await MqttTestBroker.StartAsync(kind);
-            foreach (var (size, count) in cases)
-            {
-                // Warm both paths once, then measure raw and ours alternately and keep the best of three.
-                await RawMqttAsync(broker.Url, size, Math.Min(count, 500), window);
-                await OursAsync(broker.Url, size, Math.Min(count, 500), window);
-                double raw = 0, ours = 0;
-                for (var i = 0; i < 3; i++)
-                {
-                    raw = Math.Max(raw, await RawMqttAsync(broker.Url, size, count, window));
-                    ours = Math.Max(ours, await OursAsync(broker.Url, size, count, window));
-                }
-                Console.WriteLine($"| {kind} | {size / 1024} KB | {raw:N0} | {ours:N0} | {ours / raw:P0} |");
-            }
+            await RowsAsync(kind, cases, (size, count) => RawMqttAsync(broker.Url, size, count, window), (size, count) => OursAsync(broker.Url, size, count, window));
         }
         if (brokers.Contains("all") || brokers.Contains("nats"))
         {
             await using var nats = await NatsServer.StartNewAsync();
-            foreach (var (size, count) in cases)
-            {
-                await RawNatsAsync(nats.Url, size, Math.Min(count, 500), window);
-                await OursAsync(nats.Url, size, Math.Min(count, 500), window);
-                double raw = 0, ours = 0;
-                for (var i = 0; i < 3; i++)
-                {
-                    raw = Math.Max(raw, await RawNatsAsync(nats.Url, size, count, window));
-                    ours = Math.Max(ours, await OursAsync(nats.Url, size, count, window));
-                }
-                Console.WriteLine($"| nats-server (core) | {size / 1024} KB | {raw:N0} | {ours:N0} | {ours / raw:P0} |");
-            }
+            await RowsAsync("nats-server (core)", cases, (size, count) => RawNatsAsync(nats.Url, size, count, window), (size, count) => OursAsync(nats.Url, size, count, window));
         }
         return 0;
+    }
+
+    /// <summary>Warms both paths once, then measures raw and ours alternately and keeps the best of three.</summary>
+    private static async Task RowsAsync(string broker, (int Size, int Count)[] cases, Func<int, int, Task<double>> rawRun, Func<int, int, Task<double>> oursRun)
+    {
+        foreach (var (size, count) in cases)
+        {
+            await rawRun(size, Math.Min(count, 500));
+            await oursRun(size, Math.Min(count, 500));
+            double raw = 0, ours = 0;
+            for (var i = 0; i < 3; i++)
+            {
+                raw = Math.Max(raw, await rawRun(size, count));
+                ours = Math.Max(ours, await oursRun(size, count));
+            }
+            Console.WriteLine($"| {broker} | {size / 1024} KB | {raw:N0} | {ours:N0} | {ours / raw:P0} |");
+        }
     }
 
     /// <summary>

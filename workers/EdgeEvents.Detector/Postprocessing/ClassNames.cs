@@ -7,17 +7,7 @@ namespace EdgeEvents.Detector.Postprocessing;
 public static partial class ClassNames
 {
     /// <summary>The 80 COCO classes in the order YOLO models trained on COCO use.</summary>
-    public static IReadOnlyList<string> Coco80 { get; } =
-    [
-        "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-        "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-        "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
-        "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
-        "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange",
-        "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant", "bed",
-        "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone", "microwave", "oven",
-        "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
-    ];
+    public static IReadOnlyList<string> Coco80 => Contracts.Messages.CocoLabels.All;
 
     /// <summary>
     /// Parses the Python-dict text Ultralytics stores as <c>names</c>, e.g. <c>{0: 'person', 1: "o'clock"}</c>.

@@ -7,17 +7,7 @@ namespace EdgeEvents.Llm.Scene;
 internal static class Labels
 {
     /// <summary>The 80 COCO labels the detector emits.</summary>
-    public static readonly IReadOnlyList<string> Coco =
-    [
-        "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-        "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-        "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
-        "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
-        "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange",
-        "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant", "bed",
-        "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone", "microwave", "oven",
-        "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
-    ];
+    public static readonly IReadOnlyList<string> Coco = Contracts.Messages.CocoLabels.All;
 
     private static readonly Dictionary<string, string> IrregularPlurals = new(StringComparer.Ordinal)
     {
