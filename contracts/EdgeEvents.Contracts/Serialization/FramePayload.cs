@@ -22,13 +22,19 @@ public static class FramePayload
                 Sequence = sequenceForBareImage,
                 CapturedAt = receivedAt,
                 Encoding = encoding,
-                Data = payload.ToArray(),
+                Data = WholeArrayOrCopy(payload),
             };
         }
         var frame = MessageCodec.Deserialize<Frame>(payload, contentType);
         Validate(frame);
         return frame;
     }
+
+    /// <summary>The payload's own array when it covers all of it (transports hand over fresh arrays), else a copy.</summary>
+    private static byte[] WholeArrayOrCopy(ReadOnlyMemory<byte> payload) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : payload.ToArray();
 
     /// <summary>JPEG or PNG by magic bytes; null for anything else.</summary>
     public static FrameEncoding? DetectImage(ReadOnlySpan<byte> data)

@@ -140,7 +140,10 @@ public sealed partial class MqttTransport
                 else headers[property.Name] = value;
             }
         }
-        return new ReceivedMessage(message.Topic, message.Payload.ToArray())
+        // MQTTnet 5 gives every received PUBLISH a payload array of its own and never reuses it, so a single-segment
+        // payload is handed on without a copy (a 100 KB copy lands on the large-object heap, per message).
+        var payload = message.Payload.IsSingleSegment ? message.Payload.First : message.Payload.ToArray();
+        return new ReceivedMessage(message.Topic, payload)
         {
             ContentType = message.ContentType,
             Retained = message.Retain,
