@@ -122,11 +122,11 @@ public class DetectorWorker_Tests(ITestOutputHelper output)
     [Fact]
     public async Task Flood_of_frames_processes_the_newest_counts_drops_and_bounds_memory_and_latency()
     {
-        // 3 cameras at 30 fps each: ~7x what YOLOv8n does on an idle 2-core CPU. Frames may wait up to 30 s (MaxFrameAge), so
+        // 3 cameras at 60 fps each: 7x or more what YOLOv8n does on an idle 2-core CPU (~25 frames/s). Frames may wait up to 30 s (MaxFrameAge), so
         // a queue that kept old frames would show latencies of seconds. Stated bound: with latest-frame-wins a frame waits
         // at most one turn of the other cameras plus the batches in flight, so capture → detection stays under
         // (cameras + 3) × the slowest per-frame processing time of the run (about 0.5 s on an idle machine).
-        const int cameras = 3, fps = 30;
+        const int cameras = 3, fps = 60;
         var flood = TimeSpan.FromSeconds(4);
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
         await using var detector = await DetectorHost.StartAsync(broker.Url, new Dictionary<string, string?>
@@ -169,7 +169,7 @@ public class DetectorWorker_Tests(ITestOutputHelper output)
         output.WriteLine($"mean ms: queue {sets.Average(s => s.Set.Timings.QueueMs):F1}, decode {sets.Average(s => s.Set.Timings.DecodeMs):F1}, letterbox {sets.Average(s => s.Set.Timings.LetterboxMs):F1}, " +
             $"inference {sets.Average(s => s.Set.Timings.InferenceMs):F1}, postprocess {sets.Average(s => s.Set.Timings.PostprocessMs):F1}");
 
-        Assert.True(published > 5 * sets.Count, $"not overloaded: {published} published, {sets.Count} processed");
+        Assert.True(published > 3 * sets.Count, $"not overloaded: {published} published, {sets.Count} processed");
         Assert.Equal(published, worker.Stats.Processed + worker.Stats.TotalDropped + worker.IntakeDropped);
         Assert.Equal(worker.Stats.Processed, worker.Stats.Published);
         Assert.Equal(worker.Stats.Processed, sets.Count);
