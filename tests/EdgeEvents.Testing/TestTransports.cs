@@ -42,8 +42,7 @@ public static class TestTransports
 
 public static class TransportLayers
 {
-    /// <summary>The outbox layer of a factory-made transport (the factory wraps it in the tracing layer).</summary>
+    /// <summary>The outbox layer of a factory-made transport, whatever layers wrap it.</summary>
     public static Pipeline.Reliability.OutboxTransport Outbox(this IMessageTransport transport) =>
-        (transport is Pipeline.Observability.TracingTransport tracing ? tracing.Inner : transport) as Pipeline.Reliability.OutboxTransport
-        ?? throw new InvalidOperationException($"{transport.GetType().Name} has no outbox layer: is Transport:Outbox:Path set?");
+        TransportDecorator.Find<Pipeline.Reliability.OutboxTransport>(transport) ?? throw new InvalidOperationException($"{transport.GetType().Name} has no outbox layer: is Transport:Outbox:Path set?");
 }

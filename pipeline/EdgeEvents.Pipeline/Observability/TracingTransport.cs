@@ -22,53 +22,31 @@ namespace EdgeEvents.Pipeline.Observability;
 /// Another decorator that stores messages for later sending (an outbox) belongs inside this one, so the trace context
 /// is in the headers before the message is stored.
 /// </summary>
-public sealed class TracingTransport : IMessageTransport
+public sealed class TracingTransport : TransportDecorator
 {
     private static readonly string[] TopicClasses = [.. Enum.GetValues<TopicKind>().Select(k => k.ToString().ToLowerInvariant())];
 
-    private readonly IMessageTransport _inner;
     private readonly string _component;
     private readonly TopicScheme _topics;
     private readonly ActivitySource _source;
     private readonly IDisposable _connectedGauge;
 
-    public TracingTransport(IMessageTransport inner, string component, TopicScheme topics)
+    public TracingTransport(IMessageTransport inner, string component, TopicScheme topics) : base(inner)
     {
-        _inner = inner;
         _component = component;
         _topics = topics;
         _source = EdgeTelemetry.Source(component);
         _connectedGauge = EdgeTelemetry.BrokerConnected.Observe(() => inner.IsConnected ? 1 : 0,
             new TagList { { EdgeTelemetry.Tags.Component, component }, { EdgeTelemetry.Tags.MessagingSystem, inner.System } });
-        _inner.ConnectionChanged += OnConnectionChanged;
+        Inner.ConnectionChanged += OnConnectionChanged;
     }
 
-    /// <summary>The wrapped transport.</summary>
-    public IMessageTransport Inner => _inner;
-
-    public string System => _inner.System;
-    public bool IsConnected => _inner.IsConnected;
-
-    public event Action<bool>? ConnectionChanged
-    {
-        add => _inner.ConnectionChanged += value;
-        remove => _inner.ConnectionChanged -= value;
-    }
-
-    public event Action<RejectedMessage>? Rejected
-    {
-        add => _inner.Rejected += value;
-        remove => _inner.Rejected -= value;
-    }
-
-    public Task ConnectAsync(CancellationToken ct) => _inner.ConnectAsync(ct);
-
-    public async ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
+    public override async ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
     {
         using var activity = StartProducer("publish", message);
         try
         {
-            await _inner.PublishAsync(WithTraceContext(message, activity), ct);
+            await Inner.PublishAsync(WithTraceContext(message, activity), ct);
         }
         catch (Exception ex)
         {
@@ -78,13 +56,13 @@ public sealed class TracingTransport : IMessageTransport
         Count(EdgeTelemetry.MessagesPublished, message.Topic);
     }
 
-    public async Task<ReceivedMessage> RequestAsync(OutgoingMessage request, TimeSpan timeout, CancellationToken ct)
+    public override async Task<ReceivedMessage> RequestAsync(OutgoingMessage request, TimeSpan timeout, CancellationToken ct)
     {
         // One span over the round trip; the responder's spans hang below it through the injected context.
         using var activity = StartProducer("request", request);
         try
         {
-            var reply = await _inner.RequestAsync(WithTraceContext(request, activity), timeout, ct);
+            var reply = await Inner.RequestAsync(WithTraceContext(request, activity), timeout, ct);
             Count(EdgeTelemetry.MessagesPublished, request.Topic);
             return reply;
         }
@@ -95,8 +73,8 @@ public sealed class TracingTransport : IMessageTransport
         }
     }
 
-    public async Task<IMessageSubscription> SubscribeAsync(SubscriptionRequest request, CancellationToken ct) =>
-        new TracingSubscription(this, await _inner.SubscribeAsync(request, ct));
+    public override async Task<IMessageSubscription> SubscribeAsync(SubscriptionRequest request, CancellationToken ct) =>
+        new TracingSubscription(this, await Inner.SubscribeAsync(request, ct));
 
     private Activity? StartProducer(string operation, OutgoingMessage message)
     {
@@ -106,7 +84,7 @@ public sealed class TracingTransport : IMessageTransport
         var activity = _source.StartActivity($"{operation} {message.Topic}", ActivityKind.Producer, parent);
         if (activity is { IsAllDataRequested: true })
         {
-            activity.SetTag(MessagingTags.System, _inner.System);
+            activity.SetTag(MessagingTags.System, Inner.System);
             activity.SetTag(MessagingTags.Operation, MessagingTags.Publish);
             activity.SetTag(MessagingTags.DestinationName, message.Topic);
             activity.SetTag(MessagingTags.BodySize, message.Payload.Length);
@@ -145,7 +123,7 @@ public sealed class TracingTransport : IMessageTransport
         if (activity is null) return message;
         if (activity.IsAllDataRequested)
         {
-            activity.SetTag(MessagingTags.System, _inner.System);
+            activity.SetTag(MessagingTags.System, Inner.System);
             activity.SetTag(MessagingTags.Operation, MessagingTags.Receive);
             activity.SetTag(MessagingTags.DestinationName, message.Topic);
             activity.SetTag(MessagingTags.BodySize, message.Payload.Length);
@@ -166,14 +144,14 @@ public sealed class TracingTransport : IMessageTransport
     private void OnConnectionChanged(bool connected)
     {
         if (!connected)
-            EdgeTelemetry.BrokerDisconnects.Add(1, new TagList { { EdgeTelemetry.Tags.Component, _component }, { EdgeTelemetry.Tags.MessagingSystem, _inner.System } });
+            EdgeTelemetry.BrokerDisconnects.Add(1, new TagList { { EdgeTelemetry.Tags.Component, _component }, { EdgeTelemetry.Tags.MessagingSystem, Inner.System } });
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         _connectedGauge.Dispose();
-        _inner.ConnectionChanged -= OnConnectionChanged;
-        await _inner.DisposeAsync();
+        Inner.ConnectionChanged -= OnConnectionChanged;
+        await Inner.DisposeAsync();
     }
 
     /// <summary>The inner subscription, read through a <see cref="TracingReader"/>; reports its queue depth while open.</summary>

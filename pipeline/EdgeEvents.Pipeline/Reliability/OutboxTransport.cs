@@ -18,11 +18,10 @@ namespace EdgeEvents.Pipeline.Reliability;
 /// A message may be sent twice (acknowledgement lost, or a kill between the broker's ack and the delete); consumers
 /// de-duplicate on <see cref="OutgoingMessage.MessageId"/>, which the outbox assigns when the caller did not.
 /// </remarks>
-public sealed class OutboxTransport : IMessageTransport
+public sealed class OutboxTransport : TransportDecorator
 {
     private const int BatchSize = 100;
 
-    private readonly IMessageTransport _inner;
     private readonly OutboxStore _store;
     private readonly OutboxOptions _options;
     private readonly TopicScheme _topics;
@@ -38,15 +37,14 @@ public sealed class OutboxTransport : IMessageTransport
     private long _sent;
     private int _disposed;
 
-    private OutboxTransport(IMessageTransport inner, OutboxStore store, OutboxOptions options, TopicScheme topics, string component, ILogger logger)
+    private OutboxTransport(IMessageTransport inner, OutboxStore store, OutboxOptions options, TopicScheme topics, string component, ILogger logger) : base(inner)
     {
-        _inner = inner;
         _store = store;
         _options = options;
         _topics = topics;
         _component = component;
         _logger = logger;
-        _inner.ConnectionChanged += OnConnectionChanged;
+        Inner.ConnectionChanged += OnConnectionChanged;
     }
 
     private void OnConnectionChanged(bool up)
@@ -65,22 +63,6 @@ public sealed class OutboxTransport : IMessageTransport
         return new OutboxTransport(inner, store, options, topics, component, logger);
     }
 
-    public IMessageTransport Inner => _inner;
-    public string System => _inner.System;
-    public bool IsConnected => _inner.IsConnected;
-
-    public event Action<bool>? ConnectionChanged
-    {
-        add => _inner.ConnectionChanged += value;
-        remove => _inner.ConnectionChanged -= value;
-    }
-
-    public event Action<RejectedMessage>? Rejected
-    {
-        add => _inner.Rejected += value;
-        remove => _inner.Rejected -= value;
-    }
-
     /// <summary>Messages waiting in the outbox (for metrics and readiness).</summary>
     public long Pending => _store.Count;
     /// <summary>Payload bytes waiting in the outbox.</summary>
@@ -94,18 +76,18 @@ public sealed class OutboxTransport : IMessageTransport
     /// <summary>Messages the broker acknowledged, since start.</summary>
     public long Sent => Interlocked.Read(ref _sent);
 
-    public Task ConnectAsync(CancellationToken ct)
+    public override Task ConnectAsync(CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         _sender ??= Task.Run(() => SendLoopAsync(_stop.Token), CancellationToken.None);
-        return _inner.ConnectAsync(ct);
+        return Inner.ConnectAsync(ct);
     }
 
     /// <summary>At-least-once: durable in the outbox when this returns (the broker gets it later). At-most-once: straight through.</summary>
-    public ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
+    public override ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (message.Delivery == Delivery.AtMostOnce) return _inner.PublishAsync(message, ct);
+        if (message.Delivery == Delivery.AtMostOnce) return Inner.PublishAsync(message, ct);
         ct.ThrowIfCancellationRequested();
         var expiresAt = message.Expiry is { } expiry ? DateTimeOffset.UtcNow + expiry : (DateTimeOffset?)null;
         var dropped = _store.Append(message with { MessageId = message.MessageId ?? MessageId.New() }, expiresAt);
@@ -119,11 +101,6 @@ public sealed class OutboxTransport : IMessageTransport
         _wake.Writer.TryWrite(true);
         return ValueTask.CompletedTask;
     }
-
-    public Task<IMessageSubscription> SubscribeAsync(SubscriptionRequest request, CancellationToken ct) => _inner.SubscribeAsync(request, ct);
-
-    /// <summary>Requests are interactive (a caller waits for the reply): they bypass the outbox.</summary>
-    public Task<ReceivedMessage> RequestAsync(OutgoingMessage request, TimeSpan timeout, CancellationToken ct) => _inner.RequestAsync(request, timeout, ct);
 
     private async Task SendLoopAsync(CancellationToken ct)
     {
@@ -164,7 +141,7 @@ public sealed class OutboxTransport : IMessageTransport
         for (var failures = 0; ;)
         {
             // Wait for the link here, not inside the inner publish, so overflow drops and expiry are judged at send time.
-            if (!_inner.IsConnected) await _linkUp.Task.WaitAsync(ct);
+            if (!Inner.IsConnected) await _linkUp.Task.WaitAsync(ct);
             if (entry.Sequence <= _store.DroppedThrough) return;
             if (entry.ExpiresAt is { } expiresAt)
             {
@@ -178,14 +155,14 @@ public sealed class OutboxTransport : IMessageTransport
             }
             try
             {
-                await _inner.PublishAsync(message, ct);
+                await Inner.PublishAsync(message, ct);
                 Interlocked.Increment(ref _sent);
                 return;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
                 // Failures while disconnected are the outage itself; only failures with the link up count towards giving up.
-                if (_inner.IsConnected && ++failures >= _options.MaxAttempts)
+                if (Inner.IsConnected && ++failures >= _options.MaxAttempts)
                 {
                     Interlocked.Increment(ref _givenUp);
                     _logger.LogError(ex, "Outbox gave up message {MessageId} on {Topic} after {Attempts} attempts", message.MessageId, message.Topic, failures);
@@ -210,7 +187,7 @@ public sealed class OutboxTransport : IMessageTransport
         };
         try
         {
-            await _inner.PublishAsync(new OutgoingMessage(_topics.Errors(_component), MessageCodec.Serialize(error, PayloadFormat.Json))
+            await Inner.PublishAsync(new OutgoingMessage(_topics.Errors(_component), MessageCodec.Serialize(error, PayloadFormat.Json))
             {
                 ContentType = ContentTypes.Json, Delivery = Delivery.AtLeastOnce, MessageId = error.Id,
             }, ct);
@@ -225,21 +202,21 @@ public sealed class OutboxTransport : IMessageTransport
         _logger.LogWarning("Outbox of {Component} dropped {Count} messages while full; reported on {Topic}", _component, drops, _topics.Errors(_component));
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _inner.ConnectionChanged -= OnConnectionChanged;
+        Inner.ConnectionChanged -= OnConnectionChanged;
         if (_sender is not null)
         {
             var deadline = DateTime.UtcNow + _options.DrainOnDispose;
-            while (_store.Count > 0 && _inner.IsConnected && DateTime.UtcNow < deadline) await Task.Delay(20);
+            while (_store.Count > 0 && Inner.IsConnected && DateTime.UtcNow < deadline) await Task.Delay(20);
             await _stop.CancelAsync();
             await _sender;
         }
         if (_store.Count > 0)
             _logger.LogInformation("Outbox of {Component} keeps {Count} unsent messages for the next start", _component, _store.Count);
         _store.Dispose();
-        await _inner.DisposeAsync();
+        await Inner.DisposeAsync();
         _stop.Dispose();
     }
 }
