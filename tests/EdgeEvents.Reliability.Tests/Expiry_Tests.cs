@@ -16,6 +16,7 @@ public sealed class Expiry_Tests
         var request = new SubscriptionRequest("edge/frames/+");
         await using (var away = await TestTransports.ConnectAsync(detector))
             await away.SubscribeAsync(request, default);
+        await broker.WaitUntilOfflineAsync(detector.ClientId!, TimeSpan.FromSeconds(10));
 
         await using (var camera = await TestTransports.ConnectAsync(broker.Url))
         {

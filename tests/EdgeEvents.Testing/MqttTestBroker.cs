@@ -43,6 +43,22 @@ public sealed class MqttTestBroker : IAsyncDisposable
         _embedded = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = _port }, NullLogger.Instance);
     }
 
+    /// <summary>
+    /// Waits until the broker no longer lists the client as connected. A client's DISCONNECT is processed
+    /// asynchronously; tests that need "the subscriber is away" wait for it instead of racing it. (mosquitto handles
+    /// one socket event at a time and lists nothing to poll, so there it returns at once.)
+    /// </summary>
+    public async Task WaitUntilOfflineAsync(string clientId, TimeSpan timeout)
+    {
+        if (_embedded is null) return;
+        var deadline = DateTime.UtcNow + timeout;
+        while ((await _embedded.Server.GetClientsAsync()).Any(c => c.Id == clientId))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Client '{clientId}' still connected after {timeout.TotalSeconds:0.#} s.");
+            await Task.Delay(20);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_embedded is not null) await _embedded.DisposeAsync();
