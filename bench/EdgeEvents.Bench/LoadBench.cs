@@ -28,6 +28,7 @@ public static class LoadBench
         bool ScaleOut, TimeSpan BaselineDuration, int RawMessages, string OutFolder);
 
     private const int RawPayloadBytes = 100 * 1024;
+    private static readonly Stopwatch RunClock = Stopwatch.StartNew();
     // Allowed on top of the detector's maximum frame age in check (b): broker transit, one inference, publish.
     private static readonly TimeSpan LatencySlack = TimeSpan.FromSeconds(1);
 
@@ -52,7 +53,7 @@ public static class LoadBench
             rawRates[transport] = transport == LoadPipeline.Nats
                 ? await TransportBench.RawNatsAsync(pipeline.Url, RawPayloadBytes, settings.RawMessages, 64)
                 : await TransportBench.RawMqttAsync(pipeline.Url, RawPayloadBytes, settings.RawMessages, 64);
-            Console.WriteLine($"baseline: raw {transport} client {rawRates[transport]:N0} msg/s of 100 KB (TransportBench's loop, window 64)");
+            Console.WriteLine($"  [{RunClock.Elapsed.TotalSeconds:F0} s] baseline: raw {transport} client {rawRates[transport]:N0} msg/s of 100 KB (TransportBench's loop, window 64)");
             pipeline.AddDetector(detectorModel);
             pipeline.StartScene();
             pipeline.StartLlm(llmModel);
@@ -130,6 +131,7 @@ public static class LoadBench
         await cameras.CancelAsync();
         await running;
         await fleet.TourAsync(pipeline.Detectors, CancellationToken.None);
+        Console.WriteLine($"  [{RunClock.Elapsed.TotalSeconds:F0} s] {pipeline.Transport}: {pipeline.Detectors} detector(s), scene and llm processes up");
     }
 
     private static async Task<StepResult> StepAsync(LoadPipeline pipeline, Dashboard dashboard, CameraFleet fleet, int cameras, Settings settings)
@@ -140,7 +142,7 @@ public static class LoadBench
 
         var meters = pipeline.Meters.Append(new ProcessMeter("bench", Environment.ProcessId)).ToList();
         var countersBefore = DetectorCounters(dashboard);
-        var publishedBefore = fleet.Published;
+        var (publishedBefore, failedBefore) = (fleet.Published, fleet.Failed);
         foreach (var meter in meters) meter.Start();
         dashboard.StartWindow();
         var clock = Stopwatch.StartNew();
@@ -154,6 +156,7 @@ public static class LoadBench
         var elapsed = clock.Elapsed.TotalSeconds;
         var usage = meters.Select(m => m.Stop()).ToList();
         var published = fleet.Published - publishedBefore;
+        var failed = fleet.Failed - failedBefore;
         var countersAfter = DetectorCounters(dashboard);
         await stop.CancelAsync();
         await running;
@@ -161,9 +164,10 @@ public static class LoadBench
 
         var drops = StepResult.DropReasons.ToDictionary(r => r, r => (long)(countersAfter.GetValueOrDefault(r) - countersBefore.GetValueOrDefault(r)));
         drops["not_received"] = Math.Max(0, published - (long)(countersAfter.GetValueOrDefault("received") - countersBefore.GetValueOrDefault("received")));
+        drops["publish_failed"] = failed;
         var step = new StepResult(pipeline.Transport, cameras, pipeline.Detectors, cameras * settings.Fps, published / elapsed,
             latency.Detection.Length / elapsed, latency, drops, usage);
-        Console.WriteLine($"  {step.Transport}, {cameras} camera(s), {step.Detectors} detector(s): {step.ProcessedFps:F1} of {step.OfferedFps:F0} fps processed, " +
+        Console.WriteLine($"  [{RunClock.Elapsed.TotalSeconds:F0} s] {step.Transport}, {cameras} camera(s), {step.Detectors} detector(s): {step.ProcessedFps:F1} of {step.OfferedFps:F0} fps processed, " +
             $"capture→detection p95 {step.DetectionP95:F0} ms, detector CPU {step.Cpu("detector"):F0} %");
         return step;
     }
