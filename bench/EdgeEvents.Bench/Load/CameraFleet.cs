@@ -54,9 +54,9 @@ public sealed class CameraFleet(IMessageTransport transport, IReadOnlyList<Sourc
     }
 
     /// <summary>
-    /// Publishes every image <paramref name="repeat"/> times on camera 1, about seven per second (about a detector's pace, so
-    /// none is superseded): with <paramref name="repeat"/> = the number of detectors sharing the frames, each is
-    /// likely to decode every image size once.
+    /// Publishes every image <paramref name="repeat"/> times on camera 1, about seven per second (near a detector's
+    /// pace, so few are superseded): with <paramref name="repeat"/> = the number of detectors sharing the frames, each
+    /// is likely to decode every image size once.
     /// </summary>
     public async Task TourAsync(int repeat, CancellationToken ct)
     {
