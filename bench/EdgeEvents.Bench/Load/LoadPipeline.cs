@@ -82,7 +82,13 @@ public sealed class LoadPipeline : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var (_, process) in _workers) await process.DisposeAsync();
+        // Workers log warnings only (reconnects, overload, errors): show them, they explain odd figures.
+        foreach (var (name, process) in _workers)
+        {
+            var lines = process.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (lines.Length > 0) Console.Error.WriteLine($"{Transport} {name}: {lines.Length} warning line(s), the last ones:\n  {string.Join("\n  ", lines.TakeLast(8))}");
+            await process.DisposeAsync();
+        }
         if (_brokerCli is not null) await _brokerCli.DisposeAsync();
         if (_brokerProcess is not null) await _brokerProcess.DisposeAsync();
     }
