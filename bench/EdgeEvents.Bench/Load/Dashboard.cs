@@ -63,7 +63,8 @@ public sealed class Dashboard : IAsyncDisposable
     /// <summary>Publishes one question; its answer's latency counts in the window open when the answer arrives.</summary>
     public async Task AskAsync(CancellationToken ct)
     {
-        var question = new Question { Text = "How many people are on cam1?", Asker = Asker };
+        // Scoped to one camera, as a dashboard asks: the facts of all 16 cameras overflow the default 1,024-token context.
+        var question = new Question { Text = "How many people are on cam1?", Camera = "cam1", Asker = Asker };
         _asked[question.Id] = DateTimeOffset.UtcNow;
         await _transport.PublishAsync(new OutgoingMessage(_topics.Questions(Asker), MessageCodec.Serialize(question, PayloadFormat.Json))
         {

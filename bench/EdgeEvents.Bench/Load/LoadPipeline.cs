@@ -58,9 +58,9 @@ public sealed class LoadPipeline : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts one more detector process in the shared group.</summary>
+    /// <summary>Starts one more detector process in the shared group, on the CPU provider as the bare baseline.</summary>
     public void AddDetector(string modelPath) =>
-        StartWorker($"detector-{Detectors + 1}", "detector", "--model", modelPath, "--group", DetectorGroup);
+        StartWorker($"detector-{Detectors + 1}", "detector", "--model", modelPath, "--providers", "CPU", "--group", DetectorGroup);
 
     public void StartScene() => StartWorker("scene", "scene");
 
