@@ -24,6 +24,8 @@ public sealed class Dashboard : IAsyncDisposable
     private readonly LatencySamples _detections = new();
     private readonly LatencySamples _events = new();
     private readonly LatencySamples _answers = new();
+    // Answers whose status is not ok (timeout, error, rejected): counted in the answers too, and shown apart.
+    private readonly LatencySamples _answersNotOk = new();
     private readonly ConcurrentDictionary<string, DateTimeOffset> _asked = new();
     // Latest stats message of each process: several detectors share a component name, so the key adds its start time.
     private readonly ConcurrentDictionary<(string Component, DateTimeOffset StartedAt), IReadOnlyDictionary<string, double>> _stats = new();
@@ -38,7 +40,9 @@ public sealed class Dashboard : IAsyncDisposable
         await dashboard.SubscribeAsync<StatusMessage>(TopicKind.Stats, s => dashboard._stats[(s.Component, s.StartedAt)] = s.Values);
         await dashboard.SubscribeAsync<Answer>(dashboard._topics.Answers(Asker), a =>
         {
-            if (dashboard._asked.TryRemove(a.QuestionId, out var askedAt)) dashboard._answers.Add(askedAt);
+            if (!dashboard._asked.TryRemove(a.QuestionId, out var askedAt)) return;
+            dashboard._answers.Add(askedAt);
+            if (a.Status != AnswerStatus.Ok) dashboard._answersNotOk.Add(askedAt);
         });
         return dashboard;
     }
@@ -63,7 +67,7 @@ public sealed class Dashboard : IAsyncDisposable
     /// <summary>Publishes one question; its answer's latency counts in the window open when the answer arrives.</summary>
     public async Task AskAsync(CancellationToken ct)
     {
-        // Scoped to one camera, as a dashboard asks: the facts of all 16 cameras overflow the default 1,024-token context.
+        // Scoped to one camera, as a dashboard asks.
         var question = new Question { Text = "How many people are on cam1?", Camera = "cam1", Asker = Asker };
         _asked[question.Id] = DateTimeOffset.UtcNow;
         await _transport.PublishAsync(new OutgoingMessage(_topics.Questions(Asker), MessageCodec.Serialize(question, PayloadFormat.Json))
@@ -103,10 +107,11 @@ public sealed class Dashboard : IAsyncDisposable
         _detections.Start();
         _events.Start();
         _answers.Start();
+        _answersNotOk.Start();
     }
 
     /// <summary>Closes the window and returns its samples.</summary>
-    public WindowSamples StopWindow() => new(_detections.Stop(), _events.Stop(), _answers.Stop());
+    public WindowSamples StopWindow() => new(_detections.Stop(), _events.Stop(), _answers.Stop(), _answersNotOk.Stop().Length);
 
     public async ValueTask DisposeAsync()
     {
@@ -119,7 +124,7 @@ public sealed class Dashboard : IAsyncDisposable
 }
 
 /// <summary>Latencies (ms, sorted) of one measurement window.</summary>
-public sealed record WindowSamples(double[] Detection, double[] SceneEvent, double[] Answer);
+public sealed record WindowSamples(double[] Detection, double[] SceneEvent, double[] Answer, int AnswersNotOk);
 
 /// <summary>Milliseconds from a timestamp to now, collected only while a window is open.</summary>
 public sealed class LatencySamples

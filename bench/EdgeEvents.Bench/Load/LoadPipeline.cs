@@ -64,7 +64,11 @@ public sealed class LoadPipeline : IAsyncDisposable
 
     public void StartScene() => StartWorker("scene", "scene");
 
-    public void StartLlm(string modelPath) => StartWorker("llm", "llm", "--model", modelPath);
+    /// <summary>
+    /// The LLM worker with a 2,048-token context (stories260K's training context): with its 512-token vocabulary the
+    /// default 1,024 does not hold the system prompt plus the facts of one busy camera.
+    /// </summary>
+    public void StartLlm(string modelPath) => StartWorker("llm", "llm", "--model", modelPath, "--context", "2048");
 
     private void StartWorker(string name, params string[] args)
     {

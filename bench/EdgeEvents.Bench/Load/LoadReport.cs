@@ -39,7 +39,7 @@ public static class LoadReport
 
     public static void PrintTable(IEnumerable<StepResult> steps)
     {
-        Console.WriteLine("| transport | cameras | detectors | offered fps | processed fps | capture→detection p50/p95/p99 ms | capture→scene event p50/p95/p99 ms (n) | answer p50/p95 ms (n) | dropped superseded/stale/too many cameras/intake/not received/publish failed | CPU % detector/scene/llm/broker/bench | peak RSS MB detector/scene/llm/broker |");
+        Console.WriteLine("| transport | cameras | detectors | offered fps | processed fps | capture→detection p50/p95/p99 ms | capture→scene event p50/p95/p99 ms (n) | answer p50/p95 ms (n, not ok) | dropped superseded/stale/too many cameras/intake/not received/publish failed | CPU % detector/scene/llm/broker/bench | peak RSS MB detector/scene/llm/broker |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var s in steps)
         {
@@ -47,7 +47,7 @@ public static class LoadReport
             Console.WriteLine($"| {s.Transport} | {s.Cameras} | {s.Detectors} | {s.OfferedFps:F0} | {s.ProcessedFps:F1} " +
                 $"| {Ms(l.Detection, 50)} / {Ms(l.Detection, 95)} / {Ms(l.Detection, 99)} " +
                 $"| {Ms(l.SceneEvent, 50)} / {Ms(l.SceneEvent, 95)} / {Ms(l.SceneEvent, 99)} ({l.SceneEvent.Length}) " +
-                $"| {Ms(l.Answer, 50)} / {Ms(l.Answer, 95)} ({l.Answer.Length}) " +
+                $"| {Ms(l.Answer, 50)} / {Ms(l.Answer, 95)} ({l.Answer.Length}{(l.AnswersNotOk > 0 ? $", {l.AnswersNotOk} not ok" : "")}) " +
                 $"| {string.Join('/', StepResult.DropReasons.Select(r => s.Drops.GetValueOrDefault(r)))} " +
                 $"| {string.Join('/', Components.Select(c => s.Cpu(c).ToString("F0", Invariant)))} " +
                 $"| {string.Join('/', Components[..^1].Select(c => s.PeakRss(c).ToString("F0", Invariant)))} |");
@@ -62,6 +62,7 @@ public static class LoadReport
         string[] latency = ["detection", "scene_event", "answer"];
         csv.AppendLine(string.Join(',', new[] { "transport", "cameras", "detectors", "offered_fps", "published_fps", "processed_fps" }
             .Concat(latency.SelectMany(k => new[] { $"{k}_p50_ms", $"{k}_p95_ms", $"{k}_p99_ms", $"{k}_n" }))
+            .Append("answer_not_ok")
             .Concat(StepResult.DropReasons.Select(r => $"dropped_{r}"))
             .Concat(Components.Select(c => $"cpu_percent_{c}"))
             .Concat(Components.Select(c => $"peak_rss_mb_{c}"))));
@@ -70,6 +71,7 @@ public static class LoadReport
             var values = new List<object> { s.Transport, s.Cameras, s.Detectors, Round(s.OfferedFps), Round(s.PublishedFps), Round(s.ProcessedFps) };
             foreach (var samples in new[] { s.Latency.Detection, s.Latency.SceneEvent, s.Latency.Answer })
                 values.AddRange([Round(Percentile(samples, 50)), Round(Percentile(samples, 95)), Round(Percentile(samples, 99)), samples.Length]);
+            values.Add(s.Latency.AnswersNotOk);
             values.AddRange(StepResult.DropReasons.Select(r => (object)s.Drops.GetValueOrDefault(r)));
             values.AddRange(Components.Select(c => (object)Round(s.Cpu(c))));
             values.AddRange(Components.Select(c => (object)Round(s.PeakRss(c))));
