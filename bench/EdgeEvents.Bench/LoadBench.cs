@@ -46,13 +46,14 @@ public static class LoadBench
             $"{settings.Settle.TotalSeconds:0.#} s settle + {settings.Measure.TotalSeconds:0.#} s measured per step; a question every {settings.QuestionInterval.TotalSeconds:0.#} s; " +
             $"{images.Count} images ({string.Join(", ", images.Select(i => $"{i.Name} {i.Data.Length / 1024} KB"))}); {Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 
-        var bareFps = BareSessionFps(detectorModel, images.First(i => i.Name == "bus-640p"), settings.BaselineDuration);
-        Console.WriteLine($"baseline: bare InferenceSession.Run {bareFps:F2} frames/s (same model, default threads, letterboxed bus-640p)");
-
         var steps = new List<StepResult>();
+        var bareRates = new Dictionary<string, double>();
         var rawRates = new Dictionary<string, double>();
         foreach (var transport in settings.Transports)
         {
+            // Measured again before each transport's curve, so on a shared machine each ratio compares like moments.
+            bareRates[transport] = BareSessionFps(detectorModel, images.First(i => i.Name == "bus-640p"), settings.BaselineDuration);
+            Console.WriteLine($"  [{RunClock.Elapsed.TotalSeconds:F0} s] baseline: bare InferenceSession.Run {bareRates[transport]:F2} frames/s (same model, default threads, letterboxed bus-640p)");
             await using var pipeline = await LoadPipeline.StartBrokerAsync(transport);
             rawRates[transport] = transport == LoadPipeline.Nats
                 ? await TransportBench.RawNatsAsync(pipeline.Url, RawPayloadBytes, settings.RawMessages, 64)
@@ -84,7 +85,7 @@ public static class LoadBench
         LoadReport.WritePlot(png, steps, settings.Fps);
         Console.WriteLine($"\nwrote {csv} and {png}\n");
 
-        PrintRatios(steps, bareFps, rawRates);
+        PrintRatios(steps, bareRates, rawRates);
         var maxFrameAge = new DetectorOptions().MaxFrameAge;
         var checks = LoadReport.Curves(steps).SelectMany(curve => LoadReport.Check(curve, maxFrameAge, LatencySlack)).ToList();
         foreach (var check in checks) Console.WriteLine(check);
@@ -198,14 +199,14 @@ public static class LoadBench
         return totals;
     }
 
-    private static void PrintRatios(List<StepResult> steps, double bareFps, Dictionary<string, double> rawRates)
+    private static void PrintRatios(List<StepResult> steps, Dictionary<string, double> bareRates, Dictionary<string, double> rawRates)
     {
         foreach (var curve in LoadReport.Curves(steps))
         {
             var transport = curve[0].Transport;
             var best = curve.MaxBy(s => s.ProcessedFps)!;
             var last = curve[^1];
-            Console.WriteLine($"ratio [{transport}]: best pipeline throughput {best.ProcessedFps:F1} fps ({best.Cameras} cameras) / bare session {bareFps:F1} fps = {best.ProcessedFps / bareFps:P0}");
+            Console.WriteLine($"ratio [{transport}]: best pipeline throughput {best.ProcessedFps:F1} fps ({best.Cameras} cameras) / bare session {bareRates[transport]:F1} fps = {best.ProcessedFps / bareRates[transport]:P0}");
             Console.WriteLine($"ratio [{transport}]: frames through the broker at {last.Cameras} cameras {last.PublishedFps:F0} msg/s / raw 100 KB {rawRates[transport]:N0} msg/s = {last.PublishedFps / rawRates[transport]:P1}");
             if (steps.FirstOrDefault(s => s.Transport == transport && s.Detectors == 2) is { } two)
                 Console.WriteLine($"scale-out [{transport}]: {two.Cameras} cameras, 1 detector {last.ProcessedFps:F1} fps (p95 {last.DetectionP95:F0} ms, CPU {last.Cpu("detector"):F0} %), " +
