@@ -115,4 +115,20 @@ public sealed record DetectorOptions
     /// <summary>Largest decoded image (width × height) accepted; bigger images are rejected before decoding. Default 4096 × 4096.</summary>
     [Range(1, 268_435_456)]
     public long MaxImagePixels { get; init; } = 4096L * 4096;
+
+    /// <summary>
+    /// Annotated snapshots per second per camera: a processed frame with its boxes, labels and confidences drawn,
+    /// published as a bare JPEG, retained, on <c>{prefix}/snapshots/{camera}</c> (what Home Assistant's MQTT camera
+    /// shows). Drawn off the detection path. 0 turns snapshots off. Default 1.
+    /// </summary>
+    [Range(0.0, 30.0)]
+    public double SnapshotsPerSecond { get; init; } = 1;
+
+    /// <summary>JPEG quality of snapshots, 1–100. Default 80.</summary>
+    [Range(1, 100)]
+    public int SnapshotQuality { get; init; } = 80;
+
+    /// <summary>Snapshots of wider frames are scaled down to this width, to keep payloads small; 0 keeps the frame's size. Default 1280.</summary>
+    [Range(0, 16384)]
+    public int SnapshotMaxWidth { get; init; } = 1280;
 }
