@@ -19,7 +19,12 @@ public class Snapshots_Tests(ITestOutputHelper output)
     {
         var jpeg = File.ReadAllBytes(TestData.Sample("bus.jpg"));
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
-        await using var detector = await DetectorHost.StartAsync(broker.Url, new Dictionary<string, string?> { ["Detector:ModelPath"] = DetectorHost.YoloV8 });
+        await using var detector = await DetectorHost.StartAsync(broker.Url, new Dictionary<string, string?>
+        {
+            ["Detector:ModelPath"] = DetectorHost.YoloV8,
+            // Full size, so the snapshot's pixels compare one to one with the photo's; scaling has its own test.
+            ["Detector:SnapshotMaxWidth"] = "0",
+        });
         await using var detections = await detector.SubscribeAsync("edge/detections/+");
 
         await detector.PublishFrameAsync("test", jpeg);
@@ -131,23 +136,29 @@ public class Snapshots_Tests(ITestOutputHelper output)
         await running;
     }
 
-    [Fact]
-    public void Frames_wider_than_the_maximum_are_scaled_down_with_their_boxes()
+    [Theory]
+    [InlineData(false, 640, 480, 270)] // the default: a JPEG decodes at the largest n/8 scale that fits, here 2/8
+    [InlineData(false, 1280, 1200, 675)] // 5/8
+    [InlineData(true, 640, 640, 360)] // raw pixels are resampled to the maximum width
+    public void A_1080p_frame_is_scaled_to_fit_the_maximum_width_with_its_boxes(bool raw, int maxWidth, int width, int height)
     {
         var jpeg = TestImages.ResizedJpeg("bus.jpg", 1920, 1080);
+        var frame = raw ? TestImages.RawRgb(jpeg, "wide") : new Frame { Camera = "wide", Encoding = FrameEncoding.Jpeg, Data = jpeg };
         var set = Detections("wide", 1920, 1080) with
         {
             Detections = [new Detection { ClassId = 5, Label = "bus", Confidence = 0.83f, Box = new Box(300, 300, 1500, 900) }],
         };
+        var renderer = new SnapshotRenderer(quality: 80, maxWidth);
 
-        using var snapshot = SKBitmap.Decode(new SnapshotRenderer(quality: 80, maxWidth: 1280).Render(new Frame { Camera = "wide", Encoding = FrameEncoding.Jpeg, Data = jpeg }, set));
+        using var snapshot = SKBitmap.Decode(renderer.Render(frame, set));
+        using var plain = SKBitmap.Decode(renderer.Render(frame, Detections("wide", 1920, 1080)));
 
-        Assert.Equal((1280, 720), (snapshot.Width, snapshot.Height));
-        // The box's bottom edge at y = 900 × 2/3 = 600, in the bus colour.
-        var expected = SnapshotRenderer.ColorOf(5);
-        var onEdge = snapshot.GetPixel(600, 600);
-        Assert.True(Math.Abs(onEdge.Red - expected.Red) + Math.Abs(onEdge.Green - expected.Green) + Math.Abs(onEdge.Blue - expected.Blue) < 60,
-            $"{onEdge} on the scaled box edge; {expected} drawn");
+        Assert.Equal((width, height), (snapshot.Width, snapshot.Height));
+        // The box's bottom edge, scaled, is drawn; the middle of the box is not.
+        var scale = (float)snapshot.Width / 1920;
+        var (x, y) = ((int)(900 * scale), (int)MathF.Round(900 * scale));
+        Assert.True(Difference(snapshot, plain, x, y) > 60, $"{snapshot.GetPixel(x, y)} on the scaled box edge, {plain.GetPixel(x, y)} without boxes");
+        Assert.True(Difference(snapshot, plain, x, (int)(600 * scale)) < 20);
     }
 
     private static DetectionSet Detections(string camera, int width, int height) =>

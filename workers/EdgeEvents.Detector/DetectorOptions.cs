@@ -128,7 +128,11 @@ public sealed record DetectorOptions
     [Range(1, 100)]
     public int SnapshotQuality { get; init; } = 80;
 
-    /// <summary>Snapshots of wider frames are scaled down to this width, to keep payloads small; 0 keeps the frame's size. Default 1280.</summary>
+    /// <summary>
+    /// Widest snapshot; wider frames are scaled down (a JPEG to the largest n/8 decode scale that fits, so a 1080p frame
+    /// becomes 480×270, the size of Frigate's MQTT snapshots). Drawing cost grows with it: a snapshot of a 1080p JPEG costs
+    /// about 9 CPU-ms at 640 and 20 at 1280 (bench/README.md). 0 keeps the frame's size. Default 640.
+    /// </summary>
     [Range(0, 16384)]
-    public int SnapshotMaxWidth { get; init; } = 1280;
+    public int SnapshotMaxWidth { get; init; } = 640;
 }

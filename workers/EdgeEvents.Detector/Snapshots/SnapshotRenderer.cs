@@ -8,8 +8,9 @@ namespace EdgeEvents.Detector.Snapshots;
 /// Draws a frame's detections onto the frame and encodes it as JPEG: a box per detection in its class colour and a
 /// "label 0.91" tag on a filled background above it (inside the box when there is no room above). Line width and text
 /// size follow the image's shorter side, so tags read the same at 640p and 1080p. Frames wider than
-/// <c>maxWidth</c> are scaled down (JPEGs are decoded at a reduced DCT scale first when that still leaves enough
-/// pixels). JPEG/PNG and raw rgb24/bgr24 frames are accepted. Not thread-safe: one per snapshot stage.
+/// <c>maxWidth</c> are scaled down: a JPEG is decoded at the largest n/8 DCT scale that fits (libjpeg-turbo's
+/// shrink-on-load, much cheaper than decoding in full and resampling), other images are resampled. JPEG/PNG and raw
+/// rgb24/bgr24 frames are accepted.
 /// </summary>
 internal sealed class SnapshotRenderer(int quality, int maxWidth)
 {
@@ -82,14 +83,9 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
             using var data = SKData.Create((IntPtr)pointer, bytes.Length);
             using var codec = SKCodec.Create(data) ?? throw new InvalidDataException($"{bytes.Length} bytes are not a decodable image.");
             var full = codec.Info.Size;
-            var target = TargetSize(full.Width, full.Height);
+            // JPEG offers n/8 scales; other formats answer their full size to every scale and are resampled by FitWidth.
             var decoded = full;
-            if (target != full)
-            {
-                // libjpeg-turbo decodes at n/8 scales for a fraction of the cost; keep one only if it is still large enough.
-                var scaled = codec.GetScaledDimensions((float)target.Width / full.Width);
-                if (scaled.Width >= target.Width && scaled.Height >= target.Height) decoded = scaled;
-            }
+            for (var n = 7; n >= 1 && maxWidth > 0 && decoded.Width > maxWidth; n--) decoded = codec.GetScaledDimensions(n / 8f);
             var bitmap = new SKBitmap(new SKImageInfo(decoded.Width, decoded.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
             var result = codec.GetPixels(bitmap.Info, bitmap.GetPixels());
             if (result != SKCodecResult.Success)
@@ -120,21 +116,18 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
         return bitmap;
     }
 
-    /// <summary><paramref name="bitmap"/> itself when it fits the target size, else a resized copy (and the original disposed).</summary>
+    /// <summary><paramref name="bitmap"/> itself when it is at most <c>maxWidth</c> wide, else a resized copy (and the original disposed).</summary>
     private SKBitmap FitWidth(SKBitmap bitmap)
     {
-        var target = TargetSize(bitmap.Width, bitmap.Height);
-        if (target == new SKSizeI(bitmap.Width, bitmap.Height)) return bitmap;
+        if (maxWidth <= 0 || bitmap.Width <= maxWidth) return bitmap;
         using (bitmap)
         {
-            var resized = new SKBitmap(new SKImageInfo(target.Width, target.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-            using var canvas = new SKCanvas(resized);
-            using var image = SKImage.FromBitmap(bitmap);
-            canvas.DrawImage(image, SKRect.Create(target.Width, target.Height), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear), null);
+            var height = Math.Max(1, (int)Math.Round((double)bitmap.Height * maxWidth / bitmap.Width));
+            var resized = new SKBitmap(new SKImageInfo(maxWidth, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+            // Mipmaps (costly: 4x the resample here) only where plain bilinear would alias, beyond halving.
+            var mipmaps = bitmap.Width > 2 * maxWidth ? SKMipmapMode.Linear : SKMipmapMode.None;
+            bitmap.ScalePixels(resized, new SKSamplingOptions(SKFilterMode.Linear, mipmaps));
             return resized;
         }
     }
-
-    private SKSizeI TargetSize(int width, int height) =>
-        maxWidth <= 0 || width <= maxWidth ? new SKSizeI(width, height) : new SKSizeI(maxWidth, Math.Max(1, (int)Math.Round((double)height * maxWidth / width)));
 }
