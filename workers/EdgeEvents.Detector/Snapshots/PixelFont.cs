@@ -3,7 +3,7 @@ using SkiaSharp;
 namespace EdgeEvents.Detector.Snapshots;
 
 /// <summary>
-/// A 5×9 bitmap font (cap height 7, two rows of descender) drawn as filled squares, one per font pixel. The Linux SkiaSharp build we ship
+/// A 5×9 bitmap font (cap height 7, two rows of descender) drawn as filled rectangles, one per horizontal run of ink. The Linux SkiaSharp build we ship
 /// (<c>NativeAssets.Linux.NoDependencies</c>) has no font manager, so <c>SKTypeface.Default</c> has no glyphs and text
 /// would silently not appear; a pixel font needs no font files on the machine and reads well scaled up.
 /// Lower-case letters, digits and <c>. - _ % : ?</c>; upper case is drawn as lower case, anything else as <c>?</c>.
@@ -16,7 +16,7 @@ internal static class PixelFont
     public const int Advance = GlyphWidth + 1;
 
     // Rows top to bottom, '#' = ink; omitted rows at the end are blank.
-    private static readonly Dictionary<char, string> Glyphs = new()
+    private static readonly Dictionary<char, string> Rows = new()
     {
         [' '] = "",
         ['a'] = ".....|.....|.###.|....#|.####|#...#|.####",
@@ -63,6 +63,30 @@ internal static class PixelFont
         ['?'] = ".###.|#...#|....#|...#.|..#..|.....|..#..",
     };
 
+    /// <summary>A horizontal run of ink in a glyph, drawn as one rectangle.</summary>
+    private readonly record struct Run(int Row, int Column, int Length);
+
+    private static readonly Dictionary<char, Run[]> Glyphs = Rows.ToDictionary(g => g.Key, g => ToRuns(g.Value));
+
+    private static Run[] ToRuns(string rows)
+    {
+        var runs = new List<Run>();
+        var lines = rows.Split('|');
+        for (var row = 0; row < lines.Length; row++)
+        {
+            var line = lines[row];
+            for (var col = 0; col < line.Length; col++)
+            {
+                if (line[col] != '#') continue;
+                var end = col;
+                while (end < line.Length && line[end] == '#') end++;
+                runs.Add(new Run(row, col, end - col));
+                col = end;
+            }
+        }
+        return [.. runs];
+    }
+
     /// <summary>Width in pixels of <paramref name="text"/> at <paramref name="scale"/> pixels per font pixel (no trailing spacing).</summary>
     public static int Measure(string text, int scale) => text.Length == 0 ? 0 : (text.Length * Advance - 1) * scale;
 
@@ -74,18 +98,9 @@ internal static class PixelFont
     {
         for (var i = 0; i < text.Length; i++)
         {
-            var c = char.ToLowerInvariant(text[i]);
-            var glyph = Glyphs.TryGetValue(c, out var g) ? g : Glyphs['?'];
+            var glyph = Glyphs.TryGetValue(char.ToLowerInvariant(text[i]), out var g) ? g : Glyphs['?'];
             var left = x + i * Advance * scale;
-            var row = 0;
-            foreach (var line in glyph.Split('|'))
-            {
-                for (var col = 0; col < line.Length; col++)
-                {
-                    if (line[col] == '#') canvas.DrawRect(left + col * scale, y + row * scale, scale, scale, paint);
-                }
-                row++;
-            }
+            foreach (var run in glyph) canvas.DrawRect(left + run.Column * scale, y + run.Row * scale, run.Length * scale, scale, paint);
         }
     }
 }
