@@ -22,7 +22,7 @@ public static class TransportBench
         var cases = new (int Size, int Count)[] { (1024, quick ? 2_000 : 20_000), (100 * 1024, quick ? 200 : 2_000) };
         const int window = 64;
         Console.WriteLine($"transport bench: window {window}, at-least-once, {rounds} alternating rounds (median), {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        Console.WriteLine("| broker | payload | raw msg/s | ours msg/s | ours/raw | per-round ours/raw | raw CPU µs/msg | ours CPU µs/msg |");
+        Console.WriteLine("| broker | payload | raw msg/s | ours msg/s | ours/raw | per-round ours/raw | CPU µs/msg raw / ours | KB allocated/msg raw / ours |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var kind in new[] { MqttTestBroker.Embedded, MqttTestBroker.Mosquitto })
         {
@@ -69,7 +69,8 @@ public static class TransportBench
             var oursRate = Median(ours.Select(r => r.Rate));
             var perRound = string.Join(" ", raw.Zip(ours, (r, o) => $"{o.Rate / r.Rate:P0}"));
             Console.WriteLine($"| {broker} | {size / 1024} KB | {rawRate:N0} | {oursRate:N0} | {oursRate / rawRate:P0} | {perRound} | " +
-                $"{Median(raw.Select(r => r.CpuMicros)):N1} | {Median(ours.Select(r => r.CpuMicros)):N1} |");
+                $"{Median(raw.Select(r => r.CpuMicros)):N1} / {Median(ours.Select(r => r.CpuMicros)):N1} | " +
+                $"{Median(raw.Select(r => r.AllocatedKb)):N1} / {Median(ours.Select(r => r.AllocatedKb)):N1} |");
         }
     }
 
@@ -81,16 +82,22 @@ public static class TransportBench
         return run(size, count);
     }
 
-    /// <summary>msg/s and process CPU µs per message over the timed part of a run (connecting is not timed).</summary>
-    public readonly record struct Measured(double Rate, double CpuMicros);
+    /// <summary>msg/s, process CPU µs and managed KB allocated per message over the timed part of a run (connecting is not timed).</summary>
+    public readonly record struct Measured(double Rate, double CpuMicros, double AllocatedKb);
 
     private sealed class Clock
     {
-        private readonly Stopwatch _watch = Stopwatch.StartNew();
+        private readonly long _allocated = GC.GetTotalAllocatedBytes(precise: true);
         private readonly TimeSpan _cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        private readonly Stopwatch _watch = Stopwatch.StartNew();
 
-        public Measured Stop(int count) =>
-            new(count / _watch.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - _cpu).TotalMicroseconds / count);
+        public Measured Stop(int count)
+        {
+            var elapsed = _watch.Elapsed;
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - _cpu;
+            var allocated = GC.GetTotalAllocatedBytes(precise: true) - _allocated;
+            return new(count / elapsed.TotalSeconds, cpu.TotalMicroseconds / count, allocated / 1024.0 / count);
+        }
     }
 
     private static double Median(IEnumerable<double> values)
