@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Globalization;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 using MQTTnet;
@@ -17,8 +18,9 @@ public static class TransportBench
     public static async Task<int> RunAsync(string[] args)
     {
         var quick = args.Contains("--quick");
-        var rounds = quick ? 1 : 5;
-        var brokers = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).DefaultIfEmpty("all").ToList();
+        var roundsAt = Array.IndexOf(args, "--rounds");
+        var rounds = roundsAt >= 0 ? int.Parse(args[roundsAt + 1], CultureInfo.InvariantCulture) : quick ? 1 : 5;
+        var brokers = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || args[i - 1] != "--rounds")).DefaultIfEmpty("all").ToList();
         var cases = new (int Size, int Count)[] { (1024, quick ? 2_000 : 20_000), (100 * 1024, quick ? 200 : 2_000) };
         const int window = 64;
         Console.WriteLine($"transport bench: window {window}, at-least-once, {rounds} alternating rounds (median), {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
