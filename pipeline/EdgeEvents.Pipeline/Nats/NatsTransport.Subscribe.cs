@@ -290,23 +290,33 @@ public sealed partial class NatsTransport
 
         protected override ValueTask ReceiveInternalAsync(string subject, string? replyTo, ReadOnlySequence<byte>? headersBuffer, ReadOnlySequence<byte> payloadBuffer)
         {
-            // The buffers belong to the socket reader: Build copies the payload into an array of the message's own.
-            var msg = NatsMsg<byte[]>.Build(subject, replyTo, headersBuffer, payloadBuffer, Connection, Connection.HeaderParser, BytesSerializer);
-            if (_owner.Accept(msg.Subject, msg.Data, msg.Headers, msg.ReplyTo, retained: false) is not { } received) return ValueTask.CompletedTask;
-            if (Volatile.Read(ref _held) is not null)
+            try
             {
-                lock (_gate)
-                {
-                    if (_held is not null)
-                    {
-                        if (_held.Count < _pendingLimit) _held.Add(received);
-                        else _subscription.Channel.CountDropped();
-                        return ValueTask.CompletedTask;
-                    }
-                }
+                // The buffers belong to the socket reader: Build copies the payload into an array of the message's own.
+                var msg = NatsMsg<byte[]>.Build(subject, replyTo, headersBuffer, payloadBuffer, Connection, Connection.HeaderParser, BytesSerializer);
+                if (_owner.Accept(msg.Subject, msg.Data, msg.Headers, msg.ReplyTo, retained: false) is { } received && !TryHold(received))
+                    Deliver(received);
             }
-            Deliver(received);
+            catch (Exception ex)
+            {
+                // Whatever goes wrong with one message (a throwing Rejected handler) must not reach the connection's reader.
+                _owner._logger.LogError(ex, "Message on {Subject} dropped", subject);
+                _subscription.Channel.CountDropped();
+            }
             return ValueTask.CompletedTask;
+        }
+
+        /// <summary>While retained messages are replayed, keeps a live one back (or drops it when too many wait) and returns true.</summary>
+        private bool TryHold(ReceivedMessage received)
+        {
+            if (Volatile.Read(ref _held) is null) return false;
+            lock (_gate)
+            {
+                if (_held is null) return false;
+                if (_held.Count < _pendingLimit) _held.Add(received);
+                else _subscription.Channel.CountDropped();
+                return true;
+            }
         }
 
         /// <summary>
