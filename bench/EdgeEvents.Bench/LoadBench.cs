@@ -56,8 +56,8 @@ public static class LoadBench
             Console.WriteLine($"  [{RunClock.Elapsed.TotalSeconds:F0} s] baseline: bare InferenceSession.Run {bareRates[transport]:F2} frames/s (same model, default threads, letterboxed bus-640p)");
             await using var pipeline = await LoadPipeline.StartBrokerAsync(transport);
             rawRates[transport] = transport == LoadPipeline.Nats
-                ? await TransportBench.RawNatsAsync(pipeline.Url, RawPayloadBytes, settings.RawMessages, 64)
-                : await TransportBench.RawMqttAsync(pipeline.Url, RawPayloadBytes, settings.RawMessages, 64);
+                ? (await TransportBench.RawNatsAsync(pipeline.Url, RawPayloadBytes, settings.RawMessages, 64)).Rate
+                : (await TransportBench.RawMqttAsync(pipeline.Url, RawPayloadBytes, settings.RawMessages, 64)).Rate;
             Console.WriteLine($"  [{RunClock.Elapsed.TotalSeconds:F0} s] baseline: raw {transport} client {rawRates[transport]:N0} msg/s of 100 KB (TransportBench's loop, window 64)");
             pipeline.AddDetector(detectorModel);
             pipeline.StartScene();
