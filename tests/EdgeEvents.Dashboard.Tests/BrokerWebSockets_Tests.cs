@@ -2,6 +2,8 @@ using System.Text;
 using System.Threading.Channels;
 using EdgeEvents.Pipeline.Broker;
 using EdgeEvents.Pipeline.Security;
+using EdgeEvents.Testing;
+using System.Security.Cryptography.X509Certificates;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
@@ -72,12 +74,35 @@ public sealed class BrokerWebSockets_Tests(ITestOutputHelper output)
         Assert.Equal("edge/frames/cam1 frame", await dashboard.NextAsync());
     }
 
-    private static async Task<TestClient> ConnectAsync(EmbeddedBroker broker, bool webSocket, string? user = null, string? password = null)
+    [Fact]
+    public async Task With_a_TLS_certificate_the_WebSocket_listener_speaks_wss_only()
+    {
+        using var certificates = TestCertificates.Create();
+        var options = new BrokerOptions
+        {
+            Port = 0, TlsPort = 0, WebSocketPort = 0, PlainListener = false,
+            TlsCertificateFile = certificates.ServerCertificateFile, TlsKeyFile = certificates.ServerKeyFile,
+        };
+        await using var broker = await EmbeddedBroker.StartAsync(options, NullLogger.Instance);
+        Assert.Matches(@"^wss://127\.0\.0\.1:\d+/mqtt$", broker.WebSocketUrl);
+        using var server = X509CertificateLoader.LoadCertificateFromFile(certificates.ServerCertificateFile);
+
+        using var secure = await ConnectAsync(broker, webSocket: true, trusted: server);
+        await secure.Client.SubscribeAsync("edge/echo");
+        await secure.Client.PublishStringAsync("edge/echo", "over wss", MqttQualityOfServiceLevel.AtLeastOnce);
+        Assert.Equal("edge/echo over wss", await secure.NextAsync());
+        await Assert.ThrowsAnyAsync<Exception>(() => ConnectAsync(broker, webSocket: true, url: broker.WebSocketUrl!.Replace("wss://", "ws://")));
+    }
+
+    /// <summary>A bare MQTTnet 5 client on the broker's TCP port or WebSocket URL; with <paramref name="trusted"/>, TLS trusting that certificate only.</summary>
+    private static async Task<TestClient> ConnectAsync(EmbeddedBroker broker, bool webSocket, string? user = null, string? password = null, X509Certificate2? trusted = null, string? url = null)
     {
         var options = new MqttClientOptionsBuilder().WithProtocolVersion(MqttProtocolVersion.V500).WithClientId($"test-{Guid.NewGuid():N}"[..20]).WithTimeout(Timeout);
-        if (webSocket) options.WithWebSocketServer(o => o.WithUri(broker.WebSocketUrl));
+        if (webSocket) options.WithWebSocketServer(o => o.WithUri(url ?? broker.WebSocketUrl));
         else options.WithTcpServer("127.0.0.1", broker.Port);
         if (user is not null) options.WithCredentials(user, password);
+        if (trusted is not null)
+            options.WithTlsOptions(tls => tls.UseTls().WithCertificateValidationHandler(ctx => ctx.Certificate?.GetCertHashString() == trusted.Thumbprint));
         var client = new MqttClientFactory().CreateMqttClient();
         var received = Channel.CreateUnbounded<string>();
         client.ApplicationMessageReceivedAsync += e =>
