@@ -144,7 +144,7 @@ function showStatus(component, text) {
   let item = [...list.children].find((c) => c.dataset.component === component);
   if (!item) {
     item = element("li", component, { "data-component": component });
-    list.append(item);
+    list.insertBefore(item, [...list.children].find((c) => c.dataset.component > component) ?? null);
   }
   item.dataset.state = text;
   item.title = `${component}: ${text}`;
