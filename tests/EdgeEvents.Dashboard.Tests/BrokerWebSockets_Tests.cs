@@ -44,6 +44,19 @@ public sealed class BrokerWebSockets_Tests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_broker_command_with_ws_port_prints_a_WebSocket_URL_that_a_client_connects_to()
+    {
+        await using var command = CliProcess.StartEdgeEvents("broker", "--port", "0", "--ws-port", "0");
+        command.WaitForLine(l => l.StartsWith("mqtt://", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        var url = command.WaitForLine(l => l.StartsWith("ws://", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+
+        using var client = await ConnectAsync(url);
+        await client.Client.SubscribeAsync("edge/echo");
+        await client.Client.PublishStringAsync("edge/echo", "over ws", MqttQualityOfServiceLevel.AtLeastOnce);
+        Assert.Equal("edge/echo over ws", await client.NextAsync());
+    }
+
+    [Fact]
     public async Task Over_WebSockets_a_client_without_credentials_is_refused_and_a_dashboard_may_read_but_not_publish()
     {
         var options = new BrokerOptions
@@ -91,15 +104,20 @@ public sealed class BrokerWebSockets_Tests(ITestOutputHelper output)
         await secure.Client.SubscribeAsync("edge/echo");
         await secure.Client.PublishStringAsync("edge/echo", "over wss", MqttQualityOfServiceLevel.AtLeastOnce);
         Assert.Equal("edge/echo over wss", await secure.NextAsync());
-        await Assert.ThrowsAnyAsync<Exception>(() => ConnectAsync(broker, webSocket: true, url: broker.WebSocketUrl!.Replace("wss://", "ws://")));
+        await Assert.ThrowsAnyAsync<Exception>(() => ConnectAsync(broker.WebSocketUrl!.Replace("wss://", "ws://")));
     }
 
     /// <summary>A bare MQTTnet 5 client on the broker's TCP port or WebSocket URL; with <paramref name="trusted"/>, TLS trusting that certificate only.</summary>
-    private static async Task<TestClient> ConnectAsync(EmbeddedBroker broker, bool webSocket, string? user = null, string? password = null, X509Certificate2? trusted = null, string? url = null)
+    private static Task<TestClient> ConnectAsync(EmbeddedBroker broker, bool webSocket, string? user = null, string? password = null, X509Certificate2? trusted = null) =>
+        webSocket ? ConnectAsync(broker.WebSocketUrl!, user, password, trusted) : ConnectAsync($"mqtt://127.0.0.1:{broker.Port}", user, password, trusted);
+
+    /// <summary>A bare MQTTnet 5 client on <c>ws://</c>/<c>wss://</c> or <c>mqtt://host:port</c>.</summary>
+    private static async Task<TestClient> ConnectAsync(string url, string? user = null, string? password = null, X509Certificate2? trusted = null)
     {
         var options = new MqttClientOptionsBuilder().WithProtocolVersion(MqttProtocolVersion.V500).WithClientId($"test-{Guid.NewGuid():N}"[..20]).WithTimeout(Timeout);
-        if (webSocket) options.WithWebSocketServer(o => o.WithUri(url ?? broker.WebSocketUrl));
-        else options.WithTcpServer("127.0.0.1", broker.Port);
+        var address = new Uri(url);
+        if (address.Scheme == "mqtt") options.WithTcpServer(address.Host, address.Port);
+        else options.WithWebSocketServer(o => o.WithUri(url));
         if (user is not null) options.WithCredentials(user, password);
         if (trusted is not null)
             options.WithTlsOptions(tls => tls.UseTls().WithCertificateValidationHandler(ctx => ctx.Certificate?.GetCertHashString() == trusted.Thumbprint));
