@@ -82,8 +82,9 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         {
             if (authorization is null)
                 logger.LogWarning("Embedded broker listens on {Address} and accepts anonymous clients: anyone on that network can read and publish. Set Broker:Users and Broker:PasswordFile.", options.BindAddress);
-            else if (options.PlainListener)
-                logger.LogWarning("Embedded broker listens on {Address}:{Port} without TLS: passwords and messages cross the network in clear text. Set Broker:TlsCertificateFile and Broker:PlainListener=false.", options.BindAddress, port);
+            else if (options.PlainListener || (webSockets is not null && !tls))
+                logger.LogWarning("Embedded broker listens on {Address} without TLS (plain port {Port}, WebSockets {WebSockets}): passwords and messages cross the network in clear text. Set Broker:TlsCertificateFile and Broker:PlainListener=false.",
+                    options.BindAddress, port, webSockets is null ? "off" : "on, plain");
         }
         if (webSockets is not null) await broker.StartWebSocketsAsync(webSockets, options, certificate, ct);
         logger.LogInformation("Embedded MQTT broker listening on {Address} (plain {Port}, TLS {TlsPort}, WebSockets {WebSocketUrl}, {Users} users)",
