@@ -8,6 +8,7 @@ const decoder = new TextDecoder();
 const $ = (selector, root = document) => root.querySelector(selector);
 const cameras = new Map(); // camera id → { card, snapshotUrl }
 const pending = new Map(); // question id → answer list item
+const answered = new Set(); // answer ids shown (the latest answer is retained: a reconnect delivers it again)
 
 main();
 
@@ -22,6 +23,7 @@ async function main() {
     clientId: `${asker}-${randomHex(4)}`,
     clean: true,
     reconnectPeriod: 2000,
+    resubscribe: false, // the connect handler subscribes, on every (re)connect
     connectTimeout: 10000,
   });
   client.on("connect", () => {
@@ -161,6 +163,8 @@ function addQuestion(question) {
 }
 
 function showAnswer(answer) {
+  if (answered.has(answer.id)) return;
+  answered.add(answer.id);
   let item = pending.get(answer.questionId);
   pending.delete(answer.questionId);
   if (!item) item = addQuestion({ id: answer.questionId, text: answer.question });
