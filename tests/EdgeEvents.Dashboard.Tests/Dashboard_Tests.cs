@@ -32,9 +32,16 @@ public sealed class Dashboard_Tests(ITestOutputHelper output)
         await Expect(page.GetByTestId("broker-url")).ToHaveTextAsync($"ws://127.0.0.1:{webSocketPort}/mqtt");
 
         // The detector's annotated snapshot: a retained JPEG on edge/snapshots/cam1, decoded by the browser.
-        await page.WaitForFunctionAsync("""
-            () => [...document.querySelectorAll('[data-camera=cam1] [data-testid=snapshot]')].some(i => !i.hidden && i.complete && i.naturalWidth > 0)
-            """, null, new() { Timeout = 60_000 });
+        try
+        {
+            await page.WaitForFunctionAsync("""
+                () => [...document.querySelectorAll('[data-camera=cam1] [data-testid=snapshot]')].some(i => !i.hidden && i.complete && i.naturalWidth > 0)
+                """, null, new() { Timeout = 60_000 });
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail("No annotated snapshot of cam1 was shown within 60 s: the demo's detector publishes a retained JPEG on edge/snapshots/cam1.");
+        }
         await Expect(page.GetByTestId("event").First).ToContainTextAsync("cam1", new() { Timeout = 60_000 });
         await Expect(page.Locator("[data-camera=cam1] [data-testid=object]").First).ToBeVisibleAsync(new() { Timeout = 30_000 });
 
