@@ -28,9 +28,9 @@ public static class DemoCommand
 {
     public static Command Create()
     {
-        var port = new Option<int>("--port") { Description = "Embedded broker port; a free one is taken if it is busy [default: 1883]", DefaultValueFactory = _ => 1883 };
-        var webSocketPort = new Option<int>("--ws-port") { Description = "Embedded broker's MQTT-over-WebSockets port, for the dashboard; a free one is taken if it is busy [default: 9001]", DefaultValueFactory = _ => 9001 };
-        var httpPort = new Option<int>("--http-port") { Description = "Dashboard page port; a free one is taken if it is busy [default: 8080]", DefaultValueFactory = _ => 8080 };
+        var port = new Option<int>("--port") { Description = "Embedded broker port; a free one is taken if it is busy or 0", DefaultValueFactory = _ => 1883 };
+        var webSocketPort = new Option<int>("--ws-port") { Description = "Embedded broker's MQTT-over-WebSockets port, for the dashboard; a free one is taken if it is busy or 0", DefaultValueFactory = _ => 9001 };
+        var httpPort = new Option<int>("--http-port") { Description = "Dashboard page port; a free one is taken if it is busy or 0", DefaultValueFactory = _ => 8080 };
         var duration = new Option<double>("--duration") { Description = "Stop after this many seconds; 0 = run until Ctrl-C [default: 0]" };
         var question = new Option<string>("--question") { Description = "The question asked once the first scene is known", DefaultValueFactory = _ => "How many people do you see?" };
         var source = new Option<string>("--source") { Description = "Folder of images, one image, or 'synthetic' [default: ../shared/samples if found]" };
