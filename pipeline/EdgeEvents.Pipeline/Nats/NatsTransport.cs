@@ -66,7 +66,7 @@ public sealed partial class NatsTransport : IMessageTransport
                 Discard = StreamConfigDiscard.Old,
             };
             if (_jetStream.RetainedStream is { Length: > 0 } retained)
-                _retainedStream = new StreamConfig(retained, _jetStream.RetainedSubjects?.ToList() ?? [$"{prefix}.scene.>", $"{prefix}.status.>"])
+                _retainedStream = new StreamConfig(retained, _jetStream.RetainedSubjects?.ToList() ?? [$"{prefix}.scene.>", $"{prefix}.snapshots.>", $"{prefix}.status.>"])
                 {
                     Storage = StreamConfigStorage.File,
                     MaxMsgsPerSubject = 1,
