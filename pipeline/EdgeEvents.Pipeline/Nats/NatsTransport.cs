@@ -32,7 +32,6 @@ public sealed partial class NatsTransport : IMessageTransport
     private readonly StreamConfig? _retainedStream;
     /// <summary>Subjects of both streams: at-least-once publishes to these go through JetStream.</summary>
     private readonly List<string> _storedSubjects = [];
-    private readonly ConcurrentDictionary<NatsSubBase, NatsSubscription> _coreSubscriptions = new();
     private readonly ConcurrentDictionary<NatsSubscription, byte> _subscriptions = new();
     private readonly CancellationTokenSource _disposing = new();
     private TaskCompletionSource _ready = NewSignal();
@@ -92,7 +91,6 @@ public sealed partial class NatsTransport : IMessageTransport
             SignalStateChange();
             return ValueTask.CompletedTask;
         };
-        _connection.MessageDropped += OnClientDroppedAsync;
     }
 
     public string System => "nats";
