@@ -21,7 +21,7 @@ public sealed class DashboardOnMosquitto_Tests(ITestOutputHelper output)
         var person = new SceneObject { TrackId = "cam9-20261128120000-1", Label = "person", Confidence = 0.91f, FirstSeen = DateTimeOffset.UtcNow };
         await publisher.PublishAsync(Json("edge/scene/cam9", new SceneState { Camera = "cam9", Objects = [person], Counts = new Dictionary<string, int> { ["person"] = 1 } }) with { Retain = true }, default);
         // What the detector's snapshot publisher sends: bare JPEG bytes, retained. Small, as snapshots are: mosquitto
-        // 2.0.11 sends large messages over WebSockets at some tens of KB/s (the 487 KB photo itself takes ~13 s).
+        // 2.0.11 sends large messages over WebSockets slowly (130 KB took 3.5 s here; the 487 KB photo stalls the page).
         await publisher.PublishAsync(new OutgoingMessage("edge/snapshots/cam9", SmallJpeg(TestData.Sample("bus.jpg"), width: 270)) { ContentType = ContentTypes.Jpeg, Retain = true }, default);
 
         await using var dashboard = CliProcess.StartEdgeEvents("dashboard", "--http-port", "0", "--broker-ws", $"ws://127.0.0.1:{webSocketPort}/mqtt");
