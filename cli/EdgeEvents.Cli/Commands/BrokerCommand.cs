@@ -12,7 +12,11 @@ public static class BrokerCommand
     {
         var port = new Option<int>("--port") { Description = "TCP port; 0 picks a free one and prints it [default: 1883]" };
         var bind = new Option<string>("--bind") { Description = "Address to listen on [default: 127.0.0.1]" };
-        ConfigOption[] options = [new(port, "Broker:Port"), new(bind, "Broker:BindAddress")];
+        var data = new Option<DirectoryInfo>("--data")
+        {
+            Description = "Folder where retained messages, persistent sessions and their queued messages survive a restart [default: none, all in memory]",
+        };
+        ConfigOption[] options = [new(port, "Broker:Port"), new(bind, "Broker:BindAddress"), new(data, "Broker:DataPath")];
         var command = new Command("broker", "Run the embedded MQTT broker (MQTT 3.1.1 and 5, shared subscriptions).");
         foreach (var option in options) command.Options.Add(option.Option);
         command.Options.Add(HostedCommand.ConfigFile);

@@ -8,16 +8,19 @@ namespace EdgeEvents.Pipeline.Broker;
 
 /// <summary>
 /// MQTTnet's MQTT 3.1.1/5 server, so the demo and tests need nothing installed. Persistent sessions and retained
-/// messages live in memory for the life of the process.
+/// messages live in memory for the life of the process, or in <see cref="BrokerOptions.DataPath"/> across restarts
+/// (<see cref="DurableSessions"/>).
 /// </summary>
 public sealed class EmbeddedBroker : IAsyncDisposable
 {
     private readonly MqttServer _server;
+    private readonly DurableSessions? _durable;
     private readonly ILogger _logger;
 
-    private EmbeddedBroker(MqttServer server, int port, int? tlsPort, string bindAddress, ILogger logger)
+    private EmbeddedBroker(MqttServer server, DurableSessions? durable, int port, int? tlsPort, string bindAddress, ILogger logger)
     {
         _server = server;
+        _durable = durable;
         Port = port;
         TlsPort = tlsPort;
         BindAddress = bindAddress;
@@ -55,13 +58,26 @@ public sealed class EmbeddedBroker : IAsyncDisposable
                 .WithEncryptedEndpointPort(securePort).WithEncryptionCertificate(LoadCertificate(options.TlsCertificateFile!, options.TlsKeyFile));
         }
         var server = new MqttServerFactory().CreateMqttServer(builder.Build());
+        // Order matters: a handler sees what the ones before it decided (authorization refuses a publish before the
+        // store queues it; the store takes QoS 1/2 messages of persistent sessions before the expiry hold sees them).
         new SharedSubscriptions().Attach(server);
         server.ValidatingConnectionAsync += AssignClientId;
-        new MessageExpiry(options.MaxPendingMessagesPerClient).Attach(server);
         var authorization = BrokerAuthorization.Create(options, logger);
         authorization?.Attach(server);
-        var broker = new EmbeddedBroker(server, port, tlsPort, options.BindAddress, logger);
-        await server.StartAsync();
+        var durable = options.DataPath is { Length: > 0 } data ? DurableSessions.Open(data, options.MaxPendingMessagesPerClient, logger) : null;
+        durable?.Attach(server);
+        new MessageExpiry(options.MaxPendingMessagesPerClient).Attach(server);
+        var broker = new EmbeddedBroker(server, durable, port, tlsPort, options.BindAddress, logger);
+        try
+        {
+            await server.StartAsync();
+        }
+        catch
+        {
+            server.Dispose();
+            durable?.Dispose();
+            throw;
+        }
         if (!IPAddress.IsLoopback(address))
         {
             if (authorization is null)
@@ -69,7 +85,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             else if (options.PlainListener)
                 logger.LogWarning("Embedded broker listens on {Address}:{Port} without TLS: passwords and messages cross the network in clear text. Set Broker:TlsCertificateFile and Broker:PlainListener=false.", options.BindAddress, port);
         }
-        logger.LogInformation("Embedded MQTT broker listening on {Address} (plain {Port}, TLS {TlsPort}, {Users} users)", options.BindAddress, port, tlsPort, options.Users.Count);
+        logger.LogInformation("Embedded MQTT broker listening on {Address} (plain {Port}, TLS {TlsPort}, {Users} users, store {DataPath})", options.BindAddress, port, tlsPort, options.Users.Count, options.DataPath ?? "in memory");
         return broker;
     }
 
@@ -109,6 +125,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     {
         await _server.StopAsync();
         _server.Dispose();
+        _durable?.Dispose();
         _logger.LogInformation("Embedded MQTT broker on port {Port} stopped", TlsPort ?? Port);
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using MQTTnet;
+using MQTTnet.Protocol;
 using MQTTnet.Server;
 
 namespace EdgeEvents.Pipeline.Broker;
@@ -67,23 +68,28 @@ internal sealed class MessageExpiry(int maxHeldPerClient)
             while (client.Held.TryDequeue(out var held))
             {
                 if (session is null || held.ExpiresAt <= now) continue;
-                var message = held.ExpiresAt == DateTime.MaxValue ? held.Message : WithExpiry(held.Message, (uint)Math.Ceiling((held.ExpiresAt - now).TotalSeconds));
+                var message = held.ExpiresAt == DateTime.MaxValue ? held.Message : Copy(held.Message, held.Message.QualityOfServiceLevel, (uint)Math.Ceiling((held.ExpiresAt - now).TotalSeconds));
                 session.TryEnqueueApplicationMessage(message, out _);
             }
         }
     }
 
-    private static MqttApplicationMessage WithExpiry(MqttApplicationMessage message, uint seconds) => new()
+    /// <summary>
+    /// A message as a subscriber receives it from a queue: not retained, at <paramref name="qos"/>, with the expiry
+    /// interval it has left (0: none) and a UserProperties list of its own (<see cref="DurableSessions"/> tells its
+    /// messages apart by that list).
+    /// </summary>
+    internal static MqttApplicationMessage Copy(MqttApplicationMessage message, MqttQualityOfServiceLevel qos, uint expirySeconds) => new()
     {
         Topic = message.Topic,
         Payload = message.Payload,
-        QualityOfServiceLevel = message.QualityOfServiceLevel,
+        QualityOfServiceLevel = qos,
         ContentType = message.ContentType,
         CorrelationData = message.CorrelationData,
         ResponseTopic = message.ResponseTopic,
-        UserProperties = message.UserProperties,
+        UserProperties = message.UserProperties is { } properties ? [.. properties] : [],
         PayloadFormatIndicator = message.PayloadFormatIndicator,
-        MessageExpiryInterval = seconds,
+        MessageExpiryInterval = expirySeconds,
     };
 
     private sealed class Client
