@@ -31,14 +31,9 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
     public async Task Every_event_accepted_before_and_during_a_30_s_outage_of_the_camera_and_consumer_links_arrives_exactly_once_in_order()
     {
         var outage = TimeSpan.FromSeconds(30);
-        var figures = await RunAsync(MqttTestBroker.Embedded, async links =>
-        {
-            links.Camera.Stall();
-            links.Consumer.Cut();
-            await Task.Delay(outage);
-            links.Camera.Resume();
-            links.Consumer.Restore();
-        });
+        var figures = await RunAsync(MqttTestBroker.Embedded, Outage(outage,
+            down: links => { links.Camera.Stall(); links.Consumer.Cut(); },
+            up: links => { links.Camera.Resume(); links.Consumer.Restore(); }));
         output.WriteLine($"camera link stalled and consumer link cut for {outage.TotalSeconds} s: {figures}");
     }
 
@@ -47,14 +42,9 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
     [InlineData(MqttTestBroker.Mosquitto)]
     public async Task Every_event_accepted_before_and_during_a_cut_of_both_links_arrives_exactly_once_in_order(string kind)
     {
-        var figures = await RunAsync(kind, async links =>
-        {
-            links.Camera.Cut();
-            links.Consumer.Cut();
-            await Task.Delay(ShortOutage);
-            links.Camera.Restore();
-            links.Consumer.Restore();
-        });
+        var figures = await RunAsync(kind, Outage(ShortOutage,
+            down: links => { links.Camera.Cut(); links.Consumer.Cut(); },
+            up: links => { links.Camera.Restore(); links.Consumer.Restore(); }));
         output.WriteLine($"{kind}, both links cut for {ShortOutage.TotalSeconds} s: {figures}");
     }
 
@@ -62,14 +52,9 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Every_event_accepted_while_the_camera_link_stalls_and_the_consumer_link_crawls_arrives_exactly_once_in_order()
     {
-        var figures = await RunAsync(MqttTestBroker.Embedded, async links =>
-        {
-            links.Camera.Stall();
-            links.Consumer.Throttle(2_000);
-            await Task.Delay(ShortOutage);
-            links.Camera.Resume();
-            links.Consumer.Throttle(null);
-        });
+        var figures = await RunAsync(MqttTestBroker.Embedded, Outage(ShortOutage,
+            down: links => { links.Camera.Stall(); links.Consumer.Throttle(2_000); },
+            up: links => { links.Camera.Resume(); links.Consumer.Throttle(null); }));
         output.WriteLine($"camera link stalled and consumer link at 2 KB/s for {ShortOutage.TotalSeconds} s: {figures}");
     }
 
@@ -118,6 +103,14 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
         }
         return $"{check.AssertExactlyOnceInOrder(accepted)}, outbox peak {flow.PeakPending}";
     }
+
+    /// <summary>A fault that takes the links <paramref name="down"/> for <paramref name="duration"/>, then brings them <paramref name="up"/>.</summary>
+    private static Func<Links, Task> Outage(TimeSpan duration, Action<Links> down, Action<Links> up) => async links =>
+    {
+        down(links);
+        await Task.Delay(duration);
+        up(links);
+    };
 
     private sealed record Links(MqttTestBroker Broker, TcpProxy Camera, TcpProxy Consumer);
 
