@@ -24,16 +24,19 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
         TestTransports.Options(brokerUrl, $"pub-{camera}", persistent: true) with { Outbox = new OutboxOptions { Path = Path.Combine(_folder.FullName, "{component}.db") } };
 
     /// <summary>
-    /// The camera link goes silent (every byte held, nothing closed: only keepalives and publish timeouts notice, and
-    /// reconnects hang until they time out) while the consumer's link is cut (closed), both for 30 s.
+    /// The camera link goes silent (every byte held, nothing closed: only keepalives notice, and reconnects hang until
+    /// they time out) while the consumer's link is cut (closed), both for 30 s, with the production keepalive (15 s)
+    /// and reconnect backoff (up to 10 s) rather than the tests' quick ones.
     /// </summary>
     [Fact]
     public async Task Every_event_accepted_before_and_during_a_30_s_outage_of_the_camera_and_consumer_links_arrives_exactly_once_in_order()
     {
         var outage = TimeSpan.FromSeconds(30);
+        var defaults = new TransportOptions();
         var figures = await RunAsync(MqttTestBroker.Embedded, Outage(outage,
             down: links => { links.Camera.Stall(); links.Consumer.Cut(); },
-            up: links => { links.Camera.Resume(); links.Consumer.Restore(); }));
+            up: links => { links.Camera.Resume(); links.Consumer.Restore(); }),
+            timings: o => o with { KeepAlive = defaults.KeepAlive, ReconnectMinDelay = defaults.ReconnectMinDelay, ReconnectMaxDelay = defaults.ReconnectMaxDelay });
         output.WriteLine($"camera link stalled and consumer link cut for {outage.TotalSeconds} s: {figures}");
     }
 
@@ -76,17 +79,19 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
     /// <summary>
     /// The shape of every fault test here: a persistent subscriber behind the consumer link, three cameras publishing
     /// through outboxes behind the camera link; one second of traffic, the fault, one more second, then every accepted
-    /// event must arrive exactly once and in order. Returns the figures.
+    /// event must arrive exactly once and in order. <paramref name="timings"/> adjusts every client's options (default:
+    /// the tests' quick keepalive and reconnects). Returns the figures.
     /// </summary>
-    private async Task<string> RunAsync(string kind, Func<Links, Task> fault)
+    private async Task<string> RunAsync(string kind, Func<Links, Task> fault, Func<TransportOptions, TransportOptions>? timings = null)
     {
+        timings ??= o => o;
         await using var broker = await MqttTestBroker.StartAsync(kind);
         await using var cameraLink = new TcpProxy(broker.Port);
         await using var consumerLink = new TcpProxy(broker.Port);
-        await using var subscriber = await TestTransports.ConnectAsync(TestTransports.Options(consumerLink.MqttUrl, "fault-sub", persistent: true));
+        await using var subscriber = await TestTransports.ConnectAsync(timings(TestTransports.Options(consumerLink.MqttUrl, "fault-sub", persistent: true)));
         await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
         await using var check = new StreamCheck(subscription);
-        await using var flow = await EventFlow.StartAsync(Cameras.Select(c => PublisherOptions(cameraLink.MqttUrl, c)), Cameras);
+        await using var flow = await EventFlow.StartAsync(Cameras.Select(c => timings(PublisherOptions(cameraLink.MqttUrl, c))), Cameras);
 
         await Task.Delay(1000);
         await fault(new Links(broker, cameraLink, consumerLink));
