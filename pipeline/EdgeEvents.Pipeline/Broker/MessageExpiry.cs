@@ -9,10 +9,17 @@ namespace EdgeEvents.Pipeline.Broker;
 /// MQTT 5 message expiry for the embedded broker, which otherwise delivers a queued message however old. A message
 /// with an expiry interval that is addressed to a persistent session whose client is offline is held here instead of
 /// in MQTTnet's queue, and so is every later message for that client (to keep their order); when the client returns,
-/// what has not expired is queued for it, with the remaining interval, and the rest is discarded. (A message already
-/// queued for a connected client that then drops is delivered as MQTTnet queued it.) Held messages per client are
-/// capped like MQTTnet's own queue, oldest dropped.
+/// what has not expired is queued for it, with the remaining interval, and the rest is discarded. Held messages per
+/// client are capped like MQTTnet's own queue, oldest dropped.
 /// </summary>
+/// <remarks>
+/// Not covered: a QoS 1/2 message already in MQTTnet's queue of a connected client that then drops is delivered on
+/// its return however old. MQTTnet 5.2 gives no way to take such a packet back: <c>InterceptingOutboundPacketAsync</c>
+/// can suppress the send (<c>ProcessPacket = false</c>), but the packet stays in the session's unacknowledged list,
+/// which <c>MqttSession.Recover()</c> queues again on every reconnect (counting against the per-client limit), and
+/// <c>MqttSessionStatus.ClearApplicationMessagesQueueAsync</c> throws <c>NotImplementedException</c>. QoS 0 messages
+/// are not affected: MQTTnet clears their queue when the client returns.
+/// </remarks>
 internal sealed class MessageExpiry(int maxHeldPerClient)
 {
     private readonly ConcurrentDictionary<string, Client> _clients = new();
