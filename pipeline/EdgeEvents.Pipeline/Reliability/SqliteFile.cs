@@ -37,11 +37,14 @@ internal static class SqliteFile
         }
     }
 
+    /// <summary>Runs every statement of <paramref name="sql"/>, failing on the first that fails (a file in use: at the journal mode).</summary>
     public static void Execute(SqliteConnection connection, string sql, int timeoutSeconds = 30)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.CommandTimeout = timeoutSeconds;
-        command.ExecuteNonQuery();
+        // Not ExecuteNonQuery: after a statement that returns rows (the PRAGMAs) it let a later one's SQLITE_BUSY pass unreported here.
+        using var reader = command.ExecuteReader();
+        while (reader.NextResult()) { }
     }
 }
