@@ -27,7 +27,9 @@ namespace EdgeEvents.Pipeline.Broker;
 /// anything) and its queue is handed over.</item>
 /// </list>
 /// Limits: messages already handed to a connected client's MQTTnet session are held by MQTTnet too (it redelivers
-/// them on a reconnect within the same run; after a restart this store does); QoS 0 messages are not stored.
+/// them on a reconnect within the same run; after a restart this store does); QoS 0 messages are not stored; a shared
+/// subscription is stored as the plain filter MQTTnet sees (<see cref="SharedSubscriptions"/> rewrites it), so after a
+/// restart it is restored as a plain one until its client subscribes again.
 /// </summary>
 internal sealed class DurableSessions : IDisposable
 {
