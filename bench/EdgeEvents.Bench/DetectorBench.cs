@@ -5,6 +5,7 @@ using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Detector;
 using EdgeEvents.Detector.Imaging;
 using EdgeEvents.Detector.Inference;
+using EdgeEvents.Detector.Snapshots;
 using EdgeEvents.Pipeline.Broker;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
@@ -20,7 +21,9 @@ namespace EdgeEvents.Bench;
 /// loop on the same model, session settings and (already letterboxed) input, in the same run. The worker is kept
 /// saturated by a camera publishing bus.jpg faster than it can keep up (latest frame wins). Also prints per-stage
 /// milliseconds, pre+post as a share of inference, resident memory, and decode costs for bus.jpg and a 1080p JPEG.
+/// <c>--snapshots</c> compares throughput with annotated snapshots on (1/s per camera) and off instead.
 /// Usage: detector [--quick] [--model path] [--seconds N per round] [--sessions-variant] [--spinning-variant]
+///                 [--snapshots [--cameras N] [--rounds N] [--snapshot-max-width W]]
 /// </summary>
 public static class DetectorBench
 {
@@ -34,6 +37,14 @@ public static class DetectorBench
         var options = new DetectorOptions { ModelPath = modelPath, Providers = "CPU" };
         Console.WriteLine($"detector bench: {Path.GetFileName(modelPath)}, {Environment.ProcessorCount} cores, {rounds} round(s) of {seconds:0} s per side, best round kept, {DateTime.UtcNow:yyyy-MM-dd}");
 
+        if (args.Contains("--snapshots"))
+        {
+            var cameras = Option(args, "--cameras") is { } c ? int.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 4;
+            var snapshotRounds = Option(args, "--rounds") is { } n ? int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : quick ? 3 : 7;
+            var maxWidth = Option(args, "--snapshot-max-width") is { } w ? int.Parse(w, System.Globalization.CultureInfo.InvariantCulture) : options.SnapshotMaxWidth;
+            await CompareSnapshotsAsync(options with { SnapshotMaxWidth = maxWidth }, busJpeg, cameras, snapshotRounds, TimeSpan.FromSeconds(seconds));
+            return 0;
+        }
         using var model = DetectorModel.Load(options, NullLogger.Instance);
         DecodeCosts(model.Input, busJpeg, quick ? 20 : 100);
         var input = new float[model.Input.TensorLength];
@@ -73,6 +84,80 @@ public static class DetectorBench
         Console.WriteLine($"{name}: bare InferenceSession.Run {bestBare:F2} frames/s ({1000 * options.Sessions / bestBare:F1} ms/run per session), {bestBarePerCpu:F2} frames per CPU-second");
         PrintWorker(name, best!, bestBare);
         Console.WriteLine($"per CPU-second (best rounds): worker {best!.PerCpuSecond:F2} = {best.PerCpuSecond / bestBarePerCpu:P0} of bare (the worker's figure includes the simulated cameras and the broker in this process)");
+    }
+
+    /// <summary>
+    /// Worker throughput at saturation with snapshots on (1 per second per camera) and off: two workers, each on its own
+    /// broker, measured in turn (the order swapped every round, so drift in the machine's load hits both sides alike);
+    /// the median of the per-round ratios is the result, since other processes on a shared machine swing single rounds.
+    /// </summary>
+    private static async Task CompareSnapshotsAsync(DetectorOptions options, byte[] jpeg, int cameras, int rounds, TimeSpan slice)
+    {
+        Console.WriteLine($"snapshots on (1/s per camera, max width {options.SnapshotMaxWidth}) vs off: {cameras} cameras publishing bus.jpg at {SaturatingFps} frames/s in total, " +
+            $"{rounds} alternating rounds of {slice.TotalSeconds:0} s per side");
+        // CPU time (not wall-clock) per snapshot, before the workers start: the other processes on a shared machine do not inflate it.
+        foreach (var (name, image) in new[] { ("bus.jpg 810x1080", jpeg), ("1920x1080 JPEG", Upscaled(jpeg, 1920, 1080)) })
+        {
+            var cpuMs = SnapshotCpuMs(options, image, 50);
+            var share = cameras * cpuMs / (1000.0 * Environment.ProcessorCount);
+            Console.WriteLine($"one snapshot of {name} (decode, draw 5 detections, encode): {cpuMs:F1} CPU-ms = {share:P1} of {Environment.ProcessorCount} cores at {cameras} snapshots/s");
+        }
+        using var snapshotTimes = new StageListener("snapshot");
+        await using var off = await WorkerRig.StartAsync(options with { SnapshotsPerSecond = 0 });
+        await using var on = await WorkerRig.StartAsync(options with { SnapshotsPerSecond = 1 });
+        var ratios = new List<double>();
+        var cpuRatios = new List<double>();
+        Console.WriteLine("| round | off frames/s | on frames/s | on/off | off frames/CPU-s | on frames/CPU-s | on/off per CPU-s | snapshots |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        for (var r = 0; r < rounds; r++)
+        {
+            WorkerResult without, with;
+            if (r % 2 == 0)
+            {
+                without = await off.MeasureAsync(jpeg, SaturatingFps, slice, cameras);
+                with = await on.MeasureAsync(jpeg, SaturatingFps, slice, cameras);
+            }
+            else
+            {
+                with = await on.MeasureAsync(jpeg, SaturatingFps, slice, cameras);
+                without = await off.MeasureAsync(jpeg, SaturatingFps, slice, cameras);
+            }
+            ratios.Add(with.Fps / without.Fps);
+            cpuRatios.Add(with.PerCpuSecond / without.PerCpuSecond);
+            Console.WriteLine($"| {r + 1} | {without.Fps:F2} | {with.Fps:F2} | {ratios[^1]:P1} | {without.PerCpuSecond:F2} | {with.PerCpuSecond:F2} | {cpuRatios[^1]:P1} | {with.Snapshots} |");
+        }
+        Console.WriteLine($"median on/off: {Median(ratios):P1} frames/s, {Median(cpuRatios):P1} frames per CPU-second (target: at least 98%); " +
+            $"snapshot stage wall-clock in the worker {snapshotTimes.Mean:F1} ms mean, fastest {snapshotTimes.Min:F1} ms");
+    }
+
+    /// <summary>Process CPU milliseconds per snapshot of <paramref name="jpeg"/> (bus.jpg, maybe resized) with bus.jpg's five reference detections.</summary>
+    private static double SnapshotCpuMs(DetectorOptions options, byte[] jpeg, int iterations)
+    {
+        var renderer = new SnapshotRenderer(options.SnapshotQuality, options.SnapshotMaxWidth);
+        var frame = new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = jpeg };
+        Detection Person(float confidence, Box box) => new() { ClassId = 0, Label = "person", Confidence = confidence, Box = box };
+        var set = new DetectionSet
+        {
+            Camera = "bench", ModelId = "bench", ImageWidth = 810, ImageHeight = 1080,
+            Detections =
+            [
+                Person(0.91f, new Box(673, 381, 810, 879)), Person(0.90f, new Box(221, 407, 343, 856)), Person(0.89f, new Box(50, 398, 243, 904)),
+                new Detection { ClassId = 5, Label = "bus", Confidence = 0.83f, Box = new Box(34, 230, 796, 774) }, Person(0.43f, new Box(0, 549, 61, 869)),
+            ],
+        };
+        for (var i = 0; i < 3; i++) renderer.Render(frame, set);
+        var cpu = CpuSeconds();
+        for (var i = 0; i < iterations; i++) renderer.Render(frame, set);
+        return (CpuSeconds() - cpu) * 1000 / iterations;
+    }
+
+    // Well above what YOLOv8n does on 2 cores (~15 frames/s), so a frame of every camera is always waiting.
+    private const double SaturatingFps = 40;
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private static string? Option(string[] args, string name)
@@ -175,7 +260,7 @@ public static class DetectorBench
 
     private static double CpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
-    private sealed record WorkerResult(double Fps, double PerCpuSecond, int Frames, double QueueMs, double DecodeMs, double LetterboxMs, double InferenceMs, double PostprocessMs, double PublishMs, long Dropped);
+    private sealed record WorkerResult(double Fps, double PerCpuSecond, int Frames, double QueueMs, double DecodeMs, double LetterboxMs, double InferenceMs, double PostprocessMs, double PublishMs, long Dropped, long Snapshots);
 
     /// <summary>The worker on an embedded broker, with an observer that publishes frames and counts detection sets.</summary>
     private sealed class WorkerRig : IAsyncDisposable
@@ -203,23 +288,23 @@ public static class DetectorBench
         }
 
         /// <summary>
-        /// Two cameras publish bus.jpg as bare JPEGs at <paramref name="framesPerSecond"/> in total (well above what the
+        /// <paramref name="cameras"/> cameras publish bus.jpg as bare JPEGs at <paramref name="framesPerSecond"/> in total (well above what the
         /// worker can do, so a frame is always waiting and the newest wins); counts detection sets for
         /// <paramref name="duration"/> after a one-second settling time, then stops and drains.
         /// </summary>
-        public async Task<WorkerResult> MeasureAsync(byte[] jpeg, double framesPerSecond, TimeSpan duration)
+        public async Task<WorkerResult> MeasureAsync(byte[] jpeg, double framesPerSecond, TimeSpan duration, int cameras = 2)
         {
             using var publishTimes = new StageListener("publish");
             var droppedBefore = _worker.Stats.TotalDropped;
             using var stop = new CancellationTokenSource();
-            var interval = TimeSpan.FromSeconds(2 / framesPerSecond);
+            var interval = TimeSpan.FromSeconds(cameras / framesPerSecond);
             var camera = Task.Run(async () =>
             {
                 var clock = Stopwatch.StartNew();
                 for (var n = 0; !stop.IsCancellationRequested; n++)
                 {
-                    await _observer.PublishAsync(new OutgoingMessage("edge/frames/bench1", jpeg) { Delivery = Delivery.AtMostOnce }, default);
-                    await _observer.PublishAsync(new OutgoingMessage("edge/frames/bench2", jpeg) { Delivery = Delivery.AtMostOnce }, default);
+                    for (var c = 1; c <= cameras; c++)
+                        await _observer.PublishAsync(new OutgoingMessage($"edge/frames/bench{c}", jpeg) { Delivery = Delivery.AtMostOnce }, default);
                     var next = interval * (n + 1);
                     if (next > clock.Elapsed) await Task.Delay(next - clock.Elapsed);
                 }
@@ -229,6 +314,7 @@ public static class DetectorBench
             var window = Stopwatch.StartNew();
             Stopwatch? measured = null;
             var cpuStart = 0.0;
+            var snapshotsStart = 0L;
             while (window.Elapsed < settle + duration)
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -238,18 +324,20 @@ public static class DetectorBench
                 {
                     measured = Stopwatch.StartNew();
                     cpuStart = CpuSeconds();
+                    snapshotsStart = _worker.Stats.Snapshots;
                 }
                 sets.Add(MessageCodec.Deserialize<DetectionSet>(message.Payload, message.ContentType));
             }
             var fps = sets.Count / measured!.Elapsed.TotalSeconds;
             var perCpuSecond = sets.Count / (CpuSeconds() - cpuStart);
+            var snapshots = _worker.Stats.Snapshots - snapshotsStart;
             await stop.CancelAsync();
             await camera;
             await EdgeEvents.Testing.Receive.UntilQuietAsync(_detections.Messages, TimeSpan.FromSeconds(1));
             return new WorkerResult(fps, perCpuSecond, sets.Count,
                 sets.Average(x => x.Timings.QueueMs), sets.Average(x => x.Timings.DecodeMs), sets.Average(x => x.Timings.LetterboxMs),
                 sets.Average(x => x.Timings.InferenceMs), sets.Average(x => x.Timings.PostprocessMs), publishTimes.Mean,
-                _worker.Stats.TotalDropped - droppedBefore);
+                _worker.Stats.TotalDropped - droppedBefore, snapshots);
         }
 
         public async ValueTask DisposeAsync()
@@ -288,6 +376,7 @@ public static class DetectorBench
     {
         private readonly MeterListener _listener = new();
         private double _sum;
+        private double _min = double.MaxValue;
         private long _count;
 
         public StageListener(string stage)
@@ -302,7 +391,7 @@ public static class DetectorBench
                 {
                     if (tag.Key == "stage" && (string?)tag.Value == stage)
                     {
-                        lock (_listener) { _sum += value; _count++; }
+                        lock (_listener) { _sum += value; _min = Math.Min(_min, value); _count++; }
                     }
                 }
             });
@@ -312,6 +401,11 @@ public static class DetectorBench
         public double Mean
         {
             get { lock (_listener) return _count == 0 ? double.NaN : _sum / _count; }
+        }
+
+        public double Min
+        {
+            get { lock (_listener) return _count == 0 ? double.NaN : _min; }
         }
 
         public void Dispose() => _listener.Dispose();

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Globalization;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 using MQTTnet;
@@ -9,56 +10,113 @@ namespace EdgeEvents.Bench;
 
 /// <summary>
 /// Messages/s through our transport layer next to a raw client on the same broker in the same run, for 1 KB and
-/// 100 KB payloads. Both sides publish at-least-once with the same window of outstanding publishes and count a message
-/// when the subscriber has it.
+/// 100 KB payloads. Both sides publish the same number of at-least-once messages of the same payload with the same
+/// window of outstanding publishes and count a message when the subscriber has it. Options: a broker name
+/// (<c>embedded</c>, <c>mosquitto</c>, <c>nats</c>; default all), <c>--rounds N</c> (default 5), <c>--quick</c>.
 /// </summary>
 public static class TransportBench
 {
     public static async Task<int> RunAsync(string[] args)
     {
         var quick = args.Contains("--quick");
-        var brokers = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).DefaultIfEmpty("all").ToList();
+        var roundsAt = Array.IndexOf(args, "--rounds");
+        var rounds = roundsAt >= 0 ? int.Parse(args[roundsAt + 1], CultureInfo.InvariantCulture) : quick ? 1 : 5;
+        var brokers = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || args[i - 1] != "--rounds")).DefaultIfEmpty("all").ToList();
         var cases = new (int Size, int Count)[] { (1024, quick ? 2_000 : 20_000), (100 * 1024, quick ? 200 : 2_000) };
         const int window = 64;
-        Console.WriteLine($"transport bench: window {window}, at-least-once, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
-        Console.WriteLine("| broker | payload | raw msg/s | ours msg/s | ours/raw |");
-        Console.WriteLine("|---|---|---|---|---|");
+        Console.WriteLine($"transport bench: window {window}, at-least-once, {rounds} alternating rounds (median), {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine("| broker | payload | raw msg/s | ours msg/s | ours/raw | per-round ours/raw | CPU µs/msg raw / ours | KB allocated/msg raw / ours |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var kind in new[] { MqttTestBroker.Embedded, MqttTestBroker.Mosquitto })
         {
             if (!brokers.Contains("all") && !brokers.Contains(kind)) continue;
             await using var broker = await MqttTestBroker.StartAsync(kind);
-            await RowsAsync(kind, cases, (size, count) => RawMqttAsync(broker.Url, size, count, window), (size, count) => OursAsync(broker.Url, size, count, window));
+            await RowsAsync(kind, cases, rounds, (size, count) => RawMqttAsync(broker.Url, size, count, window), (size, count) => OursAsync(broker.Url, size, count, window));
         }
         if (brokers.Contains("all") || brokers.Contains("nats"))
         {
             await using var nats = await NatsServer.StartNewAsync();
-            await RowsAsync("nats-server (core)", cases, (size, count) => RawNatsAsync(nats.Url, size, count, window), (size, count) => OursAsync(nats.Url, size, count, window));
+            await RowsAsync("nats-server (core)", cases, rounds, (size, count) => RawNatsAsync(nats.Url, size, count, window), (size, count) => OursAsync(nats.Url, size, count, window));
         }
         return 0;
     }
 
-    /// <summary>Warms both paths once, then measures raw and ours alternately and keeps the best of three.</summary>
-    private static async Task RowsAsync(string broker, (int Size, int Count)[] cases, Func<int, int, Task<double>> rawRun, Func<int, int, Task<double>> oursRun)
+    /// <summary>
+    /// Warms both paths with a full-size run each, then measures raw and ours in alternating order (raw first in even
+    /// rounds, ours first in odd ones) so neither side always runs on a fresher heap or a quieter moment, and prints
+    /// the medians. CPU is the process's CPU time per message: with an external broker that is the client side only,
+    /// the cost our layer adds, and it depends less on what else the machine runs than msg/s does. Allocation per
+    /// message is exact whatever the load.
+    /// </summary>
+    private static async Task RowsAsync(string broker, (int Size, int Count)[] cases, int rounds, Func<int, int, Task<Measured>> rawRun, Func<int, int, Task<Measured>> oursRun)
     {
         foreach (var (size, count) in cases)
         {
-            await rawRun(size, Math.Min(count, 500));
-            await oursRun(size, Math.Min(count, 500));
-            double raw = 0, ours = 0;
-            for (var i = 0; i < 3; i++)
+            // A full-size warm-up: our path has more code to tier up than the bare client, and that JIT work should
+            // not land in the measured rounds.
+            await rawRun(size, count);
+            await oursRun(size, count);
+            var raw = new List<Measured>();
+            var ours = new List<Measured>();
+            for (var i = 0; i < rounds; i++)
             {
-                raw = Math.Max(raw, await rawRun(size, count));
-                ours = Math.Max(ours, await oursRun(size, count));
+                if (i % 2 == 0)
+                {
+                    raw.Add(await MeasureAsync(rawRun, size, count));
+                    ours.Add(await MeasureAsync(oursRun, size, count));
+                }
+                else
+                {
+                    ours.Add(await MeasureAsync(oursRun, size, count));
+                    raw.Add(await MeasureAsync(rawRun, size, count));
+                }
             }
-            Console.WriteLine($"| {broker} | {size / 1024} KB | {raw:N0} | {ours:N0} | {ours / raw:P0} |");
+            var rawRate = Median(raw.Select(r => r.Rate));
+            var oursRate = Median(ours.Select(r => r.Rate));
+            var perRound = string.Join(" ", raw.Zip(ours, (r, o) => $"{o.Rate / r.Rate:P0}"));
+            Console.WriteLine($"| {broker} | {size / 1024} KB | {rawRate:N0} | {oursRate:N0} | {oursRate / rawRate:P0} | {perRound} | " +
+                $"{Median(raw.Select(r => r.CpuMicros)):N1} / {Median(ours.Select(r => r.CpuMicros)):N1} | " +
+                $"{Median(raw.Select(r => r.AllocatedKb)):N1} / {Median(ours.Select(r => r.AllocatedKb)):N1} |");
         }
+    }
+
+    private static Task<Measured> MeasureAsync(Func<int, int, Task<Measured>> run, int size, int count)
+    {
+        // Collect first, so one side does not pay for the garbage the other left behind.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return run(size, count);
+    }
+
+    /// <summary>msg/s, process CPU µs and managed KB allocated per message over the timed part of a run (connecting is not timed).</summary>
+    public readonly record struct Measured(double Rate, double CpuMicros, double AllocatedKb);
+
+    private sealed class Clock
+    {
+        private readonly long _allocated = GC.GetTotalAllocatedBytes(precise: true);
+        private readonly TimeSpan _cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        private readonly Stopwatch _watch = Stopwatch.StartNew();
+
+        public Measured Stop(int count)
+        {
+            var elapsed = _watch.Elapsed;
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - _cpu;
+            var allocated = GC.GetTotalAllocatedBytes(precise: true) - _allocated;
+            return new(count / elapsed.TotalSeconds, cpu.TotalMicroseconds / count, allocated / 1024.0 / count);
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     /// <summary>
     /// Bare NATS.Client.Core: publish then ping per message (what our transport does for an at-least-once message on a
     /// subject outside the JetStream streams), same window, a plain subscription.
     /// </summary>
-    public static async Task<double> RawNatsAsync(string url, int size, int count, int window)
+    public static async Task<Measured> RawNatsAsync(string url, int size, int count, int window)
     {
         await using var subscriber = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = url });
         await using var publisher = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = url });
@@ -77,18 +135,18 @@ public static class TransportBench
         });
         await ready.Task;
         var payload = new byte[size];
-        var watch = Stopwatch.StartNew();
+        var clock = new Clock();
         await Windowed(count, window, async _ =>
         {
             await publisher.PublishAsync(subject, payload);
             await publisher.PingAsync();
         });
         await received.WaitAsync(TimeSpan.FromMinutes(2));
-        return count / watch.Elapsed.TotalSeconds;
+        return clock.Stop(count);
     }
 
     /// <summary>Our IMessageTransport on both ends.</summary>
-    public static async Task<double> OursAsync(string url, int size, int count, int window)
+    public static async Task<Measured> OursAsync(string url, int size, int count, int window)
     {
         await using var subscriber = await TestTransports.ConnectAsync(url);
         await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("bench/ours") { Capacity = 4096 }, default);
@@ -98,14 +156,14 @@ public static class TransportBench
         {
             for (var i = 0; i < count; i++) await subscription.Messages.ReadAsync();
         });
-        var watch = Stopwatch.StartNew();
+        var clock = new Clock();
         await Windowed(count, window, _ => publisher.PublishAsync(new OutgoingMessage("bench/ours", payload), default).AsTask());
         await received.WaitAsync(TimeSpan.FromMinutes(2));
-        return count / watch.Elapsed.TotalSeconds;
+        return clock.Stop(count);
     }
 
     /// <summary>Bare MQTTnet clients, same QoS, same window, same TCP buffer.</summary>
-    public static async Task<double> RawMqttAsync(string url, int size, int count, int window)
+    public static async Task<Measured> RawMqttAsync(string url, int size, int count, int window)
     {
         var uri = new Uri(url);
         var factory = new MqttClientFactory();
@@ -129,14 +187,14 @@ public static class TransportBench
         await subscriber.SubscribeAsync("bench/raw", MqttQualityOfServiceLevel.AtLeastOnce);
         await publisher.ConnectAsync(Options($"raw-pub-{Guid.NewGuid():N}"[..20]));
         var payload = new byte[size];
-        var watch = Stopwatch.StartNew();
+        var clock = new Clock();
         await Windowed(count, window, _ => publisher.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("bench/raw")
             .WithPayload(new ReadOnlySequence<byte>(payload)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build()));
         await done.Task.WaitAsync(TimeSpan.FromMinutes(2));
-        var rate = count / watch.Elapsed.TotalSeconds;
+        var measured = clock.Stop(count);
         await publisher.DisconnectAsync();
         await subscriber.DisconnectAsync();
-        return rate;
+        return measured;
     }
 
     /// <summary>Runs <paramref name="count"/> operations with at most <paramref name="window"/> in flight.</summary>

@@ -9,5 +9,6 @@ root.Subcommands.Add(WatchCommand.Create());
 root.Subcommands.Add(SceneCommand.Create());
 root.Subcommands.Add(LlmCommand.Create());
 root.Subcommands.Add(AskCommand.Create());
+root.Subcommands.Add(DashboardCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -19,9 +19,12 @@ internal static class TestImages
     }
 
     /// <summary>A sample photo as raw RGB24 pixels.</summary>
-    public static Frame RawRgb(string sample, string camera)
+    public static Frame RawRgb(string sample, string camera) => RawRgb(File.ReadAllBytes(Testing.TestData.Sample(sample)), camera);
+
+    /// <summary>An encoded image as raw RGB24 pixels.</summary>
+    public static Frame RawRgb(byte[] image, string camera)
     {
-        using var bitmap = SKBitmap.Decode(Testing.TestData.Sample(sample));
+        using var bitmap = SKBitmap.Decode(image);
         var data = new byte[bitmap.Width * bitmap.Height * 3];
         var pixels = bitmap.Pixels;
         for (var i = 0; i < pixels.Length; i++)

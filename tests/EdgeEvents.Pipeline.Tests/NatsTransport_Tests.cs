@@ -156,6 +156,36 @@ public sealed class NatsTransport_Tests
     }
 
     [Fact]
+    public async Task A_subscriber_joining_while_retained_state_changes_gets_the_stored_state_first_then_every_newer_one_in_order()
+    {
+        await using var server = await NatsServer.StartNewAsync();
+        await using var scene = await server.ConnectAsync(component: "scene");
+        using var stop = new CancellationTokenSource();
+        var published = 0;
+        var publishing = Task.Run(async () =>
+        {
+            for (var i = 1; !stop.IsCancellationRequested; i++)
+            {
+                await scene.PublishAsync(new OutgoingMessage("edge/scene/cam1", Encoding.UTF8.GetBytes(i.ToString())) { Retain = true }, default);
+                Volatile.Write(ref published, i);
+            }
+        });
+        while (Volatile.Read(ref published) < 20) await Task.Delay(5);
+
+        // Live states keep arriving while the subscription replays the stored one: they must wait behind it.
+        await using var late = await server.ConnectAsync(component: "watch");
+        await using var states = await late.SubscribeAsync(new SubscriptionRequest("edge/scene/+") { Capacity = 100_000 }, default);
+        var joinedAt = Volatile.Read(ref published);
+        while (Volatile.Read(ref published) < joinedAt + 20) await Task.Delay(5);
+        await stop.CancelAsync();
+        await publishing;
+
+        var received = (await Receive.UntilQuietAsync(states.Messages, TimeSpan.FromMilliseconds(500))).Select(Number).ToList();
+        Assert.True(received[0] >= 20, $"first delivered state {received[0]} is older than the stored one");
+        Assert.Equal(Enumerable.Range(received[0], Volatile.Read(ref published) - received[0] + 1), received);
+    }
+
+    [Fact]
     public async Task Subscriptions_survive_a_cut_link_and_at_most_once_messages_are_dropped_and_counted_meanwhile()
     {
         await using var server = await NatsServer.StartNewAsync();
@@ -208,7 +238,7 @@ public sealed class NatsTransport_Tests
         await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/frames/+") { Capacity = 5, Overload = OverloadPolicy.Wait }, default);
         await using var publisher = await server.ConnectAsync();
 
-        const int total = 20_000; // more than the NATS client queue (16,384) plus the channel
+        const int total = 20_000; // more than the channel plus the pending writes allowed behind it (the client queue size, 16,384)
         for (var i = 0; i < total; i++) await publisher.PublishAsync(Message("edge/frames/cam1", i, Delivery.AtMostOnce), default);
         // At-least-once on a core subject ends with a ping: the publisher's pong means the server has routed the flood,
         // the subscriber's pong comes after the flood has passed its client.
@@ -221,7 +251,7 @@ public sealed class NatsTransport_Tests
         while (received.Count + subscription.Dropped < total && DateTime.UtcNow < deadline)
             received.AddRange((await Receive.UntilQuietAsync(subscription.Messages, TimeSpan.FromMilliseconds(200))).Select(Number));
         Assert.Equal(total, received.Count + subscription.Dropped);
-        Assert.True(subscription.Dropped > 0, "the flood overflowed the client's queue");
+        Assert.True(subscription.Dropped > 0, "the flood overflowed the pending writes");
         Assert.Equal(received.Order(), received);
     }
 }

@@ -26,7 +26,7 @@ public sealed class DetectorStats
     private static readonly Counter<long> ProcessedCounter = EdgeTelemetry.Meter.CreateCounter<long>(
         "edge.detector.frames.processed", unit: "{frame}", description: "Frames run through the model, by camera.");
     private static readonly Histogram<double> StageDuration = EdgeTelemetry.Meter.CreateHistogram<double>(
-        "edge.detector.stage.duration", unit: "ms", description: "Time per frame in each detector stage (queue, decode, letterbox, inference, postprocess, publish).");
+        "edge.detector.stage.duration", unit: "ms", description: "Time per frame in each detector stage (queue, decode, letterbox, inference, postprocess, publish, snapshot).");
 
     private static readonly Histogram<int> BatchSize = EdgeTelemetry.Meter.CreateHistogram<int>(
         "edge.detector.batch.size", unit: "{frame}", description: "Frames per inference run.");
@@ -38,10 +38,14 @@ public sealed class DetectorStats
     public DetectorStats(string component = "detector") => _component = component;
     private long _processed;
     private long _published;
+    private long _snapshots;
     private int _largestBatch;
 
     public long Processed => Interlocked.Read(ref _processed);
     public long Published => Interlocked.Read(ref _published);
+
+    /// <summary>Annotated snapshots published.</summary>
+    public long Snapshots => Interlocked.Read(ref _snapshots);
 
     /// <summary>The most frames run in one inference so far.</summary>
     public int LargestBatch => Volatile.Read(ref _largestBatch);
@@ -69,6 +73,8 @@ public sealed class DetectorStats
     }
 
     internal void RecordPublished() => Interlocked.Increment(ref _published);
+
+    internal void RecordSnapshot() => Interlocked.Increment(ref _snapshots);
 
     internal void RecordBatch(int size)
     {

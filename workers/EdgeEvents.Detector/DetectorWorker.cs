@@ -5,6 +5,7 @@ using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Detector.Inference;
 using EdgeEvents.Detector.Intake;
+using EdgeEvents.Detector.Snapshots;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.Hosting;
@@ -16,7 +17,9 @@ namespace EdgeEvents.Detector;
 /// Consumes frames from <c>{prefix}/frames/+</c>, runs the detector model and publishes a <see cref="DetectionSet"/>
 /// (JSON, at least once) per processed frame on <c>{prefix}/detections/{camera}</c>.
 /// Flow: transport subscription (bounded, oldest dropped) → intake (parse, validate) → <see cref="FrameMailbox"/>
-/// (latest frame per camera) → one <see cref="InferenceLane"/> per session → publisher. Bad input is reported on
+/// (latest frame per camera) → one <see cref="InferenceLane"/> per session → publisher → (at most
+/// <c>SnapshotsPerSecond</c> per camera) <see cref="SnapshotPublisher"/>, which draws the detections on the frame and
+/// publishes it retained on <c>{prefix}/snapshots/{camera}</c> off the detection path. Bad input is reported on
 /// <c>{prefix}/errors/detector</c> and the worker keeps going; a missing model fails <see cref="StartAsync"/>.
 /// </summary>
 public sealed class DetectorWorker : BackgroundService
@@ -30,6 +33,7 @@ public sealed class DetectorWorker : BackgroundService
         new BoundedChannelOptions(64) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Dictionary<string, long> _bareSequences = new(StringComparer.Ordinal);
     private readonly List<InferenceLane> _lanes = [];
+    private readonly SnapshotPublisher? _snapshots;
     private IMessageSubscription? _subscription;
 
     public DetectorWorker(DetectorOptions options, EdgeComponent component, ILoggerFactory loggerFactory)
@@ -40,6 +44,7 @@ public sealed class DetectorWorker : BackgroundService
         _logger = loggerFactory.CreateLogger<DetectorWorker>();
         Stats = new DetectorStats(component.Name);
         _mailbox = new FrameMailbox(options.MaxWaitingCameras, Stats);
+        if (options.SnapshotsPerSecond > 0) _snapshots = new SnapshotPublisher(options, component, Stats);
     }
 
     public DetectorStats Stats { get; }
@@ -87,6 +92,7 @@ public sealed class DetectorWorker : BackgroundService
     {
         var lanes = _lanes.Select(l => l.RunAsync(stoppingToken)).ToList();
         var publisher = PublishLoopAsync(stoppingToken);
+        var snapshots = _snapshots is null ? Task.CompletedTask : Task.Run(() => _snapshots.RunAsync(stoppingToken), CancellationToken.None);
         try
         {
             await foreach (var message in _subscription!.Messages.ReadAllAsync(stoppingToken)) Intake(message);
@@ -97,6 +103,7 @@ public sealed class DetectorWorker : BackgroundService
         await Task.WhenAll(lanes);
         _results.Writer.TryComplete();
         await publisher;
+        await snapshots;
     }
 
     /// <summary>Parses and validates one message and offers the frame to the mailbox; bad input is reported, never thrown.</summary>
@@ -146,7 +153,7 @@ public sealed class DetectorWorker : BackgroundService
         var topics = _component.Topics;
         try
         {
-            await foreach (var (set, trace) in _results.Reader.ReadAllAsync(ct))
+            await foreach (var (set, frame, trace) in _results.Reader.ReadAllAsync(ct))
             {
                 var start = Stopwatch.GetTimestamp();
                 // A child of the frame's receive span: the detections' publish continues the frame's trace.
@@ -169,6 +176,7 @@ public sealed class DetectorWorker : BackgroundService
                     span.Fail(ex);
                     _component.Errors.Report(ErrorKinds.Internal, $"Publishing detections of '{set.Camera}' failed: {ex.Message}", camera: set.Camera);
                 }
+                _snapshots?.Offer(set, frame);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using EdgeEvents.Camera;
+using EdgeEvents.Cli.Dashboard;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
@@ -27,7 +28,9 @@ public static class DemoCommand
 {
     public static Command Create()
     {
-        var port = new Option<int>("--port") { Description = "Embedded broker port; a free one is taken if it is busy [default: 1883]", DefaultValueFactory = _ => 1883 };
+        var port = new Option<int>("--port") { Description = "Embedded broker port; a free one is taken if it is busy or 0", DefaultValueFactory = _ => 1883 };
+        var webSocketPort = new Option<int>("--ws-port") { Description = "Embedded broker's MQTT-over-WebSockets port, for the dashboard; a free one is taken if it is busy or 0", DefaultValueFactory = _ => 9001 };
+        var httpPort = new Option<int>("--http-port") { Description = "Dashboard page port; a free one is taken if it is busy or 0", DefaultValueFactory = _ => 8080 };
         var duration = new Option<double>("--duration") { Description = "Stop after this many seconds; 0 = run until Ctrl-C [default: 0]" };
         var question = new Option<string>("--question") { Description = "The question asked once the first scene is known", DefaultValueFactory = _ => "How many people do you see?" };
         var source = new Option<string>("--source") { Description = "Folder of images, one image, or 'synthetic' [default: ../shared/samples if found]" };
@@ -42,14 +45,20 @@ public static class DemoCommand
         var command = new Command("demo", "Run the whole pipeline on an embedded broker and print what flows: detections, scene events, a question and its answer.");
         foreach (var option in options) command.Options.Add(option.Option);
         command.Options.Add(port);
+        command.Options.Add(webSocketPort);
+        command.Options.Add(httpPort);
         command.Options.Add(duration);
         command.Options.Add(question);
         command.Options.Add(HostedCommand.ConfigFile);
-        command.SetAction((parse, ct) => RunAsync(parse, options, parse.GetValue(port), parse.GetValue(duration), parse.GetValue(question)!, ct));
+        command.SetAction((parse, ct) => RunAsync(parse, options, new DemoPorts(parse.GetValue(port), parse.GetValue(webSocketPort), parse.GetValue(httpPort)),
+            parse.GetValue(duration), parse.GetValue(question)!, ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(ParseResult parse, IEnumerable<ConfigOption> options, int port, double duration, string question, CancellationToken ct)
+    /// <summary>The ports asked for; each is taken if free, else (and for 0) a free one.</summary>
+    private sealed record DemoPorts(int Broker, int WebSocket, int Http);
+
+    private static async Task<int> RunAsync(ParseResult parse, IEnumerable<ConfigOption> options, DemoPorts ports, double duration, string question, CancellationToken ct)
     {
         var builder = HostedCommand.CreateBuilder(parse, options);
         var configuration = builder.Configuration;
@@ -67,8 +76,11 @@ public static class DemoCommand
 
         using var loggers = CliLogging.Create(LogLevel.Warning);
         var topics = new TopicScheme(configuration["Transport:Prefix"] ?? TopicScheme.DefaultPrefix);
-        await using var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = IsFree(port) ? port : 0 }, loggers.CreateLogger("EdgeEvents.broker"), ct);
-        if (port != 0 && broker.Port != port) Console.WriteLine($"Port {port} is busy; the embedded broker took {broker.Port}.");
+        await using var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = FreeOr(ports.Broker), WebSocketPort = FreeOr(ports.WebSocket) },
+            loggers.CreateLogger("EdgeEvents.broker"), ct);
+        if (ports.Broker != 0 && broker.Port != ports.Broker) Console.WriteLine($"Port {ports.Broker} is busy; the embedded broker took {broker.Port}.");
+        await using var dashboard = await DashboardServer.StartAsync(new DashboardOptions { HttpPort = FreeOr(ports.Http), BrokerWebSocket = broker.WebSocketUrl!, Prefix = topics.Prefix },
+            loggers.CreateLogger("EdgeEvents.dashboard"), ct);
 
         configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -87,7 +99,7 @@ public static class DemoCommand
         if (llm is not null) builder.Services.AddLlmWorker(configuration);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
 
-        PrintHeader(broker, detectorModel, llm, topics);
+        PrintHeader(broker, dashboard, detectorModel, llm, topics);
         using var host = builder.Build();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         if (duration > 0) stop.CancelAfter(TimeSpan.FromSeconds(duration));
@@ -134,13 +146,14 @@ public static class DemoCommand
         catch (OperationCanceledException) { }
     }
 
-    private static void PrintHeader(EmbeddedBroker broker, FoundModel detector, FoundModel? llm, TopicScheme topics)
+    private static void PrintHeader(EmbeddedBroker broker, DashboardServer dashboard, FoundModel detector, FoundModel? llm, TopicScheme topics)
     {
         var p = broker.Port;
         Console.WriteLine($"""
-            EdgeEvents demo — embedded MQTT broker on {broker.Url}
+            EdgeEvents demo — embedded MQTT broker on {broker.Url} (WebSockets {broker.WebSocketUrl})
               detector model: {detector.Path} (from {detector.FoundIn})
               llm model:      {(llm is null ? "none (no LLM worker)" : $"{llm.Path} (from {llm.FoundIn})")}
+            Live dashboard: open {dashboard.Url} in a browser
             Watch or ask yourself, from another terminal:
               mosquitto_sub -h 127.0.0.1 -p {p} -t '{topics.Prefix}/#' -v
               mosquitto_sub -h 127.0.0.1 -p {p} -t '{topics.AllOf(TopicKind.Events)}' -v
@@ -151,18 +164,19 @@ public static class DemoCommand
             """);
     }
 
-    private static bool IsFree(int port)
+    /// <summary>The port when it is free on loopback, else 0 (the listener then picks a free one).</summary>
+    private static int FreeOr(int port)
     {
-        if (port == 0) return true;
+        if (port == 0) return 0;
         try
         {
             using var listener = new TcpListener(IPAddress.Loopback, port);
             listener.Start();
-            return true;
+            return port;
         }
         catch (SocketException)
         {
-            return false;
+            return 0;
         }
     }
 }

@@ -20,12 +20,13 @@ public static class DetectorCommand
         var maxBatch = new Option<int>("--max-batch") { Description = "Frames per batch when the model's batch dimension is dynamic [default: 1]" };
         var group = new Option<string>("--group") { Description = "Shared-subscription group to split frames between detectors, e.g. detectors [default: none]" };
         var maxAge = new Option<TimeSpan>("--max-frame-age") { Description = "Drop frames that waited longer than this [default: 00:00:02]" };
+        var snapshots = new Option<double>("--snapshots") { Description = "Annotated JPEG snapshots per second per camera, retained on {prefix}/snapshots/{camera}; 0 = off [default: 1]" };
         return HostedCommand.Create("detector", "Detect objects in frames from {prefix}/frames/+ and publish them on {prefix}/detections/{camera}.",
             [
                 new(model, "Detector:ModelPath"), new(modelType, "Detector:ModelType"), new(labels, "Detector:LabelsPath"),
                 new(providers, "Detector:Providers"), new(threads, "Detector:IntraOpThreads"), new(spinning, "Detector:IntraOpSpinning"), new(sessions, "Detector:Sessions"),
                 new(confidence, "Detector:Confidence"), new(iou, "Detector:Iou"), new(maxBatch, "Detector:MaxBatch"),
-                new(group, "Detector:Group"), new(maxAge, "Detector:MaxFrameAge"),
+                new(group, "Detector:Group"), new(maxAge, "Detector:MaxFrameAge"), new(snapshots, "Detector:SnapshotsPerSecond"),
             ],
             builder => builder.Services.AddDetectorWorker(builder.Configuration));
     }

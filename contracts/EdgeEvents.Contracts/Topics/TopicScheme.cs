@@ -25,6 +25,7 @@ public sealed class TopicScheme
     public string Detections(string camera) => Topic("detections", camera);
     public string Scene(string camera) => Topic("scene", camera);
     public string Events(string camera) => Topic("events", camera);
+    /// <summary>Annotated JPEG of a camera's latest processed frame, retained (detector); NATS <c>edge.snapshots.{camera}</c>.</summary>
     public string Snapshots(string camera) => Topic("snapshots", camera);
     public string Questions(string? asker = null) => asker is null ? $"{Prefix}/questions" : Topic("questions", asker);
     public string Answers(string? asker = null) => asker is null ? $"{Prefix}/answers" : Topic("answers", asker);

@@ -34,6 +34,14 @@ public sealed record BrokerOptions
     public string? TlsKeyFile { get; init; }
     /// <summary>TLS port; 0 picks a free port. Default 8883.</summary>
     public int TlsPort { get; init; } = 8883;
+    /// <summary>
+    /// Port for MQTT over WebSockets (subprotocol <c>mqtt</c>, path <see cref="WebSocketPath"/>), for browsers; 0 picks a
+    /// free port. The same server behind it: the same users, permissions and sessions as TCP. TLS (<c>wss://</c>) with
+    /// the TLS listener's certificate when one is configured. Default null: no WebSocket listener.
+    /// </summary>
+    public int? WebSocketPort { get; init; }
+    /// <summary>URL path of the WebSocket listener. Default <c>/mqtt</c>.</summary>
+    public string WebSocketPath { get; init; } = "/mqtt";
     /// <summary>Keep the plain-TCP listener when TLS is on. Default true; set false so nothing travels in clear text.</summary>
     public bool PlainListener { get; init; } = true;
 }

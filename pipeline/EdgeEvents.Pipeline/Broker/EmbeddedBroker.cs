@@ -1,7 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using EdgeEvents.Pipeline.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using MQTTnet.AspNetCore;
 using MQTTnet.Server;
 
 namespace EdgeEvents.Pipeline.Broker;
@@ -9,12 +14,15 @@ namespace EdgeEvents.Pipeline.Broker;
 /// <summary>
 /// MQTTnet's MQTT 3.1.1/5 server, so the demo and tests need nothing installed. Persistent sessions and retained
 /// messages live in memory for the life of the process, or in <see cref="BrokerOptions.DataPath"/> across restarts
-/// (<see cref="DurableSessions"/>).
+/// (<see cref="DurableSessions"/>). One server with up to three listeners: plain TCP, TLS, and MQTT over WebSockets
+/// (served by Kestrel through MQTTnet.AspNetCore's connection handler) for browsers; every client, whatever its
+/// listener, passes the same authorization and interceptors.
 /// </summary>
 public sealed class EmbeddedBroker : IAsyncDisposable
 {
     private readonly MqttServer _server;
     private readonly DurableSessions? _durable;
+    private WebApplication? _webSockets;
     private readonly ILogger _logger;
 
     private EmbeddedBroker(MqttServer server, DurableSessions? durable, int port, int? tlsPort, string bindAddress, ILogger logger)
@@ -35,6 +43,8 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     /// <summary>The URL to give clients: the plain listener's, or the TLS one's when there is no plain listener.</summary>
     public string Url => Port == 0 && TlsUrl is { } tls ? tls : $"mqtt://{Host}:{Port}";
     public string? TlsUrl => TlsPort is { } p ? $"mqtts://{Host}:{p}" : null;
+    /// <summary>The WebSocket listener's URL (<c>ws://host:port/mqtt</c>, <c>wss://</c> with TLS), when it is on.</summary>
+    public string? WebSocketUrl { get; private set; }
     public MqttServer Server => _server;
     private string Host => BindAddress is "0.0.0.0" ? "127.0.0.1" : BindAddress;
 
@@ -45,6 +55,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         if (!tls && !options.PlainListener) throw new InvalidOperationException("Broker:PlainListener is off but no TLS certificate is configured: the broker would listen nowhere.");
         var port = !options.PlainListener ? 0 : options.Port == 0 ? PickFreePort(address) : options.Port;
         int? tlsPort = tls ? (options.TlsPort == 0 ? PickFreePort(address) : options.TlsPort) : null;
+        var certificate = tls ? LoadCertificate(options.TlsCertificateFile!, options.TlsKeyFile) : null;
         var builder = new MqttServerOptionsBuilder()
             .WithPersistentSessions()
             .WithMaxPendingMessagesPerClient(options.MaxPendingMessagesPerClient);
@@ -55,9 +66,14 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         if (tlsPort is { } securePort)
         {
             builder.WithEncryptedEndpoint().WithEncryptedEndpointBoundIPAddress(address).WithEncryptedEndpointBoundIPV6Address(IPAddress.None)
-                .WithEncryptedEndpointPort(securePort).WithEncryptionCertificate(LoadCertificate(options.TlsCertificateFile!, options.TlsKeyFile));
+                .WithEncryptedEndpointPort(securePort).WithEncryptionCertificate(certificate);
         }
-        var server = new MqttServerFactory().CreateMqttServer(builder.Build());
+        var factory = new MqttServerFactory();
+        // The default adapter serves the TCP and TLS endpoints; the connection handler takes what Kestrel accepts.
+        var webSockets = options.WebSocketPort is null ? null : new MqttConnectionHandler();
+        var adapters = factory.DefaultServerAdapters.Select(create => create(factory)).ToList();
+        if (webSockets is not null) adapters.Add(webSockets);
+        var server = factory.CreateMqttServer(builder.Build(), adapters);
         // Order matters: a handler sees what the ones before it decided (authorization refuses a publish before the
         // store queues it; the store takes QoS 1/2 messages of persistent sessions before the expiry hold sees them).
         new SharedSubscriptions().Attach(server);
@@ -82,11 +98,40 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         {
             if (authorization is null)
                 logger.LogWarning("Embedded broker listens on {Address} and accepts anonymous clients: anyone on that network can read and publish. Set Broker:Users and Broker:PasswordFile.", options.BindAddress);
-            else if (options.PlainListener)
-                logger.LogWarning("Embedded broker listens on {Address}:{Port} without TLS: passwords and messages cross the network in clear text. Set Broker:TlsCertificateFile and Broker:PlainListener=false.", options.BindAddress, port);
+            else if (options.PlainListener || (webSockets is not null && !tls))
+                logger.LogWarning("Embedded broker listens on {Address} without TLS (plain port {Port}, WebSockets {WebSockets}): passwords and messages cross the network in clear text. Set Broker:TlsCertificateFile and Broker:PlainListener=false.",
+                    options.BindAddress, port, webSockets is null ? "off" : "on, plain");
         }
-        logger.LogInformation("Embedded MQTT broker listening on {Address} (plain {Port}, TLS {TlsPort}, {Users} users, store {DataPath})", options.BindAddress, port, tlsPort, options.Users.Count, options.DataPath ?? "in memory");
+        if (webSockets is not null) await broker.StartWebSocketsAsync(webSockets, options, certificate, ct);
+        logger.LogInformation("Embedded MQTT broker listening on {Address} (plain {Port}, TLS {TlsPort}, WebSockets {WebSocketUrl}, {Users} users, store {DataPath})",
+            options.BindAddress, port, tlsPort, broker.WebSocketUrl, options.Users.Count, options.DataPath ?? "in memory");
         return broker;
+    }
+
+    /// <summary>Kestrel on <see cref="BrokerOptions.WebSocketPort"/>, handing each WebSocket (subprotocol <c>mqtt</c>) to the server.</summary>
+    private async Task StartWebSocketsAsync(MqttConnectionHandler handler, BrokerOptions options, X509Certificate2? certificate, CancellationToken ct)
+    {
+        var builder = WebListener.CreateBuilder(options.BindAddress, options.WebSocketPort ?? 0, _logger, certificate);
+        builder.Services.AddConnections();
+        builder.Services.AddSingleton(handler);
+        var app = builder.Build();
+        app.MapConnectionHandler<MqttConnectionHandler>(options.WebSocketPath, o =>
+        {
+            o.Transports = HttpTransportType.WebSockets;
+            o.WebSockets.SubProtocolSelector = MqttSubProtocolSelector.SelectSubProtocol;
+        });
+        try
+        {
+            await app.StartAsync(ct);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            await DisposeAsync();
+            throw;
+        }
+        _webSockets = app;
+        WebSocketUrl = $"{(certificate is null ? "ws" : "wss")}://{Host}:{WebListener.BoundPort(app)}{options.WebSocketPath}";
     }
 
     /// <summary>A PEM certificate with its key (or a PKCS#12 file), re-imported so SslStream can use the key on every platform.</summary>
@@ -123,7 +168,14 @@ public sealed class EmbeddedBroker : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Stopping the server disconnects every client, WebSocket ones too, so Kestrel then has no connection to wait for.
         await _server.StopAsync();
+        if (_webSockets is not null)
+        {
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _webSockets.StopAsync(grace.Token);
+            await _webSockets.DisposeAsync();
+        }
         _server.Dispose();
         _durable?.Dispose();
         _logger.LogInformation("Embedded MQTT broker on port {Port} stopped", TlsPort ?? Port);

@@ -46,7 +46,7 @@ public sealed record NatsJetStreamOptions
     /// </summary>
     public string? RetainedStream { get; init; } = "EDGE_RETAINED";
 
-    /// <summary>Subjects of <see cref="RetainedStream"/>. Default null: <c>edge.scene.&gt;</c> and <c>edge.status.&gt;</c>.</summary>
+    /// <summary>Subjects of <see cref="RetainedStream"/>. Default null: <c>edge.scene.&gt;</c>, <c>edge.snapshots.&gt;</c> and <c>edge.status.&gt;</c>.</summary>
     public IReadOnlyList<string>? RetainedSubjects { get; init; }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Threading.Channels;
 using EdgeEvents.Contracts.Messages;
@@ -52,37 +53,42 @@ public sealed partial class NatsTransport
 
     private async Task StartCoreAsync(NatsSubscription subscription, string subject, CancellationToken ct)
     {
-        var sub = await _connection.SubscribeCoreAsync(subject, subscription.Request.Group, BytesSerializer, cancellationToken: ct);
-        _coreSubscriptions[(NatsSubBase)sub] = subscription;
-        subscription.Add(sub);
         var retained = _jetStreamActive && _retainedStream is not null
             ? _retainedStream.Subjects!.Select(s => NatsSubjects.Intersect(subject, s)).OfType<string>().ToList()
             : [];
-        subscription.Add(Task.Run(() => PumpCoreAsync(subscription, sub, retained, subscription.Stopping), CancellationToken.None));
+        var sub = new CoreSubscription(this, subscription, subject, holdLive: retained.Count > 0);
+        subscription.Add(sub);
+        await _connection.AddSubAsync(sub, ct);
+        if (retained.Count > 0)
+            subscription.Add(Task.Run(() => ReplayRetainedAsync(subscription, sub, retained, subscription.Stopping), CancellationToken.None));
     }
 
-    private async Task PumpCoreAsync(NatsSubscription subscription, INatsSub<byte[]> sub, List<string> retained, CancellationToken ct)
+    /// <summary>
+    /// Delivers the retained messages, then the live ones that arrived meanwhile, so none overtakes an older retained
+    /// one; held live messages the replayed ones supersede are not delivered.
+    /// </summary>
+    private async Task ReplayRetainedAsync(NatsSubscription subscription, CoreSubscription sub, List<string> retained, CancellationToken ct)
     {
+        var replayed = new Dictionary<string, string>();
         try
         {
-            // Live messages queue in the client meanwhile, so none is missed and none overtakes the older retained ones.
-            foreach (var filter in retained) await DeliverRetainedAsync(subscription, filter, ct);
-            await foreach (var msg in sub.Msgs.ReadAllAsync(ct))
-            {
-                if (Accept(msg.Subject, msg.Data, msg.Headers, msg.ReplyTo, retained: false) is { } received)
-                    await subscription.Channel.WriteAsync(received, ct);
-            }
+            foreach (var filter in retained) await DeliverRetainedAsync(subscription, filter, replayed, ct);
         }
         catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
         {
+        }
+        finally
+        {
+            sub.ReleaseHeld(replayed);
         }
     }
 
     /// <summary>
     /// Replays the last message of every subject matching <paramref name="filter"/> from the retained stream,
-    /// through a short-lived consumer that starts at the last message per subject.
+    /// through a short-lived consumer that starts at the last message per subject. Notes each delivered message's id
+    /// by topic in <paramref name="replayed"/>.
     /// </summary>
-    private async Task DeliverRetainedAsync(NatsSubscription subscription, string filter, CancellationToken ct)
+    private async Task DeliverRetainedAsync(NatsSubscription subscription, string filter, Dictionary<string, string> replayed, CancellationToken ct)
     {
         const int batch = 256;
         var stream = _retainedStream!.Name!;
@@ -104,8 +110,9 @@ public sealed partial class NatsTransport
                 await foreach (var msg in consumer.FetchNoWaitAsync(new NatsJSFetchOpts { MaxMsgs = batch }, BytesSerializer, ct))
                 {
                     count++;
-                    if (Accept(msg.Subject, msg.Data, msg.Headers, replyTo: null, retained: true) is { } received)
-                        await subscription.Channel.WriteAsync(received, ct);
+                    if (Accept(msg.Subject, msg.Data, msg.Headers, replyTo: null, retained: true) is not { } received) continue;
+                    await subscription.Channel.WriteAsync(received, ct);
+                    if (received.MessageId is { } id) replayed[received.Topic] = id;
                 }
             } while (count == batch);
             await _js.DeleteConsumerAsync(stream, consumer.Info.Name, ct);
@@ -254,43 +261,138 @@ public sealed partial class NatsTransport
 
     private static bool Is(string name, string header) => string.Equals(name, header, StringComparison.OrdinalIgnoreCase);
 
-    private ValueTask OnClientDroppedAsync(object? sender, NatsMessageDroppedEventArgs e)
+    /// <summary>
+    /// A core NATS subscription that turns each message into a <see cref="ReceivedMessage"/> on the client's socket
+    /// reader and writes it straight into the subscription's channel: no client-side queue and pump in between. That
+    /// reader also carries pongs and replies, so it never waits here. Under <see cref="OverloadPolicy.Wait"/> a message
+    /// that finds the channel full becomes a pending write (the channel completes pending writes in arrival order);
+    /// once as many are pending as the client would queue for a subscription (<see cref="NatsOpts.SubPendingChannelCapacity"/>),
+    /// newer messages are dropped and counted: core NATS has no flow control to hold the publisher back with.
+    /// </summary>
+    private sealed class CoreSubscription : NatsSubBase
     {
-        if (_coreSubscriptions.TryGetValue(e.Subscription, out var subscription)) subscription.CountClientDrop();
-        return ValueTask.CompletedTask;
+        private readonly NatsTransport _owner;
+        private readonly NatsSubscription _subscription;
+        private readonly int _pendingLimit;
+        private readonly Lock _gate = new();
+        /// <summary>Live messages held back while retained ones are replayed; null once released.</summary>
+        private List<ReceivedMessage>? _held;
+        private int _pending;
+
+        public CoreSubscription(NatsTransport owner, NatsSubscription subscription, string subject, bool holdLive)
+            : base(owner._connection, owner._connection.SubscriptionManager, subject, subscription.Request.Group, opts: null)
+        {
+            _owner = owner;
+            _subscription = subscription;
+            _pendingLimit = owner._connection.Opts.SubPendingChannelCapacity;
+            _held = holdLive ? [] : null;
+        }
+
+        protected override ValueTask ReceiveInternalAsync(string subject, string? replyTo, ReadOnlySequence<byte>? headersBuffer, ReadOnlySequence<byte> payloadBuffer)
+        {
+            try
+            {
+                // The buffers belong to the socket reader: Build copies the payload into an array of the message's own.
+                var msg = NatsMsg<byte[]>.Build(subject, replyTo, headersBuffer, payloadBuffer, Connection, Connection.HeaderParser, BytesSerializer);
+                if (_owner.Accept(msg.Subject, msg.Data, msg.Headers, msg.ReplyTo, retained: false) is { } received && !TryHold(received))
+                    Deliver(received);
+            }
+            catch (Exception ex)
+            {
+                // Whatever goes wrong with one message (a throwing Rejected handler) must not reach the connection's reader.
+                _owner._logger.LogError(ex, "Message on {Subject} dropped", subject);
+                _subscription.Channel.CountDropped();
+            }
+            return ValueTask.CompletedTask;
+        }
+
+        /// <summary>While retained messages are replayed, keeps a live one back (or drops it when too many wait) and returns true.</summary>
+        private bool TryHold(ReceivedMessage received)
+        {
+            if (Volatile.Read(ref _held) is null) return false;
+            lock (_gate)
+            {
+                if (_held is null) return false;
+                if (_held.Count < _pendingLimit) _held.Add(received);
+                else _subscription.Channel.CountDropped();
+                return true;
+            }
+        }
+
+        /// <summary>
+        /// Delivers the held live messages except, per topic, the one the replay already delivered (its id is in
+        /// <paramref name="replayed"/>) and those held before it, which are older than the state just replayed.
+        /// </summary>
+        public void ReleaseHeld(IReadOnlyDictionary<string, string> replayed)
+        {
+            lock (_gate)
+            {
+                var held = _held ?? [];
+                var stale = new Dictionary<string, int>();
+                for (var i = 0; i < held.Count; i++)
+                {
+                    if (held[i].MessageId is { } id && replayed.TryGetValue(held[i].Topic, out var replayedId) && id == replayedId)
+                        stale[held[i].Topic] = i;
+                }
+                for (var i = 0; i < held.Count; i++)
+                {
+                    if (!stale.TryGetValue(held[i].Topic, out var upTo) || i > upTo) Deliver(held[i]);
+                }
+                Volatile.Write(ref _held, null);
+            }
+        }
+
+        private void Deliver(ReceivedMessage message)
+        {
+            if (Volatile.Read(ref _pending) >= _pendingLimit)
+            {
+                _subscription.Channel.CountDropped();
+                return;
+            }
+            var write = _subscription.Channel.WriteAsync(message, CancellationToken.None);
+            if (!write.IsCompletedSuccessfully) _ = AwaitPendingAsync(write);
+        }
+
+        private async Task AwaitPendingAsync(ValueTask write)
+        {
+            Interlocked.Increment(ref _pending);
+            try
+            {
+                await write;
+            }
+            catch (ChannelClosedException)
+            {
+                // Unsubscribed while the message waited.
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _pending);
+            }
+        }
+
+        // The channel belongs to the NatsSubscription (several subjects may feed it); it completes it on dispose.
+        protected override void TryComplete()
+        {
+        }
     }
 
     private sealed class NatsSubscription(NatsTransport owner, SubscriptionRequest request) : IMessageSubscription
     {
         private readonly CancellationTokenSource _stop = new();
-        private readonly List<INatsSub<byte[]>> _subs = [];
+        private readonly List<NatsSubBase> _subs = [];
         private readonly List<Task> _pumps = [];
-        private long _clientDropped;
         private int _disposed;
 
         public SubscriptionRequest Request { get; } = request;
         public SubscriptionChannel Channel { get; } = new(request, "nats");
         public ChannelReader<ReceivedMessage> Messages => Channel.Reader;
-        /// <summary>Dropped by the overload policy, plus dropped by the NATS client when its own queue was full.</summary>
-        public long Dropped => Channel.Dropped + Interlocked.Read(ref _clientDropped);
+        /// <summary>Dropped by the overload policy, and core messages dropped because too many waited for a full channel.</summary>
+        public long Dropped => Channel.Dropped;
         public long Duplicates => Channel.Duplicates;
         public CancellationToken Stopping => _stop.Token;
 
-        public void Add(INatsSub<byte[]> sub) => _subs.Add(sub);
+        public void Add(NatsSubBase sub) => _subs.Add(sub);
         public void Add(Task pump) => _pumps.Add(pump);
-
-        /// <summary>
-        /// A core subscription's messages wait in the NATS client's queue while this subscription's channel is full;
-        /// when that queue overflows too the client drops them (core NATS has no flow control).
-        /// </summary>
-        public void CountClientDrop()
-        {
-            Interlocked.Increment(ref _clientDropped);
-            EdgeTelemetry.MessagesDropped.Add(1,
-                new KeyValuePair<string, object?>("messaging.system", "nats"),
-                new KeyValuePair<string, object?>("reason", "overload"),
-                new KeyValuePair<string, object?>("filter", Request.Filter));
-        }
 
         public async ValueTask DisposeAsync()
         {
@@ -299,7 +401,6 @@ public sealed partial class NatsTransport
             await _stop.CancelAsync();
             foreach (var sub in _subs)
             {
-                owner._coreSubscriptions.TryRemove((NatsSubBase)sub, out _);
                 try { await sub.DisposeAsync(); }
                 catch (Exception ex) { owner._logger.LogDebug(ex, "Unsubscribe from {Subject} failed", sub.Subject); }
             }

@@ -32,7 +32,6 @@ public sealed partial class NatsTransport : IMessageTransport
     private readonly StreamConfig? _retainedStream;
     /// <summary>Subjects of both streams: at-least-once publishes to these go through JetStream.</summary>
     private readonly List<string> _storedSubjects = [];
-    private readonly ConcurrentDictionary<NatsSubBase, NatsSubscription> _coreSubscriptions = new();
     private readonly ConcurrentDictionary<NatsSubscription, byte> _subscriptions = new();
     private readonly CancellationTokenSource _disposing = new();
     private TaskCompletionSource _ready = NewSignal();
@@ -66,7 +65,7 @@ public sealed partial class NatsTransport : IMessageTransport
                 Discard = StreamConfigDiscard.Old,
             };
             if (_jetStream.RetainedStream is { Length: > 0 } retained)
-                _retainedStream = new StreamConfig(retained, _jetStream.RetainedSubjects?.ToList() ?? [$"{prefix}.scene.>", $"{prefix}.status.>"])
+                _retainedStream = new StreamConfig(retained, _jetStream.RetainedSubjects?.ToList() ?? [$"{prefix}.scene.>", $"{prefix}.snapshots.>", $"{prefix}.status.>"])
                 {
                     Storage = StreamConfigStorage.File,
                     MaxMsgsPerSubject = 1,
@@ -92,7 +91,6 @@ public sealed partial class NatsTransport : IMessageTransport
             SignalStateChange();
             return ValueTask.CompletedTask;
         };
-        _connection.MessageDropped += OnClientDroppedAsync;
     }
 
     public string System => "nats";

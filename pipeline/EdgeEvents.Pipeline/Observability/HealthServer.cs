@@ -1,6 +1,5 @@
-using System.Net;
+using EdgeEvents.Pipeline.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -24,16 +23,8 @@ internal sealed class HealthServer(
     {
         var health = options.Value;
         if (health.Port == 0) return;
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
-        {
-            k.AddServerHeader = false;
-            k.Listen(IPAddress.Parse(health.BindAddress), health.Port);
-        });
-        // Only warnings reach the worker's log (a probe or scrape every few seconds is not news), and the worker's host
-        // alone handles Ctrl-C/SIGTERM: it stops this listener from StopAsync.
-        builder.Logging.AddProvider(new ForwardingLoggerProvider(loggers)).SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSingleton<IHostLifetime, HostOwnedLifetime>();
+        // The worker's host alone handles Ctrl-C/SIGTERM: it stops this listener from StopAsync.
+        var builder = WebListener.CreateBuilder(health.BindAddress, health.Port, loggers.CreateLogger<HealthServer>());
         _app = builder.Build();
         // The exporter lives in the worker host's meter provider, not in this listener's services.
         var meterProvider = services.GetRequiredService<MeterProvider>();
@@ -75,17 +66,5 @@ internal sealed class HealthServer(
     public async ValueTask DisposeAsync()
     {
         if (_app is not null) await _app.DisposeAsync();
-    }
-
-    private sealed class ForwardingLoggerProvider(ILoggerFactory loggers) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => loggers.CreateLogger(categoryName);
-        public void Dispose() { }
-    }
-
-    private sealed class HostOwnedLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

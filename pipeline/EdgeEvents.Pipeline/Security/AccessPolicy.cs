@@ -8,9 +8,9 @@ public enum BrokerRole
 {
     /// <summary>Publishes its own frames only: <c>{prefix}/frames/{user}</c>.</summary>
     Camera,
-    /// <summary>Reads frames, publishes detections.</summary>
+    /// <summary>Reads frames, publishes detections and annotated snapshots.</summary>
     Detector,
-    /// <summary>Reads detections, publishes scene state, events and snapshots.</summary>
+    /// <summary>Reads detections, publishes scene state and events.</summary>
     Scene,
     /// <summary>Reads questions, scene state and events; publishes answers.</summary>
     Llm,
@@ -46,8 +46,8 @@ public static class AccessPolicy
         return role switch
         {
             BrokerRole.Camera => [Pub($"{p}/frames/{user}"), .. own],
-            BrokerRole.Detector => [Sub($"{p}/frames/+"), Pub($"{p}/detections/+"), .. own],
-            BrokerRole.Scene => [Sub($"{p}/detections/+"), Pub($"{p}/scene/+"), Pub($"{p}/events/+"), Pub($"{p}/snapshots/+"), .. own],
+            BrokerRole.Detector => [Sub($"{p}/frames/+"), Pub($"{p}/detections/+"), Pub($"{p}/snapshots/+"), .. own],
+            BrokerRole.Scene => [Sub($"{p}/detections/+"), Pub($"{p}/scene/+"), Pub($"{p}/events/+"), .. own],
             BrokerRole.Llm => [Sub($"{p}/questions/#"), Sub($"{p}/scene/+"), Sub($"{p}/events/+"), Pub($"{p}/answers/#"), .. own],
             BrokerRole.Dashboard => [Sub($"{p}/#")],
             BrokerRole.Asker => [Pub($"{p}/questions/{user}"), Sub($"{p}/answers/{user}"), .. own],

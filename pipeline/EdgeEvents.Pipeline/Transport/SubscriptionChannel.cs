@@ -60,14 +60,8 @@ public sealed class SubscriptionChannel
 
     public void Complete() => _channel.Writer.TryComplete();
 
-    private ValueTask WriteOrDrop(ReceivedMessage message)
-    {
-        // With DropOldest/DropWrite TryWrite always succeeds unless completed; drops go through OnDropped.
-        if (!_channel.Writer.TryWrite(message)) OnDropped(message);
-        return ValueTask.CompletedTask;
-    }
-
-    private void OnDropped(ReceivedMessage message)
+    /// <summary>Counts a message the transport dropped before it reached the channel (core NATS: too many waiting for room).</summary>
+    public void CountDropped()
     {
         Interlocked.Increment(ref _dropped);
         EdgeTelemetry.MessagesDropped.Add(1,
@@ -75,4 +69,13 @@ public sealed class SubscriptionChannel
             new KeyValuePair<string, object?>("reason", "overload"),
             new KeyValuePair<string, object?>("filter", Request.Filter));
     }
+
+    private ValueTask WriteOrDrop(ReceivedMessage message)
+    {
+        // With DropOldest/DropWrite TryWrite always succeeds unless completed; drops go through OnDropped.
+        if (!_channel.Writer.TryWrite(message)) OnDropped(message);
+        return ValueTask.CompletedTask;
+    }
+
+    private void OnDropped(ReceivedMessage message) => CountDropped();
 }

@@ -208,7 +208,7 @@ internal sealed class InferenceLane
                 Detections = detections,
                 Timings = timings,
             };
-            var result = new DetectionResult(set, pending.Trace);
+            var result = new DetectionResult(set, frame, pending.Trace);
             if (!_output.TryWrite(result)) _output.WriteAsync(result, ct).AsTask().GetAwaiter().GetResult();
         }
         _logger.LogDebug("Batch of {Count} in {Ms:F1} ms", batch.Count, inferenceMs);
@@ -228,8 +228,11 @@ internal sealed class InferenceLane
         EdgeTelemetry.RecordStage(_component, "postprocess", t.PostprocessMs);
     }
 
-    /// <summary>Detections of one frame and the trace context of the frame's receive span, for the publisher.</summary>
-    internal readonly record struct DetectionResult(DetectionSet Set, ActivityContext Trace);
+    /// <summary>
+    /// Detections of one frame, the frame itself (its data is the received payload, not a copy; the snapshot stage draws
+    /// on it) and the trace context of the frame's receive span, for the publisher.
+    /// </summary>
+    internal readonly record struct DetectionResult(DetectionSet Set, Frame Frame, ActivityContext Trace);
 
     /// <summary>A reusable input buffer for up to <see cref="Capacity"/> images and what is known about each.</summary>
     private sealed class Batch(int capacity, int tensorLength)

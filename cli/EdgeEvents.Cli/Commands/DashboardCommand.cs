@@ -1,0 +1,37 @@
+using System.CommandLine;
+using EdgeEvents.Cli.Dashboard;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeEvents.Cli.Commands;
+
+/// <summary><c>edge-events dashboard</c>: serves the live page that browsers point at any broker with MQTT over WebSockets.</summary>
+public static class DashboardCommand
+{
+    public static Command Create()
+    {
+        var httpPort = new Option<int>("--http-port") { Description = "HTTP port of the page; 0 picks a free one and prints it [default: 8080]" };
+        var bind = new Option<string>("--bind") { Description = "Address to serve the page on [default: 127.0.0.1]" };
+        var broker = new Option<string>("--broker-ws") { Description = "Broker's MQTT-over-WebSockets URL, as the browser reaches it [default: ws://127.0.0.1:9001/mqtt]" };
+        ConfigOption[] options =
+        [
+            new(httpPort, "Dashboard:HttpPort"), new(bind, "Dashboard:BindAddress"), new(broker, "Dashboard:BrokerWebSocket"),
+            new(HostedCommand.Prefix, "Dashboard:Prefix"),
+        ];
+        var command = new Command("dashboard", "Serve the live dashboard page: per camera the annotated snapshot, objects present and events, and a box to ask questions.");
+        foreach (var option in options) command.Options.Add(option.Option);
+        command.Options.Add(HostedCommand.ConfigFile);
+        command.SetAction(async (parse, ct) =>
+        {
+            var settings = new DashboardOptions();
+            HostedCommand.CreateBuilder(parse, options).Configuration.GetSection(DashboardOptions.Section).Bind(settings);
+            using var loggers = CliLogging.Create(LogLevel.Information);
+            await using var server = await DashboardServer.StartAsync(settings, loggers.CreateLogger("EdgeEvents.dashboard"), ct);
+            Console.Out.WriteLine(server.Url);
+            await Console.Out.FlushAsync(ct);
+            try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
+            return 0;
+        });
+        return command;
+    }
+}

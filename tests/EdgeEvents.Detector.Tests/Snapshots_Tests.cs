@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using EdgeEvents.Contracts.Messages;
+using EdgeEvents.Contracts.Serialization;
+using EdgeEvents.Detector.Snapshots;
+using EdgeEvents.Pipeline.Transport;
+using EdgeEvents.Testing;
+using SkiaSharp;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace EdgeEvents.Detector.Tests;
+
+/// <summary>Annotated snapshots on <c>edge/snapshots/{camera}</c>, end to end through the embedded broker.</summary>
+[Collection(RealModels.Name)]
+public class Snapshots_Tests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Bus_photo_snapshot_is_retained_for_a_late_subscriber_with_boxes_drawn_and_the_rest_of_the_photo_kept()
+    {
+        var jpeg = File.ReadAllBytes(TestData.Sample("bus.jpg"));
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var detector = await DetectorHost.StartAsync(broker.Url, new Dictionary<string, string?>
+        {
+            ["Detector:ModelPath"] = DetectorHost.YoloV8,
+            // Full size, so the snapshot's pixels compare one to one with the photo's; scaling has its own test.
+            ["Detector:SnapshotMaxWidth"] = "0",
+        });
+        await using var detections = await detector.SubscribeAsync("edge/detections/+");
+
+        await detector.PublishFrameAsync("test", jpeg);
+        var set = DetectorHost.Decode<DetectionSet>((await Receive.ExactlyAsync(detections, 1, TimeSpan.FromSeconds(20)))[0]);
+        await WaitUntilAsync(() => detector.Worker.Stats.Snapshots == 1);
+
+        await using var late = await TestTransports.ConnectAsync(broker.Url);
+        await using var snapshots = await late.SubscribeAsync(new SubscriptionRequest("edge/snapshots/+"), CancellationToken.None);
+        var message = Assert.Single(await Receive.ExactlyAsync(snapshots, 1, TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(("edge/snapshots/test", true, ContentTypes.Jpeg), (message.Topic, message.Retained, message.ContentType));
+        Assert.Equal(FrameEncoding.Jpeg, FramePayload.DetectImage(message.Payload.Span));
+        using var snapshot = SKBitmap.Decode(message.Payload.ToArray());
+        using var original = SKBitmap.Decode(jpeg);
+        Assert.Equal((810, 1080), (snapshot.Width, snapshot.Height));
+        File.WriteAllBytes(Path.Combine(Path.GetTempPath(), "edge-snapshot-bus.jpg"), message.Payload.ToArray());
+
+        // The bus box (reference [34,230,796,774] ± 4 px; the drawn one is the detected one) now has a line along its edges…
+        var bus = Assert.Single(set.Detections, d => d.Label == "bus").Box;
+        var edge = new List<(int X, int Y)>();
+        for (var x = (int)bus.X1 + 20; x < bus.X2 - 20; x += 10) edge.Add((x, (int)MathF.Round(bus.Y2)));
+        for (var y = (int)bus.Y1 + 20; y < bus.Y2 - 20; y += 10) edge.Add(((int)MathF.Round(bus.X1), y));
+        var changed = edge.Count(p => Difference(snapshot, original, p.X, p.Y) > 60);
+        output.WriteLine($"{changed} of {edge.Count} points on the bus box's bottom and left edges changed; {Difference(snapshot, original, edge[0].X, edge[0].Y)} at the first");
+        Assert.True(changed >= edge.Count * 9 / 10, $"only {changed} of {edge.Count} points on the bus box edges differ from the photo");
+        // …while the facade above every box and tag is the photo as it was, give or take JPEG re-encoding (a few levels per channel).
+        var far = new List<int>();
+        for (var y = 20; y < 180; y += 8)
+        for (var x = 300; x < 780; x += 8) far.Add(Difference(snapshot, original, x, y));
+        output.WriteLine($"far from boxes: mean difference {far.Average():F1}, max {far.Max()}");
+        Assert.True(far.Average() < 20, $"pixels far from any box changed by {far.Average():F1} on average");
+    }
+
+    [Fact]
+    public async Task Frames_at_20_fps_for_2_s_give_at_most_3_snapshots_per_camera_at_one_per_second()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var detector = await DetectorHost.StartAsync(broker.Url, new Dictionary<string, string?> { ["Detector:ModelPath"] = DetectorHost.YoloX });
+        await using var snapshots = await detector.SubscribeAsync("edge/snapshots/+");
+        var jpeg = TestImages.ResizedJpeg("bus.jpg", 320, 240);
+
+        var clock = Stopwatch.StartNew();
+        for (var tick = 0; tick < 40; tick++)
+        {
+            await detector.PublishFrameAsync("cam1", jpeg);
+            await detector.PublishFrameAsync("cam2", jpeg);
+            var next = TimeSpan.FromSeconds((tick + 1) / 20.0);
+            if (next > clock.Elapsed) await Task.Delay(next - clock.Elapsed);
+        }
+
+        var received = await Receive.UntilQuietAsync(snapshots.Messages, TimeSpan.FromSeconds(2));
+        var perCamera = received.GroupBy(m => m.Topic).ToDictionary(g => g.Key, g => g.Count());
+        output.WriteLine($"processed {detector.Worker.Stats.Processed}; snapshots {string.Join(", ", perCamera.Select(p => $"{p.Key}={p.Value}"))}");
+        Assert.Equal(["edge/snapshots/cam1", "edge/snapshots/cam2"], perCamera.Keys.Order());
+        Assert.All(perCamera.Values, n => Assert.InRange(n, 2, 3));
+        Assert.True(detector.Worker.Stats.Processed > 3 * received.Count, $"only {detector.Worker.Stats.Processed} frames processed");
+    }
+
+    [Fact]
+    public async Task No_snapshots_are_published_when_they_are_turned_off()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var detector = await DetectorHost.StartAsync(broker.Url, new Dictionary<string, string?>
+        {
+            ["Detector:ModelPath"] = DetectorHost.YoloX,
+            ["Detector:SnapshotsPerSecond"] = "0",
+        });
+        await using var snapshots = await detector.SubscribeAsync("edge/snapshots/+");
+        await using var detections = await detector.SubscribeAsync("edge/detections/+");
+
+        await detector.PublishFrameAsync("cam1", TestImages.ResizedJpeg("bus.jpg", 320, 240));
+        await detector.PublishFrameAsync(TestImages.RawRgb("bus.jpg", "cam2"));
+
+        Assert.Equal(2, (await Receive.ExactlyAsync(detections, 2, TimeSpan.FromSeconds(20))).Count);
+        Assert.Empty(await Receive.UntilQuietAsync(snapshots.Messages, TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(0, detector.Worker.Stats.Snapshots);
+    }
+
+    [Fact]
+    public async Task A_frame_the_snapshot_stage_cannot_draw_is_reported_and_the_next_raw_bgr_frame_is_published_in_its_colours()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var component = await TestTransports.ComponentAsync(TestTransports.Options(broker.Url), "detector");
+        await using var observer = await TestTransports.ConnectAsync(broker.Url);
+        await using var errors = await observer.SubscribeAsync(new SubscriptionRequest("edge/errors/detector"), CancellationToken.None);
+        await using var snapshots = await observer.SubscribeAsync(new SubscriptionRequest("edge/snapshots/+"), CancellationToken.None);
+        var stats = new DetectorStats();
+        var stage = new SnapshotPublisher(new DetectorOptions(), component, stats);
+        using var stop = new CancellationTokenSource();
+        var running = stage.RunAsync(stop.Token);
+
+        stage.Offer(Detections("broken", 64, 48), new Frame { Camera = "broken", Encoding = FrameEncoding.Jpeg, Data = [0xFF, 0xD8, 0xFF, 0x00, 0x01] });
+        // Orange in B, G, R byte order.
+        var bgr = new byte[64 * 48 * 3];
+        for (var i = 0; i < bgr.Length; i += 3) (bgr[i], bgr[i + 1], bgr[i + 2]) = (0, 128, 255);
+        stage.Offer(Detections("raw", 64, 48), new Frame { Camera = "raw", Encoding = FrameEncoding.Bgr24, Width = 64, Height = 48, Data = bgr });
+
+        var error = DetectorHost.Decode<ErrorEvent>(Assert.Single(await Receive.ExactlyAsync(errors, 1, TimeSpan.FromSeconds(10))));
+        output.WriteLine($"{error.Kind}: {error.Message}");
+        Assert.Equal((ErrorKinds.Internal, "broken", "edge/snapshots/broken"), (error.Kind, error.Camera, error.Topic));
+        var message = Assert.Single(await Receive.ExactlyAsync(snapshots, 1, TimeSpan.FromSeconds(10)));
+        Assert.Equal("edge/snapshots/raw", message.Topic);
+        using var image = SKBitmap.Decode(message.Payload.ToArray());
+        Assert.Equal((64, 48), (image.Width, image.Height));
+        var pixel = image.GetPixel(32, 24);
+        Assert.True(Math.Abs(pixel.Red - 255) < 12 && Math.Abs(pixel.Green - 128) < 12 && pixel.Blue < 12, $"centre pixel is {pixel}");
+        Assert.Equal(1, stats.Snapshots);
+        await stop.CancelAsync();
+        await running;
+    }
+
+    [Theory]
+    [InlineData(false, 640, 480, 270)] // the default: a JPEG decodes at the largest n/8 scale that fits, here 2/8
+    [InlineData(false, 1280, 1200, 675)] // 5/8
+    [InlineData(true, 640, 640, 360)] // raw pixels are resampled to the maximum width
+    public void A_1080p_frame_is_scaled_to_fit_the_maximum_width_with_its_boxes(bool raw, int maxWidth, int width, int height)
+    {
+        var jpeg = TestImages.ResizedJpeg("bus.jpg", 1920, 1080);
+        var frame = raw ? TestImages.RawRgb(jpeg, "wide") : new Frame { Camera = "wide", Encoding = FrameEncoding.Jpeg, Data = jpeg };
+        var set = Detections("wide", 1920, 1080) with
+        {
+            Detections = [new Detection { ClassId = 5, Label = "bus", Confidence = 0.83f, Box = new Box(300, 300, 1500, 900) }],
+        };
+        var renderer = new SnapshotRenderer(quality: 80, maxWidth);
+
+        using var snapshot = SKBitmap.Decode(renderer.Render(frame, set));
+        using var plain = SKBitmap.Decode(renderer.Render(frame, Detections("wide", 1920, 1080)));
+
+        Assert.Equal((width, height), (snapshot.Width, snapshot.Height));
+        // The box's bottom edge, scaled, is drawn; the middle of the box is not.
+        var scale = (float)snapshot.Width / 1920;
+        var (x, y) = ((int)(900 * scale), (int)MathF.Round(900 * scale));
+        Assert.True(Difference(snapshot, plain, x, y) > 60, $"{snapshot.GetPixel(x, y)} on the scaled box edge, {plain.GetPixel(x, y)} without boxes");
+        Assert.True(Difference(snapshot, plain, x, (int)(600 * scale)) < 20);
+    }
+
+    private static DetectionSet Detections(string camera, int width, int height) =>
+        new() { Camera = camera, ModelId = "test", ImageWidth = width, ImageHeight = height };
+
+    private static int Difference(SKBitmap a, SKBitmap b, int x, int y)
+    {
+        var (p, q) = (a.GetPixel(x, y), b.GetPixel(x, y));
+        return Math.Abs(p.Red - q.Red) + Math.Abs(p.Green - q.Green) + Math.Abs(p.Blue - q.Blue);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(10)) throw new TimeoutException("Condition not met within 10 s.");
+            await Task.Delay(20);
+        }
+    }
+}

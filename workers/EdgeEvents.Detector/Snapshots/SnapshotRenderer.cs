@@ -1,0 +1,133 @@
+using System.Globalization;
+using EdgeEvents.Contracts.Messages;
+using SkiaSharp;
+
+namespace EdgeEvents.Detector.Snapshots;
+
+/// <summary>
+/// Draws a frame's detections onto the frame and encodes it as JPEG: a box per detection in its class colour and a
+/// "label 0.91" tag on a filled background above it (inside the box when there is no room above). Line width and text
+/// size follow the image's shorter side, so tags read the same at 640p and 1080p. Frames wider than
+/// <c>maxWidth</c> are scaled down: a JPEG is decoded at the largest n/8 DCT scale that fits (libjpeg-turbo's
+/// shrink-on-load, much cheaper than decoding in full and resampling), other images are resampled. JPEG/PNG and raw
+/// rgb24/bgr24 frames are accepted.
+/// </summary>
+internal sealed class SnapshotRenderer(int quality, int maxWidth)
+{
+    // Ultralytics' 20-colour palette, indexed by class id, so a class has the same colour as in their tools.
+    private static readonly SKColor[] Palette = Array.ConvertAll(
+        ["FF3838", "FF9D97", "FF701F", "FFB21D", "CFD231", "48F90A", "92CC17", "3DDB86", "1A9334", "00D4BB",
+         "2C99A8", "00C2FF", "344593", "6473FF", "0018EC", "8438FF", "520085", "CB38FF", "FF95C8", "FF37C7"],
+        hex => SKColor.Parse(hex));
+
+    /// <summary>Colour of a class's boxes and tags.</summary>
+    public static SKColor ColorOf(int classId) => Palette[(classId % Palette.Length + Palette.Length) % Palette.Length];
+
+    /// <summary>The annotated frame as JPEG bytes.</summary>
+    /// <exception cref="InvalidDataException">The frame cannot be decoded.</exception>
+    public byte[] Render(Frame frame, DetectionSet detections)
+    {
+        using var bitmap = Decode(frame);
+        using (var canvas = new SKCanvas(bitmap))
+        {
+            // Boxes are in source pixels; the bitmap may be scaled down.
+            var sourceWidth = detections.ImageWidth > 0 ? detections.ImageWidth : bitmap.Width;
+            Draw(canvas, bitmap.Width, bitmap.Height, (float)bitmap.Width / sourceWidth, detections.Detections);
+        }
+        using var data = bitmap.Encode(SKEncodedImageFormat.Jpeg, quality)
+            ?? throw new InvalidOperationException($"JPEG encoding of a {bitmap.Width}x{bitmap.Height} snapshot failed.");
+        return data.ToArray();
+    }
+
+    private static void Draw(SKCanvas canvas, int width, int height, float scale, IReadOnlyList<Detection> detections)
+    {
+        var unit = Math.Max(2, (int)Math.Round(Math.Min(width, height) / 240.0));
+        var pad = unit;
+        var tagHeight = PixelFont.LineHeight(unit) + 2 * pad;
+        using var stroke = new SKPaint { Style = SKPaintStyle.Stroke, StrokeWidth = unit, IsAntialias = false };
+        using var fill = new SKPaint { Style = SKPaintStyle.Fill, IsAntialias = false };
+        // Lowest confidence first, so the most confident tags end up on top where they overlap.
+        foreach (var d in detections.OrderBy(d => d.Confidence))
+        {
+            var color = ColorOf(d.ClassId);
+            var box = new SKRect(d.Box.X1 * scale, d.Box.Y1 * scale, d.Box.X2 * scale, d.Box.Y2 * scale);
+            stroke.Color = color;
+            canvas.DrawRect(box, stroke);
+
+            var text = $"{d.Label} {d.Confidence.ToString("0.00", CultureInfo.InvariantCulture)}";
+            var tagWidth = PixelFont.Measure(text, unit) + 2 * pad;
+            var left = Math.Clamp(box.Left - unit / 2f, 0, Math.Max(0, width - tagWidth));
+            var top = box.Top - unit / 2f - tagHeight >= 0 ? box.Top - unit / 2f - tagHeight : Math.Max(0, box.Top);
+            fill.Color = color;
+            canvas.DrawRect(SKRect.Create(left, top, tagWidth, tagHeight), fill);
+            fill.Color = Luminance(color) > 150 ? SKColors.Black : SKColors.White;
+            PixelFont.Draw(canvas, text, left + pad, top + pad, unit, fill);
+        }
+    }
+
+    private static float Luminance(SKColor c) => 0.299f * c.Red + 0.587f * c.Green + 0.114f * c.Blue;
+
+    /// <summary>The frame as an opaque RGBA bitmap, at most <c>maxWidth</c> wide.</summary>
+    private SKBitmap Decode(Frame frame) => frame.Encoding switch
+    {
+        FrameEncoding.Jpeg or FrameEncoding.Png => DecodeImage(frame.Data),
+        FrameEncoding.Rgb24 or FrameEncoding.Bgr24 => FitWidth(FromRaw(frame)),
+        _ => throw new InvalidDataException($"Unsupported frame encoding {frame.Encoding}."),
+    };
+
+    private unsafe SKBitmap DecodeImage(byte[] bytes)
+    {
+        fixed (byte* pointer = bytes)
+        {
+            // Wraps the received bytes without copying them; the codec is done with them before the block ends.
+            using var data = SKData.Create((IntPtr)pointer, bytes.Length);
+            using var codec = SKCodec.Create(data) ?? throw new InvalidDataException($"{bytes.Length} bytes are not a decodable image.");
+            var full = codec.Info.Size;
+            // JPEG offers n/8 scales; other formats answer their full size to every scale and are resampled by FitWidth.
+            var decoded = full;
+            for (var n = 7; n >= 1 && maxWidth > 0 && decoded.Width > maxWidth; n--) decoded = codec.GetScaledDimensions(n / 8f);
+            var bitmap = new SKBitmap(new SKImageInfo(decoded.Width, decoded.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+            var result = codec.GetPixels(bitmap.Info, bitmap.GetPixels());
+            if (result != SKCodecResult.Success)
+            {
+                bitmap.Dispose();
+                throw new InvalidDataException($"Image {full.Width}x{full.Height} could not be decoded ({result}).");
+            }
+            return FitWidth(bitmap);
+        }
+    }
+
+    private static unsafe SKBitmap FromRaw(Frame frame)
+    {
+        var (w, h) = (frame.Width, frame.Height);
+        if (w <= 0 || h <= 0 || (long)w * h * 3 != frame.Data.Length)
+            throw new InvalidDataException($"Raw {frame.Encoding} frame is {frame.Data.Length} bytes; {w}x{h}x3 needs {(long)w * h * 3}.");
+        var bitmap = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        var (r, b) = frame.Encoding == FrameEncoding.Bgr24 ? (2, 0) : (0, 2);
+        var target = new Span<byte>((void*)bitmap.GetPixels(), w * h * 4);
+        var source = frame.Data.AsSpan();
+        for (int i = 0, j = 0; j < target.Length; i += 3, j += 4)
+        {
+            target[j] = source[i + r];
+            target[j + 1] = source[i + 1];
+            target[j + 2] = source[i + b];
+            target[j + 3] = 255;
+        }
+        return bitmap;
+    }
+
+    /// <summary><paramref name="bitmap"/> itself when it is at most <c>maxWidth</c> wide, else a resized copy (and the original disposed).</summary>
+    private SKBitmap FitWidth(SKBitmap bitmap)
+    {
+        if (maxWidth <= 0 || bitmap.Width <= maxWidth) return bitmap;
+        using (bitmap)
+        {
+            var height = Math.Max(1, (int)Math.Round((double)bitmap.Height * maxWidth / bitmap.Width));
+            var resized = new SKBitmap(new SKImageInfo(maxWidth, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+            // Mipmaps (costly: 4x the resample here) only where plain bilinear would alias, beyond halving.
+            var mipmaps = bitmap.Width > 2 * maxWidth ? SKMipmapMode.Linear : SKMipmapMode.None;
+            bitmap.ScalePixels(resized, new SKSamplingOptions(SKFilterMode.Linear, mipmaps));
+            return resized;
+        }
+    }
+}
