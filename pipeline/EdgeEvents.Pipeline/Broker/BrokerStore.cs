@@ -7,8 +7,8 @@ using MQTTnet.Protocol;
 
 namespace EdgeEvents.Pipeline.Broker;
 
-/// <summary>A persistent session as stored: its expiry interval, when its client left, and its subscriptions.</summary>
-internal sealed record StoredSession(string ClientId, uint ExpirySeconds, DateTimeOffset? DisconnectedAt, List<MqttTopicFilter> Subscriptions);
+/// <summary>A persistent session as stored, with its subscriptions.</summary>
+internal sealed record StoredSession(string ClientId, List<MqttTopicFilter> Subscriptions);
 
 /// <summary>A message queued for a client, in order.</summary>
 internal sealed record QueuedMessage(long Sequence, MqttApplicationMessage Message, DateTimeOffset? ExpiresAt);
@@ -86,14 +86,10 @@ internal sealed class BrokerStore : IDisposable
         lock (_gate)
         {
             var sessions = new Dictionary<string, StoredSession>(StringComparer.Ordinal);
-            using (var select = Command("SELECT client_id, expiry_seconds, disconnected_at FROM sessions"))
+            using (var select = Command("SELECT client_id FROM sessions"))
             using (var reader = select.ExecuteReader())
             {
-                while (reader.Read())
-                {
-                    var left = reader.IsDBNull(2) ? (DateTimeOffset?)null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2));
-                    sessions[reader.GetString(0)] = new StoredSession(reader.GetString(0), (uint)reader.GetInt64(1), left, []);
-                }
+                while (reader.Read()) sessions[reader.GetString(0)] = new StoredSession(reader.GetString(0), []);
             }
             using (var select = Command("SELECT client_id, filter, qos, no_local FROM subscriptions"))
             using (var reader = select.ExecuteReader())
