@@ -160,7 +160,7 @@ public static class DetectorBench
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    private static string? Option(string[] args, string name)
+    internal static string? Option(string[] args, string name)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
@@ -196,6 +196,12 @@ public static class DetectorBench
     private static byte[] Upscaled(byte[] jpeg, int width, int height)
     {
         using var source = SKBitmap.Decode(jpeg);
+        return Resized(source, width, height);
+    }
+
+    /// <summary><paramref name="source"/> drawn at <paramref name="width"/>×<paramref name="height"/> (bilinear) and encoded as a JPEG of quality 90.</summary>
+    internal static byte[] Resized(SKBitmap source, int width, int height)
+    {
         using var target = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         using (var canvas = new SKCanvas(target)) canvas.DrawBitmap(source, SKRect.Create(width, height), new SKSamplingOptions(SKFilterMode.Linear), null);
         using var image = SKImage.FromBitmap(target);
@@ -207,7 +213,7 @@ public static class DetectorBench
     /// The baseline: as many sessions as the worker has, each with the worker's settings and its own thread, Run in a
     /// loop on the same (already letterboxed) input tensor.
     /// </summary>
-    private sealed class BareSessions : IDisposable
+    internal sealed class BareSessions : IDisposable
     {
         private readonly List<(InferenceSession Session, OrtValue Input)> _sessions = [];
         private readonly RunOptions _runOptions = new();

@@ -11,6 +11,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringCompare
     ["llm"] = LlmBench.RunAsync,
     ["observability"] = ObservabilityBench.RunAsync,
     ["outbox"] = OutboxBench.RunAsync,
+    ["load"] = LoadBench.RunAsync,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))

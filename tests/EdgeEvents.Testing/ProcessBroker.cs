@@ -28,6 +28,9 @@ public abstract class ProcessBroker : IAsyncDisposable
     public abstract string Url { get; }
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>Process id of the running broker (for reading its CPU time and memory from /proc), or null when stopped.</summary>
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+
     /// <summary>What the broker printed so far, for failure messages.</summary>
     public string Output { get { lock (_output) return _output.ToString(); } }
 
