@@ -294,18 +294,12 @@ public sealed class MqttTransport_Tests
         }
         proxy.Resume();
         var after = new List<string>();
-        var failed = new List<string>();
-        for (var camera = 1; camera <= 8; camera++)
-        {
-            try { after.Add(await PublishFrameAsync(camera, default)); }
-            catch (Exception ex) when (ex is not OperationCanceledException) { failed.Add(ex.Message); }
-        }
+        for (var camera = 1; camera <= 8; camera++) after.Add(await PublishFrameAsync(camera, default));
 
         var received = await Receive.UntilQuietAsync(subscription.Messages, TimeSpan.FromSeconds(2));
         Assert.True(cancelled > 0, "No publish was still under way when the cameras stopped: the test proved nothing.");
-        var corrupt = received.Where(m => !m.Payload.Span.SequenceEqual(published[m.MessageId!])).Select(Describe).ToList();
+        var corrupt = received.Where(m => !published.TryGetValue(m.MessageId ?? "", out var sent) || !m.Payload.Span.SequenceEqual(sent)).Select(Describe).ToList();
         Assert.True(corrupt.Count == 0, $"{corrupt.Count} of {received.Count} frames arrived corrupted: {string.Join("; ", corrupt)}");
-        Assert.True(failed.Count == 0, $"{failed.Count} later publishes failed (the broker dropped the garbled link): {string.Join("; ", failed.Distinct())}");
         Assert.Empty(after.Except(received.Select(m => m.MessageId!)));
     }
 
