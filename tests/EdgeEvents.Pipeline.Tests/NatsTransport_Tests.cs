@@ -186,6 +186,24 @@ public sealed class NatsTransport_Tests
     }
 
     [Fact]
+    public async Task A_retained_message_published_while_a_subscription_replays_arrives_live_as_on_mqtt()
+    {
+        await using var server = await NatsServer.StartNewAsync();
+        await using var publisher = await server.ConnectAsync(component: "scene");
+        await using var watcher = await server.ConnectAsync(component: "watch");
+
+        // The replay may find the new message in the stream while its live copy waits behind the replay: it is still live.
+        for (var round = 0; round < 10; round++)
+        {
+            await using var states = await watcher.SubscribeAsync(new SubscriptionRequest($"edge/scene/round{round}") { Deduplicate = false }, default);
+            await publisher.PublishAsync(new OutgoingMessage($"edge/scene/round{round}", "1"u8.ToArray()) { Retain = true }, default);
+
+            var received = Assert.Single(await Receive.UntilQuietAsync(states.Messages, TimeSpan.FromMilliseconds(300)));
+            Assert.False(received.Retained, $"round {round}: a message published after subscribing arrived flagged retained");
+        }
+    }
+
+    [Fact]
     public async Task Subscriptions_survive_a_cut_link_and_at_most_once_messages_are_dropped_and_counted_meanwhile()
     {
         await using var server = await NatsServer.StartNewAsync();

@@ -72,7 +72,7 @@ public sealed partial class NatsTransport
         var replayed = new Dictionary<string, string>();
         try
         {
-            foreach (var filter in retained) await DeliverRetainedAsync(subscription, filter, replayed, ct);
+            foreach (var filter in retained) await DeliverRetainedAsync(subscription, sub, filter, replayed, ct);
         }
         catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
         {
@@ -88,7 +88,7 @@ public sealed partial class NatsTransport
     /// through a short-lived consumer that starts at the last message per subject. Notes each delivered message's id
     /// by topic in <paramref name="replayed"/>.
     /// </summary>
-    private async Task DeliverRetainedAsync(NatsSubscription subscription, string filter, Dictionary<string, string> replayed, CancellationToken ct)
+    private async Task DeliverRetainedAsync(NatsSubscription subscription, CoreSubscription sub, string filter, Dictionary<string, string> replayed, CancellationToken ct)
     {
         const int batch = 256;
         var stream = _retainedStream!.Name!;
@@ -111,6 +111,8 @@ public sealed partial class NatsTransport
                 {
                     count++;
                     if (Accept(msg.Subject, msg.Data, msg.Headers, replyTo: null, retained: true) is not { } received) continue;
+                    // Published after the subscription (its live copy is held back and will be dropped): live, as on MQTT.
+                    if (received.MessageId is { } liveId && sub.Holds(received.Topic, liveId)) received = received with { Retained = false };
                     await subscription.Channel.WriteAsync(received, ct);
                     if (received.MessageId is { } id) replayed[received.Topic] = id;
                 }
@@ -317,6 +319,13 @@ public sealed partial class NatsTransport
                 else _subscription.Channel.CountDropped();
                 return true;
             }
+        }
+
+        /// <summary>True if a live message with this id on this topic is held back.</summary>
+        public bool Holds(string topic, string messageId)
+        {
+            lock (_gate)
+                return _held?.Exists(m => m.MessageId == messageId && m.Topic == topic) == true;
         }
 
         /// <summary>
