@@ -7,6 +7,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringCompare
 {
     ["transport"] = TransportBench.RunAsync,
     ["detector"] = DetectorBench.RunAsync,
+    ["detector-soak"] = DetectorSoakBench.RunAsync,
     ["scene"] = SceneBench.RunAsync,
     ["llm"] = LlmBench.RunAsync,
     ["observability"] = ObservabilityBench.RunAsync,

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using EdgeEvents.Contracts.Messages;
+using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Testing;
 using Xunit;
 using Xunit.Abstractions;
@@ -226,6 +227,31 @@ public class DetectorWorker_Tests(ITestOutputHelper output)
         Assert.True(first.Worker.Stats.Processed > 0 && second.Worker.Stats.Processed > 0,
             $"one detector did all the work: {first.Worker.Stats.Processed} / {second.Worker.Stats.Processed}");
         Assert.Equal(6, first.Worker.Stats.Processed + second.Worker.Stats.Processed);
+    }
+
+    [Fact]
+    public async Task Detectors_in_partitions_split_the_cameras_and_keep_each_camera_on_one_of_them()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        Dictionary<string, string?> Settings(string partition) => new() { ["Detector:ModelPath"] = DetectorHost.YoloX, ["Detector:Partition"] = partition };
+        await using var first = await DetectorHost.StartAsync(broker.Url, Settings("0/2"));
+        await using var second = await DetectorHost.StartAsync(broker.Url, Settings("1/2"));
+        await using var detections = await first.SubscribeAsync("edge/detections/+");
+        var jpeg = TestImages.ResizedJpeg("bus.jpg", 320, 240);
+        var cameras = Enumerable.Range(0, 6).Select(i => $"cam{i}").ToList();
+
+        var sets = new List<DetectionSet>();
+        for (var round = 0; round < 2; round++)
+        {
+            foreach (var camera in cameras) await first.PublishFrameAsync(camera, jpeg);
+            sets.AddRange((await Receive.ExactlyAsync(detections, cameras.Count, TimeSpan.FromSeconds(20))).Select(DetectorHost.Decode<DetectionSet>));
+        }
+
+        Assert.Empty(await Receive.UntilQuietAsync(detections.Messages, TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(cameras.Concat(cameras).Order(), sets.Select(s => s.Camera).Order());
+        var inFirst = cameras.Count(c => CameraPartition.Of(c, 2) == 0);
+        Assert.InRange(inFirst, 1, cameras.Count - 1);
+        Assert.Equal((2 * inFirst, 2 * (cameras.Count - inFirst)), (first.Worker.Stats.Processed, second.Worker.Stats.Processed));
     }
 
     [Fact]

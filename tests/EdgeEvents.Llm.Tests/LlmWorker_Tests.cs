@@ -76,7 +76,7 @@ public sealed class LlmWorker_Tests
         Assert.Equal("lab/replies/carol", reply.Topic);
         Assert.Equal(correlation, reply.CorrelationData.ToArray());
         var answer = Decode(reply);
-        Assert.Equal("q-carol-1", answer.QuestionId);
+        Assert.Equal(("q-carol-1", Answer.IdFor("q-carol-1")), (answer.QuestionId, answer.Id));
         Assert.Equal("Yes: 1 dog on door.", answer.FactsAnswer);
         Assert.Equal([sceneEvent.Id], Assert.Single(answer.Facts).EventIds);
 

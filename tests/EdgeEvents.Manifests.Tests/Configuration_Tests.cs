@@ -1,4 +1,5 @@
 using EdgeEvents.Manifests.Tests.Infrastructure;
+using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Scene;
 using k8s.Models;
 using Microsoft.Extensions.Configuration;
@@ -68,7 +69,7 @@ public sealed class Configuration_Tests
             var options = new ConfigurationBuilder().AddInMemoryCollection(keys).Build().GetSection(SceneOptions.Section).Get<SceneOptions>()!;
             return options.ParsePartition();
         }).ToList();
-        Assert.Equal(Enumerable.Range(0, scene.Replicas).Select(i => (i, scene.Replicas)), partitions);
+        Assert.Equal(Enumerable.Range(0, scene.Replicas).Select(i => new CameraPartition(i, scene.Replicas)), partitions);
     }
 
     [RequiresTheory("kubectl")]

@@ -1,6 +1,7 @@
 using System.Text;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Topics;
+using EdgeEvents.Pipeline.Mqtt;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 
@@ -191,6 +192,44 @@ public sealed class MqttTransport_Tests
         await using var publisher = await TestTransports.ConnectAsync(broker.Url);
         await publisher.PublishAsync(Message("edge/events/cam1", 1), default);
         Assert.Equal(1, Number((await Receive.ExactlyAsync(subscription, 1, Timeout))[0]));
+    }
+
+    [Fact]
+    public async Task At_most_once_publishes_never_throw_when_the_link_dies_under_them_and_are_counted_as_dropped()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var proxy = new TcpProxy(broker.Port);
+        await using var camera = await TestTransports.ConnectAsync(TestTransports.Options(proxy.MqttUrl) with { ReconnectMinDelay = TimeSpan.FromMilliseconds(100), ReconnectMaxDelay = TimeSpan.FromMilliseconds(200) });
+        var mqtt = TransportDecorator.Find<MqttTransport>(camera)!;
+        var reconnected = new TaskCompletionSource();
+        var frame = new byte[100_000];
+
+        // Frames back to back, so the cuts land while publishes are in flight.
+        using var stop = new CancellationTokenSource();
+        var published = 0;
+        var publishing = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await camera.PublishAsync(new OutgoingMessage("edge/frames/cam1", frame) { Delivery = Delivery.AtMostOnce }, default);
+                published++;
+            }
+        });
+        for (var cut = 0; cut < 5; cut++)
+        {
+            await Task.Delay(100);
+            proxy.Cut();
+            await Task.Delay(50);
+            proxy.Restore();
+        }
+        camera.ConnectionChanged += up => { if (up) reconnected.TrySetResult(); };
+        if (!mqtt.IsConnected) await reconnected.Task.WaitAsync(Timeout);
+        await Task.Delay(100);
+        await stop.CancelAsync();
+        await publishing.WaitAsync(Timeout);
+
+        Assert.True(published > 0);
+        Assert.True(mqtt.DroppedWhileDisconnected > 0, "frames published while the link was down are counted as dropped");
     }
 
     [Fact]

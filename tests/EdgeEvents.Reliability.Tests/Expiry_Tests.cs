@@ -8,6 +8,7 @@ public sealed class Expiry_Tests
 {
     [Theory]
     [InlineData(MqttTestBroker.Embedded)]
+    [InlineData(MqttTestBroker.EmbeddedDurable)]
     [InlineData(MqttTestBroker.Mosquitto)]
     public async Task An_expired_qos1_frame_is_not_delivered_to_a_persistent_session_that_returns_after_the_expiry(string kind)
     {

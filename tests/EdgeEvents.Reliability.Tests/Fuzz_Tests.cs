@@ -113,6 +113,17 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
             {
                 await publisher.PublishAsync(new OutgoingMessage(target.Topics[i / 10 % target.Topics.Length], payloads[i].Bytes), default);
                 if (i % 200 != 199 && i != payloads.Count - 1) continue;
+                await DrainErrorsAsync();
+                if (i == 399) baseline = Memory();
+            }
+            growth = Memory() - baseline;
+            await Receive.UntilQuietAsync(replies.Messages, TimeSpan.FromMilliseconds(500));
+            await ProbeAsync(publisher, replies, target);
+            // Generation goes on after the last payload (the LLM reports model_output errors late): count those too.
+            await DrainErrorsAsync();
+
+            async Task DrainErrorsAsync()
+            {
                 await WaitUntilQuietAsync(() => component.Errors.Count);
                 foreach (var error in await Receive.UntilQuietAsync(errors.Messages, TimeSpan.FromMilliseconds(150)))
                 {
@@ -120,11 +131,7 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
                     kinds[report.Kind] = kinds.GetValueOrDefault(report.Kind) + 1;
                     if (report.Kind == ErrorKinds.Internal) firstInternal ??= $"{report.Topic}: {report.Message}";
                 }
-                if (i == 399) baseline = Memory();
             }
-            growth = Memory() - baseline;
-            await Receive.UntilQuietAsync(replies.Messages, TimeSpan.FromMilliseconds(500));
-            await ProbeAsync(publisher, replies, target);
         }
         finally
         {

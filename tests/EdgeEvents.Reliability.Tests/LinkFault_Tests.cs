@@ -9,123 +9,115 @@ namespace EdgeEvents.Reliability.Tests;
 
 /// <summary>
 /// Events flow from several cameras, each through its own outbox-backed transport, to one persistent subscriber
-/// while links are cut, brokers restart and a publisher process is killed. Every event accepted by PublishAsync must
-/// reach the subscriber exactly once (by id) and in order per camera.
+/// while links are cut or stall, brokers restart and a publisher process is killed. Every event accepted by
+/// PublishAsync must reach the subscriber exactly once (by id) and in order per camera.
 /// </summary>
 public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
 {
-    /// <summary>How long links stay cut. The issue asks for 30 s; 6 s exercises the same paths (reconnect backoff is capped at 0.5 s in tests) and keeps CI time sane.</summary>
-    private static readonly TimeSpan CutDuration = TimeSpan.FromSeconds(6);
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    /// <summary>How long links stay down in the short tests; the one 30 s outage the issue asks for is its own test.</summary>
+    private static readonly TimeSpan ShortOutage = TimeSpan.FromSeconds(6);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
     private static readonly string[] Cameras = ["cam1", "cam2", "cam3"];
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("edge-faults-");
 
     private TransportOptions PublisherOptions(string brokerUrl, string camera) =>
         TestTransports.Options(brokerUrl, $"pub-{camera}", persistent: true) with { Outbox = new OutboxOptions { Path = Path.Combine(_folder.FullName, "{component}.db") } };
 
+    /// <summary>
+    /// The camera link goes silent (every byte held, nothing closed: only keepalives notice, and reconnects hang until
+    /// they time out) while the consumer's link is cut (closed), both for 30 s, with the production keepalive (15 s)
+    /// and reconnect backoff (up to 10 s) rather than the tests' quick ones.
+    /// </summary>
+    [Fact]
+    public async Task Every_event_accepted_before_and_during_a_30_s_outage_of_the_camera_and_consumer_links_arrives_exactly_once_in_order()
+    {
+        var outage = TimeSpan.FromSeconds(30);
+        var defaults = new TransportOptions();
+        var figures = await RunAsync(MqttTestBroker.Embedded, Outage(outage,
+            down: links => { links.Camera.Stall(); links.Consumer.Cut(); },
+            up: links => { links.Camera.Resume(); links.Consumer.Restore(); }),
+            timings: o => o with { KeepAlive = defaults.KeepAlive, ReconnectMinDelay = defaults.ReconnectMinDelay, ReconnectMaxDelay = defaults.ReconnectMaxDelay });
+        output.WriteLine($"camera link stalled and consumer link cut for {outage.TotalSeconds} s: {figures}");
+    }
+
     [Theory]
     [InlineData(MqttTestBroker.Embedded)]
     [InlineData(MqttTestBroker.Mosquitto)]
     public async Task Every_event_accepted_before_and_during_a_cut_of_both_links_arrives_exactly_once_in_order(string kind)
     {
+        var figures = await RunAsync(kind, Outage(ShortOutage,
+            down: links => { links.Camera.Cut(); links.Consumer.Cut(); },
+            up: links => { links.Camera.Restore(); links.Consumer.Restore(); }));
+        output.WriteLine($"{kind}, both links cut for {ShortOutage.TotalSeconds} s: {figures}");
+    }
+
+    /// <summary>The backlog builds up in the outboxes (stalled camera link) and in the broker (consumer link at a trickle).</summary>
+    [Fact]
+    public async Task Every_event_accepted_while_the_camera_link_stalls_and_the_consumer_link_crawls_arrives_exactly_once_in_order()
+    {
+        var figures = await RunAsync(MqttTestBroker.Embedded, Outage(ShortOutage,
+            down: links => { links.Camera.Stall(); links.Consumer.Throttle(2_000); },
+            up: links => { links.Camera.Resume(); links.Consumer.Throttle(null); }));
+        output.WriteLine($"camera link stalled and consumer link at 2 KB/s for {ShortOutage.TotalSeconds} s: {figures}");
+    }
+
+    /// <summary>
+    /// mosquitto with persistence, and the embedded broker with a data folder: what the broker acknowledged (to the
+    /// outboxes) survives the restart in its store and reaches the persistent subscriber, including what the outboxes
+    /// drain into it before the subscriber is back.
+    /// </summary>
+    [Theory]
+    [InlineData(MqttTestBroker.Mosquitto)]
+    [InlineData(MqttTestBroker.EmbeddedDurable)]
+    public async Task A_broker_restart_mid_stream_delivers_every_accepted_event_exactly_once_in_order(string kind)
+    {
+        var downtime = TimeSpan.FromSeconds(2);
+        var figures = await RunAsync(kind, links => links.Broker.RestartAsync(downtime));
+        output.WriteLine($"{kind} restarted ({downtime.TotalSeconds} s down): {figures}");
+    }
+
+    /// <summary>
+    /// The shape of every fault test here: a persistent subscriber behind the consumer link, three cameras publishing
+    /// through outboxes behind the camera link; one second of traffic, the fault, one more second, then every accepted
+    /// event must arrive exactly once and in order. <paramref name="timings"/> adjusts every client's options (default:
+    /// the tests' quick keepalive and reconnects). Returns the figures.
+    /// </summary>
+    private async Task<string> RunAsync(string kind, Func<Links, Task> fault, Func<TransportOptions, TransportOptions>? timings = null)
+    {
+        timings ??= o => o;
         await using var broker = await MqttTestBroker.StartAsync(kind);
-        await using var publisherLink = new TcpProxy(broker.Port);
-        await using var subscriberLink = new TcpProxy(broker.Port);
-        await using var subscriber = await TestTransports.ConnectAsync(TestTransports.Options(subscriberLink.MqttUrl, "cut-sub", persistent: true));
+        await using var cameraLink = new TcpProxy(broker.Port);
+        await using var consumerLink = new TcpProxy(broker.Port);
+        await using var subscriber = await TestTransports.ConnectAsync(timings(TestTransports.Options(consumerLink.MqttUrl, "fault-sub", persistent: true)));
         await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
         await using var check = new StreamCheck(subscription);
-        await using var flow = await EventFlow.StartAsync(Cameras.Select(c => PublisherOptions(publisherLink.MqttUrl, c)), Cameras);
+        await using var flow = await EventFlow.StartAsync(Cameras.Select(c => timings(PublisherOptions(cameraLink.MqttUrl, c))), Cameras);
 
         await Task.Delay(1000);
-        publisherLink.Cut();
-        subscriberLink.Cut();
-        await Task.Delay(CutDuration);
-        publisherLink.Restore();
-        subscriberLink.Restore();
+        await fault(new Links(broker, cameraLink, consumerLink));
         await Task.Delay(1000);
         var accepted = await flow.StopAsync();
 
-        await check.WaitUntilAsync(c => accepted.All(a => c.Of(a.Key).Count >= a.Value), Timeout);
-        output.WriteLine($"{kind}, both links cut for {CutDuration.TotalSeconds} s: {check.AssertExactlyOnceInOrder(accepted)}, outbox peak {flow.PeakPending}");
-        Assert.True(flow.PeakPending > 0, "The cut should have made the outboxes hold messages.");
-    }
-
-    /// <summary>
-    /// A silent outage: the publisher's link holds every byte without closing (only keepalives notice) while the
-    /// subscriber's link is throttled to a trickle, so the backlog builds up in the outboxes and in the broker.
-    /// </summary>
-    [Fact]
-    public async Task Every_event_accepted_while_the_publisher_link_stalls_and_the_subscriber_link_crawls_arrives_exactly_once_in_order()
-    {
-        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
-        await using var publisherLink = new TcpProxy(broker.Port);
-        await using var subscriberLink = new TcpProxy(broker.Port);
-        await using var subscriber = await TestTransports.ConnectAsync(TestTransports.Options(subscriberLink.MqttUrl, "stall-sub", persistent: true));
-        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
-        await using var check = new StreamCheck(subscription);
-        await using var flow = await EventFlow.StartAsync(Cameras.Select(c => PublisherOptions(publisherLink.MqttUrl, c)), Cameras);
-
-        await Task.Delay(1000);
-        publisherLink.Stall();
-        subscriberLink.Throttle(2_000);
-        await Task.Delay(CutDuration);
-        publisherLink.Resume();
-        subscriberLink.Throttle(null);
-        await Task.Delay(1000);
-        var accepted = await flow.StopAsync();
-
-        await check.WaitUntilAsync(c => accepted.All(a => c.Of(a.Key).Count >= a.Value), Timeout);
-        output.WriteLine($"publisher link stalled and subscriber link at 2 KB/s for {CutDuration.TotalSeconds} s: {check.AssertExactlyOnceInOrder(accepted)}, outbox peak {flow.PeakPending}");
-        Assert.True(flow.PeakPending > 0, "The stall should have made the outboxes hold messages.");
-    }
-
-    [Fact]
-    public async Task A_mosquitto_restart_mid_stream_delivers_every_accepted_event_exactly_once_in_order()
-    {
-        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Mosquitto);
-        await using var subscriber = await TestTransports.ConnectAsync(TestTransports.Options(broker.Url, "restart-sub", persistent: true));
-        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
-        await using var check = new StreamCheck(subscription);
-        await using var flow = await EventFlow.StartAsync(Cameras.Select(c => PublisherOptions(broker.Url, c)), Cameras);
-
-        await Task.Delay(1000);
-        await broker.RestartAsync(TimeSpan.FromSeconds(2));
-        await Task.Delay(1000);
-        var accepted = await flow.StopAsync();
-
-        await check.WaitUntilAsync(c => accepted.All(a => c.Of(a.Key).Count >= a.Value), Timeout);
-        output.WriteLine($"mosquitto restarted (2 s down): {check.AssertExactlyOnceInOrder(accepted)}, outbox peak {flow.PeakPending}");
-    }
-
-    /// <summary>
-    /// The embedded broker keeps sessions in memory: what it had acknowledged but not yet delivered, and what
-    /// publishers' outboxes drain into it before the subscriber has subscribed again, is gone with it. What still
-    /// holds: no duplicate, order per camera, at most one gap per camera (around the restart), nothing lost after it.
-    /// </summary>
-    [Fact]
-    public async Task An_embedded_broker_restart_mid_stream_loses_at_most_one_gap_per_camera_and_never_duplicates_or_reorders()
-    {
-        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
-        await using var subscriber = await TestTransports.ConnectAsync(TestTransports.Options(broker.Url, "restart-sub", persistent: true));
-        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
-        await using var check = new StreamCheck(subscription);
-        await using var flow = await EventFlow.StartAsync(Cameras.Select(c => PublisherOptions(broker.Url, c)), Cameras);
-
-        await Task.Delay(1000);
-        await broker.RestartAsync(TimeSpan.FromSeconds(2));
-        await Task.Delay(2000);
-        var accepted = await flow.StopAsync();
-
-        await check.WaitUntilAsync(c => accepted.All(a => c.Of(a.Key) is { Count: > 0 } r && r[^1] == a.Value - 1), Timeout);
-        foreach (var (camera, count) in accepted)
+        try
         {
-            var received = check.Of(camera);
-            Assert.True(received.Zip(received.Skip(1)).All(p => p.First < p.Second), $"{camera}: out of order or duplicated");
-            Assert.True(received.Zip(received.Skip(1)).Count(p => p.Second != p.First + 1) <= 1, $"{camera}: more than one gap");
-            Assert.Equal(0, received[0]);
+            await check.WaitUntilAsync(c => accepted.All(a => c.Of(a.Key).Count >= a.Value), Timeout);
         }
-        output.WriteLine($"embedded broker restarted (2 s down): {check.Figures(accepted)}");
+        catch (TimeoutException)
+        {
+            Assert.Fail($"Not every accepted event arrived within {Timeout.TotalSeconds} s: {check.Figures(accepted)}");
+        }
+        return $"{check.AssertExactlyOnceInOrder(accepted)}, outbox peak {flow.PeakPending}";
     }
+
+    /// <summary>A fault that takes the links <paramref name="down"/> for <paramref name="duration"/>, then brings them <paramref name="up"/>.</summary>
+    private static Func<Links, Task> Outage(TimeSpan duration, Action<Links> down, Action<Links> up) => async links =>
+    {
+        down(links);
+        await Task.Delay(duration);
+        up(links);
+    };
+
+    private sealed record Links(MqttTestBroker Broker, TcpProxy Camera, TcpProxy Consumer);
 
     [Fact]
     public async Task The_outbox_survives_a_process_kill_while_holding_10000_events_and_delivers_all_after_restart()

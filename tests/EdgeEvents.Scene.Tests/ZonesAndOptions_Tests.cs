@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Scene.Tracking;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -75,7 +76,7 @@ public sealed class ZonesAndOptions_Tests
         var options = services.GetRequiredService<IOptions<SceneOptions>>().Value;
 
         Assert.Equal(["cam1"], options.Cameras);
-        Assert.Equal((1, 3), options.ParsePartition());
+        Assert.Equal(new CameraPartition(1, 3), options.ParsePartition());
         Assert.Equal(TimeSpan.FromSeconds(1.5), options.LostAfter);
         Assert.Equal("door", Assert.Single(options.ZonesFor("cam1")).Name);
         Assert.Empty(options.ZonesFor("cam2"));
@@ -96,7 +97,7 @@ public sealed class ZonesAndOptions_Tests
     public void The_partition_hash_is_stable_across_processes()
     {
         // FNV-1a("cam1") = 1794036519, fixed by definition (unlike string.GetHashCode).
-        Assert.Equal(1794036519 % 4, CameraOwnership.PartitionOf("cam1", 4));
+        Assert.Equal(1794036519 % 4, CameraPartition.Of("cam1", 4));
     }
 
     [Fact]

@@ -3,44 +3,61 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EdgeEvents.Testing;
 
-/// <summary>Either MQTT broker a test can run against: <c>embedded</c> (MQTTnet server in-process) or <c>mosquitto</c> (child process).</summary>
+/// <summary>
+/// Either MQTT broker a test can run against: <c>embedded</c> (MQTTnet server in-process, state in memory),
+/// <c>embedded-durable</c> (the same with <see cref="BrokerOptions.DataPath"/> in a temp folder) or <c>mosquitto</c>
+/// (child process, persistence on).
+/// </summary>
 public sealed class MqttTestBroker : IAsyncDisposable
 {
     private EmbeddedBroker? _embedded;
+    private readonly BrokerOptions? _embeddedOptions;
     private readonly MosquittoBroker? _mosquitto;
     private readonly int _port;
 
-    private MqttTestBroker(EmbeddedBroker? embedded, MosquittoBroker? mosquitto)
+    private MqttTestBroker(string kind, EmbeddedBroker? embedded, BrokerOptions? embeddedOptions, MosquittoBroker? mosquitto)
     {
+        Kind = kind;
         _embedded = embedded;
+        _embeddedOptions = embeddedOptions;
         _mosquitto = mosquitto;
         _port = embedded?.Port ?? mosquitto!.Port;
     }
 
     public const string Embedded = "embedded";
+    public const string EmbeddedDurable = "embedded-durable";
     public const string Mosquitto = "mosquitto";
 
-    public string Kind => _mosquitto is null ? Embedded : Mosquitto;
+    public string Kind { get; }
     public int Port => _port;
     public string Url => $"mqtt://127.0.0.1:{_port}";
 
-    public static async Task<MqttTestBroker> StartAsync(string kind) => kind switch
+    public static async Task<MqttTestBroker> StartAsync(string kind)
     {
-        Embedded => new MqttTestBroker(await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance), null),
-        Mosquitto => new MqttTestBroker(null, await MosquittoBroker.StartNewAsync()),
-        _ => throw new ArgumentException($"Unknown broker kind '{kind}'.", nameof(kind)),
-    };
+        switch (kind)
+        {
+            case Mosquitto:
+                return new MqttTestBroker(kind, null, null, await MosquittoBroker.StartNewAsync());
+            case Embedded or EmbeddedDurable:
+                var options = new BrokerOptions { Port = 0, DataPath = kind == EmbeddedDurable ? Directory.CreateTempSubdirectory("edge-broker-").FullName : null };
+                var broker = await EmbeddedBroker.StartAsync(options, NullLogger.Instance);
+                return new MqttTestBroker(kind, broker, options with { Port = broker.Port }, null);
+            default:
+                throw new ArgumentException($"Unknown broker kind '{kind}'.", nameof(kind));
+        }
+    }
 
     /// <summary>
-    /// Stops and starts the broker on the same port. mosquitto keeps its persisted sessions and messages; the embedded
-    /// broker keeps nothing (its state is in memory), which is what a real restart of it does too.
+    /// Stops and starts the broker on the same port. mosquitto keeps its persisted sessions and messages, and so does
+    /// the durable embedded broker (same data folder); the in-memory embedded broker keeps nothing, as a real restart
+    /// of it does.
     /// </summary>
     public async Task RestartAsync(TimeSpan downtime = default)
     {
         if (_mosquitto is not null) { await _mosquitto.RestartAsync(downtime); return; }
         await _embedded!.DisposeAsync();
         if (downtime > TimeSpan.Zero) await Task.Delay(downtime);
-        _embedded = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = _port }, NullLogger.Instance);
+        _embedded = await EmbeddedBroker.StartAsync(_embeddedOptions!, NullLogger.Instance);
     }
 
     /// <summary>
@@ -62,6 +79,7 @@ public sealed class MqttTestBroker : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_embedded is not null) await _embedded.DisposeAsync();
+        if (_embeddedOptions?.DataPath is { } data) Directory.Delete(data, recursive: true);
         if (_mosquitto is not null) await _mosquitto.DisposeAsync();
     }
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using EdgeEvents.Pipeline.Hosting;
 
 namespace EdgeEvents.Detector;
 
@@ -14,7 +15,7 @@ public enum ModelType
 }
 
 /// <summary>Detector worker settings. Bound from configuration section <c>Detector</c>.</summary>
-public sealed record DetectorOptions
+public sealed record DetectorOptions : IValidatableObject
 {
     public const string Section = "Detector";
 
@@ -83,6 +84,13 @@ public sealed record DetectorOptions
     /// </summary>
     public string? Group { get; init; }
 
+    /// <summary>
+    /// <c>i/n</c> (see <see cref="CameraPartition"/>): process only the cameras of partition <c>i</c> of
+    /// <c>n</c>, ignoring the frames of the others. Unlike <see cref="Group"/>, which splits per frame, this keeps each
+    /// camera on one detector, so its detection sets stay in order. Default <c>0/1</c>: every camera.
+    /// </summary>
+    public string Partition { get; init; } = "0/1";
+
     /// <summary>Frames buffered between the transport and the per-camera mailbox (oldest dropped when full). Default 64.</summary>
     [Range(1, 10_000)]
     public int IntakeCapacity { get; init; } = 64;
@@ -135,4 +143,10 @@ public sealed record DetectorOptions
     /// </summary>
     [Range(0, 16384)]
     public int SnapshotMaxWidth { get; init; } = 640;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!CameraPartition.TryParse(Partition, out _))
+            yield return new ValidationResult(CameraPartition.FormatError(Partition), [nameof(Partition)]);
+    }
 }

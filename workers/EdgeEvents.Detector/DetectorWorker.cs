@@ -34,11 +34,13 @@ public sealed class DetectorWorker : BackgroundService
     private readonly Dictionary<string, long> _bareSequences = new(StringComparer.Ordinal);
     private readonly List<InferenceLane> _lanes = [];
     private readonly SnapshotPublisher? _snapshots;
+    private readonly CameraPartition _partition;
     private IMessageSubscription? _subscription;
 
     public DetectorWorker(DetectorOptions options, EdgeComponent component, ILoggerFactory loggerFactory)
     {
         _options = options;
+        _partition = CameraPartition.Parse(options.Partition);
         _component = component;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<DetectorWorker>();
@@ -83,8 +85,8 @@ public sealed class DetectorWorker : BackgroundService
             Capacity = _options.IntakeCapacity,
             Overload = OverloadPolicy.DropOldest,
         }, cancellationToken);
-        _logger.LogInformation("Detector subscribed to {Filter}{Group} with {Sessions} session(s)",
-            filter, _options.Group is { Length: > 0 } g ? $" (group {g})" : "", _lanes.Count);
+        _logger.LogInformation("Detector subscribed to {Filter}{Group} (partition {Partition}) with {Sessions} session(s)",
+            filter, _options.Group is { Length: > 0 } g ? $" (group {g})" : "", _partition, _lanes.Count);
         await base.StartAsync(cancellationToken);
     }
 
@@ -115,6 +117,7 @@ public sealed class DetectorWorker : BackgroundService
             _component.Errors.Report(ErrorKinds.UnknownTopic, $"'{message.Topic}' is not a frames topic.", message.Topic, message.Payload.Length);
             return;
         }
+        if (!_partition.Owns(camera)) return;
         Frame frame;
         try
         {

@@ -267,6 +267,7 @@ public sealed class LlmWorker(
         span.SetTag("llm.status", result.Status);
         return new Answer
         {
+            Id = Answer.IdFor(question.Id),
             QuestionId = question.Id,
             Question = question.Text,
             Asker = question.Asker,
@@ -385,6 +386,7 @@ public sealed class LlmWorker(
 
     private static Answer Rejected(IncomingQuestion incoming, string reason) => new()
     {
+        Id = Answer.IdFor(incoming.Id),
         QuestionId = incoming.Id,
         Question = incoming.Text,
         Asker = incoming.Route.Asker,

@@ -1,5 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using System.Globalization;
+using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Scene.Tracking;
 
@@ -18,8 +18,8 @@ public sealed record SceneOptions : IValidatableObject
     public string[] Cameras { get; init; } = [];
 
     /// <summary>
-    /// <c>i/n</c>: own the cameras whose stable hash (FNV-1a of the camera id) modulo <c>n</c> is <c>i</c>, so <c>n</c>
-    /// workers split the cameras and each camera stays on exactly one (tracking needs that affinity). Default <c>0/1</c>.
+    /// <c>i/n</c> (see <see cref="CameraPartition"/>): own the cameras whose stable hash modulo <c>n</c> is <c>i</c>, so
+    /// <c>n</c> workers split the cameras and each camera stays on exactly one (tracking needs that affinity). Default <c>0/1</c>.
     /// </summary>
     public string Partition { get; init; } = "0/1";
 
@@ -96,8 +96,8 @@ public sealed record SceneOptions : IValidatableObject
     {
         if (LowConfidence > HighConfidence)
             yield return new ValidationResult($"LowConfidence ({LowConfidence}) must not exceed HighConfidence ({HighConfidence}).", [nameof(LowConfidence)]);
-        if (!TryParsePartition(Partition, out _, out _))
-            yield return new ValidationResult($"Partition '{Partition}' must be 'i/n' with 0 <= i < n, e.g. '0/2'.", [nameof(Partition)]);
+        if (!CameraPartition.TryParse(Partition, out _))
+            yield return new ValidationResult(CameraPartition.FormatError(Partition), [nameof(Partition)]);
         foreach (var camera in Cameras.Concat(Zones.Keys).Where(c => !TopicScheme.IsValidName(c)))
             yield return new ValidationResult($"Camera '{camera}' is not a valid camera id (letters, digits, '-' and '_').", [nameof(Cameras)]);
         foreach (var (camera, zones) in Zones)
@@ -112,20 +112,7 @@ public sealed record SceneOptions : IValidatableObject
         }
     }
 
-    /// <summary>The <c>i</c> and <c>n</c> of <see cref="Partition"/>.</summary>
+    /// <summary>The parsed <see cref="Partition"/>.</summary>
     /// <exception cref="FormatException">Not a valid partition (validation at start reports it first).</exception>
-    public (int Index, int Count) ParsePartition() =>
-        TryParsePartition(Partition, out var index, out var count)
-            ? (index, count)
-            : throw new FormatException($"Partition '{Partition}' must be 'i/n' with 0 <= i < n.");
-
-    private static bool TryParsePartition(string text, out int index, out int count)
-    {
-        index = count = 0;
-        var parts = text.Split('/');
-        return parts.Length == 2
-            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out index)
-            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out count)
-            && count >= 1 && index < count;
-    }
+    public CameraPartition ParsePartition() => CameraPartition.Parse(Partition);
 }

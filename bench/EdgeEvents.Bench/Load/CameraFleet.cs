@@ -102,7 +102,8 @@ public sealed class CameraFleet(IMessageTransport transport, IReadOnlyList<Sourc
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // A camera does not stop for a broken link: the frame is lost, counted, and the transport reconnects.
+            // The transport drops at-most-once frames on a broken link by itself; anything else (a refusal) is counted
+            // here, so one camera's failure does not end the run.
             if (Interlocked.Increment(ref _failed) == 1) Console.Error.WriteLine($"cam{camera}: publish failed ({ex.Message}); failures are counted as publish_failed");
         }
     }

@@ -13,7 +13,11 @@ public static class BrokerCommand
         var port = new Option<int>("--port") { Description = "TCP port; 0 picks a free one and prints it [default: 1883]" };
         var bind = new Option<string>("--bind") { Description = "Address to listen on [default: 127.0.0.1]" };
         var webSocketPort = new Option<int>("--ws-port") { Description = "Also serve MQTT over WebSockets (ws://host:port/mqtt) for browsers; 0 picks a free port [default: off]" };
-        ConfigOption[] options = [new(port, "Broker:Port"), new(bind, "Broker:BindAddress"), new(webSocketPort, "Broker:WebSocketPort")];
+        var data = new Option<DirectoryInfo>("--data")
+        {
+            Description = "Folder where retained messages, persistent sessions and their queued messages survive a restart [default: none, all in memory]",
+        };
+        ConfigOption[] options = [new(port, "Broker:Port"), new(bind, "Broker:BindAddress"), new(webSocketPort, "Broker:WebSocketPort"), new(data, "Broker:DataPath")];
         var command = new Command("broker", "Run the embedded MQTT broker (MQTT 3.1.1 and 5, shared subscriptions, optionally over WebSockets).");
         foreach (var option in options) command.Options.Add(option.Option);
         command.Options.Add(HostedCommand.ConfigFile);

@@ -19,6 +19,7 @@ public static class DetectorCommand
         var iou = new Option<float>("--iou") { Description = "Class-wise NMS IoU threshold [default: 0.7]" };
         var maxBatch = new Option<int>("--max-batch") { Description = "Frames per batch when the model's batch dimension is dynamic [default: 1]" };
         var group = new Option<string>("--group") { Description = "Shared-subscription group to split frames between detectors, e.g. detectors [default: none]" };
+        var partition = new Option<string>("--partition") { Description = "i/n: process only the cameras whose stable hash falls in partition i of n, so n detectors split the cameras and each camera's detections stay in order [default: 0/1]" };
         var maxAge = new Option<TimeSpan>("--max-frame-age") { Description = "Drop frames that waited longer than this [default: 00:00:02]" };
         var snapshots = new Option<double>("--snapshots") { Description = "Annotated JPEG snapshots per second per camera, retained on {prefix}/snapshots/{camera}; 0 = off [default: 1]" };
         return HostedCommand.Create("detector", "Detect objects in frames from {prefix}/frames/+ and publish them on {prefix}/detections/{camera}.",
@@ -26,7 +27,7 @@ public static class DetectorCommand
                 new(model, "Detector:ModelPath"), new(modelType, "Detector:ModelType"), new(labels, "Detector:LabelsPath"),
                 new(providers, "Detector:Providers"), new(threads, "Detector:IntraOpThreads"), new(spinning, "Detector:IntraOpSpinning"), new(sessions, "Detector:Sessions"),
                 new(confidence, "Detector:Confidence"), new(iou, "Detector:Iou"), new(maxBatch, "Detector:MaxBatch"),
-                new(group, "Detector:Group"), new(maxAge, "Detector:MaxFrameAge"), new(snapshots, "Detector:SnapshotsPerSecond"),
+                new(group, "Detector:Group"), new(partition, "Detector:Partition"), new(maxAge, "Detector:MaxFrameAge"), new(snapshots, "Detector:SnapshotsPerSecond"),
             ],
             builder => builder.Services.AddDetectorWorker(builder.Configuration));
     }

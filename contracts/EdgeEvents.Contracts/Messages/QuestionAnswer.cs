@@ -46,6 +46,7 @@ public static class AnswerStatus
 public sealed record Answer : IEdgeMessage
 {
     [Key(0)] public int Version { get; init; } = 1;
+    /// <summary>Derived from <see cref="QuestionId"/> by the LLM worker (<see cref="IdFor"/>).</summary>
     [Key(1)] public string Id { get; init; } = MessageId.New();
     [Key(2)] public DateTimeOffset CreatedAt { get; init; } = DateTimeOffset.UtcNow;
     [Key(3)] public required string QuestionId { get; init; }
@@ -64,4 +65,10 @@ public sealed record Answer : IEdgeMessage
     [Key(13)] public string Status { get; init; } = AnswerStatus.Ok;
     [Key(14)] public string? Reason { get; init; }
     [Key(15)] public string? Asker { get; init; }
+
+    /// <summary>
+    /// The answer id for a question: one per question, so a question answered twice (a worker killed after publishing
+    /// its answer but before acknowledging the question) yields copies that de-duplication by id removes.
+    /// </summary>
+    public static string IdFor(string questionId) => $"answer-{questionId}";
 }

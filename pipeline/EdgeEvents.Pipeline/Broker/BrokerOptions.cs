@@ -14,6 +14,12 @@ public sealed record BrokerOptions
     /// <summary>Messages queued per disconnected persistent session before the oldest are dropped. Default 10,000.</summary>
     public int MaxPendingMessagesPerClient { get; init; } = 10_000;
     /// <summary>
+    /// Folder for the broker's store (<c>broker.db</c>, SQLite): retained messages, persistent sessions with their
+    /// subscriptions, and QoS 1/2 messages queued for them until acknowledged survive a restart of the broker. Default
+    /// null: everything lives in memory and a restart forgets it.
+    /// </summary>
+    public string? DataPath { get; init; }
+    /// <summary>
     /// Who may connect, keyed by user name, with their role (topic permissions, see <see cref="AccessPolicy"/>).
     /// Default empty: anonymous clients may do anything (fine on loopback; warned about elsewhere).
     /// </summary>

@@ -13,19 +13,22 @@ namespace EdgeEvents.Pipeline.Broker;
 
 /// <summary>
 /// MQTTnet's MQTT 3.1.1/5 server, so the demo and tests need nothing installed. Persistent sessions and retained
-/// messages live in memory for the life of the process. One server with up to three listeners: plain TCP, TLS, and
-/// MQTT over WebSockets (served by Kestrel through MQTTnet.AspNetCore's connection handler) for browsers; every
-/// client, whatever its listener, passes the same authorization and interceptors.
+/// messages live in memory for the life of the process, or in <see cref="BrokerOptions.DataPath"/> across restarts
+/// (<see cref="DurableSessions"/>). One server with up to three listeners: plain TCP, TLS, and MQTT over WebSockets
+/// (served by Kestrel through MQTTnet.AspNetCore's connection handler) for browsers; every client, whatever its
+/// listener, passes the same authorization and interceptors.
 /// </summary>
 public sealed class EmbeddedBroker : IAsyncDisposable
 {
     private readonly MqttServer _server;
+    private readonly DurableSessions? _durable;
     private WebApplication? _webSockets;
     private readonly ILogger _logger;
 
-    private EmbeddedBroker(MqttServer server, int port, int? tlsPort, string bindAddress, ILogger logger)
+    private EmbeddedBroker(MqttServer server, DurableSessions? durable, int port, int? tlsPort, string bindAddress, ILogger logger)
     {
         _server = server;
+        _durable = durable;
         Port = port;
         TlsPort = tlsPort;
         BindAddress = bindAddress;
@@ -71,13 +74,26 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         var adapters = factory.DefaultServerAdapters.Select(create => create(factory)).ToList();
         if (webSockets is not null) adapters.Add(webSockets);
         var server = factory.CreateMqttServer(builder.Build(), adapters);
+        // Order matters: a handler sees what the ones before it decided (authorization refuses a publish before the
+        // store queues it; the store takes QoS 1/2 messages of persistent sessions before the expiry hold sees them).
         new SharedSubscriptions().Attach(server);
         server.ValidatingConnectionAsync += AssignClientId;
-        new MessageExpiry(options.MaxPendingMessagesPerClient).Attach(server);
         var authorization = BrokerAuthorization.Create(options, logger);
         authorization?.Attach(server);
-        var broker = new EmbeddedBroker(server, port, tlsPort, options.BindAddress, logger);
-        await server.StartAsync();
+        var durable = options.DataPath is { Length: > 0 } data ? DurableSessions.Open(data, options.MaxPendingMessagesPerClient, logger) : null;
+        durable?.Attach(server);
+        new MessageExpiry(options.MaxPendingMessagesPerClient).Attach(server);
+        var broker = new EmbeddedBroker(server, durable, port, tlsPort, options.BindAddress, logger);
+        try
+        {
+            await server.StartAsync();
+        }
+        catch
+        {
+            server.Dispose();
+            durable?.Dispose();
+            throw;
+        }
         if (!IPAddress.IsLoopback(address))
         {
             if (authorization is null)
@@ -87,8 +103,8 @@ public sealed class EmbeddedBroker : IAsyncDisposable
                     options.BindAddress, port, webSockets is null ? "off" : "on, plain");
         }
         if (webSockets is not null) await broker.StartWebSocketsAsync(webSockets, options, certificate, ct);
-        logger.LogInformation("Embedded MQTT broker listening on {Address} (plain {Port}, TLS {TlsPort}, WebSockets {WebSocketUrl}, {Users} users)",
-            options.BindAddress, port, tlsPort, broker.WebSocketUrl, options.Users.Count);
+        logger.LogInformation("Embedded MQTT broker listening on {Address} (plain {Port}, TLS {TlsPort}, WebSockets {WebSocketUrl}, {Users} users, store {DataPath})",
+            options.BindAddress, port, tlsPort, broker.WebSocketUrl, options.Users.Count, options.DataPath ?? "in memory");
         return broker;
     }
 
@@ -161,6 +177,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             await _webSockets.DisposeAsync();
         }
         _server.Dispose();
+        _durable?.Dispose();
         _logger.LogInformation("Embedded MQTT broker on port {Port} stopped", TlsPort ?? Port);
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using MQTTnet;
+using MQTTnet.Protocol;
 using MQTTnet.Server;
 
 namespace EdgeEvents.Pipeline.Broker;
@@ -8,10 +9,17 @@ namespace EdgeEvents.Pipeline.Broker;
 /// MQTT 5 message expiry for the embedded broker, which otherwise delivers a queued message however old. A message
 /// with an expiry interval that is addressed to a persistent session whose client is offline is held here instead of
 /// in MQTTnet's queue, and so is every later message for that client (to keep their order); when the client returns,
-/// what has not expired is queued for it, with the remaining interval, and the rest is discarded. (A message already
-/// queued for a connected client that then drops is delivered as MQTTnet queued it.) Held messages per client are
-/// capped like MQTTnet's own queue, oldest dropped.
+/// what has not expired is queued for it, with the remaining interval, and the rest is discarded. Held messages per
+/// client are capped like MQTTnet's own queue, oldest dropped.
 /// </summary>
+/// <remarks>
+/// Not covered: a QoS 1/2 message already in MQTTnet's queue of a connected client that then drops is delivered on
+/// its return however old. MQTTnet 5.2 gives no way to take such a packet back: <c>InterceptingOutboundPacketAsync</c>
+/// can suppress the send (<c>ProcessPacket = false</c>), but the packet stays in the session's unacknowledged list,
+/// which <c>MqttSession.Recover()</c> queues again on every reconnect (counting against the per-client limit), and
+/// <c>MqttSessionStatus.ClearApplicationMessagesQueueAsync</c> throws <c>NotImplementedException</c>. QoS 0 messages
+/// are not affected: MQTTnet clears their queue when the client returns.
+/// </remarks>
 internal sealed class MessageExpiry(int maxHeldPerClient)
 {
     private readonly ConcurrentDictionary<string, Client> _clients = new();
@@ -67,23 +75,28 @@ internal sealed class MessageExpiry(int maxHeldPerClient)
             while (client.Held.TryDequeue(out var held))
             {
                 if (session is null || held.ExpiresAt <= now) continue;
-                var message = held.ExpiresAt == DateTime.MaxValue ? held.Message : WithExpiry(held.Message, (uint)Math.Ceiling((held.ExpiresAt - now).TotalSeconds));
+                var message = held.ExpiresAt == DateTime.MaxValue ? held.Message : Copy(held.Message, held.Message.QualityOfServiceLevel, (uint)Math.Ceiling((held.ExpiresAt - now).TotalSeconds));
                 session.TryEnqueueApplicationMessage(message, out _);
             }
         }
     }
 
-    private static MqttApplicationMessage WithExpiry(MqttApplicationMessage message, uint seconds) => new()
+    /// <summary>
+    /// A message as a subscriber receives it from a queue: not retained, at <paramref name="qos"/>, with the expiry
+    /// interval it has left (0: none) and a UserProperties list of its own (<see cref="DurableSessions"/> tells its
+    /// messages apart by that list).
+    /// </summary>
+    internal static MqttApplicationMessage Copy(MqttApplicationMessage message, MqttQualityOfServiceLevel qos, uint expirySeconds) => new()
     {
         Topic = message.Topic,
         Payload = message.Payload,
-        QualityOfServiceLevel = message.QualityOfServiceLevel,
+        QualityOfServiceLevel = qos,
         ContentType = message.ContentType,
         CorrelationData = message.CorrelationData,
         ResponseTopic = message.ResponseTopic,
-        UserProperties = message.UserProperties,
+        UserProperties = message.UserProperties is { } properties ? [.. properties] : [],
         PayloadFormatIndicator = message.PayloadFormatIndicator,
-        MessageExpiryInterval = seconds,
+        MessageExpiryInterval = expirySeconds,
     };
 
     private sealed class Client

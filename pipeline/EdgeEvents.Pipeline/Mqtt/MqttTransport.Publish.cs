@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.Net.Sockets;
 using System.Text;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Transport;
 using MQTTnet;
+using MQTTnet.Exceptions;
 using MQTTnet.Protocol;
 
 namespace EdgeEvents.Pipeline.Mqtt;
@@ -19,10 +21,7 @@ public sealed partial class MqttTransport
             {
                 if (message.Delivery == Delivery.AtMostOnce)
                 {
-                    Interlocked.Increment(ref _droppedWhileDisconnected);
-                    EdgeTelemetry.MessagesDropped.Add(1,
-                        new KeyValuePair<string, object?>("messaging.system", System),
-                        new KeyValuePair<string, object?>("reason", "disconnected"));
+                    CountDroppedWhileDisconnected();
                     return;
                 }
                 await _connected.Task.WaitAsync(ct);
@@ -34,11 +33,28 @@ public sealed partial class MqttTransport
                     throw new InvalidOperationException($"Broker refused publish to '{message.Topic}': {result.ReasonCode} {result.ReasonString}");
                 return;
             }
+            catch (Exception ex) when (message.Delivery == Delivery.AtMostOnce && IsLinkFailure(ex))
+            {
+                // The link died under the publish (before the client noticed): an at-most-once message is dropped, as
+                // it would have been a moment later, not thrown at a camera that has the next frame ready.
+                CountDroppedWhileDisconnected();
+                return;
+            }
             catch (Exception ex) when (ex is not OperationCanceledException && ex is not InvalidOperationException && !_client.IsConnected && message.Delivery == Delivery.AtLeastOnce)
             {
                 // The link went down mid-publish: wait for the reconnect and send again (at-least-once).
             }
         }
+    }
+
+    private static bool IsLinkFailure(Exception ex) => ex is MqttCommunicationException or IOException or SocketException;
+
+    private void CountDroppedWhileDisconnected()
+    {
+        Interlocked.Increment(ref _droppedWhileDisconnected);
+        EdgeTelemetry.MessagesDropped.Add(1,
+            new KeyValuePair<string, object?>("messaging.system", System),
+            new KeyValuePair<string, object?>("reason", "disconnected"));
     }
 
     private static MqttApplicationMessage ToMqtt(OutgoingMessage message)

@@ -8,8 +8,7 @@ namespace EdgeEvents.Pipeline.Reliability;
 internal sealed record OutboxEntry(long Sequence, OutgoingMessage Message, DateTimeOffset? ExpiresAt);
 
 /// <summary>
-/// The outbox's SQLite file: one table ordered by an autoincrement sequence, WAL journal, one connection holding an
-/// exclusive lock (a second process opening the same file fails fast instead of sending the same messages).
+/// The outbox's SQLite file (opened by <see cref="SqliteFile"/>): one table ordered by an autoincrement sequence.
 /// SQLite connections are not thread-safe, so every call takes <see cref="_gate"/>.
 /// </summary>
 internal sealed class OutboxStore : IDisposable
@@ -34,50 +33,30 @@ internal sealed class OutboxStore : IDisposable
 
     public static OutboxStore Open(string path, OutboxOptions options)
     {
-        if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder) Directory.CreateDirectory(folder);
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        try
+        var connection = SqliteFile.Open(path, options.FlushToDisk, """
+            CREATE TABLE IF NOT EXISTS outbox (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                topic TEXT NOT NULL,
+                payload BLOB NOT NULL,
+                content_type TEXT,
+                retain INTEGER NOT NULL,
+                expires_at INTEGER,
+                response_topic TEXT,
+                correlation BLOB,
+                message_id TEXT NOT NULL,
+                headers TEXT);
+            CREATE TABLE IF NOT EXISTS outbox_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            """, "each component needs its own outbox file");
+        var store = new OutboxStore(connection, options);
+        using var totals = connection.CreateCommand();
+        totals.CommandText = "SELECT COUNT(*), COALESCE(SUM(length(payload)), 0) FROM outbox";
+        using (var reader = totals.ExecuteReader())
         {
-            connection.Open();
-            Execute(connection, $"""
-                PRAGMA locking_mode = EXCLUSIVE;
-                PRAGMA journal_mode = WAL;
-                PRAGMA synchronous = {(options.FlushToDisk ? "FULL" : "NORMAL")};
-                CREATE TABLE IF NOT EXISTS outbox (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    topic TEXT NOT NULL,
-                    payload BLOB NOT NULL,
-                    content_type TEXT,
-                    retain INTEGER NOT NULL,
-                    expires_at INTEGER,
-                    response_topic TEXT,
-                    correlation BLOB,
-                    message_id TEXT NOT NULL,
-                    headers TEXT);
-                CREATE TABLE IF NOT EXISTS outbox_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                """, timeoutSeconds: 2);
-            var store = new OutboxStore(connection, options);
-            using var totals = connection.CreateCommand();
-            totals.CommandText = "SELECT COUNT(*), COALESCE(SUM(length(payload)), 0) FROM outbox";
-            totals.CommandTimeout = 2;
-            using (var reader = totals.ExecuteReader())
-            {
-                reader.Read();
-                store._count = reader.GetInt64(0);
-                store._bytes = reader.GetInt64(1);
-            }
-            return store;
+            reader.Read();
+            store._count = reader.GetInt64(0);
+            store._bytes = reader.GetInt64(1);
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6)
-        {
-            connection.Dispose();
-            throw new IOException($"Outbox '{path}' is in use by another process (each component needs its own outbox file).", ex);
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
+        return store;
     }
 
     /// <summary>Appends a message durably; drops the oldest first when the limits would be exceeded. Returns how many were dropped.</summary>
@@ -204,14 +183,6 @@ internal sealed class OutboxStore : IDisposable
             """;
         upsert.Parameters.AddWithValue("$delta", delta);
         upsert.ExecuteNonQuery();
-    }
-
-    private static void Execute(SqliteConnection connection, string sql, int timeoutSeconds)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.CommandTimeout = timeoutSeconds;
-        command.ExecuteNonQuery();
     }
 
     public void Dispose()
