@@ -67,4 +67,20 @@ public sealed class PromptBudget_Tests(ITestOutputHelper output)
         Assert.Equal(prompt.Tokens, result.PromptTokens);
         Assert.InRange(result.CompletionTokens, 1, 24);
     }
+
+    [Fact]
+    public async Task A_question_too_long_for_the_context_even_with_the_scene_cut_to_its_minimum_gets_an_error_naming_the_sizes()
+    {
+        var options = new LlmOptions { ModelPath = LlmWorkerHost.ModelPath, ContextSize = 512, MaxTokens = 24, Parallelism = 1, Threads = 2 };
+        await using var generator = await LlamaGenerator.LoadAsync(options, NullLogger.Instance, default);
+        var question = "Is there a dog on cam07? " + string.Concat(Enumerable.Repeat("Look again please. ", 60));
+
+        var prompt = QuestionPrompt.Build(generator, options, question, BusyScene().Snapshot("cam07"), "cam07", T0);
+        var result = await generator.GenerateAsync(new GenerationRequest(prompt.UserData) { MaxTokens = options.MaxTokens }, default);
+
+        Assert.Contains("Camera cam07 at 2026-11-28 10:15:00Z: 10 cars, 10 dogs, 10 people.\nList shortened: 30 objects, 10 events not listed", prompt.UserData);
+        Assert.True(prompt.Tokens > 512, $"{prompt.Tokens} tokens");
+        Assert.Equal(AnswerStatus.Error, result.Status);
+        Assert.Equal($"The prompt has {prompt.Tokens} tokens; the context holds 512.", result.Reason);
+    }
 }
