@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Text;
 using EdgeEvents.Contracts.Messages;
+using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Pipeline.Mqtt;
 using EdgeEvents.Pipeline.Transport;
@@ -248,5 +250,76 @@ public sealed class MqttTransport_Tests
         var reply = await requester.RequestAsync(new OutgoingMessage("edge/questions/alice", "q"u8.ToArray()) { ResponseTopic = "edge/answers/alice" }, Timeout, default);
 
         Assert.Equal("answer", Encoding.UTF8.GetString(reply.Payload.Span));
+    }
+
+    [Theory]
+    [InlineData(MqttTestBroker.Embedded)]
+    [InlineData(MqttTestBroker.Mosquitto)]
+    public async Task A_frame_publish_cancelled_mid_write_corrupts_no_frame(string kind)
+    {
+        await using var broker = await MqttTestBroker.StartAsync(kind);
+        await using var subscriber = await TestTransports.ConnectAsync(broker.Url);
+        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/frames/+") { Delivery = Delivery.AtMostOnce }, default);
+        // The cameras share one connection, as the load bench's do, through a proxy that can hold their bytes.
+        await using var proxy = new TcpProxy(broker.Port);
+        await using var cameras = await TestTransports.ConnectAsync(proxy.MqttUrl, component: "cameras");
+        var published = new ConcurrentDictionary<string, byte[]>();
+        var random = new Random(7);
+        async Task<string> PublishFrameAsync(int camera, CancellationToken ct)
+        {
+            var frame = new Frame { Camera = $"cam{camera}", Encoding = FrameEncoding.Jpeg, Width = 640, Height = 480, Data = RandomBytes(random, 100_000, 400_000) };
+            var payload = MessageCodec.Serialize(frame, PayloadFormat.MessagePack);
+            published[frame.Id] = payload;
+            await cameras.PublishAsync(new OutgoingMessage($"edge/frames/cam{camera}", payload)
+            {
+                ContentType = ContentTypes.MessagePack, Delivery = Delivery.AtMostOnce, MessageId = frame.Id,
+            }, ct);
+            return frame.Id;
+        }
+
+        // Eight frames (~2 MB) against a stalled link that holds a few hundred KB: when the cameras stop, one frame is
+        // part-way onto the wire and the others wait their turn.
+        proxy.Stall();
+        var cancelled = 0;
+        using (var stop = new CancellationTokenSource())
+        {
+            var stalled = Enumerable.Range(1, 8).Select(c => PublishFrameAsync(c, stop.Token)).ToList();
+            await Task.Delay(300);
+            await stop.CancelAsync();
+            foreach (var publish in stalled)
+            {
+                try { await publish; }
+                catch (OperationCanceledException) { cancelled++; }
+            }
+        }
+        proxy.Resume();
+        var after = new List<string>();
+        for (var camera = 1; camera <= 8; camera++) after.Add(await PublishFrameAsync(camera, default));
+
+        var received = await Receive.UntilQuietAsync(subscription.Messages, TimeSpan.FromSeconds(2));
+        Assert.True(cancelled > 0, "No publish was still under way when the cameras stopped: the test proved nothing.");
+        var corrupt = received.Where(m => !published.TryGetValue(m.MessageId ?? "", out var sent) || !m.Payload.Span.SequenceEqual(sent)).Select(Describe).ToList();
+        Assert.True(corrupt.Count == 0, $"{corrupt.Count} of {received.Count} frames arrived corrupted: {string.Join("; ", corrupt)}");
+        Assert.Empty(after.Except(received.Select(m => m.MessageId!)));
+    }
+
+    private static byte[] RandomBytes(Random random, int min, int max)
+    {
+        var bytes = new byte[random.Next(min, max)];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+
+    private static string Describe(ReceivedMessage frame)
+    {
+        try
+        {
+            MessageCodec.Deserialize<Frame>(frame.Payload, frame.ContentType);
+            return $"{frame.MessageId} ({frame.Payload.Length} bytes, decodes with other bytes)";
+        }
+        catch (MessageFormatException ex)
+        {
+            return $"{frame.MessageId} ({frame.Payload.Length} bytes): {ex.Message}";
+        }
     }
 }

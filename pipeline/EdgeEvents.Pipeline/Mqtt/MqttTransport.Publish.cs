@@ -28,7 +28,9 @@ public sealed partial class MqttTransport
             }
             try
             {
-                var result = await _client.PublishAsync(mqttMessage, ct);
+                ct.ThrowIfCancellationRequested();
+                // The token bounds our wait, never MQTTnet's write: see UntilSent.
+                var result = await UntilSent(_client.PublishAsync(mqttMessage, CancellationToken.None), ct);
                 if (!result.IsSuccess && result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
                     throw new InvalidOperationException($"Broker refused publish to '{message.Topic}': {result.ReasonCode} {result.ReasonString}");
                 return;

@@ -118,6 +118,17 @@ public sealed partial class MqttTransport : IMessageTransport
         }
     }
 
+    /// <summary>
+    /// Waits for an MQTTnet publish started without a token (every PUBLISH we send goes through here): <paramref name="ct"/>
+    /// ends the wait, never the write. MQTTnet 5.2 writes a PUBLISH's header and payload in separate socket writes and,
+    /// when the token fires during them, returns with part of the packet on the wire and the connection still up; the
+    /// broker then reads the start of the next packet as the rest of this one and forwards a corrupted payload (the load
+    /// bench's malformed frames when it stopped its cameras; see README, Transport). Uncancelled, MQTTnet writes the
+    /// packet whole (or the link fails), so a cancelled caller returns at once while the send finishes behind it: the
+    /// message may still go out, and its payload must not be reused until then (ours never are).
+    /// </summary>
+    private static Task<T> UntilSent<T>(Task<T> send, CancellationToken ct) => send.WaitAsync(ct);
+
     private static TimeSpan Jitter(TimeSpan delay) => delay * (0.5 + Random.Shared.NextDouble());
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -169,13 +180,13 @@ public sealed partial class MqttTransport : IMessageTransport
     }
 
     private Task PublishStatusAsync(string state, CancellationToken ct) =>
-        _client.PublishAsync(new MqttApplicationMessageBuilder()
+        UntilSent(_client.PublishAsync(new MqttApplicationMessageBuilder()
             .WithTopic(_topics.Status(_component))
             .WithPayload(Encoding.UTF8.GetBytes(state))
             .WithContentType("text/plain")
             .WithRetainFlag()
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .Build(), ct);
+            .Build(), CancellationToken.None), ct);
 
     public async ValueTask DisposeAsync()
     {
