@@ -68,7 +68,7 @@ internal static class LlmBench
             var kvBytes = KvCacheBytes(generator.Metadata, generator.KvCacheTokens);
             var modelBytes = new FileInfo(model).Length;
             Console.WriteLine($"\nresident set: {Mb(rss)} MB (peak {Mb(Memory("VmHWM"))} MB), of which {Mb(rssBefore)} MB before loading anything");
-            Console.WriteLine($"model file {Mb(modelBytes)} MB + KV cache {Mb(kvBytes)} MB ({generator.KvCacheTokens} tokens = context {settings.ContextSize} × {parallel}, f16) = {Mb(modelBytes + kvBytes)} MB; " +
+            Console.WriteLine($"model file {Mb(modelBytes)} MB + KV cache {Mb(kvBytes)} MB ({generator.KvCacheTokens} tokens = context {generator.ContextSize} × {parallel}, f16) = {Mb(modelBytes + kvBytes)} MB; " +
                               $"resident set minus that: {Mb(rss - modelBytes - kvBytes)} MB (budget 250 MB)");
 
             // One at a time against together: a second worker with parallelism 1 under another prefix, rounds alternating.
@@ -98,7 +98,7 @@ internal static class LlmBench
         await using var generator = await LlamaGenerator.LoadAsync(options, NullLogger.Instance, default);
         var userData = $"Scene facts:\nCamera cam1 at 2026-11-28 10:15:00Z: 2 people, 1 car.\n\nQuestion: {Question}";
         var prompt = generator.PromptTokens(userData);
-        var parameters = new ModelParams(model) { ContextSize = (uint)options.ContextSize, Threads = threads, BatchThreads = threads };
+        var parameters = new ModelParams(model) { ContextSize = (uint)generator.ContextSize, Threads = threads, BatchThreads = threads };
         using var weights = await LLamaWeights.LoadFromFileAsync(parameters, default);
         using var context = weights.CreateContext(parameters, NullLogger.Instance);
 

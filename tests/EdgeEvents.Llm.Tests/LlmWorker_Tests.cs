@@ -110,6 +110,34 @@ public sealed class LlmWorker_Tests
     }
 
     [Fact]
+    public async Task Sixteen_busy_cameras_overflowing_the_context_still_get_ok_answers_grounded_on_the_whole_scene()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var client = await TestTransports.ConnectAsync(broker.Url);
+        foreach (var state in PromptBudget_Tests.BusyCameras()) await client.PublishAsync(Json($"edge/scene/{state.Camera}", state, retain: true), default);
+        // A context of 1,024 tokens: one busy camera's facts (30 objects, 10 events: ~1,300 tokens with stories260K) made every answer fail before.
+        await using var worker = await LlmWorkerHost.StartAsync(broker.Url);
+        var answers = await SubscribeAsync(client, "edge/answers/busy");
+        var events = Enumerable.Range(0, 10).Select(i => new SceneEvent { Camera = "cam07", Type = SceneEventTypes.New, Label = "dog", TrackId = $"cam07-dog-{i}", CreatedAt = SceneTime.AddSeconds(i) }).ToList();
+        foreach (var e in events) await client.PublishAsync(Json("edge/events/cam07", e), default);
+
+        await client.PublishAsync(JsonQuestion("busy", "b1", "How many people are on cam07?"), default);
+        await client.PublishAsync(JsonQuestion("busy", "b2", "What do you see?"), default);
+
+        var received = (await Receive.ExactlyAsync(answers, 2, Timeout)).Select(Decode).OrderBy(a => a.QuestionId).ToList();
+        Assert.All(received, a => Assert.True(a.Status == AnswerStatus.Ok, $"{a.QuestionId} {a.Status}: {a.Reason}"));
+        Assert.All(received, a => Assert.InRange(a.PromptTokens, 1, 1024 - 24));
+        // The facts cited are the whole scene the answer was based on, not just what fitted in the prompt.
+        var cam07 = Assert.Single(received[0].Facts);
+        Assert.Equal("cam07", cam07.Camera);
+        Assert.Equal(30, cam07.Objects.Count);
+        Assert.Equal(events.Select(e => e.Id).Reverse(), cam07.EventIds);
+        Assert.Equal("There are 10 people on cam07.", received[0].FactsAnswer);
+        Assert.Equal(16, received[1].Facts.Count);
+        Assert.All(received[1].Facts, f => Assert.Equal(30, f.Objects.Count));
+    }
+
+    [Fact]
     public async Task An_asker_flooding_the_queue_gets_rejections_and_every_question_one_answer()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);

@@ -95,13 +95,15 @@ public sealed class Scene_Tests
         Assert.Equal("I have no scene data yet.", Ask(new SceneContext(3), "Is there a person?"));
     }
 
+    /// <summary>A measure with no budget limit: the whole scene.</summary>
+    private static string Whole(SceneContext context, int maxObjects = 10, string? scope = null) =>
+        SceneSummary.Fit(context.Snapshot(scope), T0.AddSeconds(3), maxObjects, scope, [], _ => 0, 0).Text;
+
     [Fact]
-    public void Summary_lists_counts_objects_and_recent_events_with_times()
+    public void Summary_lists_counts_objects_and_recent_events_with_times_and_says_what_it_left_out()
     {
         var context = Context(State("cam1", T0, ("person", 2), ("car", 1)));
         context.Apply(new SceneEvent { Id = "e1", Camera = "cam1", Type = SceneEventTypes.New, Label = "person", TrackId = "t9", CreatedAt = T0.AddSeconds(-1), Zones = ["door"] });
-
-        var summary = SceneSummary.Render(context.Snapshot(), T0.AddSeconds(3), maxObjects: 2, scope: null);
 
         Assert.Equal("""
             Time now: 2026-11-28 10:15:03Z
@@ -110,7 +112,76 @@ public sealed class Scene_Tests
             - person cam1-person-1, confidence 0.90, seen since 2026-11-28 10:14:55Z
             Recent events on cam1:
             - 2026-11-28 10:14:59Z new person t9 in door
+            List shortened: 1 object not listed; the counts of the cameras listed are complete.
 
-            """.ReplaceLineEndings("\n"), summary);
+            """.ReplaceLineEndings("\n"), Whole(context, maxObjects: 2));
+        Assert.DoesNotContain("List shortened", Whole(context, maxObjects: 3));
+    }
+
+    /// <summary>Three cameras with 4 objects and 3 events each (event i of camera c at T0 + 10 c + i seconds).</summary>
+    private static SceneContext BusyScene()
+    {
+        var context = new SceneContext(recentEvents: 3);
+        foreach (var (camera, c) in new[] { ("cam1", 0), ("cam2", 1), ("cam3", 2) })
+        {
+            context.Apply(State(camera, T0, ("person", 2), ("car", 2)));
+            for (var i = 0; i < 3; i++)
+                context.Apply(new SceneEvent { Id = $"{camera}-e{i}", Camera = camera, Type = SceneEventTypes.New, Label = "car", TrackId = $"{camera}-car-{i}", CreatedAt = T0.AddSeconds(10 * c + i) });
+        }
+        return context;
+    }
+
+    private static SceneSummaryFit FitByLength(SceneContext context, int budget, params string[] named) =>
+        SceneSummary.Fit(context.Snapshot(), T0.AddSeconds(60), 10, null, named, text => text.Length, budget);
+
+    [Fact]
+    public void A_scene_just_over_budget_first_loses_the_oldest_events_of_the_cameras_the_question_does_not_name()
+    {
+        var context = BusyScene();
+        var whole = FitByLength(context, int.MaxValue, "cam1");
+
+        var fit = FitByLength(context, whole.Tokens - 1, "cam1");
+
+        // The note costs more than one event line, so three go: cam2's, the oldest after the named cam1's.
+        Assert.Equal(3, fit.Cuts);
+        Assert.True(fit.Tokens <= whole.Tokens - 1);
+        Assert.DoesNotContain("Recent events on cam2", fit.Text);
+        Assert.Contains("cam1-car-0\n", fit.Text);
+        Assert.Contains("cam3-car-0\n", fit.Text);
+        Assert.Equal(12, fit.Text.Split('\n').Count(line => line.Contains(", confidence ", StringComparison.Ordinal)));
+        Assert.EndsWith("List shortened: 3 events not listed; the counts of the cameras listed are complete.\n", fit.Text);
+    }
+
+    [Fact]
+    public void Under_any_budget_the_summary_fits_and_the_named_camera_keeps_its_detail_longest_and_its_counts_always()
+    {
+        var context = BusyScene();
+        var whole = FitByLength(context, int.MaxValue, "cam2");
+        var minimal = FitByLength(context, 0, "cam2");
+
+        // The minimal summary: the time, the named camera's counts and the note; it exceeds a budget of 0 and says so by its measure.
+        Assert.Equal("""
+            Time now: 2026-11-28 10:16:00Z
+            Camera cam2 at 2026-11-28 10:15:00Z: 2 cars, 2 people.
+            List shortened: 12 objects, 9 events, 2 cameras not listed; the counts of the cameras listed are complete.
+
+            """.ReplaceLineEndings("\n"), minimal.Text);
+        Assert.True(minimal.Tokens > 0);
+        for (var budget = minimal.Tokens; budget <= whole.Tokens; budget += 7)
+        {
+            var fit = FitByLength(context, budget, "cam2");
+            Assert.True(fit.Tokens <= budget, $"{fit.Tokens} > {budget}");
+            Assert.Contains("Camera cam2 at 2026-11-28 10:15:00Z: 2 cars, 2 people.\n", fit.Text);
+            // While another camera still lists anything, the named camera lists everything.
+            if (fit.Text.Contains("- person cam1-", StringComparison.Ordinal) || fit.Text.Contains("- person cam3-", StringComparison.Ordinal)
+                || fit.Text.Contains("Recent events on cam1", StringComparison.Ordinal) || fit.Text.Contains("Recent events on cam3", StringComparison.Ordinal))
+            {
+                Assert.Contains("cam2-car-0\n", fit.Text);
+                Assert.Contains("- person cam2-person-1", fit.Text);
+            }
+            // Counts before objects: a camera that lists an object also has its counts line.
+            foreach (var camera in new[] { "cam1", "cam3" })
+                if (fit.Text.Contains($"- person {camera}-", StringComparison.Ordinal)) Assert.Contains($"Camera {camera} at", fit.Text);
+        }
     }
 }

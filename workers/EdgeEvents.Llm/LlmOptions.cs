@@ -23,8 +23,15 @@ public sealed record LlmOptions
     /// <summary>Model name reported in answers. Default: the model file name without extension.</summary>
     public string? ModelId { get; init; }
 
-    /// <summary>Tokens of context per question (prompt + answer). The KV cache holds this many tokens for each of the <see cref="Parallelism"/> slots. Default 1024.</summary>
-    [Range(64, 1 << 20)] public int ContextSize { get; init; } = 1024;
+    /// <summary>Largest default context: a long-context model would otherwise reserve a huge KV cache per slot.</summary>
+    public const int DefaultContextCap = 4096;
+
+    /// <summary>
+    /// Tokens of context per question (prompt + answer). The KV cache holds this many tokens for each of the
+    /// <see cref="Parallelism"/> slots. The scene facts in the prompt are shortened to fit it with <see cref="MaxTokens"/>
+    /// left for the answer. Default null: the model's training context (GGUF metadata), at most <see cref="DefaultContextCap"/>.
+    /// </summary>
+    [Range(64, 1 << 20)] public int? ContextSize { get; init; }
 
     /// <summary>CPU threads for decoding; null lets llama.cpp choose. Default null.</summary>
     [Range(1, 1024)] public int? Threads { get; init; }
@@ -62,7 +69,7 @@ public sealed record LlmOptions
     /// <summary>Recent scene events kept per camera for the prompt and the facts. Default 10.</summary>
     [Range(0, 10_000)] public int RecentEvents { get; init; } = 10;
 
-    /// <summary>Objects per camera listed in the prompt (counts always cover all). Default 10.</summary>
+    /// <summary>Objects per camera listed in the prompt at most (counts always cover all; fewer when the context is short). Default 10.</summary>
     [Range(0, 10_000)] public int PromptObjects { get; init; } = 10;
 
     /// <summary>Answered question ids remembered to answer a duplicate only once. Default 4096.</summary>

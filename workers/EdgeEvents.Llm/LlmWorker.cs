@@ -234,11 +234,12 @@ public sealed class LlmWorker(
         var cameras = _scene.Snapshot(scope);
         LinkSceneStates(span, cameras);
         var factsAnswer = FactsAnswerer.Answer(question.Text, cameras, scope);
-        var userData = new StringBuilder()
-            .Append("Scene facts:\n").Append(SceneSummary.Render(cameras, DateTimeOffset.UtcNow, _options.PromptObjects, scope))
-            .Append("\nQuestion: ").Append(question.Text)
-            .ToString();
-        var request = new GenerationRequest(userData)
+        var prompt = QuestionPrompt.Build(generator, _options, question.Text, cameras, scope, DateTimeOffset.UtcNow);
+        span.SetTag("llm.prompt.cuts", prompt.Facts.Cuts);
+        if (prompt.Facts.Cuts > 0)
+            logger.LogDebug("Question {Id}: scene facts shortened by {Cuts} piece(s) to fit {Tokens} prompt tokens in a context of {Context}",
+                question.Id, prompt.Facts.Cuts, prompt.Tokens, generator.ContextSize);
+        var request = new GenerationRequest(prompt.UserData)
         {
             MaxTokens = _options.MaxTokens,
             Timeout = _options.QuestionTimeout,

@@ -64,11 +64,8 @@ public sealed class LoadPipeline : IAsyncDisposable
 
     public void StartScene() => StartWorker("scene", "scene");
 
-    /// <summary>
-    /// The LLM worker with a 2,048-token context (stories260K's training context): with its 512-token vocabulary the
-    /// default 1,024 does not hold the system prompt plus the facts of one busy camera.
-    /// </summary>
-    public void StartLlm(string modelPath) => StartWorker("llm", "llm", "--model", modelPath, "--context", "2048");
+    /// <summary>The LLM worker with its default context (the model's training context, capped; it fits the scene facts to it).</summary>
+    public void StartLlm(string modelPath) => StartWorker("llm", "llm", "--model", modelPath);
 
     private void StartWorker(string name, params string[] args)
     {

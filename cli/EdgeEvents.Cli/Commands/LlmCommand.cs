@@ -13,7 +13,7 @@ public static class LlmCommand
         {
             new(new Option<FileInfo>("--model") { Description = "GGUF model file (required)" }, "Llm:ModelPath"),
             new(new Option<string>("--model-id") { Description = "Model name reported in answers [default: the file name]" }, "Llm:ModelId"),
-            new(new Option<int>("--context") { Description = "Context tokens per question (prompt + answer) [default: 1024]" }, "Llm:ContextSize"),
+            new(new Option<int>("--context") { Description = "Context tokens per question (prompt + answer) [default: the model's training context, at most 4096]" }, "Llm:ContextSize"),
             new(new Option<int>("--threads") { Description = "CPU threads for decoding [default: chosen by llama.cpp]" }, "Llm:Threads"),
             new(new Option<int>("--gpu-layers") { Description = "Layers offloaded to the GPU; needs a build with -p:LlamaBackend=Cuda12 [default: 0]" }, "Llm:GpuLayerCount"),
             new(new Option<int>("--parallel") { Description = "Questions decoded together [default: 4]" }, "Llm:Parallelism"),

@@ -57,10 +57,11 @@ public sealed class LlamaGenerator : IAsyncDisposable
     private readonly Task _loop;
     private BatchedExecutor _executor;
 
-    private LlamaGenerator(LlmOptions options, LLamaWeights weights, ModelParams parameters, PromptFormat format, BatchedExecutor executor,
-        Conversation? root, ILogger logger)
+    private LlamaGenerator(LlmOptions options, int contextSize, LLamaWeights weights, ModelParams parameters, PromptFormat format,
+        BatchedExecutor executor, Conversation? root, ILogger logger)
     {
         _options = options;
+        ContextSize = contextSize;
         _logger = logger;
         _weights = weights;
         _parameters = parameters;
@@ -73,6 +74,9 @@ public sealed class LlamaGenerator : IAsyncDisposable
 
     public string ModelId { get; }
 
+    /// <summary>Tokens of context per question: <see cref="LlmOptions.ContextSize"/>, else the model's training context capped at <see cref="LlmOptions.DefaultContextCap"/>.</summary>
+    public int ContextSize { get; }
+
     /// <summary><c>chat-template</c> when the model's own template is used, else <c>plain</c>.</summary>
     public string PromptLayout => _format.Name;
 
@@ -82,7 +86,7 @@ public sealed class LlamaGenerator : IAsyncDisposable
     /// <summary>Bytes of the model weights in memory.</summary>
     public long ModelBytes => (long)_weights.SizeInBytes;
 
-    /// <summary>Tokens the KV cache holds for all slots together (<see cref="LlmOptions.ContextSize"/> × parallelism).</summary>
+    /// <summary>Tokens the KV cache holds for all slots together (<see cref="ContextSize"/> × parallelism).</summary>
     public int KvCacheTokens => (int)(_parameters.ContextSize ?? 0);
 
     /// <summary>Loads the model and starts the decode loop.</summary>
@@ -92,8 +96,6 @@ public sealed class LlamaGenerator : IAsyncDisposable
         RouteNativeLogs(logger);
         var parameters = new ModelParams(options.ModelPath)
         {
-            // One KV cache shared by all slots; each question may use ContextSize tokens of it.
-            ContextSize = (uint)(options.ContextSize * options.Parallelism),
             // One sequence per slot plus the one holding the shared prefix.
             SeqMax = (uint)options.Parallelism + 1,
             GpuLayerCount = options.GpuLayerCount,
@@ -105,14 +107,17 @@ public sealed class LlamaGenerator : IAsyncDisposable
         BatchedExecutor? executor = null;
         try
         {
+            var contextSize = options.ContextSize ?? DefaultContextSize(weights.ContextSize);
+            // One KV cache shared by all slots; each question may use contextSize tokens of it.
+            parameters.ContextSize = (uint)(contextSize * options.Parallelism);
             var format = PromptFormat.Create(weights, options.SystemPrompt, logger);
             executor = new BatchedExecutor(weights, parameters);
             var root = await DecodePrefixAsync(executor, format, ct);
-            var generator = new LlamaGenerator(options, weights, parameters, format, executor, root, logger);
+            var generator = new LlamaGenerator(options, contextSize, weights, parameters, format, executor, root, logger);
             logger.LogInformation(
-                "Loaded {Model} ({Bytes} bytes, {Parameters} parameters) in {Ms:0} ms: context {Context} × {Parallelism}, {GpuLayers} GPU layers, prompt layout {Layout}, shared prefix {Prefix} tokens",
+                "Loaded {Model} ({Bytes} bytes, {Parameters} parameters) in {Ms:0} ms: context {Context} × {Parallelism} (trained on {TrainContext}), {GpuLayers} GPU layers, prompt layout {Layout}, shared prefix {Prefix} tokens",
                 generator.ModelId, weights.SizeInBytes, weights.ParameterCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-                options.ContextSize, options.Parallelism, options.GpuLayerCount, format.Name, format.Prefix.Length);
+                contextSize, options.Parallelism, weights.ContextSize, options.GpuLayerCount, format.Name, format.Prefix.Length);
             return generator;
         }
         catch
@@ -122,6 +127,10 @@ public sealed class LlamaGenerator : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>The model's training context, capped; the cap when the model does not state it.</summary>
+    private static int DefaultContextSize(int trainContext) =>
+        trainContext > 0 ? Math.Min(trainContext, LlmOptions.DefaultContextCap) : LlmOptions.DefaultContextCap;
 
     /// <summary>
     /// Decodes the prompt prefix shared by all questions (system prompt and template opening) once, into a conversation
@@ -228,11 +237,11 @@ public sealed class LlamaGenerator : IAsyncDisposable
         }
         var tokens = _format.QuestionTokens(job.Request.UserData);
         var promptTokens = _format.Prefix.Length + tokens.Length;
-        var room = _options.ContextSize - promptTokens;
+        var room = ContextSize - promptTokens;
         if (room < 1)
         {
             job.Completion.TrySetResult(new GenerationResult("", AnswerStatus.Error,
-                $"The prompt has {promptTokens} tokens; the context holds {_options.ContextSize}.") { PromptTokens = promptTokens, Total = job.Elapsed });
+                $"The prompt has {promptTokens} tokens; the context holds {ContextSize}.") { PromptTokens = promptTokens, Total = job.Elapsed });
             return null;
         }
         var conversation = _root is null ? _executor.Create() : _root.Fork();

@@ -55,11 +55,14 @@ internal static class FactsAnswerer
     }
 
     /// <summary>The camera a question names in its text ("how many cars on cam2?"), if it names exactly one known camera.</summary>
-    public static string? CameraMentioned(string question, IEnumerable<string> cameras)
+    public static string? CameraMentioned(string question, IEnumerable<string> cameras) =>
+        CamerasMentioned(question, cameras) is [var one] ? one : null;
+
+    /// <summary>The known cameras a question names in its text.</summary>
+    public static IReadOnlyList<string> CamerasMentioned(string question, IEnumerable<string> cameras)
     {
         var words = Words(question);
-        var named = cameras.Where(c => words.Contains(c.ToLowerInvariant())).ToList();
-        return named.Count == 1 ? named[0] : null;
+        return cameras.Where(c => words.Contains(c.ToLowerInvariant())).ToList();
     }
 
     private static string? NoData(IReadOnlyList<CameraSnapshot> cameras, string? scope) =>
