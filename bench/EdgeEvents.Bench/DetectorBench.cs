@@ -22,7 +22,7 @@ namespace EdgeEvents.Bench;
 /// saturated by a camera publishing bus.jpg faster than it can keep up (latest frame wins). Also prints per-stage
 /// milliseconds, pre+post as a share of inference, resident memory, and decode costs for bus.jpg and a 1080p JPEG.
 /// <c>--snapshots</c> compares throughput with annotated snapshots on (1/s per camera) and off instead.
-/// Usage: detector [--quick] [--model path] [--seconds N per round] [--sessions-variant] [--spinning-variant]
+/// Usage: detector [--quick] [--model path] [--seconds N per round] [--overload F] [--sessions-variant] [--spinning-variant]
 ///                 [--snapshots [--cameras N] [--rounds N] [--snapshot-max-width W]]
 /// </summary>
 public static class DetectorBench
@@ -50,13 +50,17 @@ public static class DetectorBench
         var input = new float[model.Input.TensorLength];
         new FramePreprocessor(model.Input, options.MaxImagePixels).Prepare(new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = busJpeg }, input, out _);
         var slice = TimeSpan.FromSeconds(seconds);
-        await CompareAsync("1 session, default threads, no spinning", options, model, input, busJpeg, rounds, slice);
+        // Offered rate as a multiple of the bare rate: above 1 saturates the worker; every frame above what it
+        // processes is still received (and the cameras and broker run in this process), so a large factor charges
+        // the worker for the bench's own traffic on the shared cores.
+        var overload = Option(args, "--overload") is { } f ? double.Parse(f, System.Globalization.CultureInfo.InvariantCulture) : 1.5;
+        await CompareAsync("1 session, default threads, no spinning", options, model, input, busJpeg, rounds, slice, overload);
         // Frames in parallel (one single-threaded session per core) instead of one frame on all cores: the CPU
         // counterpart of batching, which needs a model with a dynamic batch dimension.
         if (args.Contains("--sessions-variant"))
-            await CompareAsync("2 sessions x 1 thread", options with { Sessions = 2, IntraOpThreads = 1 }, model, input, busJpeg, rounds, slice);
+            await CompareAsync("2 sessions x 1 thread", options with { Sessions = 2, IntraOpThreads = 1 }, model, input, busJpeg, rounds, slice, overload);
         if (args.Contains("--spinning-variant"))
-            await CompareAsync("1 session, intra-op spinning on", options with { IntraOpSpinning = true }, model, input, busJpeg, rounds, slice);
+            await CompareAsync("1 session, intra-op spinning on", options with { IntraOpSpinning = true }, model, input, busJpeg, rounds, slice, overload);
         Console.WriteLine($"resident memory: {Environment.WorkingSet / 1e6:F0} MB now, peak {PeakRssMb():F0} MB");
         return 0;
     }
@@ -65,7 +69,7 @@ public static class DetectorBench
     /// Alternates bare and worker measurements (so both see the same machine load) and keeps each side's best round:
     /// interference from other processes only ever slows a side down.
     /// </summary>
-    private static async Task CompareAsync(string name, DetectorOptions options, DetectorModel model, float[] input, byte[] jpeg, int rounds, TimeSpan slice)
+    private static async Task CompareAsync(string name, DetectorOptions options, DetectorModel model, float[] input, byte[] jpeg, int rounds, TimeSpan slice, double overload)
     {
         using var bare = new BareSessions(options, model, input);
         await using var rig = await WorkerRig.StartAsync(options);
@@ -76,7 +80,7 @@ public static class DetectorBench
             var (bareFps, barePerCpu) = bare.Measure(slice);
             bestBare = Math.Max(bestBare, bareFps);
             bestBarePerCpu = Math.Max(bestBarePerCpu, barePerCpu);
-            var result = await rig.MeasureAsync(jpeg, 3 * bareFps, slice);
+            var result = await rig.MeasureAsync(jpeg, overload * bareFps, slice);
             if (best is null || result.Fps > best.Fps) best = result;
             Console.WriteLine($"  round {r + 1}: bare {bareFps:F2} frames/s ({barePerCpu:F2} per CPU-s), worker {result.Fps:F2} frames/s ({result.PerCpuSecond:F2} per CPU-s): " +
                 $"{result.Fps / bareFps:P0} wall-clock, {result.PerCpuSecond / barePerCpu:P0} per CPU-s");

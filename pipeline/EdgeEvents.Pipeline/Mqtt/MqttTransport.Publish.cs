@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Transport;
@@ -11,6 +12,8 @@ namespace EdgeEvents.Pipeline.Mqtt;
 
 public sealed partial class MqttTransport
 {
+    // Pooled: one per publish, usually completing later (the PUBACK or the socket write).
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.Logging;
@@ -72,29 +73,35 @@ public sealed partial class NatsTransport
     /// One at-least-once attempt, without waiting for the transport to be ready (the set-up uses it).
     /// <paramref name="stored"/>: a stream of ours stores <paramref name="subject"/>.
     /// </summary>
-    private async Task SendAsync(OutgoingMessage message, string subject, bool stored, CancellationToken ct)
+    private ValueTask SendAsync(OutgoingMessage message, string subject, bool stored, CancellationToken ct) =>
+        stored && _jetStreamActive ? new ValueTask(SendToStreamAsync(message, subject, ct)) : SendConfirmedAsync(message, subject, ct);
+
+    private async Task SendToStreamAsync(OutgoingMessage message, string subject, CancellationToken ct)
     {
-        var headers = ToHeaders(message);
-        if (stored && _jetStreamActive)
+        // An acknowledgement awaited on a dead link never comes: give up on it when the link drops, not at its timeout.
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct, Volatile.Read(ref _linkLost).Token);
+        try
         {
-            // An acknowledgement awaited on a dead link never comes: give up on it when the link drops, not at its timeout.
-            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct, Volatile.Read(ref _linkLost).Token);
-            try
-            {
-                // The Nats-Msg-Id header set by ToHeaders is what JetStream de-duplicates on.
-                var ack = await _js.PublishAsync(subject, message.Payload, PayloadSerializer, headers: headers, cancellationToken: attempt.Token);
-                ack.EnsureSuccess();
-            }
-            catch (NatsJSDuplicateMessageException)
-            {
-                // An earlier attempt was stored; its acknowledgement was lost with the link.
-            }
-            return;
+            // The Nats-Msg-Id header set by ToHeaders is what JetStream de-duplicates on.
+            var ack = await _js.PublishAsync(subject, message.Payload, PayloadSerializer, headers: ToHeaders(message), cancellationToken: attempt.Token);
+            ack.EnsureSuccess();
         }
+        catch (NatsJSDuplicateMessageException)
+        {
+            // An earlier attempt was stored; its acknowledgement was lost with the link.
+        }
+    }
+
+    /// <summary>
+    /// A core publish followed by a ping: the pong comes after the server has processed the publish; a pong from a new
+    /// connection means the publish may have died in the old socket's buffer, so it throws to have it sent again.
+    /// </summary>
+    // Pooled: this runs once per at-least-once core publish, and its await on the pong always completes later.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendConfirmedAsync(OutgoingMessage message, string subject, CancellationToken ct)
+    {
         var server = _connection.ServerInfo;
-        await _connection.PublishAsync(subject, message.Payload, headers, ReplySubject(message), PayloadSerializer, cancellationToken: ct);
-        // The pong comes after the server has processed the publish; a pong from a new connection means the publish
-        // may have died in the old socket's buffer, so it is sent again.
+        await _connection.PublishAsync(subject, message.Payload, ToHeaders(message), ReplySubject(message), PayloadSerializer, cancellationToken: ct);
         await _connection.PingAsync(ct);
         if (!ReferenceEquals(server, _connection.ServerInfo))
             throw new NatsException($"Reconnected while publishing to '{subject}'.");

@@ -206,7 +206,7 @@ public sealed partial class NatsTransport : IMessageTransport
         return SendAsync(new OutgoingMessage(topic, Encoding.UTF8.GetBytes(state))
         {
             ContentType = "text/plain", Retain = true, Delivery = Delivery.AtLeastOnce, MessageId = MessageId.New(),
-        }, subject, stored, ct);
+        }, subject, stored, ct).AsTask();
     }
 
     private void MarkReady()

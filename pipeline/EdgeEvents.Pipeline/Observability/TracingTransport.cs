@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Pipeline.Hosting;
@@ -41,6 +42,8 @@ public sealed class TracingTransport : TransportDecorator
         Inner.ConnectionChanged += OnConnectionChanged;
     }
 
+    // Pooled: one per publish of every component, usually completing later (an acknowledgement or a pong).
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
     {
         using var activity = StartProducer("publish", message);

@@ -32,15 +32,15 @@ public readonly record struct PreprocessTimings(double DecodeMs, double Letterbo
 /// <summary>
 /// Decodes a frame (JPEG/PNG with SkiaSharp, or raw RGB/BGR as is) and letterboxes it into one CHW float tensor slot
 /// with an antialiased bicubic resample (<see cref="ResizeKernel"/>) written straight into the channel planes.
-/// Large JPEGs are decoded at a reduced DCT scale (libjpeg-turbo shrink-on-load) when at least 1.5× the letterboxed
-/// size remains, which halves decode time for 1080p frames. Buffers are allocated once and grow only for larger images
+/// Large JPEGs are decoded at the smallest reduced DCT scale (libjpeg-turbo shrink-on-load, n/8) that keeps 1.2× the
+/// letterboxed size, which halves decode time for 1080p frames. Buffers are allocated once and grow only for larger images
 /// (up to <c>MaxImagePixels</c>). Not thread-safe: one per pipeline.
 /// </summary>
 public sealed unsafe class FramePreprocessor
 {
     private const int PadValue = 114;
     // Shrink-on-load only while this much resolution remains for the resample to filter.
-    private const float MinShrinkHeadroom = 1.5f;
+    private const float MinShrinkHeadroom = 1.2f;
     private const int MaxCachedKernels = 16;
 
     private readonly InputFormat _format;
@@ -107,10 +107,13 @@ public sealed unsafe class FramePreprocessor
             CheckSize(full.Width, full.Height);
             var size = full;
             var box = Letterbox.Compute(full.Width, full.Height, _format.Width, _format.Height, _format.Centered);
-            if (box.Scale * MinShrinkHeadroom < 1)
+            // The smallest DCT scale (n/8) that leaves the headroom; libjpeg-turbo decodes it faster than the full image.
+            for (var eighths = 1; eighths < 8 && box.Scale * MinShrinkHeadroom < 1; eighths++)
             {
-                var scaled = codec.GetScaledDimensions(box.Scale * MinShrinkHeadroom);
-                if (scaled.Width >= box.ResizedWidth * MinShrinkHeadroom && scaled.Height >= box.ResizedHeight * MinShrinkHeadroom) size = scaled;
+                var scaled = codec.GetScaledDimensions(eighths / 8f);
+                if (scaled.Width < box.ResizedWidth * MinShrinkHeadroom || scaled.Height < box.ResizedHeight * MinShrinkHeadroom) continue;
+                size = scaled;
+                break;
             }
             // Unpremultiplied: like OpenCV, the colour channels are used as stored and alpha is ignored.
             var alpha = codec.Info.AlphaType == SKAlphaType.Opaque ? SKAlphaType.Opaque : SKAlphaType.Unpremul;
