@@ -7,7 +7,7 @@ using EdgeEvents.Testing;
 namespace EdgeEvents.Llm.Tests;
 
 /// <summary>The worker end to end: real broker (embedded MQTTnet server, and mosquitto where it matters), real model, real MQTT clients.</summary>
-public sealed class LlmWorker_Tests
+public sealed class LlmWorker_Tests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private static readonly DateTimeOffset SceneTime = new(2026, 11, 28, 10, 15, 0, TimeSpan.Zero);
@@ -135,6 +135,43 @@ public sealed class LlmWorker_Tests
         Assert.Equal("There are 10 people on cam07.", received[0].FactsAnswer);
         Assert.Equal(16, received[1].Facts.Count);
         Assert.All(received[1].Facts, f => Assert.Equal(30, f.Objects.Count));
+    }
+
+    /// <summary>Issue 6's 30-second outage on the broker→LLM link, with real questions and the real model.</summary>
+    [Fact]
+    public async Task Questions_asked_while_the_worker_is_cut_off_for_30_seconds_are_each_answered_once_after_it_returns()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var link = new TcpProxy(broker.Port);
+        await using var worker = await LlmWorkerHost.StartAsync(link.MqttUrl, clientId: "llm-cut");
+        await using var asker = await TestTransports.ConnectAsync(TestTransports.Options(broker.Url, "asker-cut", persistent: true));
+        var answers = await SubscribeAsync(asker, "edge/answers/alice");
+        var asked = new List<string>();
+        async Task AskAsync(string id)
+        {
+            await asker.PublishAsync(JsonQuestion("alice", id, "What do you see?"), default);
+            asked.Add(id);
+        }
+
+        await AskAsync("before-0");
+        await AskAsync("before-1");
+        link.Cut();
+        var outage = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 6; i++)
+        {
+            await AskAsync($"during-{i}");
+            await Task.Delay(TimeSpan.FromSeconds(5));
+        }
+        link.Restore();
+
+        var received = (await Receive.ExactlyAsync(answers, asked.Count, Timeout)).Select(Decode).ToList();
+        received.AddRange((await Receive.UntilQuietAsync(answers.Messages, TimeSpan.FromSeconds(2))).Select(Decode));
+        var distinct = received.DistinctBy(a => a.Id).ToList();
+        output.WriteLine($"link down {outage.Elapsed.TotalSeconds:0} s; questions asked {asked.Count}, answers received {received.Count}, " +
+            $"distinct {distinct.Count}, duplicates suppressible by id {received.Count - distinct.Count}, lost {asked.Except(distinct.Select(a => a.QuestionId)).Count()}");
+        Assert.Equal(asked.Order(), distinct.Select(a => a.QuestionId).Order());
+        Assert.All(distinct, a => Assert.Equal(Answer.IdFor(a.QuestionId), a.Id));
+        Assert.All(distinct, a => Assert.Equal(AnswerStatus.Ok, a.Status));
     }
 
     [Fact]
