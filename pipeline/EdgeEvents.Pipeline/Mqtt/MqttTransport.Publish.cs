@@ -38,21 +38,25 @@ public sealed partial class MqttTransport
                     throw new InvalidOperationException($"Broker refused publish to '{message.Topic}': {result.ReasonCode} {result.ReasonString}");
                 return;
             }
-            catch (Exception ex) when (message.Delivery == Delivery.AtMostOnce && IsLinkFailure(ex))
+            catch (Exception ex) when (IsLinkFailure(ex, ct))
             {
-                // The link died under the publish (before the client noticed): an at-most-once message is dropped, as
-                // it would have been a moment later, not thrown at a camera that has the next frame ready.
-                CountDroppedWhileDisconnected();
-                return;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException && ex is not InvalidOperationException && !_client.IsConnected && message.Delivery == Delivery.AtLeastOnce)
-            {
-                // The link went down mid-publish: wait for the reconnect and send again (at-least-once).
+                if (message.Delivery == Delivery.AtMostOnce)
+                {
+                    // The link died under the publish (before the client noticed): an at-most-once message is dropped,
+                    // as it would have been a moment later, not thrown at a camera that has the next frame ready.
+                    CountDroppedWhileDisconnected();
+                    return;
+                }
+                // At-least-once: send again after the reconnect; pause if the client has not noticed the loss yet.
+                if (_client.IsConnected) await Task.Delay(Jitter(_options.ReconnectMinDelay), ct);
             }
         }
     }
 
-    private static bool IsLinkFailure(Exception ex) => ex is MqttCommunicationException or IOException or SocketException;
+    private static bool IsLinkFailure(Exception ex, CancellationToken ct) =>
+        ex is MqttCommunicationException or IOException or SocketException
+        // MQTTnet cancels the writes pending on a connection it tears down; our own token never reaches it.
+        || (ex is OperationCanceledException && !ct.IsCancellationRequested);
 
     private void CountDroppedWhileDisconnected()
     {
