@@ -186,8 +186,10 @@ internal sealed class DurableSessions : IDisposable
         {
             lock (client)
             {
-                if (!client.Restoring || Qos(client, message) == MqttQualityOfServiceLevel.AtMostOnce) continue;
-                Append(clientId, client, MessageExpiry.Copy(message, Qos(client, message), message.MessageExpiryInterval));
+                if (!client.Restoring) continue;
+                var qos = Qos(client, message);
+                if (qos == MqttQualityOfServiceLevel.AtMostOnce) continue;
+                Append(clientId, client, MessageExpiry.Copy(message, qos, message.MessageExpiryInterval));
                 _capturedFor.GetOrCreateValue(message).Add(clientId);
             }
         }
@@ -268,18 +270,18 @@ internal sealed class DurableSessions : IDisposable
         if (_clients.TryRemove(clientId, out var client)) lock (client) _store.DeleteSession(clientId);
     }
 
-    /// <summary>The QoS the client gets a message at: the message's, capped by the client's best matching subscription.</summary>
+    /// <summary>
+    /// The QoS the client gets a message at: the message's, capped by the client's best matching subscription
+    /// (at most once when none matches).
+    /// </summary>
     private static MqttQualityOfServiceLevel Qos(Client client, MqttApplicationMessage message)
     {
         var granted = MqttQualityOfServiceLevel.AtMostOnce;
-        var matched = false;
         foreach (var filter in client.Subscriptions.Values)
         {
-            if (!TopicScheme.Matches(filter.Topic, message.Topic)) continue;
-            matched = true;
-            if (filter.QualityOfServiceLevel > granted) granted = filter.QualityOfServiceLevel;
+            if (filter.QualityOfServiceLevel > granted && TopicScheme.Matches(filter.Topic, message.Topic)) granted = filter.QualityOfServiceLevel;
         }
-        return !matched ? MqttQualityOfServiceLevel.AtMostOnce : message.QualityOfServiceLevel < granted ? message.QualityOfServiceLevel : granted;
+        return message.QualityOfServiceLevel < granted ? message.QualityOfServiceLevel : granted;
     }
 
     public void Dispose() => _store.Dispose();

@@ -82,6 +82,12 @@ public static class EdgeTelemetry
     public static readonly Counter<long> MessagesDropped = Meter.CreateCounter<long>(
         "edge.messages.dropped", unit: "{message}", description: "Messages dropped by a subscription's overload policy or while disconnected, by topic class and reason.");
 
+    /// <summary>Counts one message a transport dropped itself (while disconnected, expired), tagged like every drop.</summary>
+    public static void TransportDropped(string messagingSystem, string reason) =>
+        MessagesDropped.Add(1,
+            new KeyValuePair<string, object?>("messaging.system", messagingSystem),
+            new KeyValuePair<string, object?>("reason", reason));
+
     public static readonly Counter<long> BrokerDisconnects = Meter.CreateCounter<long>(
         "edge.broker.disconnects", unit: "{disconnect}", description: "Times a component lost its broker connection, by component and messaging.system.");
 

@@ -61,9 +61,7 @@ public sealed partial class MqttTransport
     private void CountDroppedWhileDisconnected()
     {
         Interlocked.Increment(ref _droppedWhileDisconnected);
-        EdgeTelemetry.MessagesDropped.Add(1,
-            new KeyValuePair<string, object?>("messaging.system", System),
-            new KeyValuePair<string, object?>("reason", "disconnected"));
+        EdgeTelemetry.TransportDropped(System, "disconnected");
     }
 
     private static MqttApplicationMessage ToMqtt(OutgoingMessage message)

@@ -39,9 +39,7 @@ public sealed partial class NatsTransport
         if (!IsConnected)
         {
             Interlocked.Increment(ref _droppedWhileDisconnected);
-            EdgeTelemetry.MessagesDropped.Add(1,
-                new KeyValuePair<string, object?>("messaging.system", System),
-                new KeyValuePair<string, object?>("reason", "disconnected"));
+            EdgeTelemetry.TransportDropped(System, "disconnected");
             return ValueTask.CompletedTask;
         }
         return _connection.PublishAsync(subject, message.Payload, ToHeaders(message), ReplySubject(message), PayloadSerializer, cancellationToken: ct);

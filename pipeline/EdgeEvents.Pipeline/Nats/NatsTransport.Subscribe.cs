@@ -235,9 +235,7 @@ public sealed partial class NatsTransport
         if (expires is not null && DateTimeOffset.TryParse(expires, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var expiresAt) && expiresAt <= DateTimeOffset.UtcNow)
         {
             Interlocked.Increment(ref _expired);
-            EdgeTelemetry.MessagesDropped.Add(1,
-                new KeyValuePair<string, object?>("messaging.system", System),
-                new KeyValuePair<string, object?>("reason", "expired"));
+            EdgeTelemetry.TransportDropped(System, "expired");
             return null;
         }
         // Our publishes always carry a message id and their response topic as a header; a bare reply subject on

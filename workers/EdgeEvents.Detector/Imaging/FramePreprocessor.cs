@@ -108,12 +108,15 @@ public sealed unsafe class FramePreprocessor
             var size = full;
             var box = Letterbox.Compute(full.Width, full.Height, _format.Width, _format.Height, _format.Centered);
             // The smallest DCT scale (n/8) that leaves the headroom; libjpeg-turbo decodes it faster than the full image.
-            for (var eighths = 1; eighths < 8 && box.Scale * MinShrinkHeadroom < 1; eighths++)
+            if (box.Scale * MinShrinkHeadroom < 1)
             {
-                var scaled = codec.GetScaledDimensions(eighths / 8f);
-                if (scaled.Width < box.ResizedWidth * MinShrinkHeadroom || scaled.Height < box.ResizedHeight * MinShrinkHeadroom) continue;
-                size = scaled;
-                break;
+                for (var eighths = 1; eighths < 8; eighths++)
+                {
+                    var scaled = codec.GetScaledDimensions(eighths / 8f);
+                    if (scaled.Width < box.ResizedWidth * MinShrinkHeadroom || scaled.Height < box.ResizedHeight * MinShrinkHeadroom) continue;
+                    size = scaled;
+                    break;
+                }
             }
             // Unpremultiplied: like OpenCV, the colour channels are used as stored and alpha is ignored.
             var alpha = codec.Info.AlphaType == SKAlphaType.Opaque ? SKAlphaType.Opaque : SKAlphaType.Unpremul;
