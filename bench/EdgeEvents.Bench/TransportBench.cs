@@ -12,7 +12,8 @@ namespace EdgeEvents.Bench;
 /// Messages/s through our transport layer next to a raw client on the same broker in the same run, for 1 KB and
 /// 100 KB payloads. Both sides publish the same number of at-least-once messages of the same payload with the same
 /// window of outstanding publishes and count a message when the subscriber has it. Options: a broker name
-/// (<c>embedded</c>, <c>mosquitto</c>, <c>nats</c>; default all), <c>--rounds N</c> (default 5), <c>--quick</c>.
+/// (<c>embedded</c>, <c>mosquitto</c>, <c>nats</c>; default all), <c>--rounds N</c> (default 5), <c>--seconds S</c>
+/// (the length of a measured round, default 1), <c>--quick</c>.
 /// </summary>
 public static class TransportBench
 {
@@ -21,41 +22,49 @@ public static class TransportBench
         var quick = args.Contains("--quick");
         var roundsAt = Array.IndexOf(args, "--rounds");
         var rounds = roundsAt >= 0 ? int.Parse(args[roundsAt + 1], CultureInfo.InvariantCulture) : quick ? 1 : 5;
-        var brokers = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || args[i - 1] != "--rounds")).DefaultIfEmpty("all").ToList();
+        var secondsAt = Array.IndexOf(args, "--seconds");
+        var seconds = secondsAt >= 0 ? double.Parse(args[secondsAt + 1], CultureInfo.InvariantCulture) : quick ? 0 : 1;
+        var brokers = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || args[i - 1] is not ("--rounds" or "--seconds"))).DefaultIfEmpty("all").ToList();
         var cases = new (int Size, int Count)[] { (1024, quick ? 2_000 : 20_000), (100 * 1024, quick ? 200 : 2_000) };
         const int window = 64;
-        Console.WriteLine($"transport bench: window {window}, at-least-once, {rounds} alternating rounds (median), {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        Console.WriteLine("| broker | payload | raw msg/s | ours msg/s | ours/raw | per-round ours/raw | CPU µs/msg raw / ours | KB allocated/msg raw / ours |");
+        Console.WriteLine($"transport bench: window {window}, at-least-once, {rounds} alternating rounds of ≥ {seconds:0.#} s (median), {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine("| broker | payload × messages | raw msg/s | ours msg/s | ours/raw | per-round ours/raw | CPU µs/msg raw / ours | KB allocated/msg raw / ours |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var kind in new[] { MqttTestBroker.Embedded, MqttTestBroker.Mosquitto })
         {
             if (!brokers.Contains("all") && !brokers.Contains(kind)) continue;
             await using var broker = await MqttTestBroker.StartAsync(kind);
-            await RowsAsync(kind, cases, rounds, (size, count) => RawMqttAsync(broker.Url, size, count, window), (size, count) => OursAsync(broker.Url, size, count, window));
+            await RowsAsync(kind, cases, rounds, seconds, (size, count) => RawMqttAsync(broker.Url, size, count, window), (size, count) => OursAsync(broker.Url, size, count, window));
         }
         if (brokers.Contains("all") || brokers.Contains("nats"))
         {
             await using var nats = await NatsServer.StartNewAsync();
-            await RowsAsync("nats-server (core)", cases, rounds, (size, count) => RawNatsAsync(nats.Url, size, count, window), (size, count) => OursAsync(nats.Url, size, count, window));
+            await RowsAsync("nats-server (core)", cases, rounds, seconds, (size, count) => RawNatsAsync(nats.Url, size, count, window), (size, count) => OursAsync(nats.Url, size, count, window));
         }
         return 0;
     }
 
     /// <summary>
-    /// Warms both paths with a full-size run each, then measures raw and ours in alternating order (raw first in even
+    /// Warms both paths with two full-size runs each, then measures raw and ours in alternating order (raw first in even
     /// rounds, ours first in odd ones) so neither side always runs on a fresher heap or a quieter moment, and prints
-    /// the medians. CPU is the process's CPU time per message: with an external broker that is the client side only,
+    /// the medians. A round sends at least <paramref name="seconds"/> worth of messages at the warm-up's rate: at
+    /// ~150k msg/s a fixed 20,000 messages lasted 0.13 s, short enough for one scheduler hiccup to swing a round ±40 %. CPU is the process's CPU time per message: with an external broker that is the client side only,
     /// the cost our layer adds, and it depends less on what else the machine runs than msg/s does. Allocation per
     /// message is exact whatever the load.
     /// </summary>
-    private static async Task RowsAsync(string broker, (int Size, int Count)[] cases, int rounds, Func<int, int, Task<Measured>> rawRun, Func<int, int, Task<Measured>> oursRun)
+    private static async Task RowsAsync(string broker, (int Size, int Count)[] cases, int rounds, double seconds, Func<int, int, Task<Measured>> rawRun, Func<int, int, Task<Measured>> oursRun)
     {
-        foreach (var (size, count) in cases)
+        foreach (var (size, minimum) in cases)
         {
-            // A full-size warm-up: our path has more code to tier up than the bare client, and that JIT work should
+            // Full-size warm-ups: our path has more code to tier up than the bare client, and that JIT work should
             // not land in the measured rounds.
-            await rawRun(size, count);
-            await oursRun(size, count);
+            var warm = new List<Measured>();
+            for (var i = 0; i < 2; i++)
+            {
+                warm.Add(await rawRun(size, minimum));
+                warm.Add(await oursRun(size, minimum));
+            }
+            var count = Math.Max(minimum, (int)(Median(warm.Select(w => w.Rate)) * seconds));
             var raw = new List<Measured>();
             var ours = new List<Measured>();
             for (var i = 0; i < rounds; i++)
@@ -74,7 +83,7 @@ public static class TransportBench
             var rawRate = Median(raw.Select(r => r.Rate));
             var oursRate = Median(ours.Select(r => r.Rate));
             var perRound = string.Join(" ", raw.Zip(ours, (r, o) => $"{o.Rate / r.Rate:P0}"));
-            Console.WriteLine($"| {broker} | {size / 1024} KB | {rawRate:N0} | {oursRate:N0} | {oursRate / rawRate:P0} | {perRound} | " +
+            Console.WriteLine($"| {broker} | {size / 1024} KB × {count:N0} | {rawRate:N0} | {oursRate:N0} | {oursRate / rawRate:P0} | {perRound} | " +
                 $"{Median(raw.Select(r => r.CpuMicros)):N1} / {Median(ours.Select(r => r.CpuMicros)):N1} | " +
                 $"{Median(raw.Select(r => r.AllocatedKb)):N1} / {Median(ours.Select(r => r.AllocatedKb)):N1} |");
         }
@@ -152,9 +161,12 @@ public static class TransportBench
         await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("bench/ours") { Capacity = 4096 }, default);
         await using var publisher = await TestTransports.ConnectAsync(url);
         var payload = new byte[size];
+        // Read as the workers and the raw side read: ReadAllAsync (WaitToReadAsync + TryRead, nothing allocated per wait).
         var received = Task.Run(async () =>
         {
-            for (var i = 0; i < count; i++) await subscription.Messages.ReadAsync();
+            var n = 0;
+            await foreach (var _ in subscription.Messages.ReadAllAsync())
+                if (++n == count) return;
         });
         var clock = new Clock();
         await Windowed(count, window, _ => publisher.PublishAsync(new OutgoingMessage("bench/ours", payload), default).AsTask());

@@ -42,9 +42,18 @@ public sealed class TracingTransport : TransportDecorator
         Inner.ConnectionChanged += OnConnectionChanged;
     }
 
+    public override ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
+    {
+        // Nobody tracing or counting: hand the inner publish straight back, without a state machine of ours around
+        // every message (with 64 publishes in flight the pool below cannot keep them, so each cost an allocation).
+        if (!_source.HasListeners() && !EdgeTelemetry.MessagesPublished.Enabled)
+            return Inner.PublishAsync(WithTraceContext(message, null), ct);
+        return PublishTracedAsync(message, ct);
+    }
+
     // Pooled: one per publish of every component, usually completing later (an acknowledgement or a pong).
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public override async ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
+    private async ValueTask PublishTracedAsync(OutgoingMessage message, CancellationToken ct)
     {
         using var activity = StartProducer("publish", message);
         try
