@@ -22,8 +22,8 @@ namespace EdgeEvents.Bench;
 /// saturated by a camera publishing bus.jpg faster than it can keep up (latest frame wins). Also prints per-stage
 /// milliseconds, pre+post as a share of inference, resident memory, and decode costs for bus.jpg and a 1080p JPEG.
 /// <c>--snapshots</c> compares throughput with annotated snapshots on (1/s per camera) and off instead.
-/// Usage: detector [--quick] [--model path] [--seconds N per round] [--overload F] [--sessions-variant] [--spinning-variant]
-///                 [--snapshots [--cameras N] [--rounds N] [--snapshot-max-width W]]
+/// Usage: detector [--quick] [--model path] [--seconds N per round] [--rounds N] [--overload F] [--intra-op-threads N] [--sessions-variant] [--spinning-variant]
+///                 [--snapshots [--cameras N] [--snapshot-max-width W]]
 /// </summary>
 public static class DetectorBench
 {
@@ -31,16 +31,17 @@ public static class DetectorBench
     {
         var quick = args.Contains("--quick");
         var seconds = Option(args, "--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : quick ? 4 : 10;
-        var rounds = quick ? 1 : 3;
+        var rounds = Option(args, "--rounds") is { } roundsOption ? int.Parse(roundsOption, System.Globalization.CultureInfo.InvariantCulture) : quick ? 1 : 5;
         var modelPath = Option(args, "--model") ?? TestData.Model("yolov8n_int8_dynamic.onnx");
         var busJpeg = File.ReadAllBytes(TestData.Sample("bus.jpg"));
         var options = new DetectorOptions { ModelPath = modelPath, Providers = "CPU" };
-        Console.WriteLine($"detector bench: {Path.GetFileName(modelPath)}, {Environment.ProcessorCount} cores, {rounds} round(s) of {seconds:0} s per side, best round kept, {DateTime.UtcNow:yyyy-MM-dd}");
+        if (Option(args, "--intra-op-threads") is { } threads) options = options with { IntraOpThreads = int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture) };
+        Console.WriteLine($"detector bench: {Path.GetFileName(modelPath)}, {Environment.ProcessorCount} cores, {rounds} alternating round(s) of {seconds:0} s per side, median ratio, {DateTime.UtcNow:yyyy-MM-dd}");
 
         if (args.Contains("--snapshots"))
         {
             var cameras = Option(args, "--cameras") is { } c ? int.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 4;
-            var snapshotRounds = Option(args, "--rounds") is { } n ? int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : quick ? 3 : 7;
+            var snapshotRounds = Option(args, "--rounds") is not null ? rounds : quick ? 3 : 7;
             var maxWidth = Option(args, "--snapshot-max-width") is { } w ? int.Parse(w, System.Globalization.CultureInfo.InvariantCulture) : options.SnapshotMaxWidth;
             await CompareSnapshotsAsync(options with { SnapshotMaxWidth = maxWidth }, busJpeg, cameras, snapshotRounds, TimeSpan.FromSeconds(seconds));
             return 0;
@@ -54,7 +55,7 @@ public static class DetectorBench
         // processes is still received (and the cameras and broker run in this process), so a large factor charges
         // the worker for the bench's own traffic on the shared cores.
         var overload = Option(args, "--overload") is { } f ? double.Parse(f, System.Globalization.CultureInfo.InvariantCulture) : 1.5;
-        await CompareAsync("1 session, default threads, no spinning", options, model, input, busJpeg, rounds, slice, overload);
+        await CompareAsync($"1 session, {(options.IntraOpThreads == 0 ? "default threads" : $"{options.IntraOpThreads} threads")}, no spinning", options, model, input, busJpeg, rounds, slice, overload);
         // Frames in parallel (one single-threaded session per core) instead of one frame on all cores: the CPU
         // counterpart of batching, which needs a model with a dynamic batch dimension.
         if (args.Contains("--sessions-variant"))
@@ -66,28 +67,40 @@ public static class DetectorBench
     }
 
     /// <summary>
-    /// Alternates bare and worker measurements (so both see the same machine load) and keeps each side's best round:
-    /// interference from other processes only ever slows a side down.
+    /// Alternates bare and worker measurements (bare first in even rounds, the worker first in odd ones, so drift in the
+    /// machine's load hits both alike) after a short warm-up of the worker, and reports the median of the per-round
+    /// ratios: on a shared machine single rounds swing by several percent either way.
     /// </summary>
     private static async Task CompareAsync(string name, DetectorOptions options, DetectorModel model, float[] input, byte[] jpeg, int rounds, TimeSpan slice, double overload)
     {
         using var bare = new BareSessions(options, model, input);
         await using var rig = await WorkerRig.StartAsync(options);
-        double bestBare = 0, bestBarePerCpu = 0;
-        WorkerResult? best = null;
+        // The worker's first seconds run code the JIT has not optimised yet; the bare loop is warmed by its constructor.
+        await rig.MeasureAsync(jpeg, overload * bare.Measure(TimeSpan.FromSeconds(1)).Fps, TimeSpan.FromSeconds(3));
+        var measured = new List<(double BareFps, double BarePerCpu, WorkerResult Worker)>();
         for (var r = 0; r < rounds; r++)
         {
-            var (bareFps, barePerCpu) = bare.Measure(slice);
-            bestBare = Math.Max(bestBare, bareFps);
-            bestBarePerCpu = Math.Max(bestBarePerCpu, barePerCpu);
-            var result = await rig.MeasureAsync(jpeg, overload * bareFps, slice);
-            if (best is null || result.Fps > best.Fps) best = result;
-            Console.WriteLine($"  round {r + 1}: bare {bareFps:F2} frames/s ({barePerCpu:F2} per CPU-s), worker {result.Fps:F2} frames/s ({result.PerCpuSecond:F2} per CPU-s): " +
-                $"{result.Fps / bareFps:P0} wall-clock, {result.PerCpuSecond / barePerCpu:P0} per CPU-s");
+            (double Fps, double PerCpuSecond) bareRound;
+            WorkerResult result;
+            if (r % 2 == 0)
+            {
+                bareRound = bare.Measure(slice);
+                result = await rig.MeasureAsync(jpeg, overload * bareRound.Fps, slice);
+            }
+            else
+            {
+                result = await rig.MeasureAsync(jpeg, overload * measured[^1].BareFps, slice);
+                bareRound = bare.Measure(slice);
+            }
+            measured.Add((bareRound.Fps, bareRound.PerCpuSecond, result));
+            Console.WriteLine($"  round {r + 1}: bare {bareRound.Fps:F2} frames/s ({bareRound.PerCpuSecond:F2} per CPU-s), worker {result.Fps:F2} frames/s ({result.PerCpuSecond:F2} per CPU-s): " +
+                $"{result.Fps / bareRound.Fps:P0} wall-clock, {result.PerCpuSecond / bareRound.PerCpuSecond:P0} per CPU-s");
         }
-        Console.WriteLine($"{name}: bare InferenceSession.Run {bestBare:F2} frames/s ({1000 * options.Sessions / bestBare:F1} ms/run per session), {bestBarePerCpu:F2} frames per CPU-second");
-        PrintWorker(name, best!, bestBare);
-        Console.WriteLine($"per CPU-second (best rounds): worker {best!.PerCpuSecond:F2} = {best.PerCpuSecond / bestBarePerCpu:P0} of bare (the worker's figure includes the simulated cameras and the broker in this process)");
+        var median = measured.OrderBy(m => m.Worker.Fps / m.BareFps).ElementAt(measured.Count / 2);
+        Console.WriteLine($"{name}: bare InferenceSession.Run {median.BareFps:F2} frames/s ({1000 * options.Sessions / median.BareFps:F1} ms/run per session), {median.BarePerCpu:F2} frames per CPU-second (median round)");
+        PrintWorker(name, median.Worker, median.BareFps);
+        Console.WriteLine($"per round ratios: {string.Join(" ", measured.Select(m => $"{m.Worker.Fps / m.BareFps:P0}"))}; best round {measured.Max(m => m.Worker.Fps / m.BareFps):P0}");
+        Console.WriteLine($"per CPU-second: worker {median.Worker.PerCpuSecond:F2} = {Median(measured.Select(m => m.Worker.PerCpuSecond / m.BarePerCpu).ToList()):P0} of bare, median of rounds (the worker's figure includes the simulated cameras and the broker in this process)");
     }
 
     /// <summary>
@@ -270,7 +283,7 @@ public static class DetectorBench
 
     private static double CpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
-    private sealed record WorkerResult(double Fps, double PerCpuSecond, int Frames, double QueueMs, double DecodeMs, double LetterboxMs, double InferenceMs, double PostprocessMs, double PublishMs, long Dropped, long Snapshots);
+    private sealed record WorkerResult(double Fps, double PerCpuSecond, int Frames, double QueueMs, double DecodeMs, double LetterboxMs, double InferenceMs, double PostprocessMs, double PublishMs, long Dropped, long Snapshots, int Gen2Collections, double GcPauseMsPerSecond);
 
     /// <summary>The worker on an embedded broker, with an observer that publishes frames and counts detection sets.</summary>
     private sealed class WorkerRig : IAsyncDisposable
@@ -325,6 +338,7 @@ public static class DetectorBench
             Stopwatch? measured = null;
             var cpuStart = 0.0;
             var snapshotsStart = 0L;
+            var gcStart = (Gen2: 0, Pause: TimeSpan.Zero);
             while (window.Elapsed < settle + duration)
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -335,19 +349,21 @@ public static class DetectorBench
                     measured = Stopwatch.StartNew();
                     cpuStart = CpuSeconds();
                     snapshotsStart = _worker.Stats.Snapshots;
+                    gcStart = (GC.CollectionCount(2), GC.GetTotalPauseDuration());
                 }
                 sets.Add(MessageCodec.Deserialize<DetectionSet>(message.Payload, message.ContentType));
             }
             var fps = sets.Count / measured!.Elapsed.TotalSeconds;
             var perCpuSecond = sets.Count / (CpuSeconds() - cpuStart);
             var snapshots = _worker.Stats.Snapshots - snapshotsStart;
+            var gc = (Gen2: GC.CollectionCount(2) - gcStart.Gen2, PauseMs: (GC.GetTotalPauseDuration() - gcStart.Pause).TotalMilliseconds / measured.Elapsed.TotalSeconds);
             await stop.CancelAsync();
             await camera;
             await EdgeEvents.Testing.Receive.UntilQuietAsync(_detections.Messages, TimeSpan.FromSeconds(1));
             return new WorkerResult(fps, perCpuSecond, sets.Count,
                 sets.Average(x => x.Timings.QueueMs), sets.Average(x => x.Timings.DecodeMs), sets.Average(x => x.Timings.LetterboxMs),
                 sets.Average(x => x.Timings.InferenceMs), sets.Average(x => x.Timings.PostprocessMs), publishTimes.Mean,
-                _worker.Stats.TotalDropped - droppedBefore, snapshots);
+                _worker.Stats.TotalDropped - droppedBefore, snapshots, gc.Gen2, gc.PauseMs);
         }
 
         public async ValueTask DisposeAsync()
@@ -363,7 +379,7 @@ public static class DetectorBench
     private static void PrintWorker(string name, WorkerResult r, double bareFps)
     {
         var prePost = r.LetterboxMs + r.PostprocessMs;
-        Console.WriteLine($"{name}: {r.Fps:F2} frames/s = {r.Fps / bareFps:P0} of bare ({r.Frames} frames, {r.Dropped} superseded by newer ones)");
+        Console.WriteLine($"{name}: {r.Fps:F2} frames/s = {r.Fps / bareFps:P0} of bare in the median round ({r.Frames} frames, {r.Dropped} superseded by newer ones)");
         Console.WriteLine("| stage | mean ms |");
         Console.WriteLine("|---|---|");
         Console.WriteLine($"| queue (receipt → start) | {r.QueueMs:F1} |");
@@ -373,6 +389,7 @@ public static class DetectorBench
         Console.WriteLine($"| decode+NMS | {r.PostprocessMs:F2} |");
         Console.WriteLine($"| publish | {r.PublishMs:F2} |");
         Console.WriteLine($"letterbox+postprocess = {prePost / r.InferenceMs:P1} of inference; with JPEG decode {(prePost + r.DecodeMs) / r.InferenceMs:P1}");
+        Console.WriteLine($"GC while measured: {r.Gen2Collections} gen2 collections, pauses {r.GcPauseMsPerSecond:F1} ms/s (the bench's cameras and broker allocate in this process too)");
     }
 
     private static double PeakRssMb()
