@@ -22,7 +22,7 @@ namespace EdgeEvents.Bench;
 /// saturated by a camera publishing bus.jpg faster than it can keep up (latest frame wins). Also prints per-stage
 /// milliseconds, pre+post as a share of inference, resident memory, and decode costs for bus.jpg and a 1080p JPEG.
 /// <c>--snapshots</c> compares throughput with annotated snapshots on (1/s per camera) and off instead.
-/// Usage: detector [--quick] [--model path] [--seconds N per round] [--rounds N] [--overload F] [--intra-op-threads N] [--sessions-variant] [--spinning-variant]
+/// Usage: detector [--quick] [--model path] [--seconds N per round] [--rounds N] [--broker embedded|mosquitto] [--overload F] [--intra-op-threads N] [--sessions-variant] [--spinning-variant]
 ///                 [--snapshots [--cameras N] [--snapshot-max-width W]]
 /// </summary>
 public static class DetectorBench
@@ -35,15 +35,17 @@ public static class DetectorBench
         var modelPath = Option(args, "--model") ?? TestData.Model("yolov8n_int8_dynamic.onnx");
         var busJpeg = File.ReadAllBytes(TestData.Sample("bus.jpg"));
         var options = new DetectorOptions { ModelPath = modelPath, Providers = "CPU" };
+        // The broker the bench's cameras publish through: embedded in this process, or mosquitto in a process of its own.
+        var brokerKind = Option(args, "--broker") ?? MqttTestBroker.Embedded;
         if (Option(args, "--intra-op-threads") is { } threads) options = options with { IntraOpThreads = int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture) };
-        Console.WriteLine($"detector bench: {Path.GetFileName(modelPath)}, {Environment.ProcessorCount} cores, {rounds} alternating round(s) of {seconds:0} s per side, median ratio, {DateTime.UtcNow:yyyy-MM-dd}");
+        Console.WriteLine($"detector bench: {Path.GetFileName(modelPath)}, {brokerKind} broker, {Environment.ProcessorCount} cores, {rounds} alternating round(s) of {seconds:0} s per side, median ratio, {DateTime.UtcNow:yyyy-MM-dd}");
 
         if (args.Contains("--snapshots"))
         {
             var cameras = Option(args, "--cameras") is { } c ? int.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 4;
             var snapshotRounds = Option(args, "--rounds") is not null ? rounds : quick ? 3 : 7;
             var maxWidth = Option(args, "--snapshot-max-width") is { } w ? int.Parse(w, System.Globalization.CultureInfo.InvariantCulture) : options.SnapshotMaxWidth;
-            await CompareSnapshotsAsync(options with { SnapshotMaxWidth = maxWidth }, busJpeg, cameras, snapshotRounds, TimeSpan.FromSeconds(seconds));
+            await CompareSnapshotsAsync(brokerKind, options with { SnapshotMaxWidth = maxWidth }, busJpeg, cameras, snapshotRounds, TimeSpan.FromSeconds(seconds));
             return 0;
         }
         using var model = DetectorModel.Load(options, NullLogger.Instance);
@@ -55,13 +57,13 @@ public static class DetectorBench
         // processes is still received (and the cameras and broker run in this process), so a large factor charges
         // the worker for the bench's own traffic on the shared cores.
         var overload = Option(args, "--overload") is { } f ? double.Parse(f, System.Globalization.CultureInfo.InvariantCulture) : 1.5;
-        await CompareAsync($"1 session, {(options.IntraOpThreads == 0 ? "default threads" : $"{options.IntraOpThreads} threads")}, no spinning", options, model, input, busJpeg, rounds, slice, overload);
+        await CompareAsync($"1 session, {(options.IntraOpThreads == 0 ? "default threads" : $"{options.IntraOpThreads} threads")}, no spinning", brokerKind, options, model, input, busJpeg, rounds, slice, overload);
         // Frames in parallel (one single-threaded session per core) instead of one frame on all cores: the CPU
         // counterpart of batching, which needs a model with a dynamic batch dimension.
         if (args.Contains("--sessions-variant"))
-            await CompareAsync("2 sessions x 1 thread", options with { Sessions = 2, IntraOpThreads = 1 }, model, input, busJpeg, rounds, slice, overload);
+            await CompareAsync("2 sessions x 1 thread", brokerKind, options with { Sessions = 2, IntraOpThreads = 1 }, model, input, busJpeg, rounds, slice, overload);
         if (args.Contains("--spinning-variant"))
-            await CompareAsync("1 session, intra-op spinning on", options with { IntraOpSpinning = true }, model, input, busJpeg, rounds, slice, overload);
+            await CompareAsync("1 session, intra-op spinning on", brokerKind, options with { IntraOpSpinning = true }, model, input, busJpeg, rounds, slice, overload);
         Console.WriteLine($"resident memory: {Environment.WorkingSet / 1e6:F0} MB now, peak {PeakRssMb():F0} MB");
         return 0;
     }
@@ -71,10 +73,10 @@ public static class DetectorBench
     /// machine's load hits both alike) after a short warm-up of the worker, and reports the median of the per-round
     /// ratios: on a shared machine single rounds swing by several percent either way.
     /// </summary>
-    private static async Task CompareAsync(string name, DetectorOptions options, DetectorModel model, float[] input, byte[] jpeg, int rounds, TimeSpan slice, double overload)
+    private static async Task CompareAsync(string name, string brokerKind, DetectorOptions options, DetectorModel model, float[] input, byte[] jpeg, int rounds, TimeSpan slice, double overload)
     {
         using var bare = new BareSessions(options, model, input);
-        await using var rig = await WorkerRig.StartAsync(options);
+        await using var rig = await WorkerRig.StartAsync(options, brokerKind);
         // The worker's first seconds run code the JIT has not optimised yet; the bare loop is warmed by its constructor.
         await rig.MeasureAsync(jpeg, overload * bare.Measure(TimeSpan.FromSeconds(1)).Fps, TimeSpan.FromSeconds(3));
         var measured = new List<(double BareFps, double BarePerCpu, WorkerResult Worker)>();
@@ -108,7 +110,7 @@ public static class DetectorBench
     /// broker, measured in turn (the order swapped every round, so drift in the machine's load hits both sides alike);
     /// the median of the per-round ratios is the result, since other processes on a shared machine swing single rounds.
     /// </summary>
-    private static async Task CompareSnapshotsAsync(DetectorOptions options, byte[] jpeg, int cameras, int rounds, TimeSpan slice)
+    private static async Task CompareSnapshotsAsync(string brokerKind, DetectorOptions options, byte[] jpeg, int cameras, int rounds, TimeSpan slice)
     {
         Console.WriteLine($"snapshots on (1/s per camera, max width {options.SnapshotMaxWidth}) vs off: {cameras} cameras publishing bus.jpg at {SaturatingFps} frames/s in total, " +
             $"{rounds} alternating rounds of {slice.TotalSeconds:0} s per side");
@@ -120,8 +122,8 @@ public static class DetectorBench
             Console.WriteLine($"one snapshot of {name} (decode, draw 5 detections, encode): {cpuMs:F1} CPU-ms = {share:P1} of {Environment.ProcessorCount} cores at {cameras} snapshots/s");
         }
         using var snapshotTimes = new StageListener("snapshot");
-        await using var off = await WorkerRig.StartAsync(options with { SnapshotsPerSecond = 0 });
-        await using var on = await WorkerRig.StartAsync(options with { SnapshotsPerSecond = 1 });
+        await using var off = await WorkerRig.StartAsync(options with { SnapshotsPerSecond = 0 }, brokerKind);
+        await using var on = await WorkerRig.StartAsync(options with { SnapshotsPerSecond = 1 }, brokerKind);
         var ratios = new List<double>();
         var cpuRatios = new List<double>();
         Console.WriteLine("| round | off frames/s | on frames/s | on/off | off frames/CPU-s | on frames/CPU-s | on/off per CPU-s | snapshots |");
@@ -288,20 +290,21 @@ public static class DetectorBench
     /// <summary>The worker on an embedded broker, with an observer that publishes frames and counts detection sets.</summary>
     private sealed class WorkerRig : IAsyncDisposable
     {
-        private readonly EmbeddedBroker _broker;
+        private readonly MqttTestBroker _broker;
         private readonly EdgeEvents.Pipeline.Hosting.EdgeComponent _component;
         private readonly DetectorWorker _worker;
         private readonly IMessageTransport _observer;
         private readonly IMessageSubscription _detections;
 
-        private WorkerRig(EmbeddedBroker broker, EdgeEvents.Pipeline.Hosting.EdgeComponent component, DetectorWorker worker, IMessageTransport observer, IMessageSubscription detections)
+        private WorkerRig(MqttTestBroker broker, EdgeEvents.Pipeline.Hosting.EdgeComponent component, DetectorWorker worker, IMessageTransport observer, IMessageSubscription detections)
         {
             (_broker, _component, _worker, _observer, _detections) = (broker, component, worker, observer, detections);
         }
 
-        public static async Task<WorkerRig> StartAsync(DetectorOptions options)
+        /// <param name="brokerKind"><see cref="MqttTestBroker.Embedded"/> (in this process) or <see cref="MqttTestBroker.Mosquitto"/> (a process of its own).</param>
+        public static async Task<WorkerRig> StartAsync(DetectorOptions options, string brokerKind)
         {
-            var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance);
+            var broker = await MqttTestBroker.StartAsync(brokerKind);
             var component = await TestTransports.ComponentAsync(TestTransports.Options(broker.Url), "detector");
             var worker = new DetectorWorker(options, component, NullLoggerFactory.Instance);
             await worker.StartAsync(CancellationToken.None);

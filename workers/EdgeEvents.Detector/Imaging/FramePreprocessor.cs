@@ -49,13 +49,11 @@ public sealed unsafe class FramePreprocessor
     private byte[] _pixels = [];
     private float[] _rows = [];
     private float[] _line = [];
-    private readonly float[] _accumulator;
 
     public FramePreprocessor(InputFormat format, long maxPixels)
     {
         _format = format;
         _maxPixels = maxPixels;
-        _accumulator = new float[format.Width * 4];
     }
 
     public InputFormat Format => _format;
@@ -159,12 +157,10 @@ public sealed unsafe class FramePreprocessor
         _line.AsSpan(width * 4, kx.Taps * 4).Clear();
 
         var plane = _format.Width * _format.Height;
-        tensor.Fill(PadValue / _format.PixelDivisor);
-        // Plane order R,G,B (YOLOv8) or B,G,R (YOLOX); swap when the source order differs.
+        FillPadding(tensor, box, PadValue / _format.PixelDivisor);
+        // Plane order R,G,B (YOLOv8) or B,G,R (YOLOX): the plane each source channel goes to.
         var swap = sourceBgr != _format.Bgr;
-        var (c0, c2) = swap ? (2, 0) : (0, 2);
-        var divisor = _format.PixelDivisor;
-        var acc = _accumulator.AsSpan(0, rw * 4);
+        var (to0, to2) = swap ? (2 * plane, 0) : (0, 2 * plane);
         var nextRow = ky.Start[0];
         for (var y = 0; y < rh; y++)
         {
@@ -176,21 +172,74 @@ public sealed unsafe class FramePreprocessor
                 ToFloats(source.Slice(nextRow * width * bytesPerPixel, width * bytesPerPixel), bytesPerPixel, line);
                 HorizontalPass(kx, _rows.AsSpan(nextRow % ring * rw * 4, rw * 4));
             }
-            acc.Clear();
-            var weights = ky.Weights.AsSpan(y * ky.Stride, count);
-            for (var k = 0; k < count; k++) AddScaled(acc, _rows.AsSpan((first + k) % ring * rw * 4, rw * 4), weights[k]);
-            ClampAndDivide(acc, divisor);
             var offset = (y + box.PadTop) * _format.Width + box.PadLeft;
-            var p0 = tensor.Slice(offset, rw);
-            var p1 = tensor.Slice(plane + offset, rw);
-            var p2 = tensor.Slice(2 * plane + offset, rw);
-            for (var x = 0; x < rw; x++)
+            VerticalPass(first, count, ring, rw, ky.Weights.AsSpan(y * ky.Stride, count),
+                tensor.Slice(to0 + offset, rw), tensor.Slice(plane + offset, rw), tensor.Slice(to2 + offset, rw));
+        }
+    }
+
+    /// <summary>Writes <paramref name="value"/> into the padding of each plane; the image area is written by the resample.</summary>
+    private void FillPadding(Span<float> tensor, Letterbox box, float value)
+    {
+        var (width, height) = (_format.Width, _format.Height);
+        var right = box.PadLeft + box.ResizedWidth;
+        for (var c = 0; c < 3; c++)
+        {
+            var plane = tensor.Slice(c * width * height, width * height);
+            plane[..(box.PadTop * width)].Fill(value);
+            plane[((box.PadTop + box.ResizedHeight) * width)..].Fill(value);
+            for (var y = box.PadTop; y < box.PadTop + box.ResizedHeight; y++)
             {
-                p0[x] = acc[x * 4 + c0];
-                p1[x] = acc[x * 4 + 1];
-                p2[x] = acc[x * 4 + c2];
+                plane.Slice(y * width, box.PadLeft).Fill(value);
+                plane.Slice(y * width + right, width - right).Fill(value);
             }
         }
+    }
+
+    /// <summary>
+    /// One output row: per pixel, the window's horizontally resampled rows weighted and summed (tap by tap, in order),
+    /// clamped to 0..255 and divided, its channels written to three planes. Four pixels run side by side as in
+    /// <see cref="HorizontalPass"/>; nothing is stored between taps.
+    /// </summary>
+    private void VerticalPass(int first, int count, int ring, int rw, ReadOnlySpan<float> weights, Span<float> plane0, Span<float> plane1, Span<float> plane2)
+    {
+        ref var rows = ref MemoryMarshal.GetArrayDataReference(_rows);
+        Span<nuint> starts = stackalloc nuint[count];
+        for (var k = 0; k < count; k++) starts[k] = (nuint)((first + k) % ring * rw * 4);
+        var (max, divisor) = (Vector128.Create(255f), Vector128.Create(_format.PixelDivisor));
+        var x = 0;
+        for (; x + 4 <= rw; x += 4)
+        {
+            Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            var at = (nuint)x * 4;
+            for (var k = 0; k < count; k++)
+            {
+                var w = weights[k];
+                s0 += Vector128.LoadUnsafe(ref rows, starts[k] + at) * w;
+                s1 += Vector128.LoadUnsafe(ref rows, starts[k] + at + 4) * w;
+                s2 += Vector128.LoadUnsafe(ref rows, starts[k] + at + 8) * w;
+                s3 += Vector128.LoadUnsafe(ref rows, starts[k] + at + 12) * w;
+            }
+            Store(s0, max, divisor, plane0, plane1, plane2, x);
+            Store(s1, max, divisor, plane0, plane1, plane2, x + 1);
+            Store(s2, max, divisor, plane0, plane1, plane2, x + 2);
+            Store(s3, max, divisor, plane0, plane1, plane2, x + 3);
+        }
+        for (; x < rw; x++)
+        {
+            var sum = Vector128<float>.Zero;
+            for (var k = 0; k < count; k++) sum += Vector128.LoadUnsafe(ref rows, starts[k] + (nuint)x * 4) * weights[k];
+            Store(sum, max, divisor, plane0, plane1, plane2, x);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector128<float> pixel, Vector128<float> max, Vector128<float> divisor, Span<float> plane0, Span<float> plane1, Span<float> plane2, int at)
+    {
+        pixel = Vector128.Min(Vector128.Max(pixel, Vector128<float>.Zero), max) / divisor;
+        plane0[at] = pixel.GetElement(0);
+        plane1[at] = pixel.GetElement(1);
+        plane2[at] = pixel.GetElement(2);
     }
 
     /// <summary>
@@ -260,23 +309,7 @@ public sealed unsafe class FramePreprocessor
         }
     }
 
-    private static void ClampAndDivide(Span<float> values, float divisor)
-    {
-        var (zero, max, d) = (Vector<float>.Zero, new Vector<float>(255), new Vector<float>(divisor));
-        var i = 0;
-        for (; i <= values.Length - Vector<float>.Count; i += Vector<float>.Count)
-            (Vector.Min(Vector.Max(new Vector<float>(values[i..]), zero), max) / d).CopyTo(values[i..]);
-        for (; i < values.Length; i++) values[i] = Math.Clamp(values[i], 0, 255) / divisor;
-    }
 
-    private static void AddScaled(Span<float> acc, ReadOnlySpan<float> row, float weight)
-    {
-        var i = 0;
-        var w = new Vector<float>(weight);
-        for (; i <= acc.Length - Vector<float>.Count; i += Vector<float>.Count)
-            (new Vector<float>(acc[i..]) + new Vector<float>(row[i..]) * w).CopyTo(acc[i..]);
-        for (; i < acc.Length; i++) acc[i] += row[i] * weight;
-    }
 
     private ResizeKernel Kernel(int source, int target)
     {
