@@ -22,7 +22,7 @@ namespace EdgeEvents.Bench;
 /// saturated by a camera publishing bus.jpg faster than it can keep up (latest frame wins). Also prints per-stage
 /// milliseconds, pre+post as a share of inference, resident memory, and decode costs for bus.jpg and a 1080p JPEG.
 /// <c>--snapshots</c> compares throughput with annotated snapshots on (1/s per camera) and off instead.
-/// Usage: detector [--quick] [--model path] [--seconds N per round] [--rounds N] [--broker embedded|mosquitto] [--overload F] [--intra-op-threads N] [--sessions-variant] [--spinning-variant]
+/// Usage: detector [--quick] [--model path] [--seconds N per round] [--rounds N] [--broker embedded|mosquitto] [--frame-size WxH] [--overload F] [--intra-op-threads N] [--sessions-variant] [--spinning-variant]
 ///                 [--snapshots [--cameras N] [--snapshot-max-width W]]
 /// </summary>
 public static class DetectorBench
@@ -51,19 +51,27 @@ public static class DetectorBench
         using var model = DetectorModel.Load(options, NullLogger.Instance);
         DecodeCosts(model.Input, busJpeg, quick ? 20 : 100);
         var input = new float[model.Input.TensorLength];
-        new FramePreprocessor(model.Input, options.MaxImagePixels).Prepare(new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = busJpeg }, input, out _);
+        // --frame-size WxH: the cameras publish bus.jpg resized, e.g. 480x640, the size of a camera's analytics substream.
+        var frameJpeg = busJpeg;
+        if (Option(args, "--frame-size") is { } frameSize)
+        {
+            var (w, h) = (int.Parse(frameSize.Split('x')[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(frameSize.Split('x')[1], System.Globalization.CultureInfo.InvariantCulture));
+            frameJpeg = Resampled(busJpeg, w, h);
+            Console.WriteLine($"frames: bus.jpg resized to {w}x{h}, {frameJpeg.Length / 1024} KB");
+        }
+        new FramePreprocessor(model.Input, options.MaxImagePixels).Prepare(new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = frameJpeg }, input, out _);
         var slice = TimeSpan.FromSeconds(seconds);
         // Offered rate as a multiple of the bare rate: above 1 saturates the worker; every frame above what it
         // processes is still received (and the cameras and broker run in this process), so a large factor charges
         // the worker for the bench's own traffic on the shared cores.
         var overload = Option(args, "--overload") is { } f ? double.Parse(f, System.Globalization.CultureInfo.InvariantCulture) : 1.5;
-        await CompareAsync($"1 session, {(options.IntraOpThreads == 0 ? "default threads" : $"{options.IntraOpThreads} threads")}, no spinning", brokerKind, options, model, input, busJpeg, rounds, slice, overload);
+        await CompareAsync($"1 session, {(options.IntraOpThreads == 0 ? "default threads" : $"{options.IntraOpThreads} threads")}, no spinning", brokerKind, options, model, input, frameJpeg, rounds, slice, overload);
         // Frames in parallel (one single-threaded session per core) instead of one frame on all cores: the CPU
         // counterpart of batching, which needs a model with a dynamic batch dimension.
         if (args.Contains("--sessions-variant"))
-            await CompareAsync("2 sessions x 1 thread", brokerKind, options with { Sessions = 2, IntraOpThreads = 1 }, model, input, busJpeg, rounds, slice, overload);
+            await CompareAsync("2 sessions x 1 thread", brokerKind, options with { Sessions = 2, IntraOpThreads = 1 }, model, input, frameJpeg, rounds, slice, overload);
         if (args.Contains("--spinning-variant"))
-            await CompareAsync("1 session, intra-op spinning on", brokerKind, options with { IntraOpSpinning = true }, model, input, busJpeg, rounds, slice, overload);
+            await CompareAsync("1 session, intra-op spinning on", brokerKind, options with { IntraOpSpinning = true }, model, input, frameJpeg, rounds, slice, overload);
         Console.WriteLine($"resident memory: {Environment.WorkingSet / 1e6:F0} MB now, peak {PeakRssMb():F0} MB");
         return 0;
     }
@@ -115,7 +123,7 @@ public static class DetectorBench
         Console.WriteLine($"snapshots on (1/s per camera, max width {options.SnapshotMaxWidth}) vs off: {cameras} cameras publishing bus.jpg at {SaturatingFps} frames/s in total, " +
             $"{rounds} alternating rounds of {slice.TotalSeconds:0} s per side");
         // CPU time (not wall-clock) per snapshot, before the workers start: the other processes on a shared machine do not inflate it.
-        foreach (var (name, image) in new[] { ("bus.jpg 810x1080", jpeg), ("1920x1080 JPEG", Upscaled(jpeg, 1920, 1080)) })
+        foreach (var (name, image) in new[] { ("bus.jpg 810x1080", jpeg), ("1920x1080 JPEG", Resampled(jpeg, 1920, 1080)) })
         {
             var cpuMs = SnapshotCpuMs(options, image, 50);
             var share = cameras * cpuMs / (1000.0 * Environment.ProcessorCount);
@@ -195,7 +203,7 @@ public static class DetectorBench
         var tensor = new float[format.TensorLength];
         Console.WriteLine("| image | decode ms (mean / fastest) | letterbox ms (mean / fastest) |");
         Console.WriteLine("|---|---|---|");
-        foreach (var (name, jpeg) in new[] { ("bus.jpg 810x1080", busJpeg), ("1920x1080 JPEG", Upscaled(busJpeg, 1920, 1080)) })
+        foreach (var (name, jpeg) in new[] { ("bus.jpg 810x1080", busJpeg), ("1920x1080 JPEG", Resampled(busJpeg, 1920, 1080)) })
         {
             var frame = new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = jpeg };
             for (var i = 0; i < 5; i++) pre.Prepare(frame, tensor, out _);
@@ -212,7 +220,8 @@ public static class DetectorBench
         }
     }
 
-    private static byte[] Upscaled(byte[] jpeg, int width, int height)
+    /// <summary><paramref name="jpeg"/> resampled to <paramref name="width"/>×<paramref name="height"/> and encoded again.</summary>
+    private static byte[] Resampled(byte[] jpeg, int width, int height)
     {
         using var source = SKBitmap.Decode(jpeg);
         return Resized(source, width, height);
