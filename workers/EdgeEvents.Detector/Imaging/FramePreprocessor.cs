@@ -309,8 +309,6 @@ public sealed unsafe class FramePreprocessor
         }
     }
 
-
-
     private ResizeKernel Kernel(int source, int target)
     {
         if (_kernels.TryGetValue((source, target), out var kernel)) return kernel;
