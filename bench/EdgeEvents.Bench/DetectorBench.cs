@@ -110,7 +110,7 @@ public static class DetectorBench
         Console.WriteLine($"{name}: bare InferenceSession.Run {median.BareFps:F2} frames/s ({1000 * options.Sessions / median.BareFps:F1} ms/run per session), {median.BarePerCpu:F2} frames per CPU-second (median round)");
         PrintWorker(name, median.Worker, median.BareFps);
         Console.WriteLine($"per round ratios: {string.Join(" ", measured.Select(m => $"{m.Worker.Fps / m.BareFps:P0}"))}; best round {measured.Max(m => m.Worker.Fps / m.BareFps):P0}");
-        Console.WriteLine($"per CPU-second: worker {median.Worker.PerCpuSecond:F2} = {Median(measured.Select(m => m.Worker.PerCpuSecond / m.BarePerCpu).ToList()):P0} of bare, median of rounds (the worker's figure includes the simulated cameras and the broker in this process)");
+        Console.WriteLine($"per CPU-second: worker {median.Worker.PerCpuSecond:F2} = {Median(measured.Select(m => m.Worker.PerCpuSecond / m.BarePerCpu).ToList()):P0} of bare, median of rounds (the worker's figure includes the simulated cameras{(brokerKind == MqttTestBroker.Embedded ? " and the broker" : "")} in this process)");
     }
 
     /// <summary>
@@ -401,7 +401,7 @@ public static class DetectorBench
         Console.WriteLine($"| decode+NMS | {r.PostprocessMs:F2} |");
         Console.WriteLine($"| publish | {r.PublishMs:F2} |");
         Console.WriteLine($"letterbox+postprocess = {prePost / r.InferenceMs:P1} of inference; with JPEG decode {(prePost + r.DecodeMs) / r.InferenceMs:P1}");
-        Console.WriteLine($"GC while measured: {r.Gen2Collections} gen2 collections, pauses {r.GcPauseMsPerSecond:F1} ms/s (the bench's cameras and broker allocate in this process too)");
+        Console.WriteLine($"GC while measured: {r.Gen2Collections} gen2 collections, pauses {r.GcPauseMsPerSecond:F1} ms/s (the bench's cameras, and an embedded broker, allocate in this process too)");
     }
 
     private static double PeakRssMb()
