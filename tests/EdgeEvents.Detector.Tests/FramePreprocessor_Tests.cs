@@ -62,6 +62,35 @@ public class FramePreprocessor_Tests
         AssertPixel((114f, 114f, 114f), tensor, 10, 40);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Every_value_of_a_reused_tensor_slot_is_written_whatever_frame_came_before(bool centered)
+    {
+        // Slots are reused across frames of any size and only the padding around the image is filled, so a region
+        // left out would carry the previous frame's values (here NaN) into the model.
+        static Frame Raw(int width, int height)
+        {
+            var data = new byte[width * height * 3];
+            for (var i = 0; i < data.Length; i++) data[i] = (byte)(i * 7 % 251);
+            return new Frame { Camera = "t", Encoding = FrameEncoding.Rgb24, Width = width, Height = height, Data = data };
+        }
+        var format = new InputFormat(64, 64, Bgr: false, PixelDivisor: 255, Centered: centered);
+        var pre = new FramePreprocessor(format, 1_000_000);
+        foreach (var (width, height) in new[] { (200, 100), (100, 200), (64, 64), (37, 211) })
+        {
+            var reused = new float[format.TensorLength];
+            Array.Fill(reused, float.NaN);
+            var fresh = new float[format.TensorLength];
+
+            pre.Prepare(Raw(width, height), reused, out _);
+            pre.Prepare(Raw(width, height), fresh, out _);
+
+            Assert.DoesNotContain(reused, float.IsNaN);
+            Assert.Equal(fresh, reused);
+        }
+    }
+
     [Fact]
     public void Png_and_jpeg_decode_to_the_same_geometry_as_the_raw_image()
     {
