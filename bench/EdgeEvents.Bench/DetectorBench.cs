@@ -12,6 +12,7 @@ using EdgeEvents.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
 using SkiaSharp;
+using static EdgeEvents.Bench.BenchSupport;
 
 namespace EdgeEvents.Bench;
 
@@ -55,7 +56,8 @@ public static class DetectorBench
         var frameJpeg = busJpeg;
         if (Option(args, "--frame-size") is { } frameSize)
         {
-            var (w, h) = (int.Parse(frameSize.Split('x')[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(frameSize.Split('x')[1], System.Globalization.CultureInfo.InvariantCulture));
+            var size = frameSize.Split('x');
+            var (w, h) = (int.Parse(size[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(size[1], System.Globalization.CultureInfo.InvariantCulture));
             frameJpeg = Resampled(busJpeg, w, h);
             Console.WriteLine($"frames: bus.jpg resized to {w}x{h}, {frameJpeg.Length / 1024} KB");
         }
@@ -181,18 +183,6 @@ public static class DetectorBench
     // Well above what YOLOv8n does on 2 cores (~15 frames/s), so a frame of every camera is always waiting.
     private const double SaturatingFps = 40;
 
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    internal static string? Option(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
-
     /// <summary>
     /// Decode and letterbox time of bus.jpg (810x1080) and a 1920x1080 JPEG made here by upscaling it: mean and fastest
     /// iteration (the fastest is what the code costs when the shared machine leaves it alone).
@@ -296,7 +286,7 @@ public static class DetectorBench
 
     private sealed record WorkerResult(double Fps, double PerCpuSecond, int Frames, double QueueMs, double DecodeMs, double LetterboxMs, double InferenceMs, double PostprocessMs, double PublishMs, long Dropped, long Snapshots, int Gen2Collections, double GcPauseMsPerSecond);
 
-    /// <summary>The worker on an embedded broker, with an observer that publishes frames and counts detection sets.</summary>
+    /// <summary>The worker on a broker of its own, with an observer that publishes frames and counts detection sets.</summary>
     private sealed class WorkerRig : IAsyncDisposable
     {
         private readonly MqttTestBroker _broker;

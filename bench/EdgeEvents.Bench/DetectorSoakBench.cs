@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using EdgeEvents.Bench.Load;
 using EdgeEvents.Testing;
+using static EdgeEvents.Bench.BenchSupport;
 
 namespace EdgeEvents.Bench;
 
@@ -16,7 +17,7 @@ public static class DetectorSoakBench
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        double Number(string name, double fallback) => DetectorBench.Option(args, name) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        double Number(string name, double fallback) => Option(args, name) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
         var duration = TimeSpan.FromMinutes(Number("--minutes", 5));
         var cameras = (int)Number("--cameras", 8);
         var fps = Number("--fps", 5);

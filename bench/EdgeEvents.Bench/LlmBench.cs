@@ -18,6 +18,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using static EdgeEvents.Bench.BenchSupport;
 
 namespace EdgeEvents.Bench;
 
@@ -39,12 +40,12 @@ internal static class LlmBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var model = Value(args, "--model") ?? TestData.Model("stories260K.gguf");
-        var tokens = int.Parse(Value(args, "--tokens") ?? "128", CultureInfo.InvariantCulture);
-        var rounds = int.Parse(Value(args, "--rounds") ?? "5", CultureInfo.InvariantCulture);
-        var decodeRounds = int.Parse(Value(args, "--decode-rounds") ?? "15", CultureInfo.InvariantCulture);
-        var parallel = int.Parse(Value(args, "--parallel") ?? "4", CultureInfo.InvariantCulture);
-        var threads = int.Parse(Value(args, "--threads") ?? "2", CultureInfo.InvariantCulture);
+        var model = Option(args, "--model") ?? TestData.Model("stories260K.gguf");
+        var tokens = int.Parse(Option(args, "--tokens") ?? "128", CultureInfo.InvariantCulture);
+        var rounds = int.Parse(Option(args, "--rounds") ?? "5", CultureInfo.InvariantCulture);
+        var decodeRounds = int.Parse(Option(args, "--decode-rounds") ?? "15", CultureInfo.InvariantCulture);
+        var parallel = int.Parse(Option(args, "--parallel") ?? "4", CultureInfo.InvariantCulture);
+        var threads = int.Parse(Option(args, "--threads") ?? "2", CultureInfo.InvariantCulture);
         NativeLogConfig.llama_log_set((_, _) => { });
         var rssBefore = Memory("VmRSS");
         Console.WriteLine($"LLM bench: {Path.GetFileName(model)} ({new FileInfo(model).Length:N0} bytes), {Environment.ProcessorCount} cores, {threads} threads, {DateTime.UtcNow:yyyy-MM-dd}");
@@ -248,16 +249,4 @@ internal static class LlmBench
     }
 
     private static string Mb(long bytes) => (bytes / 1024.0 / 1024.0).ToString("0.0", CultureInfo.InvariantCulture);
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    private static string? Value(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
 }

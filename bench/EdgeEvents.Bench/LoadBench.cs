@@ -8,6 +8,7 @@ using EdgeEvents.Detector.Imaging;
 using EdgeEvents.Detector.Inference;
 using EdgeEvents.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using static EdgeEvents.Bench.BenchSupport;
 
 namespace EdgeEvents.Bench;
 
@@ -95,11 +96,11 @@ public static class LoadBench
     private static Settings Parse(string[] args)
     {
         var quick = args.Contains("--quick");
-        double Seconds(string name, double fallback) => DetectorBench.Option(args, name) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
-        var transports = DetectorBench.Option(args, "--transports")?.Split(',') ?? [LoadPipeline.Embedded, LoadPipeline.Mosquitto, LoadPipeline.Nats];
-        var cameras = DetectorBench.Option(args, "--cameras")?.Split(',').Select(int.Parse).Order().ToArray() ?? (quick ? [1, 4] : [1, 2, 4, 8, 16]);
+        double Seconds(string name, double fallback) => Option(args, name) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        var transports = Option(args, "--transports")?.Split(',') ?? [LoadPipeline.Embedded, LoadPipeline.Mosquitto, LoadPipeline.Nats];
+        var cameras = Option(args, "--cameras")?.Split(',').Select(int.Parse).Order().ToArray() ?? (quick ? [1, 4] : [1, 2, 4, 8, 16]);
         // The quick run writes beside the temp files, so a smoke test never overwrites the committed results.
-        var outFolder = DetectorBench.Option(args, "--out") ?? (quick ? Path.Combine(Path.GetTempPath(), "edge-load-quick") : Path.Combine(TestData.RepositoryRoot, "bench", "results"));
+        var outFolder = Option(args, "--out") ?? (quick ? Path.Combine(Path.GetTempPath(), "edge-load-quick") : Path.Combine(TestData.RepositoryRoot, "bench", "results"));
         return new Settings(transports, cameras, Seconds("--fps", 5),
             TimeSpan.FromSeconds(Seconds("--seconds", quick ? 3 : 10)), TimeSpan.FromSeconds(Seconds("--settle", quick ? 1.5 : 3)),
             TimeSpan.FromSeconds(Seconds("--question-interval", quick ? 1 : 3)),

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
+using static EdgeEvents.Bench.BenchSupport;
 
 namespace EdgeEvents.Bench;
 
@@ -42,8 +43,8 @@ public static class ObservabilityBench
         var messages = IntArg(args, "--messages", 20_000);
         var rounds = IntArg(args, "--rounds", 3);
         var window = IntArg(args, "--window", 100);
-        var sizes = (Arg(args, "--sizes") ?? "1024,102400").Split(',').Select(int.Parse).ToArray();
-        var brokerKind = Arg(args, "--broker") ?? MqttTestBroker.Mosquitto;
+        var sizes = (Option(args, "--sizes") ?? "1024,102400").Split(',').Select(int.Parse).ToArray();
+        var brokerKind = Option(args, "--broker") ?? MqttTestBroker.Mosquitto;
         await using var broker = await MqttTestBroker.StartAsync(brokerKind);
         Console.WriteLine($"observability overhead: {messages} messages per run (100 KB and larger: a tenth), window {window}, {rounds} rounds, {brokerKind} broker, QoS 1, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
         // Load from other processes only ever slows a run down, so each variant keeps its best round. Process CPU time per
@@ -331,7 +332,5 @@ public static class ObservabilityBench
         public override ExportResult Export(in Batch<Activity> batch) => ExportResult.Success;
     }
 
-    private static string? Arg(string[] args, string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-
-    private static int IntArg(string[] args, string name, int fallback) => Arg(args, name) is { } v ? int.Parse(v) : fallback;
+    private static int IntArg(string[] args, string name, int fallback) => Option(args, name) is { } v ? int.Parse(v) : fallback;
 }

@@ -5,6 +5,7 @@ using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 using MQTTnet;
 using MQTTnet.Protocol;
+using static EdgeEvents.Bench.BenchSupport;
 
 namespace EdgeEvents.Bench;
 
@@ -20,10 +21,8 @@ public static class TransportBench
     public static async Task<int> RunAsync(string[] args)
     {
         var quick = args.Contains("--quick");
-        var roundsAt = Array.IndexOf(args, "--rounds");
-        var rounds = roundsAt >= 0 ? int.Parse(args[roundsAt + 1], CultureInfo.InvariantCulture) : quick ? 1 : 5;
-        var secondsAt = Array.IndexOf(args, "--seconds");
-        var seconds = secondsAt >= 0 ? double.Parse(args[secondsAt + 1], CultureInfo.InvariantCulture) : quick ? 0 : 1;
+        var rounds = Option(args, "--rounds") is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : quick ? 1 : 5;
+        var seconds = Option(args, "--seconds") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : quick ? 0 : 1;
         var brokers = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || args[i - 1] is not ("--rounds" or "--seconds"))).DefaultIfEmpty("all").ToList();
         var cases = new (int Size, int Count)[] { (1024, quick ? 2_000 : 20_000), (100 * 1024, quick ? 200 : 2_000) };
         const int window = 64;
@@ -48,9 +47,10 @@ public static class TransportBench
     /// Warms both paths with two full-size runs each, then measures raw and ours in alternating order (raw first in even
     /// rounds, ours first in odd ones) so neither side always runs on a fresher heap or a quieter moment, and prints
     /// the medians. A round sends at least <paramref name="seconds"/> worth of messages at the warm-up's rate: at
-    /// ~150k msg/s a fixed 20,000 messages lasted 0.13 s, short enough for one scheduler hiccup to swing a round ±40 %. CPU is the process's CPU time per message: with an external broker that is the client side only,
-    /// the cost our layer adds, and it depends less on what else the machine runs than msg/s does. Allocation per
-    /// message is exact whatever the load.
+    /// ~150k msg/s a fixed 20,000 messages lasted 0.13 s, short enough for one scheduler hiccup to swing a round ±40 %.
+    /// CPU is the process's CPU time per message: with an external broker that is the client side only, the cost our
+    /// layer adds, and it depends less on what else the machine runs than msg/s does. Allocation per message is exact
+    /// whatever the load.
     /// </summary>
     private static async Task RowsAsync(string broker, (int Size, int Count)[] cases, int rounds, double seconds, Func<int, int, Task<Measured>> rawRun, Func<int, int, Task<Measured>> oursRun)
     {
@@ -113,12 +113,6 @@ public static class TransportBench
             var allocated = GC.GetTotalAllocatedBytes(precise: true) - _allocated;
             return new(count / elapsed.TotalSeconds, cpu.TotalMicroseconds / count, allocated / 1024.0 / count);
         }
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     /// <summary>
