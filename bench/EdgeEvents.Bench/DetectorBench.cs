@@ -63,10 +63,10 @@ public static class DetectorBench
         }
         new FramePreprocessor(model.Input, options.MaxImagePixels).Prepare(new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = frameJpeg }, input, out _);
         var slice = TimeSpan.FromSeconds(seconds);
-        // Offered rate as a multiple of the bare rate: above 1 saturates the worker; every frame above what it
-        // processes is still received (and the cameras and broker run in this process), so a large factor charges
-        // the worker for the bench's own traffic on the shared cores.
-        var overload = Option(args, "--overload") is { } f ? double.Parse(f, System.Globalization.CultureInfo.InvariantCulture) : 1.5;
+        // Offered rate as a multiple of the bare rate: above 1 saturates the worker ("model busy" ≈ 100 % in every
+        // round shows it); every frame above what it processes is still received (and the broker runs in this
+        // process), so a larger factor charges the worker for the bench's own traffic on the shared cores.
+        var overload = Option(args, "--overload") is { } f ? double.Parse(f, System.Globalization.CultureInfo.InvariantCulture) : 1.25;
         await CompareAsync($"1 session, {(options.IntraOpThreads == 0 ? "default threads" : $"{options.IntraOpThreads} threads")}, no spinning", brokerKind, options, model, input, frameJpeg, rounds, slice, overload);
         // Frames in parallel (one single-threaded session per core) instead of one frame on all cores: the CPU
         // counterpart of batching, which needs a model with a dynamic batch dimension.
@@ -106,7 +106,7 @@ public static class DetectorBench
             }
             measured.Add((bareRound.Fps, bareRound.PerCpuSecond, result));
             Console.WriteLine($"  round {r + 1}: bare {bareRound.Fps:F2} frames/s ({bareRound.PerCpuSecond:F2} per CPU-s), worker {result.Fps:F2} frames/s ({result.PerCpuSecond:F2} per CPU-s): " +
-                $"{result.Fps / bareRound.Fps:P0} wall-clock, {result.PerCpuSecond / bareRound.PerCpuSecond:P0} per CPU-s");
+                $"{result.Fps / bareRound.Fps:P0} wall-clock, {result.PerCpuSecond / bareRound.PerCpuSecond:P0} per CPU-s; model busy {result.ModelBusy:P0}");
         }
         var median = measured.OrderBy(m => m.Worker.Fps / m.BareFps).ElementAt(measured.Count / 2);
         Console.WriteLine($"{name}: bare InferenceSession.Run {median.BareFps:F2} frames/s ({1000 * options.Sessions / median.BareFps:F1} ms/run per session), {median.BarePerCpu:F2} frames per CPU-second (median round)");
@@ -284,9 +284,16 @@ public static class DetectorBench
 
     private static double CpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
-    private sealed record WorkerResult(double Fps, double PerCpuSecond, int Frames, double QueueMs, double DecodeMs, double LetterboxMs, double InferenceMs, double PostprocessMs, double PublishMs, long Dropped, long Snapshots, int Gen2Collections, double GcPauseMsPerSecond);
+    private sealed record WorkerResult(double Fps, double PerCpuSecond, int Frames, double QueueMs, double DecodeMs, double LetterboxMs, double InferenceMs, double PostprocessMs, double PublishMs, long Dropped, long Snapshots, int Gen2Collections, double GcPauseMsPerSecond)
+    {
+        /// <summary>Share of the time the session was running the model: saturated when close to 1 (a prepared frame always waiting).</summary>
+        public double ModelBusy => Fps * InferenceMs / 1000;
+    }
 
-    /// <summary>The worker on a broker of its own, with an observer that publishes frames and counts detection sets.</summary>
+    /// <summary>
+    /// The worker on a broker of its own, simulated cameras on one plain MQTT connection (<see cref="RawMqttCamera"/>),
+    /// and an observer that counts detection sets.
+    /// </summary>
     private sealed class WorkerRig : IAsyncDisposable
     {
         private readonly MqttTestBroker _broker;
@@ -294,10 +301,11 @@ public static class DetectorBench
         private readonly DetectorWorker _worker;
         private readonly IMessageTransport _observer;
         private readonly IMessageSubscription _detections;
+        private readonly RawMqttCamera _cameras;
 
-        private WorkerRig(MqttTestBroker broker, EdgeEvents.Pipeline.Hosting.EdgeComponent component, DetectorWorker worker, IMessageTransport observer, IMessageSubscription detections)
+        private WorkerRig(MqttTestBroker broker, EdgeEvents.Pipeline.Hosting.EdgeComponent component, DetectorWorker worker, IMessageTransport observer, IMessageSubscription detections, RawMqttCamera cameras)
         {
-            (_broker, _component, _worker, _observer, _detections) = (broker, component, worker, observer, detections);
+            (_broker, _component, _worker, _observer, _detections, _cameras) = (broker, component, worker, observer, detections, cameras);
         }
 
         /// <param name="brokerKind"><see cref="MqttTestBroker.Embedded"/> (in this process) or <see cref="MqttTestBroker.Mosquitto"/> (a process of its own).</param>
@@ -309,11 +317,12 @@ public static class DetectorBench
             await worker.StartAsync(CancellationToken.None);
             var observer = await TestTransports.ConnectAsync(broker.Url);
             var detections = await observer.SubscribeAsync(new SubscriptionRequest("edge/detections/+") { Capacity = 4096 }, default);
-            return new WorkerRig(broker, component, worker, observer, detections);
+            var cameras = await RawMqttCamera.ConnectAsync(broker.Port, "bench-cameras", default);
+            return new WorkerRig(broker, component, worker, observer, detections, cameras);
         }
 
         /// <summary>
-        /// <paramref name="cameras"/> cameras publish bus.jpg as bare JPEGs at <paramref name="framesPerSecond"/> in total (well above what the
+        /// <paramref name="cameras"/> cameras publish bus.jpg as bare JPEGs at <paramref name="framesPerSecond"/> in total (above what the
         /// worker can do, so a frame is always waiting and the newest wins); counts detection sets for
         /// <paramref name="duration"/> after a one-second settling time, then stops and drains.
         /// </summary>
@@ -328,8 +337,7 @@ public static class DetectorBench
                 var clock = Stopwatch.StartNew();
                 for (var n = 0; !stop.IsCancellationRequested; n++)
                 {
-                    for (var c = 1; c <= cameras; c++)
-                        await _observer.PublishAsync(new OutgoingMessage($"edge/frames/bench{c}", jpeg) { Delivery = Delivery.AtMostOnce }, default);
+                    for (var c = 1; c <= cameras; c++) await _cameras.PublishAsync($"edge/frames/bench{c}", jpeg, default);
                     var next = interval * (n + 1);
                     if (next > clock.Elapsed) await Task.Delay(next - clock.Elapsed);
                 }
@@ -370,6 +378,7 @@ public static class DetectorBench
 
         public async ValueTask DisposeAsync()
         {
+            await _cameras.DisposeAsync();
             await _worker.StopAsync(CancellationToken.None);
             await _detections.DisposeAsync();
             await _observer.DisposeAsync();
