@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using EdgeEvents.Contracts.Messages;
 using SkiaSharp;
 
@@ -208,22 +209,21 @@ public sealed unsafe class FramePreprocessor
         for (var k = 0; k < count; k++) starts[k] = (nuint)((first + k) % ring * rw * 4);
         var (max, divisor) = (Vector128.Create(255f), Vector128.Create(_format.PixelDivisor));
         var x = 0;
-        for (; x + 4 <= rw; x += 4)
+        for (; x + 8 <= rw; x += 8)
         {
-            Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            // Two pixels per 256-bit register; each lane is the same multiply-then-add as the 128-bit loop below.
+            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
             var at = (nuint)x * 4;
             for (var k = 0; k < count; k++)
             {
                 var w = weights[k];
-                s0 += Vector128.LoadUnsafe(ref rows, starts[k] + at) * w;
-                s1 += Vector128.LoadUnsafe(ref rows, starts[k] + at + 4) * w;
-                s2 += Vector128.LoadUnsafe(ref rows, starts[k] + at + 8) * w;
-                s3 += Vector128.LoadUnsafe(ref rows, starts[k] + at + 12) * w;
+                s0 += Vector256.LoadUnsafe(ref rows, starts[k] + at) * w;
+                s1 += Vector256.LoadUnsafe(ref rows, starts[k] + at + 8) * w;
+                s2 += Vector256.LoadUnsafe(ref rows, starts[k] + at + 16) * w;
+                s3 += Vector256.LoadUnsafe(ref rows, starts[k] + at + 24) * w;
             }
-            Store(s0, max, divisor, plane0, plane1, plane2, x);
-            Store(s1, max, divisor, plane0, plane1, plane2, x + 1);
-            Store(s2, max, divisor, plane0, plane1, plane2, x + 2);
-            Store(s3, max, divisor, plane0, plane1, plane2, x + 3);
+            Store4(s0.GetLower(), s0.GetUpper(), s1.GetLower(), s1.GetUpper(), max, divisor, plane0, plane1, plane2, x);
+            Store4(s2.GetLower(), s2.GetUpper(), s3.GetLower(), s3.GetUpper(), max, divisor, plane0, plane1, plane2, x + 4);
         }
         for (; x < rw; x++)
         {
@@ -233,10 +233,39 @@ public sealed unsafe class FramePreprocessor
         }
     }
 
+    /// <summary>
+    /// Four RGBA pixels at <paramref name="at"/>..+3 into the planes: transposed with SSE shuffles into one vector per
+    /// plane (a quarter of the stores of <see cref="Store"/>), then clamped and divided element by element exactly as there.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store4(Vector128<float> p0, Vector128<float> p1, Vector128<float> p2, Vector128<float> p3, Vector128<float> max, Vector128<float> divisor,
+        Span<float> plane0, Span<float> plane1, Span<float> plane2, int at)
+    {
+        if (!Sse.IsSupported)
+        {
+            Store(p0, max, divisor, plane0, plane1, plane2, at);
+            Store(p1, max, divisor, plane0, plane1, plane2, at + 1);
+            Store(p2, max, divisor, plane0, plane1, plane2, at + 2);
+            Store(p3, max, divisor, plane0, plane1, plane2, at + 3);
+            return;
+        }
+        var low01 = Sse.UnpackLow(p0, p1); // r0 r1 g0 g1
+        var low23 = Sse.UnpackLow(p2, p3); // r2 r3 g2 g3
+        var high01 = Sse.UnpackHigh(p0, p1); // b0 b1 a0 a1
+        var high23 = Sse.UnpackHigh(p2, p3); // b2 b3 a2 a3
+        Clamped(Sse.MoveLowToHigh(low01, low23), max, divisor).CopyTo(plane0[at..]);
+        Clamped(Sse.MoveHighToLow(low23, low01), max, divisor).CopyTo(plane1[at..]);
+        Clamped(Sse.MoveLowToHigh(high01, high23), max, divisor).CopyTo(plane2[at..]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Clamped(Vector128<float> values, Vector128<float> max, Vector128<float> divisor) =>
+        Vector128.Min(Vector128.Max(values, Vector128<float>.Zero), max) / divisor;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(Vector128<float> pixel, Vector128<float> max, Vector128<float> divisor, Span<float> plane0, Span<float> plane1, Span<float> plane2, int at)
     {
-        pixel = Vector128.Min(Vector128.Max(pixel, Vector128<float>.Zero), max) / divisor;
+        pixel = Clamped(pixel, max, divisor);
         plane0[at] = pixel.GetElement(0);
         plane1[at] = pixel.GetElement(1);
         plane2[at] = pixel.GetElement(2);
