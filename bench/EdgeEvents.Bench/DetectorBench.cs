@@ -284,7 +284,7 @@ public static class DetectorBench
 
     private static double CpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
-    private sealed record WorkerResult(double Fps, double PerCpuSecond, int Frames, double QueueMs, double DecodeMs, double LetterboxMs, double InferenceMs, double PostprocessMs, double PublishMs, long Dropped, long Snapshots, int Gen2Collections, double GcPauseMsPerSecond)
+    private sealed record WorkerResult(double Fps, double PerCpuSecond, int Frames, double QueueMs, double DecodeMs, double LetterboxMs, double InferenceMs, double PostprocessMs, double PublishMs, long Dropped, long Snapshots, int Gen0Collections, int Gen2Collections, double GcPauseMsPerSecond, double AllocatedKbPerFrame)
     {
         /// <summary>Share of the time the session was running the model: saturated when close to 1 (a prepared frame always waiting).</summary>
         public double ModelBusy => Fps * InferenceMs / 1000;
@@ -348,7 +348,7 @@ public static class DetectorBench
             Stopwatch? measured = null;
             var cpuStart = 0.0;
             var snapshotsStart = 0L;
-            var gcStart = (Gen2: 0, Pause: TimeSpan.Zero);
+            var gcStart = (Gen0: 0, Gen2: 0, Pause: TimeSpan.Zero, Allocated: 0L);
             while (window.Elapsed < settle + duration)
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -359,21 +359,23 @@ public static class DetectorBench
                     measured = Stopwatch.StartNew();
                     cpuStart = CpuSeconds();
                     snapshotsStart = _worker.Stats.Snapshots;
-                    gcStart = (GC.CollectionCount(2), GC.GetTotalPauseDuration());
+                    gcStart = (GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes());
                 }
                 sets.Add(MessageCodec.Deserialize<DetectionSet>(message.Payload, message.ContentType));
             }
             var fps = sets.Count / measured!.Elapsed.TotalSeconds;
             var perCpuSecond = sets.Count / (CpuSeconds() - cpuStart);
             var snapshots = _worker.Stats.Snapshots - snapshotsStart;
-            var gc = (Gen2: GC.CollectionCount(2) - gcStart.Gen2, PauseMs: (GC.GetTotalPauseDuration() - gcStart.Pause).TotalMilliseconds / measured.Elapsed.TotalSeconds);
+            var gc = (Gen0: GC.CollectionCount(0) - gcStart.Gen0, Gen2: GC.CollectionCount(2) - gcStart.Gen2,
+                PauseMs: (GC.GetTotalPauseDuration() - gcStart.Pause).TotalMilliseconds / measured.Elapsed.TotalSeconds,
+                KbPerFrame: (GC.GetTotalAllocatedBytes() - gcStart.Allocated) / 1024.0 / Math.Max(1, sets.Count));
             await stop.CancelAsync();
             await camera;
             await EdgeEvents.Testing.Receive.UntilQuietAsync(_detections.Messages, TimeSpan.FromSeconds(1));
             return new WorkerResult(fps, perCpuSecond, sets.Count,
                 sets.Average(x => x.Timings.QueueMs), sets.Average(x => x.Timings.DecodeMs), sets.Average(x => x.Timings.LetterboxMs),
                 sets.Average(x => x.Timings.InferenceMs), sets.Average(x => x.Timings.PostprocessMs), publishTimes.Mean,
-                _worker.Stats.TotalDropped - droppedBefore, snapshots, gc.Gen2, gc.PauseMs);
+                _worker.Stats.TotalDropped - droppedBefore, snapshots, gc.Gen0, gc.Gen2, gc.PauseMs, gc.KbPerFrame);
         }
 
         public async ValueTask DisposeAsync()
@@ -400,7 +402,7 @@ public static class DetectorBench
         Console.WriteLine($"| decode+NMS | {r.PostprocessMs:F2} |");
         Console.WriteLine($"| publish | {r.PublishMs:F2} |");
         Console.WriteLine($"letterbox+postprocess = {prePost / r.InferenceMs:P1} of inference; with JPEG decode {(prePost + r.DecodeMs) / r.InferenceMs:P1}");
-        Console.WriteLine($"GC while measured: {r.Gen2Collections} gen2 collections, pauses {r.GcPauseMsPerSecond:F1} ms/s (the bench's cameras, and an embedded broker, allocate in this process too)");
+        Console.WriteLine($"GC while measured: {r.Gen0Collections} collections ({r.Gen2Collections} gen2), pauses {r.GcPauseMsPerSecond:F1} ms/s, {r.AllocatedKbPerFrame:F0} KB allocated per processed frame (an embedded broker allocates in this process too)");
     }
 
     private static double PeakRssMb()
