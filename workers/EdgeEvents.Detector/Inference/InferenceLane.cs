@@ -30,10 +30,12 @@ internal sealed class InferenceLane
     private readonly DetectionPostprocessor _postprocessor;
     private readonly Channel<Batch> _free;
     private readonly Channel<Batch> _ready;
+    private readonly InferenceThreads? _threads;
 
     public InferenceLane(DetectorModel model, DetectorOptions options, FrameMailbox mailbox, DetectorStats stats,
-        ErrorReporter errors, ChannelWriter<DetectionResult> output, ILogger logger, string component = "detector")
+        ErrorReporter errors, ChannelWriter<DetectionResult> output, ILogger logger, string component = "detector", InferenceThreads? threads = null)
     {
+        _threads = threads;
         _component = component;
         _model = model;
         _options = options;
@@ -132,6 +134,7 @@ internal sealed class InferenceLane
 
     private void InferLoop(CancellationToken ct)
     {
+        _threads?.ProtectCurrentThread();
         try
         {
             while (_ready.Reader.WaitToReadAsync(ct).AsTask().GetAwaiter().GetResult())
