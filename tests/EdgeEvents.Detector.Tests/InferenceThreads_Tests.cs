@@ -13,12 +13,12 @@ public class InferenceThreads_Tests
     /// the test process keeps its priority.
     /// </summary>
     [LinuxFact]
-    public void Every_thread_but_the_run_and_pool_threads_is_lowered_including_threads_started_later()
+    public void Every_thread_but_the_protected_ones_is_lowered_including_threads_started_later()
     {
         var ids = new ConcurrentBag<int>();
         using var release = new ManualResetEventSlim();
         using var threads = new InferenceThreads(10, runThreads: 1, NullLogger.Instance, () => ids);
-        int Start(bool protect, string? name = null)
+        int Start(bool protect)
         {
             var started = new TaskCompletionSource<int>();
             new Thread(() =>
@@ -28,19 +28,16 @@ public class InferenceThreads_Tests
                 if (protect) threads.ProtectCurrentThread();
                 started.SetResult(id);
                 release.Wait();
-            }) { IsBackground = true, Name = name }.Start();
+            }) { IsBackground = true }.Start();
             return started.Task.GetAwaiter().GetResult();
         }
 
         try
         {
             var plain = Start(protect: false);
-            // Stands for an intra-op pool thread: named after the thread its session was created on.
-            var pool = Start(protect: false, InferenceThreads.SessionThreadName);
             var run = Start(protect: true);
             WaitFor(() => NiceOf(plain) == 10, TimeSpan.FromSeconds(3));
             Assert.Equal(0, NiceOf(run));
-            Assert.Equal(0, NiceOf(pool));
 
             // A thread that appears after the first pass is caught by the next one.
             var later = Start(protect: false);

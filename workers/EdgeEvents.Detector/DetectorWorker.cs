@@ -73,8 +73,10 @@ public sealed class DetectorWorker : BackgroundService
             }
             for (var i = 0; i < _options.Sessions; i++)
             {
-                var logger = _loggerFactory.CreateLogger<DetectorModel>();
-                var model = _threads is null ? DetectorModel.Load(_options, logger) : InferenceThreads.Create(() => DetectorModel.Load(_options, logger));
+                var before = InferenceThreads.Snapshot();
+                var model = DetectorModel.Load(_options, _loggerFactory.CreateLogger<DetectorModel>());
+                // The threads that appeared while the session was created are its intra-op pool.
+                _threads?.Protect(InferenceThreads.Snapshot().Except(before));
                 _lanes.Add(new InferenceLane(model, _options, _mailbox, Stats, _component.Errors, _results.Writer,
                     _loggerFactory.CreateLogger<InferenceLane>(), _component.Name, _threads));
             }

@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
@@ -12,15 +11,11 @@ namespace EdgeEvents.Detector.Inference;
 /// of the process except the protected ones (each session's run thread and its intra-op pool) gets that nice value: it
 /// still has the CPU the model leaves idle between parallel sections, but no longer delays them. Threads started later
 /// are lowered by a re-check every <see cref="Period"/>. Raising a nice value back needs a privilege, so a thread is
-/// lowered only after every run thread has protected itself. The intra-op pools are told apart by name: a new thread
-/// takes the name of the thread that starts it, so sessions created on a thread named <see cref="SessionThreadName"/>
-/// (<see cref="Create{T}"/>) have pools of that name.
+/// lowered only after every run thread has protected itself.
 /// </summary>
 internal sealed class InferenceThreads : IDisposable
 {
     public static readonly TimeSpan Period = TimeSpan.FromSeconds(2);
-    /// <summary>Name (at most 15 characters: the kernel's limit) of the thread sessions are created on, and so of their pools.</summary>
-    public const string SessionThreadName = "onnx-session";
     private const int PrioProcess = 0;
 
     private readonly int _nice;
@@ -60,20 +55,10 @@ internal sealed class InferenceThreads : IDisposable
         return ids;
     }
 
-    /// <summary>Runs <paramref name="create"/> (which creates a session) on a thread named <see cref="SessionThreadName"/> and waits for it.</summary>
-    public static T Create<T>(Func<T> create)
+    /// <summary>Protects threads that appeared while a session was created (its intra-op pool).</summary>
+    public void Protect(IEnumerable<int> threadIds)
     {
-        T result = default!;
-        ExceptionDispatchInfo? failure = null;
-        var thread = new Thread(() =>
-        {
-            try { result = create(); }
-            catch (Exception ex) { failure = ExceptionDispatchInfo.Capture(ex); }
-        }) { Name = SessionThreadName };
-        thread.Start();
-        thread.Join();
-        failure?.Throw();
-        return result;
+        lock (_lock) _protected.UnionWith(threadIds);
     }
 
     /// <summary>Protects the calling thread (a session's run thread); the last expected one starts the lowering.</summary>
@@ -97,7 +82,7 @@ internal sealed class InferenceThreads : IDisposable
             var lowered = 0;
             foreach (var id in current)
             {
-                if (_protected.Contains(id) || _lowered.Contains(id) || NameOf(id) == SessionThreadName) continue;
+                if (_protected.Contains(id) || _lowered.Contains(id)) continue;
                 // Fails for a thread that has just exited (ESRCH); anything else means it cannot work here.
                 if (setpriority(PrioProcess, id, _nice) != 0 && Marshal.GetLastPInvokeError() != Esrch)
                 {
@@ -112,12 +97,6 @@ internal sealed class InferenceThreads : IDisposable
             if (lowered > 0)
                 _logger.LogDebug("Lowered {Count} thread(s) to nice {Nice}; {Protected} inference thread(s) keep their priority", lowered, _nice, _protected.Count);
         }
-    }
-
-    private static string? NameOf(int threadId)
-    {
-        try { return File.ReadAllText($"/proc/self/task/{threadId}/comm").TrimEnd('\n'); }
-        catch (IOException) { return null; }
     }
 
     /// <summary>The calling thread's kernel id (what /proc/self/task lists).</summary>
