@@ -23,7 +23,7 @@ namespace EdgeEvents.Bench;
 /// saturated by a camera publishing bus.jpg faster than it can keep up (latest frame wins). Also prints per-stage
 /// milliseconds, pre+post as a share of inference, resident memory, and decode costs for bus.jpg and a 1080p JPEG.
 /// <c>--snapshots</c> compares throughput with annotated snapshots on (1/s per camera) and off instead.
-/// Usage: detector [--quick] [--model path] [--seconds N per round] [--rounds N] [--broker embedded|mosquitto] [--frame-size WxH] [--overload F] [--intra-op-threads N] [--other-threads-nice N] [--sessions-variant] [--spinning-variant]
+/// Usage: detector [--quick] [--model path] [--seconds N per round] [--rounds N] [--broker embedded|mosquitto] [--frame-size WxH] [--overload F] [--intra-op-threads N] [--sessions-variant] [--spinning-variant]
 ///                 [--snapshots [--cameras N] [--snapshot-max-width W]]
 /// </summary>
 public static class DetectorBench
@@ -39,18 +39,14 @@ public static class DetectorBench
         // The broker the bench's cameras publish through: embedded in this process, or mosquitto in a process of its own.
         var brokerKind = Option(args, "--broker") ?? MqttTestBroker.Embedded;
         if (Option(args, "--intra-op-threads") is { } threads) options = options with { IntraOpThreads = int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture) };
-        // As a detector is deployed (manifests/base/config/detector.env): its other threads yield to the model.
-        options = options with { OtherThreadsNice = Option(args, "--other-threads-nice") is { } nice ? int.Parse(nice, System.Globalization.CultureInfo.InvariantCulture) : 10 };
-        Console.WriteLine($"detector bench: {Path.GetFileName(modelPath)}, {brokerKind} broker, {Environment.ProcessorCount} cores, other threads at nice {options.OtherThreadsNice}, " +
-            $"{rounds} alternating round(s) of {seconds:0} s per side, median ratio, {DateTime.UtcNow:yyyy-MM-dd}");
+        Console.WriteLine($"detector bench: {Path.GetFileName(modelPath)}, {brokerKind} broker, {Environment.ProcessorCount} cores, {rounds} alternating round(s) of {seconds:0} s per side, median ratio, {DateTime.UtcNow:yyyy-MM-dd}");
 
         if (args.Contains("--snapshots"))
         {
             var cameras = Option(args, "--cameras") is { } c ? int.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 4;
             var snapshotRounds = Option(args, "--rounds") is not null ? rounds : quick ? 3 : 7;
             var maxWidth = Option(args, "--snapshot-max-width") is { } w ? int.Parse(w, System.Globalization.CultureInfo.InvariantCulture) : options.SnapshotMaxWidth;
-            // Two workers in one process would lower each other's inference threads: priorities stay as they are here.
-            await CompareSnapshotsAsync(brokerKind, options with { SnapshotMaxWidth = maxWidth, OtherThreadsNice = 0 }, busJpeg, cameras, snapshotRounds, TimeSpan.FromSeconds(seconds));
+            await CompareSnapshotsAsync(brokerKind, options with { SnapshotMaxWidth = maxWidth }, busJpeg, cameras, snapshotRounds, TimeSpan.FromSeconds(seconds));
             return 0;
         }
         using var model = DetectorModel.Load(options, NullLogger.Instance);

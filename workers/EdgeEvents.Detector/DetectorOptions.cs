@@ -54,15 +54,6 @@ public sealed record DetectorOptions : IValidatableObject
     /// </summary>
     public bool IntraOpSpinning { get; init; }
 
-    /// <summary>
-    /// Linux nice value (1–19) for every thread of the process but the inference threads (each session's run thread
-    /// and ONNX Runtime's intra-op pool), so decoding, the transport and the GC use the CPU the model leaves idle instead
-    /// of delaying its parallel sections; 0 leaves priorities alone. For a detector in a process of its own (the
-    /// manifests set 10); in the all-in-one demo the LLM and scene workers would yield too. Default 0.
-    /// </summary>
-    [Range(0, 19)]
-    public int OtherThreadsNice { get; init; }
-
     /// <summary>Inference sessions (each with its own pipeline) in this process. Default 1.</summary>
     [Range(1, 16)]
     public int Sessions { get; init; } = 1;

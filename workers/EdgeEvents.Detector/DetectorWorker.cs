@@ -36,7 +36,6 @@ public sealed class DetectorWorker : BackgroundService
     private readonly SnapshotPublisher? _snapshots;
     private readonly CameraPartition _partition;
     private IMessageSubscription? _subscription;
-    private InferenceThreads? _threads;
 
     public DetectorWorker(DetectorOptions options, EdgeComponent component, ILoggerFactory loggerFactory)
     {
@@ -66,19 +65,11 @@ public sealed class DetectorWorker : BackgroundService
     {
         try
         {
-            if (_options.OtherThreadsNice > 0)
-            {
-                if (InferenceThreads.Supported) _threads = new InferenceThreads(_options.OtherThreadsNice, _options.Sessions, _loggerFactory.CreateLogger<InferenceThreads>());
-                else _logger.LogWarning("Detector:OtherThreadsNice is ignored: thread priorities are set on Linux only");
-            }
             for (var i = 0; i < _options.Sessions; i++)
             {
-                var before = InferenceThreads.Snapshot();
                 var model = DetectorModel.Load(_options, _loggerFactory.CreateLogger<DetectorModel>());
-                // The threads that appeared while the session was created are its intra-op pool.
-                _threads?.Protect(InferenceThreads.Snapshot().Except(before));
                 _lanes.Add(new InferenceLane(model, _options, _mailbox, Stats, _component.Errors, _results.Writer,
-                    _loggerFactory.CreateLogger<InferenceLane>(), _component.Name, _threads));
+                    _loggerFactory.CreateLogger<InferenceLane>(), _component.Name));
             }
         }
         catch
@@ -94,9 +85,8 @@ public sealed class DetectorWorker : BackgroundService
             Capacity = _options.IntakeCapacity,
             Overload = OverloadPolicy.DropOldest,
         }, cancellationToken);
-        _logger.LogInformation("Detector subscribed to {Filter}{Group} (partition {Partition}) with {Sessions} session(s){Nice}",
-            filter, _options.Group is { Length: > 0 } g ? $" (group {g})" : "", _partition, _lanes.Count,
-            _threads is null ? "" : $"; other threads at nice {_options.OtherThreadsNice}");
+        _logger.LogInformation("Detector subscribed to {Filter}{Group} (partition {Partition}) with {Sessions} session(s)",
+            filter, _options.Group is { Length: > 0 } g ? $" (group {g})" : "", _partition, _lanes.Count);
         await base.StartAsync(cancellationToken);
     }
 
@@ -206,8 +196,6 @@ public sealed class DetectorWorker : BackgroundService
 
     private void DisposeLanes()
     {
-        _threads?.Dispose();
-        _threads = null;
         foreach (var lane in _lanes) lane.Model.Dispose();
         _lanes.Clear();
     }

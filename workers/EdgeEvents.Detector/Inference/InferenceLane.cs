@@ -30,12 +30,10 @@ internal sealed class InferenceLane
     private readonly DetectionPostprocessor _postprocessor;
     private readonly Channel<Batch> _free;
     private readonly Channel<Batch> _ready;
-    private readonly InferenceThreads? _threads;
 
     public InferenceLane(DetectorModel model, DetectorOptions options, FrameMailbox mailbox, DetectorStats stats,
-        ErrorReporter errors, ChannelWriter<DetectionResult> output, ILogger logger, string component = "detector", InferenceThreads? threads = null)
+        ErrorReporter errors, ChannelWriter<DetectionResult> output, ILogger logger, string component = "detector")
     {
-        _threads = threads;
         _component = component;
         _model = model;
         _options = options;
@@ -134,7 +132,6 @@ internal sealed class InferenceLane
 
     private void InferLoop(CancellationToken ct)
     {
-        _threads?.ProtectCurrentThread();
         try
         {
             while (_ready.Reader.WaitToReadAsync(ct).AsTask().GetAwaiter().GetResult())
