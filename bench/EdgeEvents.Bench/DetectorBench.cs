@@ -64,8 +64,8 @@ public static class DetectorBench
         new FramePreprocessor(model.Input, options.MaxImagePixels).Prepare(new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = frameJpeg }, input, out _);
         var slice = TimeSpan.FromSeconds(seconds);
         // Offered rate as a multiple of the bare rate: above 1 saturates the worker ("model busy" ≈ 100 % in every
-        // round shows it); every frame above what it processes is still received (and the broker runs in this
-        // process), so a larger factor charges the worker for the bench's own traffic on the shared cores.
+        // round shows it); every frame above what it processes is still received (and an embedded broker runs in
+        // this process), so a larger factor charges the worker for the bench's own traffic on the shared cores.
         var overload = Option(args, "--overload") is { } f ? double.Parse(f, System.Globalization.CultureInfo.InvariantCulture) : 1.25;
         await CompareAsync($"1 session, {(options.IntraOpThreads == 0 ? "default threads" : $"{options.IntraOpThreads} threads")}, no spinning", brokerKind, options, model, input, frameJpeg, rounds, slice, overload);
         // Frames in parallel (one single-threaded session per core) instead of one frame on all cores: the CPU

@@ -199,8 +199,8 @@ public sealed unsafe class FramePreprocessor
 
     /// <summary>
     /// One output row: per pixel, the window's horizontally resampled rows weighted and summed (tap by tap, in order),
-    /// clamped to 0..255 and divided, its channels written to three planes. Four pixels run side by side as in
-    /// <see cref="HorizontalPass"/>; nothing is stored between taps.
+    /// clamped to 0..255 and divided, its channels written to three planes. Eight pixels run side by side (two per
+    /// 256-bit register), independent sums as in <see cref="HorizontalPass"/>; nothing is stored between taps.
     /// </summary>
     private void VerticalPass(int first, int count, int ring, int rw, ReadOnlySpan<float> weights, Span<float> plane0, Span<float> plane1, Span<float> plane2)
     {
