@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
+using EdgeEvents.Detector.Imaging;
 using EdgeEvents.Detector.Snapshots;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
@@ -81,6 +82,9 @@ public class Snapshots_Tests(ITestOutputHelper output)
         Assert.Equal(["edge/snapshots/cam1", "edge/snapshots/cam2"], perCamera.Keys.Order());
         Assert.All(perCamera.Values, n => Assert.InRange(n, 2, 3));
         Assert.True(detector.Worker.Stats.Processed > 3 * received.Count, $"only {detector.Worker.Stats.Processed} frames processed");
+        // The frames decode at full size for this model, so snapshots draw on the pipeline's pixels instead of decoding again.
+        output.WriteLine($"{detector.Worker.Stats.SnapshotDecodes} of {detector.Worker.Stats.Snapshots} snapshots decoded their frame again");
+        Assert.True(detector.Worker.Stats.SnapshotDecodes < detector.Worker.Stats.Snapshots);
     }
 
     [Fact]
@@ -159,6 +163,80 @@ public class Snapshots_Tests(ITestOutputHelper output)
         var (x, y) = ((int)(900 * scale), (int)MathF.Round(900 * scale));
         Assert.True(Difference(snapshot, plain, x, y) > 60, $"{snapshot.GetPixel(x, y)} on the scaled box edge, {plain.GetPixel(x, y)} without boxes");
         Assert.True(Difference(snapshot, plain, x, (int)(600 * scale)) < 20);
+    }
+
+    [Theory]
+    [InlineData(640, 608, 810, false)] // the pipeline decoded bus.jpg at 6/8, the snapshot's own scale: the same pixels
+    [InlineData(0, 810, 1080, true)] // full size wanted, 6/8 kept: decoded again
+    public void A_snapshot_drawn_on_the_pipelines_pixels_is_the_one_decoding_again_gives(int maxWidth, int width, int height, bool decodedAgain)
+    {
+        var jpeg = File.ReadAllBytes(TestData.Sample("bus.jpg"));
+        var frame = new Frame { Camera = "bus", Encoding = FrameEncoding.Jpeg, Data = jpeg };
+        var preprocessor = new FramePreprocessor(new InputFormat(640, 640, Bgr: false, PixelDivisor: 255, Centered: true), 4096L * 4096);
+        preprocessor.Prepare(frame, new float[3 * 640 * 640], out _);
+        var decoded = preprocessor.CopyDecoded()!;
+        var set = Detections("bus", 810, 1080) with
+        {
+            Detections = [new Detection { ClassId = 5, Label = "bus", Confidence = 0.87f, Box = new Box(34, 230, 796, 774) }],
+        };
+        var renderer = new SnapshotRenderer(quality: 80, maxWidth);
+
+        var fromPipeline = renderer.Render(frame, set, decoded, out var again);
+        var fromFrame = renderer.Render(frame, set);
+
+        Assert.Equal((608, 810), (decoded.Width, decoded.Height));
+        Assert.Equal(decodedAgain, again);
+        using var image = SKBitmap.Decode(fromPipeline);
+        Assert.Equal((width, height), (image.Width, image.Height));
+        Assert.Equal(fromFrame, fromPipeline);
+    }
+
+    [Fact]
+    public void A_1080p_frame_decoded_at_4_8_gives_a_snapshot_of_the_2_8_size_without_a_second_decode()
+    {
+        var jpeg = TestImages.ResizedJpeg("bus.jpg", 1920, 1080);
+        var frame = new Frame { Camera = "wide", Encoding = FrameEncoding.Jpeg, Data = jpeg };
+        var preprocessor = new FramePreprocessor(new InputFormat(640, 640, Bgr: false, PixelDivisor: 255, Centered: true), 4096L * 4096);
+        preprocessor.Prepare(frame, new float[3 * 640 * 640], out _);
+        var decoded = preprocessor.CopyDecoded()!;
+        var renderer = new SnapshotRenderer(quality: 80, maxWidth: 640);
+
+        using var fromPipeline = SKBitmap.Decode(renderer.Render(frame, Detections("wide", 1920, 1080), decoded, out var again));
+        using var fromFrame = SKBitmap.Decode(renderer.Render(frame, Detections("wide", 1920, 1080)));
+
+        Assert.Equal((960, 540), (decoded.Width, decoded.Height));
+        Assert.False(again);
+        Assert.Equal((fromFrame.Width, fromFrame.Height), (fromPipeline.Width, fromPipeline.Height));
+        var differences = new List<int>();
+        for (var y = 4; y < fromFrame.Height; y += 8)
+        for (var x = 4; x < fromFrame.Width; x += 8) differences.Add(Difference(fromFrame, fromPipeline, x, y));
+        output.WriteLine($"mean difference {differences.Average():F1} (sum of three channels)");
+        Assert.True(differences.Average() < 15, $"the two snapshots differ by {differences.Average():F1} on average");
+    }
+
+    [Fact]
+    public void Snapshots_are_encoded_with_the_systems_libjpeg_turbo_as_skiasharp_would_encode_them()
+    {
+        Assert.True(!OperatingSystem.IsLinux() || JpegEncoder.TurboAvailable,
+            "libturbojpeg.so.0 not found: install it (Debian/Ubuntu: apt-get install libturbojpeg0); .ci/run does");
+        using var photo = SKBitmap.Decode(TestImages.ResizedJpeg("bus.jpg", 608, 810));
+        using var source = photo.Copy(SKColorType.Rgba8888);
+
+        using var turbo = SKBitmap.Decode(JpegEncoder.Encode(source, 80));
+        using var skia = SKBitmap.Decode(JpegEncoder.Encode(source, 80, turbo: false));
+
+        Assert.Equal((608, 810), (turbo.Width, turbo.Height));
+        Assert.Equal((608, 810), (skia.Width, skia.Height));
+        var (toSource, toSkia) = (new List<int>(), new List<int>());
+        for (var y = 3; y < 810; y += 7)
+        for (var x = 3; x < 608; x += 7)
+        {
+            toSource.Add(Difference(turbo, source, x, y));
+            toSkia.Add(Difference(turbo, skia, x, y));
+        }
+        output.WriteLine($"TurboJPEG vs source {toSource.Average():F2}, vs SkiaSharp {toSkia.Average():F2} (mean, sum of three channels)");
+        Assert.True(toSource.Average() < 12, $"TurboJPEG's snapshot differs from its source by {toSource.Average():F2}");
+        Assert.True(toSkia.Average() < 5, $"TurboJPEG's and SkiaSharp's snapshots differ by {toSkia.Average():F2}");
     }
 
     private static DetectionSet Detections(string camera, int width, int height) =>

@@ -39,6 +39,7 @@ public sealed class DetectorStats
     private long _processed;
     private long _published;
     private long _snapshots;
+    private long _snapshotDecodes;
     private int _largestBatch;
 
     public long Processed => Interlocked.Read(ref _processed);
@@ -46,6 +47,9 @@ public sealed class DetectorStats
 
     /// <summary>Annotated snapshots published.</summary>
     public long Snapshots => Interlocked.Read(ref _snapshots);
+
+    /// <summary>Snapshots that decoded their frame again because the pipeline had not kept its pixels (or kept them smaller).</summary>
+    public long SnapshotDecodes => Interlocked.Read(ref _snapshotDecodes);
 
     /// <summary>The most frames run in one inference so far.</summary>
     public int LargestBatch => Volatile.Read(ref _largestBatch);
@@ -74,7 +78,11 @@ public sealed class DetectorStats
 
     internal void RecordPublished() => Interlocked.Increment(ref _published);
 
-    internal void RecordSnapshot() => Interlocked.Increment(ref _snapshots);
+    internal void RecordSnapshot(bool decodedAgain)
+    {
+        Interlocked.Increment(ref _snapshots);
+        if (decodedAgain) Interlocked.Increment(ref _snapshotDecodes);
+    }
 
     internal void RecordBatch(int size)
     {

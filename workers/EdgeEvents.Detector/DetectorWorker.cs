@@ -69,7 +69,7 @@ public sealed class DetectorWorker : BackgroundService
             {
                 var model = DetectorModel.Load(_options, _loggerFactory.CreateLogger<DetectorModel>());
                 _lanes.Add(new InferenceLane(model, _options, _mailbox, Stats, _component.Errors, _results.Writer,
-                    _loggerFactory.CreateLogger<InferenceLane>(), _component.Name));
+                    _loggerFactory.CreateLogger<InferenceLane>(), _component.Name, _snapshots is null ? null : _snapshots.IsDue));
             }
         }
         catch
@@ -87,6 +87,8 @@ public sealed class DetectorWorker : BackgroundService
         }, cancellationToken);
         _logger.LogInformation("Detector subscribed to {Filter}{Group} (partition {Partition}) with {Sessions} session(s)",
             filter, _options.Group is { Length: > 0 } g ? $" (group {g})" : "", _partition, _lanes.Count);
+        if (_snapshots is not null)
+            _logger.LogInformation("Snapshots: at most {Rate}/s per camera, encoded with {Encoder}", _options.SnapshotsPerSecond, JpegEncoder.Library);
         await base.StartAsync(cancellationToken);
     }
 
@@ -156,7 +158,7 @@ public sealed class DetectorWorker : BackgroundService
         var topics = _component.Topics;
         try
         {
-            await foreach (var (set, frame, trace) in _results.Reader.ReadAllAsync(ct))
+            await foreach (var (set, frame, trace, decoded) in _results.Reader.ReadAllAsync(ct))
             {
                 var start = Stopwatch.GetTimestamp();
                 // A child of the frame's receive span: the detections' publish continues the frame's trace.
@@ -179,7 +181,7 @@ public sealed class DetectorWorker : BackgroundService
                     span.Fail(ex);
                     _component.Errors.Report(ErrorKinds.Internal, $"Publishing detections of '{set.Camera}' failed: {ex.Message}", camera: set.Camera);
                 }
-                _snapshots?.Offer(set, frame);
+                _snapshots?.Offer(set, frame, decoded);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

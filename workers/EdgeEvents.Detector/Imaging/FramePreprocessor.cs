@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -27,6 +28,17 @@ public sealed class FrameDecodeException(string kind, string message) : Exceptio
     public string Kind { get; } = kind;
 }
 
+/// <summary>
+/// RGBA pixels of a decoded JPEG/PNG frame (<paramref name="Width"/>×<paramref name="Height"/>, possibly a reduced
+/// n/8 DCT scale of the image's own <paramref name="FullWidth"/>×<paramref name="FullHeight"/>), in a buffer rented
+/// from the shared pool (it may be longer): whoever is left holding the image calls <see cref="Release"/>.
+/// </summary>
+public sealed record DecodedImage(byte[] Rgba, int Width, int Height, int FullWidth, int FullHeight)
+{
+    /// <summary>Gives the buffer back to the pool; the image must not be used afterwards.</summary>
+    public void Release() => ArrayPool<byte>.Shared.Return(Rgba);
+}
+
 /// <summary>Time spent turning one frame into a tensor.</summary>
 public readonly record struct PreprocessTimings(double DecodeMs, double LetterboxMs);
 
@@ -50,6 +62,8 @@ public sealed unsafe class FramePreprocessor
     private byte[] _pixels = [];
     private float[] _rows = [];
     private float[] _line = [];
+    // What the last Prepare decoded into _pixels; null after a raw frame.
+    private (int Width, int Height, int FullWidth, int FullHeight)? _decoded;
 
     public FramePreprocessor(InputFormat format, long maxPixels)
     {
@@ -68,9 +82,11 @@ public sealed unsafe class FramePreprocessor
         var start = Stopwatch.GetTimestamp();
         Letterbox box;
         long decoded;
+        _decoded = null;
         if (frame.Encoding is FrameEncoding.Jpeg or FrameEncoding.Png)
         {
             var image = Decode(frame);
+            _decoded = image;
             decoded = Stopwatch.GetTimestamp();
             box = Letterbox.Compute(image.FullWidth, image.FullHeight, _format.Width, _format.Height, _format.Centered);
             Resample(_pixels.AsSpan(0, image.Width * image.Height * 4), image.Width, image.Height, 4, sourceBgr: false, box, tensor);
@@ -92,6 +108,19 @@ public sealed unsafe class FramePreprocessor
         var end = Stopwatch.GetTimestamp();
         timings = new(Stopwatch.GetElapsedTime(start, decoded).TotalMilliseconds, Stopwatch.GetElapsedTime(decoded, end).TotalMilliseconds);
         return box;
+    }
+
+    /// <summary>
+    /// A copy of the pixels the last <see cref="Prepare"/> decoded (null after a raw frame or a failed decode), so a
+    /// snapshot of that frame needs no second decode.
+    /// </summary>
+    public DecodedImage? CopyDecoded()
+    {
+        if (_decoded is not { } image) return null;
+        var length = image.Width * image.Height * 4;
+        var rgba = ArrayPool<byte>.Shared.Rent(length);
+        _pixels.AsSpan(0, length).CopyTo(rgba);
+        return new DecodedImage(rgba, image.Width, image.Height, image.FullWidth, image.FullHeight);
     }
 
     /// <summary>Decodes into the RGBA buffer; Width/Height are the decoded size, FullWidth/FullHeight the image's own.</summary>

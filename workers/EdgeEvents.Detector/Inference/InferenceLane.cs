@@ -30,10 +30,15 @@ internal sealed class InferenceLane
     private readonly DetectionPostprocessor _postprocessor;
     private readonly Channel<Batch> _free;
     private readonly Channel<Batch> _ready;
+    private readonly Func<string, bool>? _snapshotDue;
 
+    /// <param name="snapshotDue">Whether a camera's next frame will be drawn as a snapshot; such frames carry a copy of
+    /// their decoded pixels on to the snapshot stage.</param>
     public InferenceLane(DetectorModel model, DetectorOptions options, FrameMailbox mailbox, DetectorStats stats,
-        ErrorReporter errors, ChannelWriter<DetectionResult> output, ILogger logger, string component = "detector")
+        ErrorReporter errors, ChannelWriter<DetectionResult> output, ILogger logger, string component = "detector",
+        Func<string, bool>? snapshotDue = null)
     {
+        _snapshotDue = snapshotDue;
         _component = component;
         _model = model;
         _options = options;
@@ -119,6 +124,7 @@ internal sealed class InferenceLane
         try
         {
             batch.Boxes[slot] = _preprocessor.Prepare(frame, batch.Slot(slot), out batch.Timings[slot]);
+            batch.Decoded[slot] = _snapshotDue?.Invoke(frame.Camera) == true ? _preprocessor.CopyDecoded() : null;
         }
         catch (FrameDecodeException ex)
         {
@@ -149,6 +155,7 @@ internal sealed class InferenceLane
                     finally
                     {
                         Array.Clear(batch.Frames);
+                        batch.ReleaseDecoded();
                         _free.Writer.TryWrite(batch);
                     }
                 }
@@ -208,7 +215,8 @@ internal sealed class InferenceLane
                 Detections = detections,
                 Timings = timings,
             };
-            var result = new DetectionResult(set, frame, pending.Trace);
+            var result = new DetectionResult(set, frame, pending.Trace, batch.Decoded[i]);
+            batch.Decoded[i] = null; // handed on with the result
             if (!_output.TryWrite(result)) _output.WriteAsync(result, ct).AsTask().GetAwaiter().GetResult();
         }
         _logger.LogDebug("Batch of {Count} in {Ms:F1} ms", batch.Count, inferenceMs);
@@ -229,10 +237,10 @@ internal sealed class InferenceLane
     }
 
     /// <summary>
-    /// Detections of one frame, the frame itself (its data is the received payload, not a copy; the snapshot stage draws
-    /// on it) and the trace context of the frame's receive span, for the publisher.
+    /// Detections of one frame, the frame itself (its data is the received payload, not a copy), the trace context of
+    /// the frame's receive span, for the publisher, and the decoded pixels when the frame is due for a snapshot.
     /// </summary>
-    internal readonly record struct DetectionResult(DetectionSet Set, Frame Frame, ActivityContext Trace);
+    internal readonly record struct DetectionResult(DetectionSet Set, Frame Frame, ActivityContext Trace, DecodedImage? Decoded = null);
 
     /// <summary>A reusable input buffer for up to <see cref="Capacity"/> images and what is known about each.</summary>
     private sealed class Batch(int capacity, int tensorLength)
@@ -240,11 +248,19 @@ internal sealed class InferenceLane
         public int Capacity { get; } = capacity;
         public float[] Input { get; } = new float[capacity * tensorLength];
         public PendingFrame?[] Frames { get; } = new PendingFrame?[capacity];
+        public DecodedImage?[] Decoded { get; } = new DecodedImage?[capacity];
         public Letterbox[] Boxes { get; } = new Letterbox[capacity];
         public PreprocessTimings[] Timings { get; } = new PreprocessTimings[capacity];
         public double[] QueueMs { get; } = new double[capacity];
         public int Count { get; set; }
 
         public Span<float> Slot(int index) => Input.AsSpan(index * tensorLength, tensorLength);
+
+        /// <summary>Releases the pixels of frames that produced no result.</summary>
+        public void ReleaseDecoded()
+        {
+            foreach (var decoded in Decoded) decoded?.Release();
+            Array.Clear(Decoded);
+        }
     }
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using EdgeEvents.Contracts.Messages;
+using EdgeEvents.Detector.Imaging;
 using SkiaSharp;
 
 namespace EdgeEvents.Detector.Snapshots;
@@ -9,8 +11,9 @@ namespace EdgeEvents.Detector.Snapshots;
 /// "label 0.91" tag on a filled background above it (inside the box when there is no room above). Line width and text
 /// size follow the image's shorter side, so tags read the same at 640p and 1080p. Frames wider than
 /// <c>maxWidth</c> are scaled down: a JPEG is decoded at the largest n/8 DCT scale that fits (libjpeg-turbo's
-/// shrink-on-load, much cheaper than decoding in full and resampling), other images are resampled. JPEG/PNG and raw
-/// rgb24/bgr24 frames are accepted.
+/// shrink-on-load, much cheaper than decoding in full and resampling), other images are resampled. Pixels the
+/// pipeline already decoded are used instead of decoding again when they are at least that size. JPEG/PNG and raw
+/// rgb24/bgr24 frames are accepted; <see cref="JpegEncoder"/> encodes.
 /// </summary>
 internal sealed class SnapshotRenderer(int quality, int maxWidth)
 {
@@ -25,18 +28,24 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
 
     /// <summary>The annotated frame as JPEG bytes.</summary>
     /// <exception cref="InvalidDataException">The frame cannot be decoded.</exception>
-    public byte[] Render(Frame frame, DetectionSet detections)
+    public byte[] Render(Frame frame, DetectionSet detections) => Render(frame, detections, null, out _);
+
+    /// <summary>The annotated frame as JPEG bytes, from <paramref name="decoded"/> when that is large enough.</summary>
+    /// <param name="decoded">The frame's pixels as the pipeline decoded them, if it kept them.</param>
+    /// <param name="decodedAgain">Whether the frame had to be decoded (raw frames never are).</param>
+    /// <exception cref="InvalidDataException">The frame cannot be decoded.</exception>
+    public byte[] Render(Frame frame, DetectionSet detections, DecodedImage? decoded, out bool decodedAgain)
     {
-        using var bitmap = Decode(frame);
+        var reused = decoded is null ? null : FromDecoded(frame, decoded);
+        decodedAgain = reused is null && frame.Encoding is FrameEncoding.Jpeg or FrameEncoding.Png;
+        using var bitmap = reused ?? Decode(frame);
         using (var canvas = new SKCanvas(bitmap))
         {
             // Boxes are in source pixels; the bitmap may be scaled down.
             var sourceWidth = detections.ImageWidth > 0 ? detections.ImageWidth : bitmap.Width;
             Draw(canvas, bitmap.Width, bitmap.Height, (float)bitmap.Width / sourceWidth, detections.Detections);
         }
-        using var data = bitmap.Encode(SKEncodedImageFormat.Jpeg, quality)
-            ?? throw new InvalidOperationException($"JPEG encoding of a {bitmap.Width}x{bitmap.Height} snapshot failed.");
-        return data.ToArray();
+        return JpegEncoder.Encode(bitmap, quality);
     }
 
     private static void Draw(SKCanvas canvas, int width, int height, float scale, IReadOnlyList<Detection> detections)
@@ -97,6 +106,30 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
         }
     }
 
+    /// <summary>
+    /// <paramref name="decoded"/> at the size <see cref="Decode"/> gives this frame, or null when the pipeline decoded it
+    /// smaller than that (a full-size snapshot of a frame decoded at a reduced DCT scale).
+    /// </summary>
+    private SKBitmap? FromDecoded(Frame frame, DecodedImage decoded)
+    {
+        var (width, height) = SnapshotSize(decoded.FullWidth, decoded.FullHeight, frame.Encoding == FrameEncoding.Jpeg);
+        if (decoded.Width < width || decoded.Height < height) return null;
+        var bitmap = new SKBitmap(new SKImageInfo(decoded.Width, decoded.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        Marshal.Copy(decoded.Rgba, 0, bitmap.GetPixels(), decoded.Width * decoded.Height * 4);
+        return Resized(bitmap, width, height);
+    }
+
+    /// <summary>What <see cref="Decode"/> gives a <paramref name="width"/>×<paramref name="height"/> image: the n/8 loop of <see cref="DecodeImage"/>, then <see cref="FitWidth"/>.</summary>
+    private (int Width, int Height) SnapshotSize(int width, int height, bool jpeg)
+    {
+        var (w, h) = (width, height);
+        // libjpeg's scaled size rounds up.
+        for (var n = 7; jpeg && n >= 1 && maxWidth > 0 && w > maxWidth; n--) (w, h) = ((width * n + 7) / 8, (height * n + 7) / 8);
+        return maxWidth <= 0 || w <= maxWidth ? (w, h) : (maxWidth, FittedHeight(w, h));
+    }
+
+    private int FittedHeight(int width, int height) => Math.Max(1, (int)Math.Round((double)height * maxWidth / width));
+
     private static unsafe SKBitmap FromRaw(Frame frame)
     {
         var (w, h) = (frame.Width, frame.Height);
@@ -116,16 +149,19 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
         return bitmap;
     }
 
-    /// <summary><paramref name="bitmap"/> itself when it is at most <c>maxWidth</c> wide, else a resized copy (and the original disposed).</summary>
-    private SKBitmap FitWidth(SKBitmap bitmap)
+    /// <summary><paramref name="bitmap"/> itself when it is at most <c>maxWidth</c> wide, else a copy scaled to that width (and the original disposed).</summary>
+    private SKBitmap FitWidth(SKBitmap bitmap) =>
+        maxWidth <= 0 || bitmap.Width <= maxWidth ? bitmap : Resized(bitmap, maxWidth, FittedHeight(bitmap.Width, bitmap.Height));
+
+    /// <summary><paramref name="bitmap"/> itself when it has that size, else a resized copy (and the original disposed).</summary>
+    private static SKBitmap Resized(SKBitmap bitmap, int width, int height)
     {
-        if (maxWidth <= 0 || bitmap.Width <= maxWidth) return bitmap;
+        if (bitmap.Width == width && bitmap.Height == height) return bitmap;
         using (bitmap)
         {
-            var height = Math.Max(1, (int)Math.Round((double)bitmap.Height * maxWidth / bitmap.Width));
-            var resized = new SKBitmap(new SKImageInfo(maxWidth, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+            var resized = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
             // Mipmaps (costly: 4x the resample here) only where plain bilinear would alias, beyond halving.
-            var mipmaps = bitmap.Width > 2 * maxWidth ? SKMipmapMode.Linear : SKMipmapMode.None;
+            var mipmaps = bitmap.Width > 2 * width ? SKMipmapMode.Linear : SKMipmapMode.None;
             bitmap.ScalePixels(resized, new SKSamplingOptions(SKFilterMode.Linear, mipmaps));
             return resized;
         }
