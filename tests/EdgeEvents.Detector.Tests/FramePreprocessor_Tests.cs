@@ -109,10 +109,12 @@ public class FramePreprocessor_Tests
         }
     }
 
-    [Fact]
-    public void Truncated_jpeg_is_rejected_as_decode_failed()
+    [Theory]
+    [InlineData(true)] // the system's libjpeg-turbo
+    [InlineData(false)] // SkiaSharp
+    public void Truncated_jpeg_is_rejected_as_decode_failed(bool turboJpeg)
     {
-        var pre = new FramePreprocessor(new InputFormat(64, 64, false, 255, true), 10_000_000);
+        var pre = new FramePreprocessor(new InputFormat(64, 64, false, 255, true), 10_000_000, turboJpeg);
         var jpeg = File.ReadAllBytes(Testing.TestData.Sample("bus.jpg"));
 
         var ex = Assert.Throws<FrameDecodeException>(() =>
@@ -120,6 +122,27 @@ public class FramePreprocessor_Tests
 
         Assert.Equal(ErrorKinds.DecodeFailed, ex.Kind);
         Assert.Contains("truncated", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("bus.jpg", false)] // decoded at 6/8 for 640
+    [InlineData("bus.jpg", true)] // YOLOX 416: 4/8, BGR
+    [InlineData("zidane.jpg", false)]
+    [InlineData("1080p", false)] // 4/8
+    public void The_systems_libjpeg_turbo_gives_the_tensor_skiasharp_gives_bit_for_bit(string image, bool yolox)
+    {
+        Assert.True(!OperatingSystem.IsLinux() || TurboJpeg.Instance is not null,
+            "libturbojpeg.so.0 not found: install it (Debian/Ubuntu: apt-get install libturbojpeg0); .ci/run does");
+        var jpeg = image == "1080p" ? TestImages.ResizedJpeg("bus.jpg", 1920, 1080) : File.ReadAllBytes(Testing.TestData.Sample(image));
+        var frame = new Frame { Camera = "t", Encoding = FrameEncoding.Jpeg, Data = jpeg };
+        var format = yolox ? new InputFormat(416, 416, Bgr: true, PixelDivisor: 1, Centered: false) : new InputFormat(640, 640, Bgr: false, PixelDivisor: 255, Centered: true);
+        var (turbo, skia) = (new float[format.TensorLength], new float[format.TensorLength]);
+
+        var box = new FramePreprocessor(format, 10_000_000, turboJpeg: true).Prepare(frame, turbo, out _);
+        var skiaBox = new FramePreprocessor(format, 10_000_000, turboJpeg: false).Prepare(frame, skia, out _);
+
+        Assert.Equal(skiaBox, box);
+        Assert.True(turbo.AsSpan().SequenceEqual(skia), "the tensors differ");
     }
 
     [Fact]

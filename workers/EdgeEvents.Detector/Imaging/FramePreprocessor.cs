@@ -58,6 +58,7 @@ public sealed unsafe class FramePreprocessor
 
     private readonly InputFormat _format;
     private readonly long _maxPixels;
+    private readonly TurboJpeg? _turbo;
     private readonly Dictionary<(int Source, int Target), ResizeKernel> _kernels = [];
     private byte[] _pixels = [];
     private float[] _rows = [];
@@ -65,10 +66,13 @@ public sealed unsafe class FramePreprocessor
     // What the last Prepare decoded into _pixels; null after a raw frame.
     private (int Width, int Height, int FullWidth, int FullHeight)? _decoded;
 
-    public FramePreprocessor(InputFormat format, long maxPixels)
+    /// <param name="turboJpeg">Decode JPEGs with the system's libjpeg-turbo when it is installed (the same pixels as
+    /// SkiaSharp, faster); false always uses SkiaSharp.</param>
+    public FramePreprocessor(InputFormat format, long maxPixels, bool turboJpeg = true)
     {
         _format = format;
         _maxPixels = maxPixels;
+        _turbo = turboJpeg ? TurboJpeg.Instance : null;
     }
 
     public InputFormat Format => _format;
@@ -126,6 +130,17 @@ public sealed unsafe class FramePreprocessor
     /// <summary>Decodes into the RGBA buffer; Width/Height are the decoded size, FullWidth/FullHeight the image's own.</summary>
     private (int Width, int Height, int FullWidth, int FullHeight) Decode(Frame frame)
     {
+        // Anything TurboJPEG cannot read or turn into RGB (CMYK) goes to SkiaSharp, which also words the errors.
+        if (frame.Encoding == FrameEncoding.Jpeg && _turbo is { } turbo && turbo.TryReadHeader(frame.Data, out var width, out var height))
+        {
+            CheckSize(width, height);
+            // libjpeg's n/8 sizes round up.
+            var size = ShrinkOnLoad(width, height, eighths => ((width * eighths + 7) / 8, (height * eighths + 7) / 8));
+            EnsureCapacity(ref _pixels, (long)size.Width * size.Height * 4);
+            if (turbo.TryDecode(frame.Data, _pixels, size.Width, size.Height) is { } error)
+                throw new FrameDecodeException(ErrorKinds.DecodeFailed, $"JPEG image {width}x{height} is truncated or corrupt ({error}).");
+            return (size.Width, size.Height, width, height);
+        }
         fixed (byte* data = frame.Data)
         {
             using var skData = SKData.Create((IntPtr)data, frame.Data.Length);
@@ -133,19 +148,12 @@ public sealed unsafe class FramePreprocessor
                 ?? throw new FrameDecodeException(ErrorKinds.DecodeFailed, $"{frame.Encoding} data of {frame.Data.Length} bytes is not a decodable image.");
             var full = codec.Info.Size;
             CheckSize(full.Width, full.Height);
-            var size = full;
-            var box = Letterbox.Compute(full.Width, full.Height, _format.Width, _format.Height, _format.Centered);
-            // The smallest DCT scale (n/8) that leaves the headroom; libjpeg-turbo decodes it faster than the full image.
-            if (box.Scale * MinShrinkHeadroom < 1)
+            // PNG answers its full size to every scale.
+            var size = ShrinkOnLoad(full.Width, full.Height, eighths =>
             {
-                for (var eighths = 1; eighths < 8; eighths++)
-                {
-                    var scaled = codec.GetScaledDimensions(eighths / 8f);
-                    if (scaled.Width < box.ResizedWidth * MinShrinkHeadroom || scaled.Height < box.ResizedHeight * MinShrinkHeadroom) continue;
-                    size = scaled;
-                    break;
-                }
-            }
+                var scaled = codec.GetScaledDimensions(eighths / 8f);
+                return (scaled.Width, scaled.Height);
+            });
             // Unpremultiplied: like OpenCV, the colour channels are used as stored and alpha is ignored.
             var alpha = codec.Info.AlphaType == SKAlphaType.Opaque ? SKAlphaType.Opaque : SKAlphaType.Unpremul;
             var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, alpha);
@@ -160,6 +168,22 @@ public sealed unsafe class FramePreprocessor
                 _ => throw new FrameDecodeException(ErrorKinds.DecodeFailed, $"{frame.Encoding} image {full.Width}x{full.Height} could not be decoded ({result})."),
             };
         }
+    }
+
+    /// <summary>
+    /// The smallest DCT scale (n/8, sizes from <paramref name="scaledSize"/>) that leaves <see cref="MinShrinkHeadroom"/>
+    /// over the letterboxed size; libjpeg-turbo decodes it faster than the full image.
+    /// </summary>
+    private (int Width, int Height) ShrinkOnLoad(int width, int height, Func<int, (int Width, int Height)> scaledSize)
+    {
+        var box = Letterbox.Compute(width, height, _format.Width, _format.Height, _format.Centered);
+        if (box.Scale * MinShrinkHeadroom >= 1) return (width, height);
+        for (var eighths = 1; eighths < 8; eighths++)
+        {
+            var scaled = scaledSize(eighths);
+            if (scaled.Width >= box.ResizedWidth * MinShrinkHeadroom && scaled.Height >= box.ResizedHeight * MinShrinkHeadroom) return scaled;
+        }
+        return (width, height);
     }
 
     private void CheckSize(int width, int height)
