@@ -134,8 +134,7 @@ public sealed unsafe class FramePreprocessor
         if (frame.Encoding == FrameEncoding.Jpeg && _turbo is { } turbo && turbo.TryReadHeader(frame.Data, out var width, out var height))
         {
             CheckSize(width, height);
-            // libjpeg's n/8 sizes round up.
-            var size = ShrinkOnLoad(width, height, eighths => ((width * eighths + 7) / 8, (height * eighths + 7) / 8));
+            var size = ShrinkOnLoad(width, height, jpeg: true);
             EnsureCapacity(ref _pixels, (long)size.Width * size.Height * 4);
             if (turbo.TryDecode(frame.Data, _pixels, size.Width, size.Height) is { } error)
                 throw new FrameDecodeException(ErrorKinds.DecodeFailed, $"JPEG image {width}x{height} is truncated or corrupt ({error}).");
@@ -148,12 +147,7 @@ public sealed unsafe class FramePreprocessor
                 ?? throw new FrameDecodeException(ErrorKinds.DecodeFailed, $"{frame.Encoding} data of {frame.Data.Length} bytes is not a decodable image.");
             var full = codec.Info.Size;
             CheckSize(full.Width, full.Height);
-            // PNG answers its full size to every scale.
-            var size = ShrinkOnLoad(full.Width, full.Height, eighths =>
-            {
-                var scaled = codec.GetScaledDimensions(eighths / 8f);
-                return (scaled.Width, scaled.Height);
-            });
+            var size = ShrinkOnLoad(full.Width, full.Height, codec.EncodedFormat == SKEncodedImageFormat.Jpeg);
             // Unpremultiplied: like OpenCV, the colour channels are used as stored and alpha is ignored.
             var alpha = codec.Info.AlphaType == SKAlphaType.Opaque ? SKAlphaType.Opaque : SKAlphaType.Unpremul;
             var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, alpha);
@@ -171,16 +165,16 @@ public sealed unsafe class FramePreprocessor
     }
 
     /// <summary>
-    /// The smallest DCT scale (n/8, sizes from <paramref name="scaledSize"/>) that leaves <see cref="MinShrinkHeadroom"/>
-    /// over the letterboxed size; libjpeg-turbo decodes it faster than the full image.
+    /// For a JPEG, the smallest DCT scale (<see cref="JpegScale"/>) that leaves <see cref="MinShrinkHeadroom"/> over the
+    /// letterboxed size; other images decode in full.
     /// </summary>
-    private (int Width, int Height) ShrinkOnLoad(int width, int height, Func<int, (int Width, int Height)> scaledSize)
+    private (int Width, int Height) ShrinkOnLoad(int width, int height, bool jpeg)
     {
         var box = Letterbox.Compute(width, height, _format.Width, _format.Height, _format.Centered);
-        if (box.Scale * MinShrinkHeadroom >= 1) return (width, height);
+        if (!jpeg || box.Scale * MinShrinkHeadroom >= 1) return (width, height);
         for (var eighths = 1; eighths < 8; eighths++)
         {
-            var scaled = scaledSize(eighths);
+            var scaled = JpegScale.Of(width, height, eighths);
             if (scaled.Width >= box.ResizedWidth * MinShrinkHeadroom && scaled.Height >= box.ResizedHeight * MinShrinkHeadroom) return scaled;
         }
         return (width, height);

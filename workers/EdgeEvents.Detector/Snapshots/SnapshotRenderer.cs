@@ -92,9 +92,8 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
             using var data = SKData.Create((IntPtr)pointer, bytes.Length);
             using var codec = SKCodec.Create(data) ?? throw new InvalidDataException($"{bytes.Length} bytes are not a decodable image.");
             var full = codec.Info.Size;
-            // JPEG offers n/8 scales; other formats answer their full size to every scale and are resampled by FitWidth.
-            var decoded = full;
-            for (var n = 7; n >= 1 && maxWidth > 0 && decoded.Width > maxWidth; n--) decoded = codec.GetScaledDimensions(n / 8f);
+            // Other formats decode in full and are resampled by FitWidth.
+            var decoded = DecodedSize(full.Width, full.Height, codec.EncodedFormat == SKEncodedImageFormat.Jpeg);
             var bitmap = new SKBitmap(new SKImageInfo(decoded.Width, decoded.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
             var result = codec.GetPixels(bitmap.Info, bitmap.GetPixels());
             if (result != SKCodecResult.Success)
@@ -119,13 +118,19 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
         return Resized(bitmap, width, height);
     }
 
-    /// <summary>What <see cref="Decode"/> gives a <paramref name="width"/>×<paramref name="height"/> image: the n/8 loop of <see cref="DecodeImage"/>, then <see cref="FitWidth"/>.</summary>
+    /// <summary>What <see cref="Decode"/> gives a <paramref name="width"/>×<paramref name="height"/> image: <see cref="DecodedSize"/>, then <see cref="FitWidth"/>.</summary>
     private (int Width, int Height) SnapshotSize(int width, int height, bool jpeg)
     {
-        var (w, h) = (width, height);
-        // libjpeg's scaled size rounds up.
-        for (var n = 7; jpeg && n >= 1 && maxWidth > 0 && w > maxWidth; n--) (w, h) = ((width * n + 7) / 8, (height * n + 7) / 8);
+        var (w, h) = DecodedSize(width, height, jpeg);
         return maxWidth <= 0 || w <= maxWidth ? (w, h) : (maxWidth, FittedHeight(w, h));
+    }
+
+    /// <summary>The size <see cref="DecodeImage"/> decodes to: a JPEG's largest n/8 scale at most <c>maxWidth</c> wide, else the full size.</summary>
+    private (int Width, int Height) DecodedSize(int width, int height, bool jpeg)
+    {
+        var (w, h) = (width, height);
+        for (var n = 7; jpeg && n >= 1 && maxWidth > 0 && w > maxWidth; n--) (w, h) = JpegScale.Of(width, height, n);
+        return (w, h);
     }
 
     private int FittedHeight(int width, int height) => Math.Max(1, (int)Math.Round((double)height * maxWidth / width));
