@@ -57,8 +57,15 @@ public sealed class ResizeKernel
             }
             if (sum != 0)
                 for (var j = left; j <= right; j++) weights[i * stride + j - left] /= sum;
-            start[i] = left;
-            count[i] = right - left + 1;
+            // The integer window overshoots the kernel's support (scale × 2) by up to a pixel each side: drop those
+            // zero-weight taps, which add nothing to a sum but still cost a multiply-add each.
+            var (first, last) = (left, right);
+            while (first < last && weights[i * stride + first - left] == 0) first++;
+            while (last > first && weights[i * stride + last - left] == 0) last--;
+            if (first > left) weights.AsSpan(i * stride + first - left, last - first + 1).CopyTo(weights.AsSpan(i * stride));
+            weights.AsSpan(i * stride + last - first + 1, stride - (last - first + 1)).Clear();
+            start[i] = first;
+            count[i] = last - first + 1;
         }
         return new ResizeKernel(sourceLength, targetLength, start, count, weights, stride);
     }
