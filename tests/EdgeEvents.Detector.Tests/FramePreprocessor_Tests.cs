@@ -2,10 +2,11 @@ using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Detector.Imaging;
 using SkiaSharp;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace EdgeEvents.Detector.Tests;
 
-public class FramePreprocessor_Tests
+public class FramePreprocessor_Tests(ITestOutputHelper output)
 {
     // A 200x100 image: left half red, right half blue. Into 64x64: scale 0.32 → 64x32.
     private static Frame RawFrame(FrameEncoding encoding)
@@ -46,6 +47,38 @@ public class FramePreprocessor_Tests
         AssertPixel((114 / 255f, 114 / 255f, 114 / 255f), tensor, 10, 60);
         AssertPixel((1f, 0f, 0f), tensor, 10, 30);
         AssertPixel((0f, 0f, 1f), tensor, 50, 30);
+    }
+
+    [Theory]
+    [InlineData(157, 93)] // shrinking: 70×41, windows of 5–6 taps; 70 is not a multiple of the 4 pixels done at once
+    [InlineData(23, 17)] // enlarging: 70×52, 4 taps
+    [InlineData(70, 70)] // the input size: each window is one pixel
+    public void The_letterbox_is_the_separable_resample_its_kernels_define(int width, int height)
+    {
+        var random = new Random(7);
+        var data = new byte[width * height * 3];
+        random.NextBytes(data);
+        var pre = new FramePreprocessor(new InputFormat(70, 70, Bgr: false, PixelDivisor: 255, Centered: true), 1_000_000);
+        var tensor = new float[pre.Format.TensorLength];
+
+        var box = pre.Prepare(new Frame { Camera = "t", Encoding = FrameEncoding.Rgb24, Width = width, Height = height, Data = data }, tensor, out _);
+
+        // The same sums in double precision, straight from the kernels' weights, rows and columns in any order.
+        var (kx, ky) = (ResizeKernel.Create(width, box.ResizedWidth), ResizeKernel.Create(height, box.ResizedHeight));
+        var worst = 0.0;
+        for (var y = 0; y < box.ResizedHeight; y++)
+        for (var x = 0; x < box.ResizedWidth; x++)
+        for (var c = 0; c < 3; c++)
+        {
+            var sum = 0.0;
+            for (var j = 0; j < ky.Count[y]; j++)
+            for (var i = 0; i < kx.Count[x]; i++)
+                sum += (double)ky.Weights[y * ky.Stride + j] * kx.Weights[x * kx.Stride + i] * data[((ky.Start[y] + j) * width + kx.Start[x] + i) * 3 + c];
+            var expected = Math.Clamp(sum, 0, 255) / 255;
+            worst = Math.Max(worst, Math.Abs(expected - tensor[c * 70 * 70 + (y + box.PadTop) * 70 + x + box.PadLeft]));
+        }
+        output.WriteLine($"largest difference {worst:E2} of 1");
+        Assert.True(worst < 1e-5, $"the letterbox differs from the resample by up to {worst:E2}");
     }
 
     [Fact]

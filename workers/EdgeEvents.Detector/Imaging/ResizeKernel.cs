@@ -18,6 +18,7 @@ public sealed class ResizeKernel
         Weights = weights;
         Stride = stride;
         Taps = count.Max();
+        PairedWeights = Paired(weights, targetLength, stride, Taps);
     }
 
     public int SourceLength { get; }
@@ -31,6 +32,13 @@ public sealed class ResizeKernel
     public int Stride { get; }
     /// <summary>The largest <see cref="Count"/>: running every index over this many taps (the extra ones weigh 0) gives a uniform loop.</summary>
     public int Taps { get; }
+    /// <summary>Tap pairs per target index: <see cref="Taps"/> rounded up to even, halved.</summary>
+    public int Pairs => (Taps + 1) / 2;
+    /// <summary>
+    /// The weights for four-channel pixels, two taps at a time: per target index and pair, eight floats (the even tap's
+    /// weight four times, then the odd one's), so one 256-bit multiply-add covers two adjacent RGBA pixels.
+    /// </summary>
+    public float[] PairedWeights { get; }
 
     public static ResizeKernel Create(int sourceLength, int targetLength)
     {
@@ -68,6 +76,16 @@ public sealed class ResizeKernel
             count[i] = last - first + 1;
         }
         return new ResizeKernel(sourceLength, targetLength, start, count, weights, stride);
+    }
+
+    private static float[] Paired(float[] weights, int targetLength, int stride, int taps)
+    {
+        var pairs = (taps + 1) / 2;
+        var paired = new float[targetLength * pairs * 8];
+        for (var i = 0; i < targetLength; i++)
+        for (var k = 0; k < taps; k++)
+            paired.AsSpan((i * pairs + k / 2) * 8 + k % 2 * 4, 4).Fill(weights[i * stride + k]);
+        return paired;
     }
 
     private static float Cubic(float x)
