@@ -43,7 +43,8 @@ public sealed record DecodedImage(byte[] Rgba, int Width, int Height, int FullWi
 public readonly record struct PreprocessTimings(double DecodeMs, double LetterboxMs);
 
 /// <summary>
-/// Decodes a frame (JPEG/PNG with SkiaSharp, or raw RGB/BGR as is) and letterboxes it into one CHW float tensor slot
+/// Decodes a frame (JPEG with the system's libjpeg-turbo where installed, see <see cref="TurboJpeg"/>; other JPEGs and
+/// PNG with SkiaSharp; raw RGB/BGR as is) and letterboxes it into one CHW float tensor slot
 /// with an antialiased bicubic resample (<see cref="ResizeKernel"/>) written straight into the channel planes.
 /// Large JPEGs are decoded at the smallest reduced DCT scale (libjpeg-turbo shrink-on-load, n/8) that keeps 1.2× the
 /// letterboxed size, which halves decode time for 1080p frames. Buffers are allocated once and grow only for larger images
@@ -61,13 +62,16 @@ public sealed unsafe class FramePreprocessor
     private readonly TurboJpeg? _turbo;
     private readonly Dictionary<(int Source, int Target), ResizeKernel> _kernels = [];
     private byte[] _pixels = [];
+    // TurboJPEG's YCbCr planes of a JPEG decoded at a reduced scale.
+    private byte[] _planes = [];
     private float[] _rows = [];
     private float[] _line = [];
     // What the last Prepare decoded into _pixels; null after a raw frame.
     private (int Width, int Height, int FullWidth, int FullHeight)? _decoded;
 
-    /// <param name="turboJpeg">Decode JPEGs with the system's libjpeg-turbo when it is installed (the same pixels as
-    /// SkiaSharp, faster); false always uses SkiaSharp.</param>
+    /// <param name="turboJpeg">Decode JPEGs with the system's libjpeg-turbo when it is installed (faster; the same
+    /// pixels as SkiaSharp at full scale, the chroma replicated rather than IDCT-upsampled at reduced ones); false always
+    /// uses SkiaSharp.</param>
     public FramePreprocessor(InputFormat format, long maxPixels, bool turboJpeg = true)
     {
         _format = format;
@@ -131,12 +135,13 @@ public sealed unsafe class FramePreprocessor
     private (int Width, int Height, int FullWidth, int FullHeight) Decode(Frame frame)
     {
         // Anything TurboJPEG cannot read or turn into RGB (CMYK) goes to SkiaSharp, which also words the errors.
-        if (frame.Encoding == FrameEncoding.Jpeg && _turbo is { } turbo && turbo.TryReadHeader(frame.Data, out var width, out var height))
+        if (frame.Encoding == FrameEncoding.Jpeg && _turbo is { } turbo && turbo.TryReadHeader(frame.Data, out var header))
         {
+            var (width, height) = (header.Width, header.Height);
             CheckSize(width, height);
             var size = ShrinkOnLoad(width, height, jpeg: true);
             EnsureCapacity(ref _pixels, (long)size.Width * size.Height * 4);
-            if (turbo.TryDecode(frame.Data, _pixels, size.Width, size.Height) is { } error)
+            if (turbo.TryDecode(frame.Data, header, _pixels, size.Width, size.Height, ref _planes) is { } error)
                 throw new FrameDecodeException(ErrorKinds.DecodeFailed, $"JPEG image {width}x{height} is truncated or corrupt ({error}).");
             return (size.Width, size.Height, width, height);
         }
