@@ -15,6 +15,7 @@ public static class DetectorCommand
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads per session; 0 = one per core [default: 0]" };
         var spinning = new Option<bool>("--spinning") { Description = "Let ONNX Runtime threads spin between operators (dedicated CPU only) [default: false]" };
         var sessions = new Option<int>("--sessions") { Description = "Inference sessions in this process [default: 1]" };
+        var inferenceNice = new Option<int>("--inference-nice") { Description = "Linux nice value for the inference threads, e.g. -10 to run the model ahead of decoding and I/O (negative needs CAP_SYS_NICE) [default: 0]" };
         var confidence = new Option<float>("--confidence") { Description = "Minimum detection score [default: 0.25]" };
         var iou = new Option<float>("--iou") { Description = "Class-wise NMS IoU threshold [default: 0.7]" };
         var maxBatch = new Option<int>("--max-batch") { Description = "Frames per batch when the model's batch dimension is dynamic [default: 1]" };
@@ -25,7 +26,7 @@ public static class DetectorCommand
         return HostedCommand.Create("detector", "Detect objects in frames from {prefix}/frames/+ and publish them on {prefix}/detections/{camera}.",
             [
                 new(model, "Detector:ModelPath"), new(modelType, "Detector:ModelType"), new(labels, "Detector:LabelsPath"),
-                new(providers, "Detector:Providers"), new(threads, "Detector:IntraOpThreads"), new(spinning, "Detector:IntraOpSpinning"), new(sessions, "Detector:Sessions"),
+                new(providers, "Detector:Providers"), new(threads, "Detector:IntraOpThreads"), new(spinning, "Detector:IntraOpSpinning"), new(sessions, "Detector:Sessions"), new(inferenceNice, "Detector:InferenceNice"),
                 new(confidence, "Detector:Confidence"), new(iou, "Detector:Iou"), new(maxBatch, "Detector:MaxBatch"),
                 new(group, "Detector:Group"), new(partition, "Detector:Partition"), new(maxAge, "Detector:MaxFrameAge"), new(snapshots, "Detector:SnapshotsPerSecond"),
             ],

@@ -1,6 +1,7 @@
 using EdgeEvents.Detector.Imaging;
 using EdgeEvents.Detector.Postprocessing;
 using Microsoft.Extensions.Logging;
+using System.Runtime.ExceptionServices;
 using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeEvents.Detector.Inference;
@@ -45,6 +46,8 @@ public sealed class DetectorModel : IDisposable
     /// <summary>Most images per <see cref="Run"/>: the configured batch when the batch dimension is dynamic, else 1.</summary>
     public int MaxBatch { get; }
     public IReadOnlyList<string> Labels { get; }
+    /// <summary>The nice value ONNX Runtime's threads of this session got (<c>InferenceNice</c>), or null when left alone.</summary>
+    public int? Nice { get; private init; }
 
     /// <summary>Loads the model named by <paramref name="options"/>; fails with the file name when it does not exist.</summary>
     public static DetectorModel Load(DetectorOptions options, ILogger logger)
@@ -52,7 +55,7 @@ public sealed class DetectorModel : IDisposable
         var path = System.IO.Path.GetFullPath(options.ModelPath);
         if (!File.Exists(path)) throw new FileNotFoundException($"Detector model file not found: {path} (Detector:ModelPath).", path);
 
-        var (session, provider) = CreateSession(path, options, logger);
+        var (session, provider, nice) = CreateSessionAtInferenceNice(path, options, logger);
         try
         {
             var input = session.InputMetadata.First().Value;
@@ -73,7 +76,7 @@ public sealed class DetectorModel : IDisposable
                 : new InputFormat(width, height, Bgr: true, PixelDivisor: 1, Centered: false);
             var dynamicBatch = input.Dimensions[0] <= 0;
             var model = new DetectorModel(session, path, options.ModelId ?? System.IO.Path.GetFileNameWithoutExtension(path), provider, type,
-                format, dynamicBatch, dynamicBatch ? options.MaxBatch : 1, labels, output.Dimensions);
+                format, dynamicBatch, dynamicBatch ? options.MaxBatch : 1, labels, output.Dimensions) { Nice = nice };
             logger.LogInformation(
                 "Model {Path}: {Type}, input {Width}x{Height}, {Classes} classes (labels from {LabelSource}), batch {Batch}, provider {Provider}",
                 path, type, width, height, classCount, labelSource, dynamicBatch ? $"dynamic (max {model.MaxBatch})" : "1", provider);
@@ -121,6 +124,45 @@ public sealed class DetectorModel : IDisposable
             using (Run(blank, 1)) { }
             if (MaxBatch > 1) using (Run(blank, MaxBatch)) { }
         }
+    }
+
+    /// <summary>
+    /// With a nonzero <c>InferenceNice</c>, creates the session on a thread of its own at that nice value, so that the
+    /// intra-op threads ONNX Runtime starts there inherit it (and no other thread keeps it); when it cannot be set
+    /// (no privilege to raise priority), logs why and creates the session as usual.
+    /// </summary>
+    private static (InferenceSession Session, string Provider, int? Nice) CreateSessionAtInferenceNice(string path, DetectorOptions options, ILogger logger)
+    {
+        if (options.InferenceNice == 0)
+        {
+            var (session, provider) = CreateSession(path, options, logger);
+            return (session, provider, null);
+        }
+        (InferenceSession Session, string Provider, int? Nice)? created = null;
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            int? nice = options.InferenceNice;
+            if (ThreadNice.TrySet(options.InferenceNice) is { } error)
+            {
+                logger.LogWarning("Inference threads keep their priority; nice {Nice} could not be set: {Reason}", options.InferenceNice, error);
+                nice = null;
+            }
+            try
+            {
+                var (session, provider) = CreateSession(path, options, logger);
+                created = (session, provider, nice);
+            }
+            catch (Exception ex)
+            {
+                failure = ExceptionDispatchInfo.Capture(ex);
+            }
+        }) { Name = "Detector session", IsBackground = true };
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+        if (created!.Value.Nice is { } applied) logger.LogInformation("ONNX Runtime's threads run at nice {Nice}", applied);
+        return created.Value;
     }
 
     /// <summary>

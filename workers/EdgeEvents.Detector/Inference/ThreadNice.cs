@@ -1,0 +1,48 @@
+using System.Runtime.InteropServices;
+
+namespace EdgeEvents.Detector.Inference;
+
+/// <summary>
+/// The Linux nice value of the calling thread (on Linux a priority belongs to a thread, and a thread inherits its
+/// creator's, which is how ONNX Runtime's intra-op threads get the value of the thread that creates the session).
+/// Lowering a nice value (raising the priority) needs CAP_SYS_NICE or a raised RLIMIT_NICE; raising it does not.
+/// </summary>
+internal static partial class ThreadNice
+{
+    private const int PriorityProcess = 0; // PRIO_PROCESS: with a thread id, that one thread
+    private const int PermissionDenied = 13, NotPermitted = 1; // EACCES, EPERM
+
+    /// <summary>The calling thread's nice value; 0 where threads have none (not Linux).</summary>
+    public static int Current
+    {
+        get
+        {
+            if (!OperatingSystem.IsLinux()) return 0;
+            Marshal.SetLastPInvokeError(0);
+            var nice = getpriority(PriorityProcess, gettid());
+            // −1 is both a valid value and the error return: errno tells them apart.
+            return nice == -1 && Marshal.GetLastPInvokeError() != 0 ? 0 : nice;
+        }
+    }
+
+    /// <summary>Sets the calling thread's nice value; null when done, else why not.</summary>
+    public static string? TrySet(int nice)
+    {
+        if (!OperatingSystem.IsLinux()) return "thread priorities are only set on Linux";
+        if (setpriority(PriorityProcess, gettid(), nice) == 0) return null;
+        return Marshal.GetLastPInvokeError() switch
+        {
+            PermissionDenied or NotPermitted => $"permission denied: a nice value below {Current} needs CAP_SYS_NICE (root, or systemd AmbientCapabilities=CAP_SYS_NICE) or a raised RLIMIT_NICE",
+            var errno => Marshal.GetPInvokeErrorMessage(errno),
+        };
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int gettid();
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int getpriority(int which, int who);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setpriority(int which, int who, int prio);
+}
