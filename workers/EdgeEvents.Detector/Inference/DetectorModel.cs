@@ -1,7 +1,7 @@
+using System.Runtime.ExceptionServices;
 using EdgeEvents.Detector.Imaging;
 using EdgeEvents.Detector.Postprocessing;
 using Microsoft.Extensions.Logging;
-using System.Runtime.ExceptionServices;
 using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeEvents.Detector.Inference;
