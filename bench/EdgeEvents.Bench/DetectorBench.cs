@@ -264,7 +264,7 @@ public static class DetectorBench
             _nice = options.InferenceNice;
             var creator = new Thread(() =>
             {
-                if (_nice != 0) ThreadNice.TrySet(_nice);
+                if (_nice != 0) ThreadNice.TrySet(_nice, inherited: true);
                 for (var i = 0; i < options.Sessions; i++)
                 {
                     using var sessionOptions = DetectorModel.NewSessionOptions(options);
@@ -288,7 +288,7 @@ public static class DetectorBench
             var threads = _sessions.Select((s, i) => new Thread(() =>
             {
                 var inputs = new[] { s.Input };
-                if (_nice != 0) ThreadNice.TrySet(_nice);
+                if (_nice != 0) ThreadNice.TrySet(_nice, inherited: false);
                 while (clock.Elapsed < duration)
                 {
                     s.Session.Run(_runOptions, _inputNames, inputs, _outputNames).Dispose();

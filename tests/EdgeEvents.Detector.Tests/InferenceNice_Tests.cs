@@ -36,6 +36,28 @@ public class InferenceNice_Tests
         Assert.All(names, n => Assert.Contains(n, new[] { ".NET Long Runni", "Detector sessio" }));
     }
 
+    [Theory]
+    [InlineData(true, Nice)] // how ONNX Runtime's threads get it from the thread that creates the session
+    [InlineData(false, 0)] // the run thread: a thread-pool thread it happens to start must not take the priority along
+    public void A_thread_started_by_a_raised_one_has_its_nice_value_only_when_it_is_inherited(bool inherited, int expected)
+    {
+        Assert.True(CanRaisePriority(), "raising a thread's priority needs CAP_SYS_NICE: run the tests as root (.ci/run does)");
+        string? error = null;
+        int? child = null;
+        var parent = new Thread(() =>
+        {
+            error = ThreadNice.TrySet(Nice, inherited);
+            var started = new Thread(() => child = ThreadNice.Current);
+            started.Start();
+            started.Join();
+        });
+        parent.Start();
+        parent.Join();
+
+        Assert.Null(error);
+        Assert.Equal(expected, child);
+    }
+
     [Fact]
     public void Without_the_privilege_the_model_loads_at_the_usual_priority_and_says_why()
     {
@@ -82,7 +104,7 @@ public class InferenceNice_Tests
     private static bool CanRaisePriority()
     {
         var raised = false;
-        var probe = new Thread(() => raised = ThreadNice.TrySet(-1) is null);
+        var probe = new Thread(() => raised = ThreadNice.TrySet(-1, inherited: true) is null);
         probe.Start();
         probe.Join();
         return raised;

@@ -57,7 +57,7 @@ public sealed record DetectorOptions : IValidatableObject
     /// <summary>
     /// Linux nice value for the inference threads (each session's run thread and ONNX Runtime's intra-op threads), so
     /// that on a busy CPU the model gets a core before decoding, MQTT and everything else in the process: −10 took the
-    /// worker from 91 % to 94–97 % of the bare session's frames/s on the 2-core bench machine, while decoding and
+    /// worker from 91–93 % to 94–95 % of the bare session's frames/s on the 2-core bench machine, while decoding and
     /// letterboxing take longer by the clock (bench/README.md). A negative value needs CAP_SYS_NICE (root, or systemd
     /// <c>AmbientCapabilities=CAP_SYS_NICE</c>) or a raised RLIMIT_NICE; without it a warning says so and the threads
     /// keep their priority. Default 0: left alone.

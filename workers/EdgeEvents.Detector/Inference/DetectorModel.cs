@@ -143,7 +143,7 @@ public sealed class DetectorModel : IDisposable
         var thread = new Thread(() =>
         {
             int? nice = options.InferenceNice;
-            if (ThreadNice.TrySet(options.InferenceNice) is { } error)
+            if (ThreadNice.TrySet(options.InferenceNice, inherited: true) is { } error)
             {
                 logger.LogWarning("Inference threads keep their priority; nice {Nice} could not be set: {Reason}", options.InferenceNice, error);
                 nice = null;

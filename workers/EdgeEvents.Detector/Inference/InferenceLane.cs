@@ -139,7 +139,7 @@ internal sealed class InferenceLane
     private void InferLoop(CancellationToken ct)
     {
         // This thread calls into the session and runs part of every operator: it needs the same priority as the pool.
-        if (_model.Nice is { } nice && ThreadNice.TrySet(nice) is { } error)
+        if (_model.Nice is { } nice && ThreadNice.TrySet(nice, inherited: false) is { } error)
             _logger.LogWarning("Inference thread keeps its priority; nice {Nice} could not be set: {Reason}", nice, error);
         try
         {

@@ -11,6 +11,7 @@ internal static partial class ThreadNice
 {
     private const int PriorityProcess = 0; // PRIO_PROCESS: with a thread id, that one thread
     private const int PermissionDenied = 13, NotPermitted = 1; // EACCES, EPERM
+    private const int SchedulerOtherResetOnFork = 0x40000000; // SCHED_OTHER | SCHED_RESET_ON_FORK
 
     /// <summary>The calling thread's nice value; 0 where threads have none (not Linux).</summary>
     public static int Current
@@ -26,9 +27,15 @@ internal static partial class ThreadNice
     }
 
     /// <summary>Sets the calling thread's nice value; null when done, else why not.</summary>
-    public static string? TrySet(int nice)
+    /// <param name="inherited">Whether threads this one creates from now on start with the same value (how ONNX Runtime's
+    /// get it); false for a thread that runs .NET code, which may create thread-pool or timer threads as a side effect:
+    /// those start at 0 (Linux's SCHED_RESET_ON_FORK) instead of taking a raised priority along to unrelated work.</param>
+    public static string? TrySet(int nice, bool inherited)
     {
         if (!OperatingSystem.IsLinux()) return "thread priorities are only set on Linux";
+        var none = 0;
+        if (!inherited && sched_setscheduler(0, SchedulerOtherResetOnFork, ref none) != 0)
+            return Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());
         if (setpriority(PriorityProcess, gettid(), nice) == 0) return null;
         return Marshal.GetLastPInvokeError() switch
         {
@@ -45,4 +52,8 @@ internal static partial class ThreadNice
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int setpriority(int which, int who, int prio);
+
+    // The parameter is struct sched_param, one int (the static priority, 0 for SCHED_OTHER).
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int sched_setscheduler(int pid, int policy, ref int param);
 }
