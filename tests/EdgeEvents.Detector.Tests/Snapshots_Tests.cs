@@ -166,9 +166,9 @@ public class Snapshots_Tests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(640, 608, 810, false)] // the pipeline decoded bus.jpg at 6/8, the snapshot's own scale
+    [InlineData(640, 608, 810, false)] // the pipeline decoded bus.jpg at 6/8, the snapshot's own scale: the same pixels
     [InlineData(0, 810, 1080, true)] // full size wanted, 6/8 kept: decoded again
-    public void A_snapshot_drawn_on_the_pipelines_pixels_looks_like_the_one_decoding_again_gives(int maxWidth, int width, int height, bool decodedAgain)
+    public void A_snapshot_drawn_on_the_pipelines_pixels_is_the_one_decoding_again_gives(int maxWidth, int width, int height, bool decodedAgain)
     {
         var jpeg = File.ReadAllBytes(TestData.Sample("bus.jpg"));
         var frame = new Frame { Camera = "bus", Encoding = FrameEncoding.Jpeg, Data = jpeg };
@@ -187,14 +187,9 @@ public class Snapshots_Tests(ITestOutputHelper output)
         Assert.Equal((608, 810), (decoded.Width, decoded.Height));
         Assert.Equal(decodedAgain, again);
         using var image = SKBitmap.Decode(fromPipeline);
-        using var redecoded = SKBitmap.Decode(fromFrame);
         Assert.Equal((width, height), (image.Width, image.Height));
-        // The pipeline's pixels may come from libjpeg-turbo's YCbCr planes (chroma replicated, not IDCT-upsampled).
-        var differences = new List<int>();
-        for (var y = 4; y < height; y += 8)
-        for (var x = 4; x < width; x += 8) differences.Add(Difference(image, redecoded, x, y));
-        output.WriteLine($"mean difference {differences.Average():F1} (sum of three channels)");
-        Assert.True(differences.Average() < 6, $"the two snapshots differ by {differences.Average():F1} on average");
+        // Both decode with the same library (the system's libjpeg-turbo where installed).
+        Assert.Equal(fromFrame, fromPipeline);
     }
 
     [Fact]

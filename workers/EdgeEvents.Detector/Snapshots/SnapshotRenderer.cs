@@ -26,6 +26,9 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
     /// <summary>Colour of a class's boxes and tags.</summary>
     public static SKColor ColorOf(int classId) => Palette[(classId % Palette.Length + Palette.Length) % Palette.Length];
 
+    // TurboJPEG's YCbCr planes of a JPEG decoded at a reduced scale; one renderer draws one snapshot at a time.
+    private byte[] _planes = [];
+
     /// <summary>The annotated frame as JPEG bytes.</summary>
     /// <exception cref="InvalidDataException">The frame cannot be decoded.</exception>
     public byte[] Render(Frame frame, DetectionSet detections) => Render(frame, detections, null, out _);
@@ -79,13 +82,25 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
     /// <summary>The frame as an opaque RGBA bitmap, at most <c>maxWidth</c> wide.</summary>
     private SKBitmap Decode(Frame frame) => frame.Encoding switch
     {
-        FrameEncoding.Jpeg or FrameEncoding.Png => DecodeImage(frame.Data),
+        FrameEncoding.Jpeg or FrameEncoding.Png => DecodeImage(frame.Data, frame.Encoding == FrameEncoding.Jpeg),
         FrameEncoding.Rgb24 or FrameEncoding.Bgr24 => FitWidth(FromRaw(frame)),
         _ => throw new InvalidDataException($"Unsupported frame encoding {frame.Encoding}."),
     };
 
-    private unsafe SKBitmap DecodeImage(byte[] bytes)
+    private unsafe SKBitmap DecodeImage(byte[] bytes, bool jpeg)
     {
+        // The pipeline's decoder where it can (the same pixels as the frame's tensor came from), else SkiaSharp.
+        if (jpeg && TurboJpeg.Instance is { } turbo && turbo.TryReadHeader(bytes, out var header))
+        {
+            var size = DecodedSize(header.Width, header.Height, jpeg: true);
+            var bitmap = new SKBitmap(new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+            if (turbo.TryDecode(bytes, header, new Span<byte>((void*)bitmap.GetPixels(), size.Width * size.Height * 4), size.Width, size.Height, ref _planes) is { } error)
+            {
+                bitmap.Dispose();
+                throw new InvalidDataException($"JPEG image {header.Width}x{header.Height} could not be decoded ({error}).");
+            }
+            return FitWidth(bitmap);
+        }
         fixed (byte* pointer = bytes)
         {
             // Wraps the received bytes without copying them; the codec is done with them before the block ends.
