@@ -253,7 +253,7 @@ public static class DetectorBench
     /// </summary>
     internal sealed class BareSessions : IDisposable
     {
-        private readonly List<(InferenceSession Session, OrtValue Input)> _sessions = [];
+        private readonly List<(InferenceSession Session, OrtValue Input)> _sessions;
         private readonly RunOptions _runOptions = new();
         private readonly string[] _inputNames;
         private readonly string[] _outputNames;
@@ -262,18 +262,12 @@ public static class DetectorBench
         public BareSessions(DetectorOptions options, DetectorModel model, float[] input)
         {
             _nice = options.InferenceNice;
-            var creator = new Thread(() =>
+            _sessions = ThreadNice.RunOnNewThread("Bare sessions", _nice, () => Enumerable.Range(0, options.Sessions).Select(_ =>
             {
-                if (_nice != 0) ThreadNice.TrySet(_nice, inherited: true);
-                for (var i = 0; i < options.Sessions; i++)
-                {
-                    using var sessionOptions = DetectorModel.NewSessionOptions(options);
-                    var session = new InferenceSession(model.Path, sessionOptions);
-                    _sessions.Add((session, OrtValue.CreateTensorValueFromMemory((float[])input.Clone(), [1, 3, model.Input.Height, model.Input.Width])));
-                }
-            });
-            creator.Start();
-            creator.Join();
+                using var sessionOptions = DetectorModel.NewSessionOptions(options);
+                return (new InferenceSession(model.Path, sessionOptions), OrtValue.CreateTensorValueFromMemory((float[])input.Clone(), [1, 3, model.Input.Height, model.Input.Width]));
+            }).ToList(), out var error);
+            if (error is not null) Console.WriteLine($"warning: the bare loop's threads keep their priority: {error}");
             _inputNames = [_sessions[0].Session.InputMetadata.Keys.First()];
             _outputNames = [_sessions[0].Session.OutputMetadata.Keys.First()];
             Measure(TimeSpan.FromSeconds(1));

@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using EdgeEvents.Detector.Imaging;
 using EdgeEvents.Detector.Postprocessing;
 using Microsoft.Extensions.Logging;
@@ -138,31 +137,14 @@ public sealed class DetectorModel : IDisposable
             var (session, provider) = CreateSession(path, options, logger);
             return (session, provider, null);
         }
-        (InferenceSession Session, string Provider, int? Nice)? created = null;
-        ExceptionDispatchInfo? failure = null;
-        var thread = new Thread(() =>
+        var (created, createdWith) = ThreadNice.RunOnNewThread("Detector session", options.InferenceNice, () => CreateSession(path, options, logger), out var error);
+        if (error is not null)
         {
-            int? nice = options.InferenceNice;
-            if (ThreadNice.TrySet(options.InferenceNice, inherited: true) is { } error)
-            {
-                logger.LogWarning("Inference threads keep their priority; nice {Nice} could not be set: {Reason}", options.InferenceNice, error);
-                nice = null;
-            }
-            try
-            {
-                var (session, provider) = CreateSession(path, options, logger);
-                created = (session, provider, nice);
-            }
-            catch (Exception ex)
-            {
-                failure = ExceptionDispatchInfo.Capture(ex);
-            }
-        }) { Name = "Detector session", IsBackground = true };
-        thread.Start();
-        thread.Join();
-        failure?.Throw();
-        if (created!.Value.Nice is { } applied) logger.LogInformation("ONNX Runtime's threads run at nice {Nice}", applied);
-        return created.Value;
+            logger.LogWarning("Inference threads keep their priority; nice {Nice} could not be set: {Reason}", options.InferenceNice, error);
+            return (created, createdWith, null);
+        }
+        logger.LogInformation("ONNX Runtime's threads run at nice {Nice}", options.InferenceNice);
+        return (created, createdWith, options.InferenceNice);
     }
 
     /// <summary>

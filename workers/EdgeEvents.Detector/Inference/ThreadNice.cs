@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 
 namespace EdgeEvents.Detector.Inference;
@@ -42,6 +43,35 @@ internal static partial class ThreadNice
             PermissionDenied or NotPermitted => $"permission denied: a nice value below {Current} needs CAP_SYS_NICE (root, or systemd AmbientCapabilities=CAP_SYS_NICE) or a raised RLIMIT_NICE",
             var errno => Marshal.GetPInvokeErrorMessage(errno),
         };
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a new thread named <paramref name="name"/> at <paramref name="nice"/>, inherited by
+    /// the threads it starts, and waits for it: how a native library's worker threads get a priority that no thread of
+    /// the caller keeps. <paramref name="error"/> says why the value could not be set (the work runs all the same).
+    /// </summary>
+    public static T RunOnNewThread<T>(string name, int nice, Func<T> work, out string? error)
+    {
+        T result = default!;
+        string? notSet = null;
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            notSet = TrySet(nice, inherited: true);
+            try
+            {
+                result = work();
+            }
+            catch (Exception ex)
+            {
+                failure = ExceptionDispatchInfo.Capture(ex);
+            }
+        }) { Name = name, IsBackground = true };
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+        error = notSet;
+        return result;
     }
 
     [LibraryImport("libc", SetLastError = true)]
