@@ -6,7 +6,7 @@ using EdgeEvents.Detector;
 using EdgeEvents.Detector.Imaging;
 using EdgeEvents.Detector.Inference;
 using EdgeEvents.Detector.Snapshots;
-using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 using Microsoft.Extensions.Logging.Abstractions;

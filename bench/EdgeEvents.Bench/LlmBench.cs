@@ -5,7 +5,7 @@ using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Llm;
 using EdgeEvents.Llm.Generation;
-using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;

@@ -4,6 +4,7 @@ using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Detector;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Mqtt;
+using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 using Microsoft.Extensions.Configuration;

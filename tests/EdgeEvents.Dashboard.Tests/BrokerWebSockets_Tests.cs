@@ -1,6 +1,6 @@
 using System.Text;
 using System.Threading.Channels;
-using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Security;
 using EdgeEvents.Testing;
 using System.Security.Cryptography.X509Certificates;

@@ -1,5 +1,5 @@
 using System.Net;
-using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Testing;
 using Microsoft.Extensions.DependencyInjection;

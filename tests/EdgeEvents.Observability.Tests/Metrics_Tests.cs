@@ -1,8 +1,9 @@
 using System.Net;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
-using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,5 +1,6 @@
-using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Observability;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.DependencyInjection;

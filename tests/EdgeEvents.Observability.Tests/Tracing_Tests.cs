@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
-using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;

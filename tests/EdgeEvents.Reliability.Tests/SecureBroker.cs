@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Security;
 using EdgeEvents.Testing;
 using Microsoft.Extensions.Configuration;

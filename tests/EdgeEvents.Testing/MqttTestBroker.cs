@@ -1,4 +1,4 @@
-using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Broker;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EdgeEvents.Testing;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Observability;
 
 namespace EdgeEvents.Detector;
 

@@ -7,6 +7,7 @@ using EdgeEvents.Detector.Inference;
 using EdgeEvents.Detector.Intake;
 using EdgeEvents.Detector.Snapshots;
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

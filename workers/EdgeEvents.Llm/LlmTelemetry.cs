@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using EdgeEvents.Llm.Generation;
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Observability;
 
 namespace EdgeEvents.Llm;
 

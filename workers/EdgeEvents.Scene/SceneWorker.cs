@@ -2,6 +2,7 @@ using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

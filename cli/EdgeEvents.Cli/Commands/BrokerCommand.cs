@@ -1,5 +1,5 @@
 using System.CommandLine;
-using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Broker;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 

@@ -9,7 +9,7 @@ using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Detector;
 using EdgeEvents.Llm;
-using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Scene;

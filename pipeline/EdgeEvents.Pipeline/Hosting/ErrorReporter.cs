@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
+using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.Logging;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Threading.Channels;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;

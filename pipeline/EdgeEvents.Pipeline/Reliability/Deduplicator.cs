@@ -1,4 +1,5 @@
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 
 namespace EdgeEvents.Pipeline.Reliability;

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Reliability;
 
 namespace EdgeEvents.Pipeline.Transport;

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using EdgeEvents.Camera;
 using EdgeEvents.Detector;
 using EdgeEvents.Llm;
-using EdgeEvents.Pipeline.Broker;
+using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Scene;

@@ -5,6 +5,7 @@ using EdgeEvents.Detector.Imaging;
 using EdgeEvents.Detector.Intake;
 using EdgeEvents.Detector.Postprocessing;
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Observability;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeEvents.Detector.Inference;

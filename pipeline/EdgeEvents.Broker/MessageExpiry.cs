@@ -3,7 +3,7 @@ using MQTTnet;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 
-namespace EdgeEvents.Pipeline.Broker;
+namespace EdgeEvents.Broker;
 
 /// <summary>
 /// MQTT 5 message expiry for the embedded broker, which otherwise delivers a queued message however old. A message

@@ -5,7 +5,7 @@ using MQTTnet;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
 
-namespace EdgeEvents.Pipeline.Broker;
+namespace EdgeEvents.Broker;
 
 /// <summary>A persistent session as stored, with its subscriptions.</summary>
 internal sealed record StoredSession(string ClientId, List<MqttTopicFilter> Subscriptions);

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 
-namespace EdgeEvents.Pipeline.Broker;
+namespace EdgeEvents.Broker;
 
 /// <summary>
 /// Username/password and per-role topic permissions for the embedded broker, enforced by MQTTnet's validators:

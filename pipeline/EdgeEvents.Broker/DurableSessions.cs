@@ -7,7 +7,7 @@ using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 
-namespace EdgeEvents.Pipeline.Broker;
+namespace EdgeEvents.Broker;
 
 /// <summary>
 /// Makes the embedded broker's state survive a restart (<see cref="BrokerOptions.DataPath"/>): retained messages,

@@ -5,7 +5,7 @@ using MQTTnet;
 using MQTTnet.Packets;
 using MQTTnet.Server;
 
-namespace EdgeEvents.Pipeline.Broker;
+namespace EdgeEvents.Broker;
 
 /// <summary>
 /// MQTT 5 shared subscriptions (<c>$share/{group}/{filter}</c>) for MQTTnet's server, which refuses them itself.

@@ -1,6 +1,6 @@
 using EdgeEvents.Pipeline.Security;
 
-namespace EdgeEvents.Pipeline.Broker;
+namespace EdgeEvents.Broker;
 
 /// <summary>Embedded MQTT broker settings. Bound from configuration section <c>Broker</c>.</summary>
 public sealed record BrokerOptions

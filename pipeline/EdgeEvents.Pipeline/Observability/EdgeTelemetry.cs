@@ -4,7 +4,7 @@ using System.Diagnostics.Metrics;
 using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 
-namespace EdgeEvents.Pipeline.Hosting;
+namespace EdgeEvents.Pipeline.Observability;
 
 /// <summary>
 /// The meter and activity sources of EdgeEvents. Every instrument is created here, once, so names, units and tags stay

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 using MQTTnet.AspNetCore;
 using MQTTnet.Server;
 
-namespace EdgeEvents.Pipeline.Broker;
+namespace EdgeEvents.Broker;
 
 /// <summary>
 /// MQTTnet's MQTT 3.1.1/5 server, so the demo and tests need nothing installed. Persistent sessions and retained
