@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -32,20 +33,31 @@ namespace EdgeEvents.Bench;
 /// BatchedExecutor) against a bare LLamaSharp loop (LLamaContext.Decode + the same sampler), same model, prompt and
 /// token count, rounds interleaved.</item>
 /// </list>
-/// Usage: <c>llm [--model file.gguf] [--tokens 128] [--rounds 5] [--decode-rounds 15] [--parallel 4] [--threads 2]</c>
 /// </summary>
 internal static class LlmBench
 {
     private const string Question = "How many people are in the room?";
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Command()
     {
-        var model = Option(args, "--model") ?? TestData.Model("stories260K.gguf");
-        var tokens = int.Parse(Option(args, "--tokens") ?? "128", CultureInfo.InvariantCulture);
-        var rounds = int.Parse(Option(args, "--rounds") ?? "5", CultureInfo.InvariantCulture);
-        var decodeRounds = int.Parse(Option(args, "--decode-rounds") ?? "15", CultureInfo.InvariantCulture);
-        var parallel = int.Parse(Option(args, "--parallel") ?? "4", CultureInfo.InvariantCulture);
-        var threads = int.Parse(Option(args, "--threads") ?? "2", CultureInfo.InvariantCulture);
+        var model = new Option<string>("--model") { Description = "GGUF model [default: stories260K.gguf]" };
+        var tokens = BenchOptions.WithDefault("--tokens", "Tokens generated per decode round", 128);
+        var rounds = BenchOptions.WithDefault("--rounds", "Rounds of the latency measurements", 5);
+        var decodeRounds = BenchOptions.WithDefault("--decode-rounds", "Interleaved rounds of the decode-speed comparison", 15);
+        var parallel = BenchOptions.WithDefault("--parallel", "The worker's Llm:Parallelism", 4);
+        var threads = BenchOptions.WithDefault("--threads", "Llm:Threads for the worker and the bare loop", 2);
+        var command = new Command("llm", "Answer latency, memory and decode speed of the LLM worker next to bare LLamaSharp.")
+        {
+            model, tokens, rounds, decodeRounds, parallel, threads,
+        };
+        command.SetAction(parse => RunAsync(
+            parse.GetValue(model) ?? TestData.Model("stories260K.gguf"), parse.GetValue(tokens), parse.GetValue(rounds),
+            parse.GetValue(decodeRounds), parse.GetValue(parallel), parse.GetValue(threads)));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(string model, int tokens, int rounds, int decodeRounds, int parallel, int threads)
+    {
         NativeLogConfig.llama_log_set((_, _) => { });
         var rssBefore = Memory("VmRSS");
         Console.WriteLine($"LLM bench: {Path.GetFileName(model)} ({new FileInfo(model).Length:N0} bytes), {Environment.ProcessorCount} cores, {threads} threads, {DateTime.UtcNow:yyyy-MM-dd}");
