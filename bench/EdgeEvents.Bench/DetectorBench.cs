@@ -133,7 +133,7 @@ public static class DetectorBench
         if (settings.SpinningVariant)
             await CompareAsync("1 session, intra-op spinning on", settings.Broker, options with { IntraOpSpinning = true },
                 model, input, frameJpeg, rounds, slice, overload);
-        Console.WriteLine($"resident memory: {Environment.WorkingSet / 1e6:F0} MB now, peak {PeakRssMb():F0} MB");
+        Console.WriteLine($"resident memory: {Environment.WorkingSet / 1e6:F0} MB now, peak {ProcFs.OwnStatusKb("VmHWM") / 1024:F0} MB");
         return 0;
     }
 
@@ -494,12 +494,6 @@ public static class DetectorBench
         Console.WriteLine($"| publish | {r.PublishMs:F2} |");
         Console.WriteLine($"letterbox+postprocess = {prePost / r.InferenceMs:P1} of inference; with JPEG decode {(prePost + r.DecodeMs) / r.InferenceMs:P1}");
         Console.WriteLine($"GC while measured: {r.Gen0Collections} collections ({r.Gen2Collections} gen2), pauses {r.GcPauseMsPerSecond:F1} ms/s, {r.AllocatedKbPerFrame:F0} KB allocated per processed frame (an embedded broker allocates in this process too)");
-    }
-
-    private static double PeakRssMb()
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
     }
 
     /// <summary>Mean of the detector's stage-duration histogram for one stage, from the EdgeEvents meter.</summary>

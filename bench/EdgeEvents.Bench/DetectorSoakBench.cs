@@ -46,19 +46,19 @@ public static class DetectorSoakBench
         var offered = fleet.RunAsync(cameras, fps, stop.Token);
         var clock = Stopwatch.StartNew();
         var samples = new List<double>();
-        var cpuAtStart = ProcessMeter.CpuSeconds(detector.Pid);
+        var cpuAtStart = ProcFs.CpuSeconds(detector.Pid);
         while (!stop.IsCancellationRequested)
         {
             await Task.Delay(interval, CancellationToken.None);
             pipeline.ThrowIfAnyExited();
-            var rssMb = ProcessMeter.StatusKb(detector.Pid, "VmRSS") / 1024;
+            var rssMb = ProcFs.StatusKb(detector.Pid, "VmRSS") / 1024;
             var measured = clock.Elapsed >= warmup;
             if (measured) samples.Add(rssMb);
             Console.WriteLine($"{clock.Elapsed.TotalSeconds,6:0} s  rss {rssMb,6:0} MB{(measured ? "" : "  (warm-up)")}");
         }
         await offered;
-        var cpuPercent = 100 * (ProcessMeter.CpuSeconds(detector.Pid) - cpuAtStart) / clock.Elapsed.TotalSeconds;
-        var peakMb = ProcessMeter.StatusKb(detector.Pid, "VmHWM") / 1024;
+        var cpuPercent = 100 * (ProcFs.CpuSeconds(detector.Pid) - cpuAtStart) / clock.Elapsed.TotalSeconds;
+        var peakMb = ProcFs.StatusKb(detector.Pid, "VmHWM") / 1024;
 
         var median = samples.Order().ElementAt(samples.Count / 2);
         var (low, high) = (samples.Min(), samples.Max());

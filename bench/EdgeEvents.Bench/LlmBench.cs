@@ -59,7 +59,7 @@ internal static class LlmBench
     public static async Task<int> RunAsync(string model, int tokens, int rounds, int decodeRounds, int parallel, int threads)
     {
         NativeLogConfig.llama_log_set((_, _) => { });
-        var rssBefore = Memory("VmRSS");
+        var rssBefore = ResidentBytes("VmRSS");
         Console.WriteLine($"LLM bench: {Path.GetFileName(model)} ({new FileInfo(model).Length:N0} bytes), {Environment.ProcessorCount} cores, {threads} threads, {DateTime.UtcNow:yyyy-MM-dd}");
 
         Console.WriteLine($"\nanswer latency through the worker (embedded broker), parallelism {parallel}, median of {rounds} rounds:");
@@ -77,10 +77,10 @@ internal static class LlmBench
                 for (var round = 0; round < rounds; round++) runs.Add(await AskAsync(broker.Url, "edge", n, $"n{n}r{round}"));
                 Console.WriteLine($"| {n} | {Median(runs.Select(r => r.Wall)):0} | {Median(runs.Select(r => r.P50)):0} | {Median(runs.Select(r => r.Max)):0} | {Median(runs.Select(r => r.FirstTokenMs)):0} |");
             }
-            var rss = Memory("VmRSS");
+            var rss = ResidentBytes("VmRSS");
             var kvBytes = KvCacheBytes(generator.Metadata, generator.KvCacheTokens);
             var modelBytes = new FileInfo(model).Length;
-            Console.WriteLine($"\nresident set: {Mb(rss)} MB (peak {Mb(Memory("VmHWM"))} MB), of which {Mb(rssBefore)} MB before loading anything");
+            Console.WriteLine($"\nresident set: {Mb(rss)} MB (peak {Mb(ResidentBytes("VmHWM"))} MB), of which {Mb(rssBefore)} MB before loading anything");
             Console.WriteLine($"model file {Mb(modelBytes)} MB + KV cache {Mb(kvBytes)} MB ({generator.KvCacheTokens} tokens = context {generator.ContextSize} × {parallel}, f16) = {Mb(modelBytes + kvBytes)} MB; " +
                               $"resident set minus that: {Mb(rss - modelBytes - kvBytes)} MB (budget 250 MB)");
 
@@ -253,12 +253,7 @@ internal static class LlmBench
         return 2 * Get("block_count", 0) * tokens * (Get("embedding_length", 0) * kvHeads / heads) * 2;
     }
 
-    /// <summary>A field of /proc/self/status in bytes (VmRSS: resident now, VmHWM: peak).</summary>
-    private static long Memory(string field)
-    {
-        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-    }
+    private static long ResidentBytes(string key) => (long)ProcFs.OwnStatusKb(key) * 1024;
 
     private static string Mb(long bytes) => (bytes / 1024.0 / 1024.0).ToString("0.0", CultureInfo.InvariantCulture);
 }
