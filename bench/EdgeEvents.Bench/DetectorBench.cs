@@ -1,5 +1,8 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Detector;
@@ -23,61 +26,126 @@ namespace EdgeEvents.Bench;
 /// saturated by a camera publishing bus.jpg faster than it can keep up (latest frame wins). Also prints per-stage
 /// milliseconds, pre+post as a share of inference, resident memory, and decode costs for bus.jpg and a 1080p JPEG.
 /// <c>--snapshots</c> compares throughput with annotated snapshots on (1/s per camera) and off instead.
-/// Usage: detector [--quick] [--model path] [--seconds N per round] [--rounds N] [--broker embedded|mosquitto] [--frame-size WxH] [--overload F] [--intra-op-threads N] [--inference-nice N] [--sessions-variant] [--spinning-variant]
-///                 [--snapshots [--cameras N] [--snapshot-max-width W]]
 /// </summary>
 public static class DetectorBench
 {
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>What one run measures; <see cref="Command"/> documents each value's default.</summary>
+    public sealed record Settings(
+        bool Quick, string ModelPath, double Seconds, int Rounds, string Broker, (int Width, int Height)? FrameSize,
+        double Overload, int? IntraOpThreads, int? InferenceNice, bool SessionsVariant, bool SpinningVariant,
+        bool Snapshots, int Cameras, int? SnapshotMaxWidth);
+
+    public static Command Command()
     {
-        var quick = args.Contains("--quick");
-        var seconds = Option(args, "--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : quick ? 4 : 10;
-        var rounds = Option(args, "--rounds") is { } roundsOption ? int.Parse(roundsOption, System.Globalization.CultureInfo.InvariantCulture) : quick ? 1 : 5;
-        var modelPath = Option(args, "--model") ?? TestData.Model("yolov8n_int8_dynamic.onnx");
+        var quick = BenchOptions.Quick("Shorter rounds (4 s), 1 round (3 with --snapshots), fewer decode iterations");
+        var model = new Option<string>("--model") { Description = "ONNX model [default: yolov8n_int8_dynamic.onnx]" };
+        var seconds = new Option<double>("--seconds") { Description = "Seconds per side and round [default: 10, --quick 4]" };
+        var rounds = new Option<int>("--rounds")
+        {
+            Description = "Alternating rounds, median ratio [default: 5, --quick 1; with --snapshots 7, --quick 3]",
+        };
+        var broker = BenchOptions.WithDefault(
+            "--broker", "Broker the cameras publish through: embedded (in this process) or mosquitto", MqttTestBroker.Embedded);
+        broker.AcceptOnlyFromAmong(MqttTestBroker.Embedded, MqttTestBroker.Mosquitto);
+        var frameSize = new Option<(int, int)?>("--frame-size")
+        {
+            Description = "Cameras publish bus.jpg resized to WxH, e.g. 480x640 (a camera's analytics substream)",
+            CustomParser = ParseSize,
+        };
+        var overload = BenchOptions.WithDefault("--overload", "Offered frame rate as a multiple of the bare rate", 1.25);
+        var threads = new Option<int?>("--intra-op-threads") { Description = "Detector:IntraOpThreads [default: the option's]" };
+        var nice = new Option<int?>("--inference-nice") { Description = "Detector:InferenceNice [default: the option's]" };
+        var sessions = new Option<bool>("--sessions-variant") { Description = "Also measure 2 sessions x 1 thread" };
+        var spinning = new Option<bool>("--spinning-variant") { Description = "Also measure intra-op spinning on" };
+        var snapshots = new Option<bool>("--snapshots") { Description = "Compare snapshots on and off instead" };
+        var cameras = BenchOptions.WithDefault("--cameras", "Cameras for --snapshots", 4);
+        var maxWidth = new Option<int?>("--snapshot-max-width") { Description = "Detector:SnapshotMaxWidth for --snapshots" };
+        var command = new Command("detector", "Frames/s of the detector worker next to a bare InferenceSession.Run loop.")
+        {
+            quick, model, seconds, rounds, broker, frameSize, overload, threads, nice, sessions, spinning, snapshots,
+            cameras, maxWidth,
+        };
+        command.SetAction(parse =>
+        {
+            var isQuick = parse.GetValue(quick);
+            var isSnapshots = parse.GetValue(snapshots);
+            return RunAsync(new Settings(
+                isQuick,
+                parse.GetValue(model) ?? TestData.Model("yolov8n_int8_dynamic.onnx"),
+                parse.GivenOr(seconds, isQuick ? 4 : 10),
+                parse.GivenOr(rounds, isSnapshots ? (isQuick ? 3 : 7) : (isQuick ? 1 : 5)),
+                parse.GetRequiredValue(broker),
+                parse.GetValue(frameSize),
+                parse.GetValue(overload),
+                parse.GetValue(threads),
+                parse.GetValue(nice),
+                parse.GetValue(sessions),
+                parse.GetValue(spinning),
+                isSnapshots,
+                parse.GetValue(cameras),
+                parse.GetValue(maxWidth)));
+        });
+        return command;
+    }
+
+    public static async Task<int> RunAsync(Settings settings)
+    {
         var busJpeg = File.ReadAllBytes(TestData.Sample("bus.jpg"));
-        var options = new DetectorOptions { ModelPath = modelPath, Providers = "CPU" };
-        // The broker the bench's cameras publish through: embedded in this process, or mosquitto in a process of its own.
-        var brokerKind = Option(args, "--broker") ?? MqttTestBroker.Embedded;
-        if (Option(args, "--intra-op-threads") is { } threads) options = options with { IntraOpThreads = int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture) };
-        if (Option(args, "--inference-nice") is { } nice) options = options with { InferenceNice = int.Parse(nice, System.Globalization.CultureInfo.InvariantCulture) };
-        Console.WriteLine($"detector bench: {Path.GetFileName(modelPath)}, {brokerKind} broker, {Environment.ProcessorCount} cores, {rounds} alternating round(s) of {seconds:0} s per side, median ratio, " +
+        var options = new DetectorOptions { ModelPath = settings.ModelPath, Providers = "CPU" };
+        if (settings.IntraOpThreads is { } threads) options = options with { IntraOpThreads = threads };
+        if (settings.InferenceNice is { } nice) options = options with { InferenceNice = nice };
+        var (seconds, rounds) = (settings.Seconds, settings.Rounds);
+        Console.WriteLine($"detector bench: {Path.GetFileName(settings.ModelPath)}, {settings.Broker} broker, " +
+            $"{Environment.ProcessorCount} cores, {rounds} alternating round(s) of {seconds:0} s per side, median ratio, " +
             $"inference threads at nice {options.InferenceNice}, {DateTime.UtcNow:yyyy-MM-dd}");
 
-        if (args.Contains("--snapshots"))
+        if (settings.Snapshots)
         {
-            var cameras = Option(args, "--cameras") is { } c ? int.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 4;
-            var snapshotRounds = Option(args, "--rounds") is not null ? rounds : quick ? 3 : 7;
-            var maxWidth = Option(args, "--snapshot-max-width") is { } w ? int.Parse(w, System.Globalization.CultureInfo.InvariantCulture) : options.SnapshotMaxWidth;
-            await CompareSnapshotsAsync(brokerKind, options with { SnapshotMaxWidth = maxWidth }, busJpeg, cameras, snapshotRounds, TimeSpan.FromSeconds(seconds));
+            var snapshotOptions = options with { SnapshotMaxWidth = settings.SnapshotMaxWidth ?? options.SnapshotMaxWidth };
+            await CompareSnapshotsAsync(settings.Broker, snapshotOptions, busJpeg, settings.Cameras, rounds,
+                TimeSpan.FromSeconds(seconds));
             return 0;
         }
         using var model = DetectorModel.Load(options, NullLogger.Instance);
-        DecodeCosts(model.Input, busJpeg, quick ? 20 : 100);
+        DecodeCosts(model.Input, busJpeg, settings.Quick ? 20 : 100);
         var input = new float[model.Input.TensorLength];
-        // --frame-size WxH: the cameras publish bus.jpg resized, e.g. 480x640, the size of a camera's analytics substream.
         var frameJpeg = busJpeg;
-        if (Option(args, "--frame-size") is { } frameSize)
+        if (settings.FrameSize is var (w, h))
         {
-            var size = frameSize.Split('x');
-            var (w, h) = (int.Parse(size[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(size[1], System.Globalization.CultureInfo.InvariantCulture));
             frameJpeg = Resampled(busJpeg, w, h);
             Console.WriteLine($"frames: bus.jpg resized to {w}x{h}, {frameJpeg.Length / 1024} KB");
         }
-        new FramePreprocessor(model.Input, options.MaxImagePixels).Prepare(new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = frameJpeg }, input, out _);
+        var frame = new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = frameJpeg };
+        new FramePreprocessor(model.Input, options.MaxImagePixels).Prepare(frame, input, out _);
         var slice = TimeSpan.FromSeconds(seconds);
         // Offered rate as a multiple of the bare rate: above 1 saturates the worker ("model busy" ≈ 100 % in every
         // round shows it); every frame above what it processes is still received (and an embedded broker runs in
         // this process), so a larger factor charges the worker for the bench's own traffic on the shared cores.
-        var overload = Option(args, "--overload") is { } f ? double.Parse(f, System.Globalization.CultureInfo.InvariantCulture) : 1.25;
-        await CompareAsync($"1 session, {(options.IntraOpThreads == 0 ? "default threads" : $"{options.IntraOpThreads} threads")}, no spinning", brokerKind, options, model, input, frameJpeg, rounds, slice, overload);
+        var overload = settings.Overload;
+        var threadsName = options.IntraOpThreads == 0 ? "default threads" : $"{options.IntraOpThreads} threads";
+        await CompareAsync($"1 session, {threadsName}, no spinning", settings.Broker, options, model, input, frameJpeg,
+            rounds, slice, overload);
         // Frames in parallel (one single-threaded session per core) instead of one frame on all cores: the CPU
         // counterpart of batching, which needs a model with a dynamic batch dimension.
-        if (args.Contains("--sessions-variant"))
-            await CompareAsync("2 sessions x 1 thread", brokerKind, options with { Sessions = 2, IntraOpThreads = 1 }, model, input, frameJpeg, rounds, slice, overload);
-        if (args.Contains("--spinning-variant"))
-            await CompareAsync("1 session, intra-op spinning on", brokerKind, options with { IntraOpSpinning = true }, model, input, frameJpeg, rounds, slice, overload);
-        Console.WriteLine($"resident memory: {Environment.WorkingSet / 1e6:F0} MB now, peak {PeakRssMb():F0} MB");
+        if (settings.SessionsVariant)
+            await CompareAsync("2 sessions x 1 thread", settings.Broker, options with { Sessions = 2, IntraOpThreads = 1 },
+                model, input, frameJpeg, rounds, slice, overload);
+        if (settings.SpinningVariant)
+            await CompareAsync("1 session, intra-op spinning on", settings.Broker, options with { IntraOpSpinning = true },
+                model, input, frameJpeg, rounds, slice, overload);
+        Console.WriteLine($"resident memory: {Environment.WorkingSet / 1e6:F0} MB now, peak {ProcFs.OwnStatusKb("VmHWM") / 1024:F0} MB");
         return 0;
+    }
+
+    private static (int, int)? ParseSize(ArgumentResult result)
+    {
+        var text = result.Tokens.Single().Value;
+        var parts = text.Split('x');
+        if (parts.Length == 2 && int.TryParse(parts[0], CultureInfo.InvariantCulture, out var width) && width > 0
+            && int.TryParse(parts[1], CultureInfo.InvariantCulture, out var height) && height > 0)
+            return (width, height);
+        result.AddError($"'{text}' is not a frame size; use WxH, e.g. 480x640.");
+        return null;
     }
 
     /// <summary>
@@ -426,12 +494,6 @@ public static class DetectorBench
         Console.WriteLine($"| publish | {r.PublishMs:F2} |");
         Console.WriteLine($"letterbox+postprocess = {prePost / r.InferenceMs:P1} of inference; with JPEG decode {(prePost + r.DecodeMs) / r.InferenceMs:P1}");
         Console.WriteLine($"GC while measured: {r.Gen0Collections} collections ({r.Gen2Collections} gen2), pauses {r.GcPauseMsPerSecond:F1} ms/s, {r.AllocatedKbPerFrame:F0} KB allocated per processed frame (an embedded broker allocates in this process too)");
-    }
-
-    private static double PeakRssMb()
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
     }
 
     /// <summary>Mean of the detector's stage-duration histogram for one stage, from the EdgeEvents meter.</summary>

@@ -1,8 +1,7 @@
+using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using EdgeEvents.Bench.Load;
 using EdgeEvents.Testing;
-using static EdgeEvents.Bench.BenchSupport;
 
 namespace EdgeEvents.Bench;
 
@@ -11,20 +10,31 @@ namespace EdgeEvents.Bench;
 /// benchmark's fleet: sample photos at 1080p and 640p) offer several times what the detector can process, and its
 /// resident set is sampled at a fixed interval. After a warm-up, every sample must stay within the tolerance of the
 /// samples' median (issue 3: flat within 10 % over five minutes); the exit code says whether it did.
-/// Usage: detector-soak [--minutes 5] [--cameras 8] [--fps 5] [--sample-seconds 10] [--warmup-seconds 60] [--tolerance 0.10]
 /// </summary>
 public static class DetectorSoakBench
 {
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Command()
     {
-        double Number(string name, double fallback) => Option(args, name) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
-        var duration = TimeSpan.FromMinutes(Number("--minutes", 5));
-        var cameras = (int)Number("--cameras", 8);
-        var fps = Number("--fps", 5);
-        var interval = TimeSpan.FromSeconds(Number("--sample-seconds", 10));
-        var warmup = TimeSpan.FromSeconds(Number("--warmup-seconds", 60));
-        var tolerance = Number("--tolerance", 0.10);
+        var minutes = BenchOptions.WithDefault("--minutes", "Measured minutes after the warm-up", 5.0);
+        var cameras = BenchOptions.WithDefault("--cameras", "Simulated cameras", 8);
+        var fps = BenchOptions.WithDefault("--fps", "Frames per second per camera", 5.0);
+        var sample = BenchOptions.WithDefault("--sample-seconds", "Seconds between resident-set samples", 10.0);
+        var warmup = BenchOptions.WithDefault("--warmup-seconds", "Seconds before samples count", 60.0);
+        var tolerance = BenchOptions.WithDefault("--tolerance", "Allowed deviation of a sample from the median, as a fraction", 0.10);
+        var command = new Command("detector-soak", "Resident set of a detector process over a long overload run.")
+        {
+            minutes, cameras, fps, sample, warmup, tolerance,
+        };
+        command.SetAction(parse => RunAsync(
+            TimeSpan.FromMinutes(parse.GetValue(minutes)), parse.GetValue(cameras), parse.GetValue(fps),
+            TimeSpan.FromSeconds(parse.GetValue(sample)), TimeSpan.FromSeconds(parse.GetValue(warmup)),
+            parse.GetValue(tolerance)));
+        return command;
+    }
 
+    public static async Task<int> RunAsync(
+        TimeSpan duration, int cameras, double fps, TimeSpan interval, TimeSpan warmup, double tolerance)
+    {
         await using var pipeline = await LoadPipeline.StartBrokerAsync(LoadPipeline.Embedded);
         pipeline.AddDetector(TestData.Model("yolov8n_int8_dynamic.onnx"));
         var detector = pipeline.Meters.Single(m => m.Name.StartsWith("detector", StringComparison.Ordinal));
@@ -36,19 +46,19 @@ public static class DetectorSoakBench
         var offered = fleet.RunAsync(cameras, fps, stop.Token);
         var clock = Stopwatch.StartNew();
         var samples = new List<double>();
-        var cpuAtStart = ProcessMeter.CpuSeconds(detector.Pid);
+        var cpuAtStart = ProcFs.CpuSeconds(detector.Pid);
         while (!stop.IsCancellationRequested)
         {
             await Task.Delay(interval, CancellationToken.None);
             pipeline.ThrowIfAnyExited();
-            var rssMb = ProcessMeter.StatusKb(detector.Pid, "VmRSS") / 1024;
+            var rssMb = ProcFs.StatusKb(detector.Pid, "VmRSS") / 1024;
             var measured = clock.Elapsed >= warmup;
             if (measured) samples.Add(rssMb);
             Console.WriteLine($"{clock.Elapsed.TotalSeconds,6:0} s  rss {rssMb,6:0} MB{(measured ? "" : "  (warm-up)")}");
         }
         await offered;
-        var cpuPercent = 100 * (ProcessMeter.CpuSeconds(detector.Pid) - cpuAtStart) / clock.Elapsed.TotalSeconds;
-        var peakMb = ProcessMeter.StatusKb(detector.Pid, "VmHWM") / 1024;
+        var cpuPercent = 100 * (ProcFs.CpuSeconds(detector.Pid) - cpuAtStart) / clock.Elapsed.TotalSeconds;
+        var peakMb = ProcFs.StatusKb(detector.Pid, "VmHWM") / 1024;
 
         var median = samples.Order().ElementAt(samples.Count / 2);
         var (low, high) = (samples.Min(), samples.Max());

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -32,22 +33,33 @@ namespace EdgeEvents.Bench;
 /// BatchedExecutor) against a bare LLamaSharp loop (LLamaContext.Decode + the same sampler), same model, prompt and
 /// token count, rounds interleaved.</item>
 /// </list>
-/// Usage: <c>llm [--model file.gguf] [--tokens 128] [--rounds 5] [--decode-rounds 15] [--parallel 4] [--threads 2]</c>
 /// </summary>
 internal static class LlmBench
 {
     private const string Question = "How many people are in the room?";
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Command()
     {
-        var model = Option(args, "--model") ?? TestData.Model("stories260K.gguf");
-        var tokens = int.Parse(Option(args, "--tokens") ?? "128", CultureInfo.InvariantCulture);
-        var rounds = int.Parse(Option(args, "--rounds") ?? "5", CultureInfo.InvariantCulture);
-        var decodeRounds = int.Parse(Option(args, "--decode-rounds") ?? "15", CultureInfo.InvariantCulture);
-        var parallel = int.Parse(Option(args, "--parallel") ?? "4", CultureInfo.InvariantCulture);
-        var threads = int.Parse(Option(args, "--threads") ?? "2", CultureInfo.InvariantCulture);
+        var model = new Option<string>("--model") { Description = "GGUF model [default: stories260K.gguf]" };
+        var tokens = BenchOptions.WithDefault("--tokens", "Tokens generated per decode round", 128);
+        var rounds = BenchOptions.WithDefault("--rounds", "Rounds of the latency measurements", 5);
+        var decodeRounds = BenchOptions.WithDefault("--decode-rounds", "Interleaved rounds of the decode-speed comparison", 15);
+        var parallel = BenchOptions.WithDefault("--parallel", "The worker's Llm:Parallelism", 4);
+        var threads = BenchOptions.WithDefault("--threads", "Llm:Threads for the worker and the bare loop", 2);
+        var command = new Command("llm", "Answer latency, memory and decode speed of the LLM worker next to bare LLamaSharp.")
+        {
+            model, tokens, rounds, decodeRounds, parallel, threads,
+        };
+        command.SetAction(parse => RunAsync(
+            parse.GetValue(model) ?? TestData.Model("stories260K.gguf"), parse.GetValue(tokens), parse.GetValue(rounds),
+            parse.GetValue(decodeRounds), parse.GetValue(parallel), parse.GetValue(threads)));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(string model, int tokens, int rounds, int decodeRounds, int parallel, int threads)
+    {
         NativeLogConfig.llama_log_set((_, _) => { });
-        var rssBefore = Memory("VmRSS");
+        var rssBefore = ResidentBytes("VmRSS");
         Console.WriteLine($"LLM bench: {Path.GetFileName(model)} ({new FileInfo(model).Length:N0} bytes), {Environment.ProcessorCount} cores, {threads} threads, {DateTime.UtcNow:yyyy-MM-dd}");
 
         Console.WriteLine($"\nanswer latency through the worker (embedded broker), parallelism {parallel}, median of {rounds} rounds:");
@@ -65,10 +77,10 @@ internal static class LlmBench
                 for (var round = 0; round < rounds; round++) runs.Add(await AskAsync(broker.Url, "edge", n, $"n{n}r{round}"));
                 Console.WriteLine($"| {n} | {Median(runs.Select(r => r.Wall)):0} | {Median(runs.Select(r => r.P50)):0} | {Median(runs.Select(r => r.Max)):0} | {Median(runs.Select(r => r.FirstTokenMs)):0} |");
             }
-            var rss = Memory("VmRSS");
+            var rss = ResidentBytes("VmRSS");
             var kvBytes = KvCacheBytes(generator.Metadata, generator.KvCacheTokens);
             var modelBytes = new FileInfo(model).Length;
-            Console.WriteLine($"\nresident set: {Mb(rss)} MB (peak {Mb(Memory("VmHWM"))} MB), of which {Mb(rssBefore)} MB before loading anything");
+            Console.WriteLine($"\nresident set: {Mb(rss)} MB (peak {Mb(ResidentBytes("VmHWM"))} MB), of which {Mb(rssBefore)} MB before loading anything");
             Console.WriteLine($"model file {Mb(modelBytes)} MB + KV cache {Mb(kvBytes)} MB ({generator.KvCacheTokens} tokens = context {generator.ContextSize} × {parallel}, f16) = {Mb(modelBytes + kvBytes)} MB; " +
                               $"resident set minus that: {Mb(rss - modelBytes - kvBytes)} MB (budget 250 MB)");
 
@@ -241,12 +253,7 @@ internal static class LlmBench
         return 2 * Get("block_count", 0) * tokens * (Get("embedding_length", 0) * kvHeads / heads) * 2;
     }
 
-    /// <summary>A field of /proc/self/status in bytes (VmRSS: resident now, VmHWM: peak).</summary>
-    private static long Memory(string field)
-    {
-        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-    }
+    private static long ResidentBytes(string key) => (long)ProcFs.OwnStatusKb(key) * 1024;
 
     private static string Mb(long bytes) => (bytes / 1024.0 / 1024.0).ToString("0.0", CultureInfo.InvariantCulture);
 }

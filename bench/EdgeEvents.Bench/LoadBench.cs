@@ -1,5 +1,5 @@
+using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using EdgeEvents.Bench.Load;
 using EdgeEvents.Camera;
 using EdgeEvents.Contracts.Messages;
@@ -8,7 +8,6 @@ using EdgeEvents.Detector.Imaging;
 using EdgeEvents.Detector.Inference;
 using EdgeEvents.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
-using static EdgeEvents.Bench.BenchSupport;
 
 namespace EdgeEvents.Bench;
 
@@ -19,14 +18,14 @@ namespace EdgeEvents.Bench;
 /// (the scaling curve), then adds a second detector in the same shared-subscription group at the most cameras.
 /// Baselines in the same run: a bare ONNX Runtime session (DetectorBench's) and the raw broker client (TransportBench's).
 /// Checks the curve (see <see cref="LoadReport.Check"/>) and exits 1 if a check fails.
-/// Usage: load [--quick] [--transports embedded,mosquitto,nats] [--cameras 1,2,4,8,16] [--fps 5] [--seconds N]
-///             [--settle N] [--question-interval N] [--out folder]
 /// Defaults: 3 s settle + 10 s measured per step, a question every 3 s, results in bench/results. <c>--quick</c> (the
-/// CI smoke run): cameras 1 and 4, 1.5 + 3 s per step, a question every second, no scale-out step, results in a temp folder.
+/// CI smoke run): cameras 1 and 4, 1.5 + 3 s per step, a question every second, no scale-out step, results in a temp
+/// folder.
 /// </summary>
 public static class LoadBench
 {
-    private sealed record Settings(
+    /// <summary>What one run measures; <see cref="Command"/> documents each value's default.</summary>
+    public sealed record Settings(
         string[] Transports, int[] Cameras, double Fps, TimeSpan Measure, TimeSpan Settle, TimeSpan QuestionInterval,
         bool ScaleOut, TimeSpan BaselineDuration, int RawMessages, string OutFolder);
 
@@ -36,10 +35,9 @@ public static class LoadBench
     // Allowed on top of the detector's maximum frame age in check (b): broker transit, one inference, publish.
     private static readonly TimeSpan LatencySlack = TimeSpan.FromSeconds(1);
 
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(Settings settings)
     {
         RunClock.Restart();
-        var settings = Parse(args);
         var detectorModel = TestData.Model("yolov8n_int8_dynamic.onnx");
         var llmModel = TestData.Model("stories260K.gguf");
         var images = CameraFleet.LoadImages(TestData.SamplesFolder);
@@ -93,18 +91,45 @@ public static class LoadBench
         return checks.All(c => c.Pass) ? 0 : 1;
     }
 
-    private static Settings Parse(string[] args)
+    public static Command Command()
     {
-        var quick = args.Contains("--quick");
-        double Seconds(string name, double fallback) => Option(args, name) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
-        var transports = Option(args, "--transports")?.Split(',') ?? [LoadPipeline.Embedded, LoadPipeline.Mosquitto, LoadPipeline.Nats];
-        var cameras = Option(args, "--cameras")?.Split(',').Select(int.Parse).Order().ToArray() ?? (quick ? [1, 4] : [1, 2, 4, 8, 16]);
-        // The quick run writes beside the temp files, so a smoke test never overwrites the committed results.
-        var outFolder = Option(args, "--out") ?? (quick ? Path.Combine(Path.GetTempPath(), "edge-load-quick") : Path.Combine(TestData.RepositoryRoot, "bench", "results"));
-        return new Settings(transports, cameras, Seconds("--fps", 5),
-            TimeSpan.FromSeconds(Seconds("--seconds", quick ? 3 : 10)), TimeSpan.FromSeconds(Seconds("--settle", quick ? 1.5 : 3)),
-            TimeSpan.FromSeconds(Seconds("--question-interval", quick ? 1 : 3)),
-            ScaleOut: !quick, TimeSpan.FromSeconds(quick ? 2 : 5), quick ? 200 : 1000, Path.GetFullPath(outFolder));
+        var quick = BenchOptions.Quick("The CI smoke run: cameras 1 and 4, 1.5 + 3 s per step, a question every second, "
+            + "no scale-out step, results in a temp folder");
+        var transports = BenchOptions.Names("--transports", "Transports to measure [default: embedded,mosquitto,nats]",
+            LoadPipeline.Embedded, LoadPipeline.Mosquitto, LoadPipeline.Nats);
+        var cameras = BenchOptions.List<int>("--cameras", "Camera counts of the curve [default: 1,2,4,8,16, --quick 1,4]");
+        var fps = BenchOptions.WithDefault("--fps", "Frames per second per camera", 5.0);
+        var seconds = new Option<double>("--seconds") { Description = "Measured seconds per step [default: 10, --quick 3]" };
+        var settle = new Option<double>("--settle") { Description = "Settle seconds per step [default: 3, --quick 1.5]" };
+        var questions = new Option<double>("--question-interval")
+        {
+            Description = "Seconds between questions [default: 3, --quick 1]",
+        };
+        var output = new Option<string>("--out") { Description = "Folder for load.csv and load.png [default: bench/results]" };
+        var command = new Command("load", "The whole pipeline under load, per transport, against its baselines.")
+        {
+            quick, transports, cameras, fps, seconds, settle, questions, output,
+        };
+        command.SetAction(parse =>
+        {
+            var isQuick = parse.GetValue(quick);
+            // The quick run writes beside the temp files, so a smoke test never overwrites the committed results.
+            var outFolder = parse.GetValue(output) ?? (isQuick
+                ? Path.Combine(Path.GetTempPath(), "edge-load-quick")
+                : Path.Combine(TestData.RepositoryRoot, "bench", "results"));
+            return RunAsync(new Settings(
+                parse.GivenOr(transports, [LoadPipeline.Embedded, LoadPipeline.Mosquitto, LoadPipeline.Nats]),
+                parse.GivenOr(cameras, isQuick ? [1, 4] : [1, 2, 4, 8, 16]).Order().ToArray(),
+                parse.GetValue(fps),
+                TimeSpan.FromSeconds(parse.GivenOr(seconds, isQuick ? 3 : 10)),
+                TimeSpan.FromSeconds(parse.GivenOr(settle, isQuick ? 1.5 : 3)),
+                TimeSpan.FromSeconds(parse.GivenOr(questions, isQuick ? 1 : 3)),
+                ScaleOut: !isQuick,
+                TimeSpan.FromSeconds(isQuick ? 2 : 5),
+                isQuick ? 200 : 1000,
+                Path.GetFullPath(outFolder)));
+        });
+        return command;
     }
 
     /// <summary>DetectorBench's bare session loop on one letterboxed image, before any process of the pipeline runs.</summary>

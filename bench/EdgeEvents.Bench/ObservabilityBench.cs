@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Threading.Channels;
 using EdgeEvents.Contracts.Topics;
@@ -32,20 +33,36 @@ namespace EdgeEvents.Bench;
 /// Each variant keeps its best of <c>--rounds</c> (run order rotated per round). Then the same three variants around an
 /// in-memory transport give the telemetry cost of one hop without I/O.
 /// Last, the detector worker's throughput with telemetry off and on.
-/// Usage: <c>observability [--broker mosquitto|embedded] [--messages 20000] [--rounds 3] [--sizes 1024,102400] [--window 100]
-/// [--detector-seconds 8] [--no-detector]</c>.
 /// </summary>
 public static class ObservabilityBench
 {
     private const string Topic = "edge/events/bench";
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Command()
     {
-        var messages = IntArg(args, "--messages", 20_000);
-        var rounds = IntArg(args, "--rounds", 3);
-        var window = IntArg(args, "--window", 100);
-        var sizes = (Option(args, "--sizes") ?? "1024,102400").Split(',').Select(int.Parse).ToArray();
-        var brokerKind = Option(args, "--broker") ?? MqttTestBroker.Mosquitto;
+        var broker = BenchOptions.WithDefault("--broker", "Broker: mosquitto (out of process) or embedded", MqttTestBroker.Mosquitto);
+        broker.AcceptOnlyFromAmong(MqttTestBroker.Mosquitto, MqttTestBroker.Embedded);
+        var messages = BenchOptions.WithDefault("--messages", "Messages per run (100 KB and larger: a tenth)", 20_000);
+        var rounds = BenchOptions.WithDefault("--rounds", "Rounds; each variant keeps its best", 3);
+        var sizes = BenchOptions.List<int>("--sizes", "Payload sizes in bytes [default: 1024,102400]");
+        var window = BenchOptions.WithDefault("--window", "Most messages the publisher runs ahead", 100);
+        var detectorSeconds = BenchOptions.WithDefault("--detector-seconds", "Seconds per detector run", 8);
+        var noDetector = new Option<bool>("--no-detector") { Description = "Skip the detector worker's comparison" };
+        var command = new Command("observability", "Overhead of tracing and metrics on throughput.")
+        {
+            broker, messages, rounds, sizes, window, detectorSeconds, noDetector,
+        };
+        command.SetAction(parse => RunAsync(
+            parse.GetRequiredValue(broker), parse.GetValue(messages), parse.GetValue(rounds),
+            parse.GivenOr(sizes, [1024, 102400]), parse.GetValue(window),
+            parse.GetValue(noDetector) ? null : TimeSpan.FromSeconds(parse.GetValue(detectorSeconds))));
+        return command;
+    }
+
+    /// <summary>Runs every measurement; the detector's last, for <paramref name="detectorRun"/> per variant unless null.</summary>
+    public static async Task<int> RunAsync(
+        string brokerKind, int messages, int rounds, int[] sizes, int window, TimeSpan? detectorRun)
+    {
         await using var broker = await MqttTestBroker.StartAsync(brokerKind);
         Console.WriteLine($"observability overhead: {messages} messages per run (100 KB and larger: a tenth), window {window}, {rounds} rounds, {brokerKind} broker, QoS 1, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
         // Load from other processes only ever slows a run down, so each variant keeps its best round. Process CPU time per
@@ -67,7 +84,7 @@ public static class ObservabilityBench
             }
         }
         await HopCostAsync(messages * 10, rounds);
-        if (!args.Contains("--no-detector")) await DetectorAsync(broker.Url, rounds, TimeSpan.FromSeconds(IntArg(args, "--detector-seconds", 8)));
+        if (detectorRun is { } duration) await DetectorAsync(broker.Url, rounds, duration);
         Console.WriteLine();
         var plain = await LiveHeapOfHostAsync(telemetry: false);
         var defaults = await LiveHeapOfHostAsync(telemetry: true);
@@ -332,6 +349,4 @@ public static class ObservabilityBench
     {
         public override ExportResult Export(in Batch<Activity> batch) => ExportResult.Success;
     }
-
-    private static int IntArg(string[] args, string name, int fallback) => Option(args, name) is { } v ? int.Parse(v) : fallback;
 }

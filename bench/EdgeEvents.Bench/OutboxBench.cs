@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using EdgeEvents.Pipeline.Reliability;
 using EdgeEvents.Pipeline.Transport;
@@ -14,9 +15,16 @@ namespace EdgeEvents.Bench;
 /// </summary>
 public static class OutboxBench
 {
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Command()
     {
-        var quick = args.Contains("--quick");
+        var quick = BenchOptions.Quick("Fewer messages");
+        var command = new Command("outbox", "Accepts/s and drain rate of the outbox next to bare SQLite and direct publishes.") { quick };
+        command.SetAction(parse => RunAsync(parse.GetValue(quick)));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(bool quick)
+    {
         var folder = Directory.CreateTempSubdirectory("edge-outbox-bench-");
         try
         {

@@ -1,23 +1,16 @@
 // Each benchmark measures our code next to a bare baseline in the same run and prints the ratio.
-// Usage: dotnet run -c Release --project bench/EdgeEvents.Bench -- <name> [options]
+// Usage: dotnet run -c Release --project bench/EdgeEvents.Bench -- <benchmark> [options]; --help lists both.
+// A benchmark registers here in one line: its class builds the command (see BenchOptions).
+using System.CommandLine;
 using EdgeEvents.Bench;
 
-
-var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
-{
-    ["transport"] = TransportBench.RunAsync,
-    ["detector"] = DetectorBench.RunAsync,
-    ["detector-soak"] = DetectorSoakBench.RunAsync,
-    ["scene"] = SceneBench.RunAsync,
-    ["llm"] = LlmBench.RunAsync,
-    ["observability"] = ObservabilityBench.RunAsync,
-    ["outbox"] = OutboxBench.RunAsync,
-    ["load"] = LoadBench.RunAsync,
-};
-
-if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
-{
-    Console.Error.WriteLine($"usage: EdgeEvents.Bench <{string.Join('|', benchmarks.Keys)}> [options]");
-    return 2;
-}
-return await run(args[1..]);
+var root = new RootCommand("EdgeEvents benchmarks: our code next to a bare baseline measured in the same run.");
+root.Subcommands.Add(TransportBench.Command());
+root.Subcommands.Add(DetectorBench.Command());
+root.Subcommands.Add(DetectorSoakBench.Command());
+root.Subcommands.Add(SceneBench.Command());
+root.Subcommands.Add(LlmBench.Command());
+root.Subcommands.Add(ObservabilityBench.Command());
+root.Subcommands.Add(OutboxBench.Command());
+root.Subcommands.Add(LoadBench.Command());
+return await root.Parse(args).InvokeAsync();

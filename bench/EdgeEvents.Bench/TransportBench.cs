@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using EdgeEvents.Bench.Load;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 using MQTTnet;
@@ -12,18 +14,39 @@ namespace EdgeEvents.Bench;
 /// <summary>
 /// Messages/s through our transport layer next to a raw client on the same broker in the same run, for 1 KB and
 /// 100 KB payloads. Both sides publish the same number of at-least-once messages of the same payload with the same
-/// window of outstanding publishes and count a message when the subscriber has it. Options: a broker name
-/// (<c>embedded</c>, <c>mosquitto</c>, <c>nats</c>; default all), <c>--rounds N</c> (default 5), <c>--seconds S</c>
-/// (the length of a measured round, default 1), <c>--quick</c>.
+/// window of outstanding publishes and count a message when the subscriber has it.
 /// </summary>
 public static class TransportBench
 {
-    public static async Task<int> RunAsync(string[] args)
+    private const string All = "all";
+
+    public static Command Command()
     {
-        var quick = args.Contains("--quick");
-        var rounds = Option(args, "--rounds") is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : quick ? 1 : 5;
-        var seconds = Option(args, "--seconds") is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : quick ? 0 : 1;
-        var brokers = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || args[i - 1] is not ("--rounds" or "--seconds"))).DefaultIfEmpty("all").ToList();
+        var brokers = new Argument<string[]>("brokers")
+        {
+            Description = "Brokers to measure: embedded, mosquitto, nats or all [default: all]",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        brokers.AcceptOnlyFromAmong(All, MqttTestBroker.Embedded, MqttTestBroker.Mosquitto, LoadPipeline.Nats);
+        var quick = BenchOptions.Quick("Fewer messages, 1 round of the minimum length");
+        var rounds = new Option<int>("--rounds") { Description = "Alternating rounds per row [default: 5, --quick 1]" };
+        var seconds = new Option<double>("--seconds") { Description = "Length of a measured round [default: 1, --quick 0]" };
+        var command = new Command("transport", "Messages/s through our transport next to a raw client.")
+        {
+            brokers, quick, rounds, seconds,
+        };
+        command.SetAction(parse =>
+        {
+            var isQuick = parse.GetValue(quick);
+            var chosen = parse.GetValue(brokers) is { Length: > 0 } named ? named : [All];
+            return RunAsync(chosen, parse.GivenOr(rounds, isQuick ? 1 : 5), parse.GivenOr(seconds, isQuick ? 0 : 1),
+                isQuick);
+        });
+        return command;
+    }
+
+    public static async Task<int> RunAsync(string[] brokers, int rounds, double seconds, bool quick)
+    {
         var cases = new (int Size, int Count)[] { (1024, quick ? 2_000 : 20_000), (100 * 1024, quick ? 200 : 2_000) };
         const int window = 64;
         Console.WriteLine($"transport bench: window {window}, at-least-once, {rounds} alternating rounds of ≥ {seconds:0.#} s (median), {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
@@ -31,11 +54,11 @@ public static class TransportBench
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var kind in new[] { MqttTestBroker.Embedded, MqttTestBroker.Mosquitto })
         {
-            if (!brokers.Contains("all") && !brokers.Contains(kind)) continue;
+            if (!brokers.Contains(All) && !brokers.Contains(kind)) continue;
             await using var broker = await MqttTestBroker.StartAsync(kind);
             await RowsAsync(kind, cases, rounds, seconds, (size, count) => RawMqttAsync(broker.Url, size, count, window), (size, count) => OursAsync(broker.Url, size, count, window));
         }
-        if (brokers.Contains("all") || brokers.Contains("nats"))
+        if (brokers.Contains(All) || brokers.Contains(LoadPipeline.Nats))
         {
             await using var nats = await NatsServer.StartNewAsync();
             await RowsAsync("nats-server (core)", cases, rounds, seconds, (size, count) => RawNatsAsync(nats.Url, size, count, window), (size, count) => OursAsync(nats.Url, size, count, window));

@@ -5,11 +5,17 @@ namespace EdgeEvents.Camera;
 /// <summary>One image ready to publish.</summary>
 public sealed record SourceImage(string Name, FrameEncoding Encoding, int Width, int Height, byte[] Data);
 
+/// <summary>An image file the camera skipped, and why.</summary>
+public sealed record UnreadableImage(string Path, string Reason);
+
 /// <summary>Where a simulated camera gets its images.</summary>
 public abstract class FrameSource
 {
     /// <summary>The image for frame number <paramref name="index"/> (0-based), or null when a non-looping source is exhausted.</summary>
     public abstract SourceImage? Get(long index, bool loop);
+
+    /// <summary>Files of the source that could not be read as JPEG or PNG images; the camera publishes the others.</summary>
+    public virtual IReadOnlyList<UnreadableImage> Unreadable => [];
 
     public static FrameSource Open(string source, CameraOptions options)
     {
@@ -22,24 +28,42 @@ public abstract class FrameSource
                 .Order(StringComparer.Ordinal)
                 .ToList();
             if (files.Count == 0) throw new FileNotFoundException($"No .jpg, .jpeg or .png images in camera source folder '{source}'.");
-            return new FileSource(files);
+            return Readable(new FileSource(files), source);
         }
-        if (File.Exists(source)) return new FileSource([source]);
+        if (File.Exists(source)) return Readable(new FileSource([source]), source);
         throw new FileNotFoundException($"Camera source '{source}' is neither a folder, an image file nor 'synthetic'.", source);
     }
+
+    /// <summary>A source with nothing to publish is a configuration error, reported at start.</summary>
+    private static FileSource Readable(FileSource files, string source) => files.Images.Count > 0 ? files
+        : throw new InvalidDataException($"No image of camera source '{source}' could be read: "
+            + string.Join("; ", files.Unreadable.Select(u => $"{u.Path}: {u.Reason}")));
 }
 
-/// <summary>Image files, loaded once and published in order.</summary>
+/// <summary>Image files, loaded once and published in order; files that cannot be read are skipped.</summary>
 public sealed class FileSource : FrameSource
 {
-    private readonly List<SourceImage> _images;
+    private readonly List<SourceImage> _images = [];
+    private readonly List<UnreadableImage> _unreadable = [];
 
     public FileSource(IEnumerable<string> files)
     {
-        _images = files.Select(Load).ToList();
+        foreach (var file in files)
+        {
+            try
+            {
+                _images.Add(Load(file));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                _unreadable.Add(new UnreadableImage(file, ex.Message));
+            }
+        }
     }
 
     public IReadOnlyList<SourceImage> Images => _images;
+
+    public override IReadOnlyList<UnreadableImage> Unreadable => _unreadable;
 
     public override SourceImage? Get(long index, bool loop) =>
         index < _images.Count ? _images[(int)index] : loop ? _images[(int)(index % _images.Count)] : null;

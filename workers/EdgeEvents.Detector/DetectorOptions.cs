@@ -56,9 +56,9 @@ public sealed record DetectorOptions : IValidatableObject
 
     /// <summary>
     /// Linux nice value for the inference threads (each session's run thread and ONNX Runtime's intra-op threads), so
-    /// that on a busy CPU the model gets a core before decoding, MQTT and everything else in the process: −10 took the
-    /// worker from 91–93 % to 94–95 % of the bare session's frames/s on the 2-core bench machine, while decoding and
-    /// letterboxing take longer by the clock (bench/README.md). A negative value needs CAP_SYS_NICE (root, or systemd
+    /// that on a busy CPU the model gets a core before decoding, MQTT and everything else in the process: −10 raised the
+    /// worker's share of the bare session's frames/s on the 2-core bench machine, while decoding and letterboxing take
+    /// longer by the clock (figures in bench/README.md, "Detector"). A negative value needs CAP_SYS_NICE (root, or systemd
     /// <c>AmbientCapabilities=CAP_SYS_NICE</c>) or a raised RLIMIT_NICE; without it a warning says so and the threads
     /// keep their priority. Default 0: left alone.
     /// </summary>
@@ -149,8 +149,8 @@ public sealed record DetectorOptions : IValidatableObject
 
     /// <summary>
     /// Widest snapshot; wider frames are scaled down (a JPEG to the largest n/8 decode scale that fits, so a 1080p frame
-    /// becomes 480×270, the size of Frigate's MQTT snapshots). Drawing cost grows with it: a snapshot of a 1080p JPEG costs
-    /// about 9 CPU-ms at 640 and 20 at 1280 (bench/README.md). 0 keeps the frame's size. Default 640.
+    /// becomes 480×270, the size of Frigate's MQTT snapshots). Drawing cost grows with it (figures in bench/README.md,
+    /// "Snapshots"). 0 keeps the frame's size. Default 640.
     /// </summary>
     [Range(0, 16384)]
     public int SnapshotMaxWidth { get; init; } = 640;

@@ -92,8 +92,8 @@ internal sealed unsafe class TurboJpeg
     /// not (a truncated file is reported, not decoded with grey rows). At a reduced scale a JPEG with subsampled chroma
     /// is decoded to YCbCr planes in <paramref name="planes"/> (grown as needed) and converted from there: decoding to
     /// RGB directly would upsample its chroma inside the scaled IDCT (12×12 at 6/8), which has no SIMD version, while
-    /// the conversion's upsampling does (bus.jpg at 6/8: 5.1 → 4.4 ms; the chroma is upsampled by replication instead,
-    /// 0.7 levels apart on average).
+    /// the conversion's upsampling does (faster: bench/README.md, "Detector"; the chroma is upsampled by
+    /// replication instead, 0.7 levels apart on average).
     /// </summary>
     public string? TryDecode(ReadOnlySpan<byte> jpeg, JpegHeader header, Span<byte> rgba, int width, int height, ref byte[] planes)
     {
