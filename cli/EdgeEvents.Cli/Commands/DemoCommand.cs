@@ -91,7 +91,9 @@ public static class DemoCommand
             ["Camera:RepeatEach"] = configuration["Camera:RepeatEach"] ?? "8",
             // On a small CPU an answer within seconds matters more than a long one; the facts answer is always there.
             ["Llm:MaxTokens"] = configuration["Llm:MaxTokens"] ?? "48",
-            ["Llm:QuestionTimeout"] = configuration["Llm:QuestionTimeout"] ?? "00:00:20",
+            ["Llm:QuestionTimeout"] = configuration["Llm:QuestionTimeout"] ?? "20s",
+            // Point Home Assistant's MQTT integration at the demo broker and the cameras appear as devices.
+            ["HomeAssistant:Enabled"] = configuration["HomeAssistant:Enabled"] ?? "true",
         });
         // One /metrics, /healthz and /readyz for all the demo's workers when --health-port is given.
         builder.AddEdgeServiceDefaults("demo");

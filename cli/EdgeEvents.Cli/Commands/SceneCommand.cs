@@ -1,5 +1,6 @@
 using System.CommandLine;
 using EdgeEvents.Scene;
+using EdgeEvents.Scene.HomeAssistant;
 
 namespace EdgeEvents.Cli.Commands;
 
@@ -22,6 +23,10 @@ public static class SceneCommand
         var lostAfter = DurationOption.Create("--lost-after", "A track unseen this long ends, e.g. 3s or 1500ms" + HelpDefault.Of(defaults.LostAfter));
         var stationaryAfter = DurationOption.Create("--stationary-after", "An object still this long is stationary" + HelpDefault.Of(defaults.StationaryAfter));
         var publishInterval = DurationOption.Create("--publish-interval", "Least time between two retained scene publishes per camera" + HelpDefault.Of(defaults.PublishInterval));
+        var homeAssistant = new Option<bool>("--home-assistant")
+        {
+            Description = "Publish Home Assistant MQTT discovery configs: each camera becomes a device" + HelpDefault.Of(new HomeAssistantOptions().Enabled),
+        };
         return HostedCommand.Create("scene", "Track detected objects; publish lifecycle events and the retained scene of each camera.",
             [
                 new(cameras, "Scene:Cameras"),
@@ -30,6 +35,7 @@ public static class SceneCommand
                 new(lostAfter, "Scene:LostAfter"),
                 new(stationaryAfter, "Scene:StationaryAfter"),
                 new(publishInterval, "Scene:PublishInterval"),
+                new(homeAssistant, "HomeAssistant:Enabled"),
             ],
             builder => builder.Services.AddSceneWorker(builder.Configuration));
     }
