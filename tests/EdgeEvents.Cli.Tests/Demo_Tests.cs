@@ -8,7 +8,7 @@ public sealed class Demo_Tests
     [Fact]
     public async Task The_demo_shows_detections_scene_events_and_an_answer_then_stops_with_a_summary()
     {
-        await using var demo = CliProcess.StartEdgeEvents("demo", "--duration", "40", "--port", "0",
+        await using var demo = CliProcess.StartEdgeEvents("demo", "--duration", "40s", "--port", "0",
             "--model", TestData.Model("yolov8n_int8_dynamic.onnx"), "--llm-model", TestData.Model("stories260K.gguf"));
 
         Assert.Equal(0, await demo.WaitForExitAsync(TimeSpan.FromSeconds(120)));
@@ -27,7 +27,7 @@ public sealed class Demo_Tests
     public async Task Without_a_detector_model_the_demo_says_which_file_to_put_where()
     {
         var empty = Directory.CreateTempSubdirectory("edge-demo-").FullName;
-        await using var demo = CliProcess.StartEdgeEvents("demo", "--duration", "5", "--port", "0", "--model", Path.Combine(empty, "missing.onnx"));
+        await using var demo = CliProcess.StartEdgeEvents("demo", "--duration", "5s", "--port", "0", "--model", Path.Combine(empty, "missing.onnx"));
 
         Assert.Equal(2, await demo.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("No detector model (YOLOv8 .onnx) found", demo.StandardError);

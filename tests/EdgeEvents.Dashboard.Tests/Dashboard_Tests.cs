@@ -17,7 +17,7 @@ public sealed class Dashboard_Tests(ITestOutputHelper output)
     {
         var (webSocketPort, httpPort) = (FreePort.Next(), FreePort.Next());
         await using var chromium = await HeadlessChromium.LaunchAsync();
-        await using var demo = CliProcess.StartEdgeEvents("demo", "--duration", "150", "--port", "0", "--ws-port", $"{webSocketPort}", "--http-port", $"{httpPort}",
+        await using var demo = CliProcess.StartEdgeEvents("demo", "--duration", "150s", "--port", "0", "--ws-port", $"{webSocketPort}", "--http-port", $"{httpPort}",
             "--model", TestData.Model("yolov8n_int8_dynamic.onnx"), "--llm-model", TestData.Model("stories260K.gguf"));
 
         // The printed URL is the real one: the page is served there and the broker's WebSocket port is the one asked for.

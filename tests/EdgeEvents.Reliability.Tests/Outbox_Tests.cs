@@ -1,5 +1,7 @@
+using System.Diagnostics.Metrics;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
+using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Reliability;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
@@ -38,6 +40,41 @@ public sealed class Outbox_Tests(ITestOutputHelper output) : IDisposable
         output.WriteLine(check.AssertExactlyOnceInOrder(new Dictionary<string, int> { ["cam1"] = 500 }));
         await WaitAsync(() => Outbox(publisher).Pending == 0);
         Assert.Equal(0, Outbox(publisher).PendingBytes);
+    }
+
+    [Fact]
+    public async Task The_edge_outbox_size_gauge_reports_the_messages_waiting_and_falls_to_zero_once_sent()
+    {
+        const string component = "outbox-gauge";
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var proxy = new TcpProxy(broker.Port);
+        await using var publisher = await TestTransports.ConnectAsync(Options(proxy.MqttUrl), component: component);
+
+        proxy.Cut();
+        await WaitAsync(() => !publisher.IsConnected);
+        for (var i = 0; i < 20; i++) await publisher.PublishAsync(Streams.Event("cam1", i), default);
+        Assert.Equal(20, OutboxSizeGauge(component));
+        proxy.Restore();
+        await WaitAsync(() => OutboxSizeGauge(component) == 0);
+    }
+
+    /// <summary>What <c>edge.outbox.size</c> reports for one component now (-1: no series).</summary>
+    private static long OutboxSizeGauge(string component)
+    {
+        long value = -1;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == EdgeTelemetry.Name && instrument.Name == EdgeTelemetry.OutboxSize.Name) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, measurement, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag.Key == EdgeTelemetry.Tags.Component && (string?)tag.Value == component) value = measurement;
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return value;
     }
 
     [Fact]

@@ -28,7 +28,9 @@ internal sealed class SceneHost : IAsyncDisposable
     public SceneWorker Worker => _host.Services.GetRequiredService<SceneWorker>();
 
     /// <param name="clientId">The worker's MQTT client id; the same id resumes the same persistent session.</param>
-    public static async Task<SceneHost> StartAsync(string brokerUrl, Dictionary<string, string?>? scene = null, string? clientId = null)
+    /// <param name="settings">Other configuration keys, e.g. <c>HomeAssistant:Enabled</c>.</param>
+    public static async Task<SceneHost> StartAsync(string brokerUrl, Dictionary<string, string?>? scene = null, string? clientId = null,
+        Dictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         var configuration = new Dictionary<string, string?>
@@ -39,6 +41,7 @@ internal sealed class SceneHost : IAsyncDisposable
             ["Transport:ReconnectMaxDelay"] = "00:00:00.500",
         };
         foreach (var (key, value) in scene ?? []) configuration[$"{SceneOptions.Section}:{key}"] = value;
+        foreach (var (key, value) in settings ?? []) configuration[key] = value;
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.Services.AddSceneWorker(builder.Configuration);
         var host = builder.Build();

@@ -4,6 +4,7 @@ using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
+using EdgeEvents.Scene.HomeAssistant;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -30,16 +31,21 @@ public sealed class SceneWorker : BackgroundService
     private readonly SceneOptions _options;
     private readonly CameraOwnership _ownership;
     private readonly ILogger _logger;
+    private readonly DiscoveryPublisher? _homeAssistant;
+    private readonly TimeSpan _retireAfter;
     private readonly Dictionary<string, CameraEntry> _cameras = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private int _republish;
 
-    public SceneWorker([FromKeyedServices(ComponentName)] EdgeComponent component, IOptions<SceneOptions> options, ILogger<SceneWorker> logger)
+    public SceneWorker([FromKeyedServices(ComponentName)] EdgeComponent component, IOptions<SceneOptions> options,
+        IOptions<HomeAssistantOptions> homeAssistant, ILogger<SceneWorker> logger)
     {
         _component = component;
         _options = options.Value;
         _ownership = new CameraOwnership(_options);
         _logger = logger;
+        if (homeAssistant.Value.Enabled) _homeAssistant = new DiscoveryPublisher(component, homeAssistant.Value, logger);
+        _retireAfter = homeAssistant.Value.RetireAfter;
         History = new SceneHistory(_options);
     }
 
@@ -127,6 +133,7 @@ public sealed class SceneWorker : BackgroundService
         }
 
         var entry = Entry(camera);
+        if (_homeAssistant is not null) await _homeAssistant.CameraSeenAsync(camera, ct);
         var capturedAt = CorrectClock(detections, message);
         if (!entry.Scene.IsNewer(detections.FrameSequence, capturedAt))
         {
@@ -201,8 +208,10 @@ public sealed class SceneWorker : BackgroundService
     private async Task HousekeepOnceAsync(DateTimeOffset now, CancellationToken ct)
     {
         var republish = Interlocked.Exchange(ref _republish, 0) == 1;
+        if (republish && _homeAssistant is not null) await _homeAssistant.RepublishAsync(ct);
         foreach (var entry in _cameras.Values)
         {
+            if (_homeAssistant is not null && now - entry.ProcessedAt > _retireAfter) await _homeAssistant.RetireAsync(entry.Scene.Camera, ct);
             // A camera that stopped sending: its capture clock runs on at wall-clock speed from its last frame.
             await PublishEventsAsync(entry.Scene.Expire(entry.Scene.Frame.CapturedAt + (now - entry.ProcessedAt)), ct);
             if (republish) entry.Republish = true;
@@ -226,6 +235,8 @@ public sealed class SceneWorker : BackgroundService
                 MessageId = sceneEvent.Id,
             }, ct);
             History.AddEvent(sceneEvent);
+            if (_homeAssistant is not null && sceneEvent is { Type: SceneEventTypes.New, Label: { } label })
+                await _homeAssistant.LabelSeenAsync(sceneEvent.Camera, label, ct);
             EdgeTelemetry.EventPublished(_component.Name, sceneEvent.Camera, sceneEvent.Type);
             _logger.LogDebug("{Type} {TrackId} {Label} on {Camera} [{Changes}]", sceneEvent.Type, sceneEvent.TrackId, sceneEvent.Label, sceneEvent.Camera, string.Join(",", sceneEvent.Changes));
         }

@@ -11,23 +11,25 @@ using Microsoft.Extensions.Logging;
 namespace EdgeEvents.Cli.Commands;
 
 /// <summary>
-/// <c>edge-events ask "question" [--camera c] [--asker name] [--timeout s]</c>: publishes a question on
+/// <c>edge-events ask "question" [--camera c] [--asker name] [--timeout 60s]</c>: publishes a question on
 /// <c>{prefix}/questions/{asker}</c> with the MQTT 5 response topic <c>{prefix}/answers/{asker}</c> and fresh
 /// correlation data, waits for the answer carrying that correlation data and prints its JSON on one line on stdout.
 /// Exit code 0 when an answer arrived (whatever its status), 1 when none came in time, 2 on bad arguments.
 /// </summary>
 public static class AskCommand
 {
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
     public static Command Create()
     {
         var question = new Argument<string>("question") { Description = "The question, e.g. \"How many people are in the room?\"" };
         var camera = new Option<string>("--camera") { Description = "Limit the answer to one camera" };
         var asker = new Option<string>("--asker") { Description = "Who asks; names the question and answer topics [default: cli]" };
-        var timeout = LlmCommand.Duration("--timeout", "How long to wait for the answer, e.g. 60 or 90s [default: 60s]");
+        var timeout = DurationOption.Create("--timeout", "How long to wait for the answer, e.g. 90s" + HelpDefault.Of(DefaultTimeout));
 
         var command = new Command("ask", "Ask the LLM worker a question and print its answer (JSON).");
         command.Arguments.Add(question);
-        foreach (var option in HostedCommand.Common) command.Options.Add(option.Option);
+        HostedCommand.AddOptions(command, HostedCommand.Common);
         command.Options.Add(HostedCommand.ConfigFile);
         command.Options.Add(camera);
         command.Options.Add(asker);
@@ -44,7 +46,7 @@ public static class AskCommand
                 logger.LogError("Asker and camera names use letters, digits, '-' and '_' (at most 128)");
                 return 2;
             }
-            var wait = parse.GetResult(timeout) is { Implicit: false } ? parse.GetValue(timeout) : TimeSpan.FromSeconds(60);
+            var wait = parse.GetResult(timeout) is { Implicit: false } ? parse.GetValue(timeout) : DefaultTimeout;
 
             var options = HostedCommand.TransportFrom(builder.Configuration, "ask");
             // A short-lived client: its own id, no session left behind on the broker.

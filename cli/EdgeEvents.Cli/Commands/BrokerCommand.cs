@@ -10,8 +10,9 @@ public static class BrokerCommand
 {
     public static Command Create()
     {
-        var port = new Option<int>("--port") { Description = "TCP port; 0 picks a free one and prints it [default: 1883]" };
-        var bind = new Option<string>("--bind") { Description = "Address to listen on [default: 127.0.0.1]" };
+        var defaults = new BrokerOptions();
+        var port = new Option<int>("--port") { Description = "TCP port; 0 picks a free one and prints it" + HelpDefault.Of(defaults.Port) };
+        var bind = new Option<string>("--bind") { Description = "Address to listen on" + HelpDefault.Of(defaults.BindAddress) };
         var webSocketPort = new Option<int>("--ws-port") { Description = "Also serve MQTT over WebSockets (ws://host:port/mqtt) for browsers; 0 picks a free port [default: off]" };
         var data = new Option<DirectoryInfo>("--data")
         {
@@ -19,7 +20,7 @@ public static class BrokerCommand
         };
         ConfigOption[] options = [new(port, "Broker:Port"), new(bind, "Broker:BindAddress"), new(webSocketPort, "Broker:WebSocketPort"), new(data, "Broker:DataPath")];
         var command = new Command("broker", "Run the embedded MQTT broker (MQTT 3.1.1 and 5, shared subscriptions, optionally over WebSockets).");
-        foreach (var option in options) command.Options.Add(option.Option);
+        HostedCommand.AddOptions(command, options);
         command.Options.Add(HostedCommand.ConfigFile);
         command.SetAction(async (parse, ct) =>
         {

@@ -10,16 +10,17 @@ public static class DashboardCommand
 {
     public static Command Create()
     {
-        var httpPort = new Option<int>("--http-port") { Description = "HTTP port of the page; 0 picks a free one and prints it [default: 8080]" };
-        var bind = new Option<string>("--bind") { Description = "Address to serve the page on [default: 127.0.0.1]" };
-        var broker = new Option<string>("--broker-ws") { Description = "Broker's MQTT-over-WebSockets URL, as the browser reaches it [default: ws://127.0.0.1:9001/mqtt]" };
+        var defaults = new DashboardOptions();
+        var httpPort = new Option<int>("--http-port") { Description = "HTTP port of the page; 0 picks a free one and prints it" + HelpDefault.Of(defaults.HttpPort) };
+        var bind = new Option<string>("--bind") { Description = "Address to serve the page on" + HelpDefault.Of(defaults.BindAddress) };
+        var broker = new Option<string>("--broker-ws") { Description = "Broker's MQTT-over-WebSockets URL, as the browser reaches it" + HelpDefault.Of(defaults.BrokerWebSocket) };
         ConfigOption[] options =
         [
             new(httpPort, "Dashboard:HttpPort"), new(bind, "Dashboard:BindAddress"), new(broker, "Dashboard:BrokerWebSocket"),
             new(HostedCommand.Prefix, "Dashboard:Prefix"),
         ];
         var command = new Command("dashboard", "Serve the live dashboard page: per camera the annotated snapshot, objects present and events, and a box to ask questions.");
-        foreach (var option in options) command.Options.Add(option.Option);
+        HostedCommand.AddOptions(command, options);
         command.Options.Add(HostedCommand.ConfigFile);
         command.SetAction(async (parse, ct) =>
         {

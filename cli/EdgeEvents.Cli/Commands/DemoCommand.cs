@@ -31,19 +31,19 @@ public static class DemoCommand
         var port = new Option<int>("--port") { Description = "Embedded broker port; a free one is taken if it is busy or 0", DefaultValueFactory = _ => 1883 };
         var webSocketPort = new Option<int>("--ws-port") { Description = "Embedded broker's MQTT-over-WebSockets port, for the dashboard; a free one is taken if it is busy or 0", DefaultValueFactory = _ => 9001 };
         var httpPort = new Option<int>("--http-port") { Description = "Dashboard page port; a free one is taken if it is busy or 0", DefaultValueFactory = _ => 8080 };
-        var duration = new Option<double>("--duration") { Description = "Stop after this many seconds; 0 = run until Ctrl-C [default: 0]" };
+        var duration = DurationOption.Create("--duration", "Stop after this long, e.g. 2m; 0s runs until Ctrl-C" + HelpDefault.Of(TimeSpan.Zero));
         var question = new Option<string>("--question") { Description = "The question asked once the first scene is known", DefaultValueFactory = _ => "How many people do you see?" };
         var source = new Option<string>("--source") { Description = "Folder of images, one image, or 'synthetic' [default: ../shared/samples if found]" };
-        var fps = new Option<double>("--fps") { Description = "Camera frames per second [default: 2]" };
+        var fps = new Option<double>("--fps") { Description = "Camera frames per second" + HelpDefault.Of(new CameraOptions().Fps) };
         var model = new Option<string>("--model") { Description = "Detector ONNX model [default: found in models/ or ../shared/models]" };
         var llmModel = new Option<string>("--llm-model") { Description = "GGUF model for answers [default: found in models/ or ../shared/models]" };
         ConfigOption[] options =
         [
             new(source, "Camera:Source"), new(fps, "Camera:Fps"), new(model, "Detector:ModelPath"), new(llmModel, "Llm:ModelPath"),
-            new(HostedCommand.Prefix, "Transport:Prefix"),
+            new(HostedCommand.Prefix, "Transport:Prefix"), new(HostedCommand.HealthPort, "Health:Port"),
         ];
         var command = new Command("demo", "Run the whole pipeline on an embedded broker and print what flows: detections, scene events, a question and its answer.");
-        foreach (var option in options) command.Options.Add(option.Option);
+        HostedCommand.AddOptions(command, options);
         command.Options.Add(port);
         command.Options.Add(webSocketPort);
         command.Options.Add(httpPort);
@@ -58,7 +58,7 @@ public static class DemoCommand
     /// <summary>The ports asked for; each is taken if free, else (and for 0) a free one.</summary>
     private sealed record DemoPorts(int Broker, int WebSocket, int Http);
 
-    private static async Task<int> RunAsync(ParseResult parse, IEnumerable<ConfigOption> options, DemoPorts ports, double duration, string question, CancellationToken ct)
+    private static async Task<int> RunAsync(ParseResult parse, IEnumerable<ConfigOption> options, DemoPorts ports, TimeSpan duration, string question, CancellationToken ct)
     {
         var builder = HostedCommand.CreateBuilder(parse, options);
         var configuration = builder.Configuration;
@@ -91,8 +91,12 @@ public static class DemoCommand
             ["Camera:RepeatEach"] = configuration["Camera:RepeatEach"] ?? "8",
             // On a small CPU an answer within seconds matters more than a long one; the facts answer is always there.
             ["Llm:MaxTokens"] = configuration["Llm:MaxTokens"] ?? "48",
-            ["Llm:QuestionTimeout"] = configuration["Llm:QuestionTimeout"] ?? "00:00:20",
+            ["Llm:QuestionTimeout"] = configuration["Llm:QuestionTimeout"] ?? "20s",
+            // Point Home Assistant's MQTT integration at the demo broker and the cameras appear as devices.
+            ["HomeAssistant:Enabled"] = configuration["HomeAssistant:Enabled"] ?? "true",
         });
+        // One /metrics, /healthz and /readyz for all the demo's workers when --health-port is given.
+        builder.AddEdgeServiceDefaults("demo");
         builder.Services.AddCameraWorker(configuration);
         builder.Services.AddDetectorWorker(configuration);
         builder.Services.AddSceneWorker(configuration);
@@ -102,7 +106,7 @@ public static class DemoCommand
         PrintHeader(broker, dashboard, detectorModel, llm, topics);
         using var host = builder.Build();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        if (duration > 0) stop.CancelAfter(TimeSpan.FromSeconds(duration));
+        if (duration > TimeSpan.Zero) stop.CancelAfter(duration);
         var clock = Stopwatch.StartNew();
         await host.StartAsync(stop.Token);
 

@@ -1,4 +1,7 @@
 using System.CommandLine;
+using System.Runtime.CompilerServices;
+using EdgeEvents.Pipeline.Configuration;
+using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,15 +20,18 @@ public sealed record ConfigOption(Option Option, string Key);
 /// </summary>
 public static class HostedCommand
 {
+    private static readonly TransportOptions TransportDefaults = new();
+    private static readonly ConditionalWeakTable<Command, IReadOnlyList<ConfigOption>> Keys = new();
+
     public static readonly Option<string> Broker = new("--broker")
     {
-        Description = "Broker URL: mqtt://host:port, mqtts://host:port or nats://host:port [default: mqtt://127.0.0.1:1883]",
+        Description = "Broker URL: mqtt://host:port, mqtts://host:port or nats://host:port" + HelpDefault.Of(TransportDefaults.Broker),
     };
-    public static readonly Option<string> Prefix = new("--prefix") { Description = "Topic prefix [default: edge]" };
+    public static readonly Option<string> Prefix = new("--prefix") { Description = "Topic prefix" + HelpDefault.Of(TransportDefaults.Prefix) };
     public static readonly Option<string> ClientId = new("--client-id") { Description = "Client id; must be unique per process [default: {component}-{host}]" };
     public static readonly Option<int> HealthPort = new("--health-port")
     {
-        Description = "Port for /healthz, /readyz and /metrics; 0 disables them [default: 0]",
+        Description = "Port for /healthz, /readyz and /metrics; 0 disables them" + HelpDefault.Of(new HealthOptions().Port),
     };
     public static readonly Option<FileInfo> ConfigFile = new("--config") { Description = "Extra JSON configuration file" };
 
@@ -46,7 +52,7 @@ public static class HostedCommand
     {
         var command = new Command(name, description);
         var all = Common.Concat(options).ToList();
-        foreach (var option in all) command.Options.Add(option.Option);
+        AddOptions(command, all);
         command.Options.Add(ConfigFile);
         command.SetAction(async (parse, ct) =>
         {
@@ -60,8 +66,19 @@ public static class HostedCommand
         return command;
     }
 
+    /// <summary>Adds <paramref name="options"/> to <paramref name="command"/> and remembers their keys (<see cref="ConfigOptionsOf"/>).</summary>
+    public static void AddOptions(Command command, IReadOnlyList<ConfigOption> options)
+    {
+        foreach (var option in options) command.Options.Add(option.Option);
+        Keys.AddOrUpdate(command, options);
+    }
+
+    /// <summary>The options of a command that set configuration keys, as given to <see cref="AddOptions"/>.</summary>
+    public static IReadOnlyList<ConfigOption> ConfigOptionsOf(Command command) => Keys.TryGetValue(command, out var options) ? options : [];
+
     public static HostApplicationBuilder CreateBuilder(ParseResult parse, IEnumerable<ConfigOption> options)
     {
+        Durations.UseForConfiguration();
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true);
         if (parse.GetValue(ConfigFile) is { } file) builder.Configuration.AddJsonFile(file.FullName, optional: false);

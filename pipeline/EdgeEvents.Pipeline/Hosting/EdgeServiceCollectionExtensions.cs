@@ -1,4 +1,5 @@
 using EdgeEvents.Contracts.Topics;
+using EdgeEvents.Pipeline.Configuration;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,6 +36,7 @@ public static class EdgeServiceCollectionExtensions
 
     public static TransportOptions BindTransportOptions(IConfiguration configuration, string component)
     {
+        Durations.UseForConfiguration();
         var options = new TransportOptions();
         configuration.GetSection(TransportOptions.Section).Bind(options);
         configuration.GetSection($"{TransportOptions.Section}:{component}").Bind(options);
@@ -48,8 +50,11 @@ public static class EdgeServiceCollectionExtensions
     }
 
     /// <summary>Binds an options record from a configuration section and validates its data annotations at start.</summary>
-    public static OptionsBuilder<T> AddEdgeOptions<T>(this IServiceCollection services, IConfiguration configuration, string section) where T : class =>
-        services.AddOptions<T>().Bind(configuration.GetSection(section), o => o.ErrorOnUnknownConfiguration = true).ValidateDataAnnotations().ValidateOnStart();
+    public static OptionsBuilder<T> AddEdgeOptions<T>(this IServiceCollection services, IConfiguration configuration, string section) where T : class
+    {
+        Durations.UseForConfiguration();
+        return services.AddOptions<T>().Bind(configuration.GetSection(section), o => o.ErrorOnUnknownConfiguration = true).ValidateDataAnnotations().ValidateOnStart();
+    }
 
     private sealed class ComponentConnector(EdgeComponent component) : IHostedService
     {

@@ -28,6 +28,7 @@ public sealed class OutboxTransport : TransportDecorator
     private readonly TopicScheme _topics;
     private readonly string _component;
     private readonly ILogger _logger;
+    private readonly IDisposable _sizeGauge;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stop = new();
     private TaskCompletionSource _linkUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -45,6 +46,7 @@ public sealed class OutboxTransport : TransportDecorator
         _topics = topics;
         _component = component;
         _logger = logger;
+        _sizeGauge = EdgeTelemetry.ObserveOutboxSize(component, () => store.Count);
         Inner.ConnectionChanged += OnConnectionChanged;
     }
 
@@ -216,6 +218,7 @@ public sealed class OutboxTransport : TransportDecorator
         }
         if (_store.Count > 0)
             _logger.LogInformation("Outbox of {Component} keeps {Count} unsent messages for the next start", _component, _store.Count);
+        _sizeGauge.Dispose();
         _store.Dispose();
         await Inner.DisposeAsync();
         _stop.Dispose();

@@ -3,6 +3,7 @@ using EdgeEvents.Camera;
 using EdgeEvents.Detector;
 using EdgeEvents.Llm;
 using EdgeEvents.Broker;
+using EdgeEvents.Pipeline.Configuration;
 using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Scene;
@@ -62,6 +63,8 @@ public static class WorkerOptions
     /// <summary>Binds one section into a fresh <paramref name="type"/>; returns the binding and validation errors.</summary>
     public static IReadOnlyList<string> Bind(IConfigurationSection section, Type type)
     {
+        // Durations read as the host reads them (500ms, 2s, hh:mm:ss).
+        Durations.UseForConfiguration();
         var options = Activator.CreateInstance(type)!;
         try
         {
