@@ -5,7 +5,7 @@ using EdgeEvents.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace EdgeEvents.Reliability.Tests;
+namespace EdgeEvents.Broker.Tests;
 
 /// <summary>
 /// A broker with the shipped users and permissions (manifests/security/broker-users.json): the embedded broker

@@ -6,7 +6,7 @@ using MQTTnet;
 using MQTTnet.Protocol;
 using Xunit.Abstractions;
 
-namespace EdgeEvents.Reliability.Tests;
+namespace EdgeEvents.Broker.Tests;
 
 /// <summary>The shipped users and permissions, enforced by the embedded broker and by mosquitto with the shipped ACL file.</summary>
 public sealed class Security_Tests(ITestOutputHelper output)
