@@ -80,7 +80,10 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         server.ValidatingConnectionAsync += AssignClientId;
         var authorization = BrokerAuthorization.Create(options, logger);
         authorization?.Attach(server);
-        var durable = options.DataPath is { Length: > 0 } data ? DurableSessions.Open(data, options.MaxPendingMessagesPerClient, logger) : null;
+        var durable = options.DataPath is { Length: > 0 } data
+            ? DurableSessions.Open(data, options.MaxPendingMessagesPerClient, authorization is null ? null : authorization.MayRead, logger) : null;
+        // Before the store: a delivery the owner may not read is refused before the store queues it.
+        if (authorization is not null) new ClientIdOwnership(durable?.StoredOwners ?? new Dictionary<string, string>(), authorization.MayRead, logger).Attach(server);
         durable?.Attach(server);
         new MessageExpiry(options.MaxPendingMessagesPerClient).Attach(server);
         var broker = new EmbeddedBroker(server, durable, port, tlsPort, options.BindAddress, logger);
