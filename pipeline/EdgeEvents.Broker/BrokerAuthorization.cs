@@ -60,7 +60,7 @@ internal sealed class BrokerAuthorization
         };
         server.InterceptingSubscriptionAsync += e =>
         {
-            if (RulesOf(e.UserName) is { } rules && AccessPolicy.MaySubscribe(rules, e.TopicFilter.Topic)) return Task.CompletedTask;
+            if (MayRead(e.UserName, e.TopicFilter.Topic)) return Task.CompletedTask;
             e.ProcessSubscription = false;
             e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
             e.ReasonString = "Not authorized to subscribe to this filter.";
@@ -68,6 +68,9 @@ internal sealed class BrokerAuthorization
             return Task.CompletedTask;
         };
     }
+
+    /// <summary>Whether <paramref name="user"/> may read <paramref name="topicOrFilter"/> (a topic is a filter that matches only itself).</summary>
+    public bool MayRead(string? user, string topicOrFilter) => RulesOf(user) is { } rules && AccessPolicy.MaySubscribe(rules, topicOrFilter);
 
     private IReadOnlyList<TopicRule>? RulesOf(string? user) => user is not null && _users.TryGetValue(user, out var u) ? u.Rules : null;
 }

@@ -11,7 +11,15 @@ public sealed record BrokerOptions
     public int Port { get; init; } = 1883;
     /// <summary>Address to listen on. Default <c>127.0.0.1</c>; use <c>0.0.0.0</c> to accept other machines (then set credentials).</summary>
     public string BindAddress { get; init; } = "127.0.0.1";
-    /// <summary>Messages queued per disconnected persistent session before the oldest are dropped. Default 10,000.</summary>
+    /// <summary>
+    /// Largest MQTT packet a client may send, in bytes (fixed header included); a larger one closes its connection
+    /// before its body is read. Default 16 MiB + 256 (16,777,472, as the shipped mosquitto.conf's <c>max_packet_size</c>),
+    /// so a payload of <c>Transport:MaxPayloadBytes</c> (16 MiB) with its topic and properties fits. At least 1024.
+    /// </summary>
+    public int MaxPacketBytes { get; init; } = 16 * 1024 * 1024 + 256;
+    /// <summary>
+    /// Messages queued per client (connected or a waiting persistent session) before the oldest are dropped. Default 10,000.
+    /// </summary>
     public int MaxPendingMessagesPerClient { get; init; } = 10_000;
     /// <summary>
     /// Folder for the broker's store (<c>broker.db</c>, SQLite): retained messages, persistent sessions with their

@@ -7,8 +7,8 @@ using MQTTnet.Protocol;
 
 namespace EdgeEvents.Broker;
 
-/// <summary>A persistent session as stored, with its subscriptions.</summary>
-internal sealed record StoredSession(string ClientId, List<MqttTopicFilter> Subscriptions);
+/// <summary>A persistent session as stored, with the user who opened it (null: none, or stored before owners were) and its subscriptions.</summary>
+internal sealed record StoredSession(string ClientId, string? Owner, List<MqttTopicFilter> Subscriptions);
 
 /// <summary>A message queued for a client, in order.</summary>
 internal sealed record QueuedMessage(long Sequence, MqttApplicationMessage Message, DateTimeOffset? ExpiresAt);
@@ -26,15 +26,28 @@ internal sealed class BrokerStore : IDisposable
 
     private BrokerStore(SqliteConnection connection) => _connection = connection;
 
-    public static BrokerStore Open(string path) => new(SqliteFile.Open(path, flushToDisk: false, """
+    public static BrokerStore Open(string path)
+    {
+        var store = new BrokerStore(SqliteFile.Open(path, flushToDisk: false, Schema, "one broker per data folder"));
+        // Stores written before sessions had owners get the column; their sessions stay ownerless until reconnected.
+        using var owner = store.Command("SELECT COUNT(*) FROM pragma_table_info('sessions') WHERE name = 'owner'");
+        if ((long)owner.ExecuteScalar()! == 0)
+        {
+            using var add = store.Command("ALTER TABLE sessions ADD COLUMN owner TEXT");
+            add.ExecuteNonQuery();
+        }
+        return store;
+    }
+
+    private const string Schema = """
         CREATE TABLE IF NOT EXISTS retained (topic TEXT PRIMARY KEY, message BLOB NOT NULL);
-        CREATE TABLE IF NOT EXISTS sessions (client_id TEXT PRIMARY KEY, expiry_seconds INTEGER NOT NULL, disconnected_at INTEGER);
+        CREATE TABLE IF NOT EXISTS sessions (client_id TEXT PRIMARY KEY, expiry_seconds INTEGER NOT NULL, disconnected_at INTEGER, owner TEXT);
         CREATE TABLE IF NOT EXISTS subscriptions (
             client_id TEXT NOT NULL, filter TEXT NOT NULL, qos INTEGER NOT NULL, no_local INTEGER NOT NULL,
             PRIMARY KEY (client_id, filter));
         CREATE TABLE IF NOT EXISTS queue (seq INTEGER PRIMARY KEY AUTOINCREMENT, client_id TEXT NOT NULL, message BLOB NOT NULL, expires_at INTEGER);
         CREATE INDEX IF NOT EXISTS queue_by_client ON queue (client_id, seq);
-        """, "one broker per data folder"));
+        """;
 
     public List<MqttApplicationMessage> Retained()
     {
@@ -86,10 +99,10 @@ internal sealed class BrokerStore : IDisposable
         lock (_gate)
         {
             var sessions = new Dictionary<string, StoredSession>(StringComparer.Ordinal);
-            using (var select = Command("SELECT client_id FROM sessions"))
+            using (var select = Command("SELECT client_id, owner FROM sessions"))
             using (var reader = select.ExecuteReader())
             {
-                while (reader.Read()) sessions[reader.GetString(0)] = new StoredSession(reader.GetString(0), []);
+                while (reader.Read()) sessions[reader.GetString(0)] = new StoredSession(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), []);
             }
             using (var select = Command("SELECT client_id, filter, qos, no_local FROM subscriptions"))
             using (var reader = select.ExecuteReader())
@@ -109,16 +122,17 @@ internal sealed class BrokerStore : IDisposable
         }
     }
 
-    /// <summary>Records a persistent session whose client is connected now.</summary>
-    public void SessionConnected(string clientId, uint expirySeconds)
+    /// <summary>Records a persistent session whose client is connected now, as <paramref name="owner"/>'s.</summary>
+    public void SessionConnected(string clientId, uint expirySeconds, string? owner)
     {
         lock (_gate)
         {
             using var upsert = Command("""
-                INSERT INTO sessions (client_id, expiry_seconds, disconnected_at) VALUES ($id, $expiry, NULL)
-                ON CONFLICT (client_id) DO UPDATE SET expiry_seconds = $expiry, disconnected_at = NULL
+                INSERT INTO sessions (client_id, expiry_seconds, disconnected_at, owner) VALUES ($id, $expiry, NULL, $owner)
+                ON CONFLICT (client_id) DO UPDATE SET expiry_seconds = $expiry, disconnected_at = NULL, owner = $owner
                 """);
             upsert.Parameters.AddWithValue("$id", clientId);
+            upsert.Parameters.AddWithValue("$owner", (object?)owner ?? DBNull.Value);
             upsert.Parameters.AddWithValue("$expiry", (long)expirySeconds);
             upsert.ExecuteNonQuery();
         }

@@ -36,6 +36,7 @@ internal sealed class DurableSessions : IDisposable
     private readonly BrokerStore _store;
     private readonly int _maxQueuedPerClient;
     private readonly ILogger _logger;
+    private readonly Func<string?, string, bool>? _mayRead;
     private readonly ConcurrentDictionary<string, Client> _clients = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Connecting> _connecting = new(StringComparer.Ordinal);
     // A handed-over message's UserProperties list (shared with MQTTnet's PUBLISH packet) → its row.
@@ -44,23 +45,35 @@ internal sealed class DurableSessions : IDisposable
     private readonly ConditionalWeakTable<MqttApplicationMessage, HashSet<string>> _capturedFor = new();
     private long _dropped;
 
-    private DurableSessions(BrokerStore store, int maxQueuedPerClient, ILogger logger)
+    private DurableSessions(BrokerStore store, int maxQueuedPerClient, Func<string?, string, bool>? mayRead, ILogger logger)
     {
         _store = store;
         _maxQueuedPerClient = maxQueuedPerClient;
+        _mayRead = mayRead;
         _logger = logger;
     }
 
     /// <summary>Messages dropped because a client's queue was full, since start.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    public static DurableSessions Open(string folder, int maxQueuedPerClient, ILogger logger)
+    /// <summary>Stored sessions' owners (<see cref="ClientIdOwnership"/>), as the store held them at start.</summary>
+    public IReadOnlyDictionary<string, string> StoredOwners { get; private init; } = new Dictionary<string, string>();
+
+    /// <param name="mayRead">
+    /// Whether a user may read a topic or filter; when set, a restored session's subscriptions and queued messages are
+    /// re-authorised against the user who connects to it (null: anonymous broker, everything allowed).
+    /// </param>
+    public static DurableSessions Open(string folder, int maxQueuedPerClient, Func<string?, string, bool>? mayRead, ILogger logger)
     {
         var store = BrokerStore.Open(Path.Combine(folder, "broker.db"));
-        var durable = new DurableSessions(store, maxQueuedPerClient, logger);
         var expired = store.DeleteExpiredSessions(DateTimeOffset.UtcNow);
+        var sessions = store.Sessions();
+        var durable = new DurableSessions(store, maxQueuedPerClient, mayRead, logger)
+        {
+            StoredOwners = sessions.Where(s => s.Owner is not null).ToDictionary(s => s.ClientId, s => s.Owner!, StringComparer.Ordinal),
+        };
         var counts = store.QueueCounts();
-        foreach (var session in store.Sessions())
+        foreach (var session in sessions)
         {
             var client = new Client { Restoring = true, Queued = counts.GetValueOrDefault(session.ClientId) };
             foreach (var filter in session.Subscriptions) client.Subscriptions[filter.Topic] = filter;
@@ -154,13 +167,26 @@ internal sealed class DurableSessions : IDisposable
         if (connecting.Expiry is not { } interval) return;
         var session = await server.GetSessionAsync(e.ClientId);
         var client = _clients.GetOrAdd(e.ClientId, _ => new Client());
-        _store.SessionConnected(e.ClientId, interval);
-        List<MqttTopicFilter> restore;
+        _store.SessionConnected(e.ClientId, interval, e.UserName);
+        List<MqttTopicFilter> restore = [];
+        List<string> refused = [];
         lock (client)
         {
             client.Session = session;
-            restore = client.Restoring ? [.. client.Subscriptions.Values] : [];
+            foreach (var filter in client.Restoring ? [.. client.Subscriptions.Values] : new List<MqttTopicFilter>())
+            {
+                if (MayRead(e.UserName, filter.Topic))
+                {
+                    restore.Add(filter);
+                    continue;
+                }
+                client.Subscriptions.Remove(filter.Topic);
+                _store.Unsubscribe(e.ClientId, filter.Topic);
+                refused.Add(filter.Topic);
+            }
         }
+        if (refused.Count > 0)
+            _logger.LogWarning("Did not restore subscriptions {Filters} of {ClientId}: its user {User} may not read them", refused, e.ClientId, e.UserName);
         // MQTTnet runs this before it reads the client's first packet: the restored subscriptions are in place before
         // the client can subscribe or acknowledge anything, and messages matching them are now queued for it.
         if (restore.Count > 0)
@@ -174,10 +200,22 @@ internal sealed class DurableSessions : IDisposable
             client.Restoring = false;
             client.Live = true;
             var now = DateTimeOffset.UtcNow;
-            foreach (var queued in _store.Queue(e.ClientId, client.Handed)) HandOver(client, queued, now);
+            foreach (var queued in _store.Queue(e.ClientId, client.Handed))
+            {
+                if (MayRead(e.UserName, queued.Message.Topic))
+                {
+                    HandOver(client, queued, now);
+                    continue;
+                }
+                _store.Dequeue(queued.Sequence);
+                client.Queued--;
+                Interlocked.Increment(ref _dropped);
+            }
         }
         if (restore.Count > 0) _logger.LogInformation("Restored {Count} subscriptions of {ClientId} from the broker store", restore.Count, e.ClientId);
     }
+
+    private bool MayRead(string? user, string topicOrFilter) => _mayRead is null || _mayRead(user, topicOrFilter);
 
     /// <summary>After a restart: queues a publish for every stored client that matches it but has not connected yet.</summary>
     private void QueueForRestoringClients(MqttApplicationMessage message)

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using EdgeEvents.Pipeline.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using MQTTnet.AspNetCore;
@@ -50,6 +51,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
 
     public static async Task<EmbeddedBroker> StartAsync(BrokerOptions options, ILogger logger, CancellationToken ct = default)
     {
+        if (options.MaxPacketBytes < 1024) throw new InvalidOperationException($"Broker:MaxPacketBytes is {options.MaxPacketBytes}: it must be at least 1024.");
         var address = IPAddress.Parse(options.BindAddress);
         var tls = options.TlsCertificateFile is { Length: > 0 };
         if (!tls && !options.PlainListener) throw new InvalidOperationException("Broker:PlainListener is off but no TLS certificate is configured: the broker would listen nowhere.");
@@ -71,7 +73,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         var factory = new MqttServerFactory();
         // The default adapter serves the TCP and TLS endpoints; the connection handler takes what Kestrel accepts.
         var webSockets = options.WebSocketPort is null ? null : new MqttConnectionHandler();
-        var adapters = factory.DefaultServerAdapters.Select(create => create(factory)).ToList();
+        var adapters = factory.DefaultServerAdapters.Select(create => PacketSizeLimit.Guard(create(factory), options.MaxPacketBytes, logger)).ToList();
         if (webSockets is not null) adapters.Add(webSockets);
         var server = factory.CreateMqttServer(builder.Build(), adapters);
         // Order matters: a handler sees what the ones before it decided (authorization refuses a publish before the
@@ -80,7 +82,10 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         server.ValidatingConnectionAsync += AssignClientId;
         var authorization = BrokerAuthorization.Create(options, logger);
         authorization?.Attach(server);
-        var durable = options.DataPath is { Length: > 0 } data ? DurableSessions.Open(data, options.MaxPendingMessagesPerClient, logger) : null;
+        var durable = options.DataPath is { Length: > 0 } data
+            ? DurableSessions.Open(data, options.MaxPendingMessagesPerClient, authorization is null ? null : authorization.MayRead, logger) : null;
+        // Before the store: a delivery the owner may not read is refused before the store queues it.
+        if (authorization is not null) new ClientIdOwnership(durable?.StoredOwners ?? new Dictionary<string, string>(), authorization.MayRead, logger).Attach(server);
         durable?.Attach(server);
         new MessageExpiry(options.MaxPendingMessagesPerClient).Attach(server);
         var broker = new EmbeddedBroker(server, durable, port, tlsPort, options.BindAddress, logger);
@@ -113,13 +118,11 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     {
         var builder = WebListener.CreateBuilder(options.BindAddress, options.WebSocketPort ?? 0, _logger, certificate);
         builder.Services.AddConnections();
-        builder.Services.AddSingleton(handler);
         var app = builder.Build();
-        app.MapConnectionHandler<MqttConnectionHandler>(options.WebSocketPath, o =>
-        {
-            o.Transports = HttpTransportType.WebSockets;
-            o.WebSockets.SubProtocolSelector = MqttSubProtocolSelector.SelectSubProtocol;
-        });
+        var guarded = PacketSizeLimit.Guard(handler, options.MaxPacketBytes, _logger);
+        var dispatcher = new HttpConnectionDispatcherOptions { Transports = HttpTransportType.WebSockets };
+        dispatcher.WebSockets.SubProtocolSelector = MqttSubProtocolSelector.SelectSubProtocol;
+        app.MapConnections(options.WebSocketPath, dispatcher, connection => connection.Run(guarded.OnConnectedAsync));
         try
         {
             await app.StartAsync(ct);

@@ -36,6 +36,9 @@ public sealed partial class ContainerPolicy_Tests
                 var config = ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, c));
                 var healthPort = int.TryParse(config.GetValueOrDefault("Health:Port"), out var p) ? p : 0;
                 if (healthPort <= 0) problems.Add($"{w}/{c.Name}: Health:Port is not set, so nothing serves the probes");
+                // The listener binds 127.0.0.1 unless told otherwise: the kubelet probes the pod IP.
+                if (config.GetValueOrDefault("Health:BindAddress") != "0.0.0.0")
+                    problems.Add($"{w}/{c.Name}: Health:BindAddress is not 0.0.0.0, so the probes cannot reach the health listener");
                 foreach (var (kind, probe, path) in probes)
                 {
                     if (probe?.HttpGet is not { } get) { problems.Add($"{w}/{c.Name}: no HTTP {kind} probe"); continue; }

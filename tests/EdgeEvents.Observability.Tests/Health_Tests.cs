@@ -55,6 +55,22 @@ public sealed class Health_Tests
         Assert.Equal(HttpStatusCode.NotFound, (await host.GetAsync("/nothing")).Status);
     }
 
+    [Fact]
+    public async Task The_health_listener_binds_loopback_by_default_and_every_address_when_told()
+    {
+        await using var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance);
+        await using var local = await ServiceHost.StartAsync("bind-default", broker.Url);
+        await using var open = await ServiceHost.StartAsync("bind-all", broker.Url, settings: new Dictionary<string, string?> { ["Health:BindAddress"] = "0.0.0.0" });
+        await local.WaitForAsync("/healthz", HttpStatusCode.OK, StartTimeout);
+        await open.WaitForAsync("/healthz", HttpStatusCode.OK, StartTimeout);
+
+        // 127.0.0.2 is another address of this machine: only a listener on every address answers there.
+        using var http = new HttpClient { Timeout = FewSeconds };
+        var fromElsewhere = await Record.ExceptionAsync(() => http.GetStringAsync($"http://127.0.0.2:{local.Port}/healthz"));
+        Assert.IsType<HttpRequestException>(fromElsewhere);
+        Assert.Equal("alive\n", await http.GetStringAsync($"http://127.0.0.2:{open.Port}/healthz"));
+    }
+
     private static async Task<string> WaitForBodyAsync(ServiceHost host, string text)
     {
         var deadline = DateTime.UtcNow + StartTimeout;

@@ -23,7 +23,8 @@ internal sealed class ServiceHost : IAsyncDisposable
 
     public EdgeComponent Component(string name) => Host.Services.GetRequiredKeyedService<EdgeComponent>(name);
 
-    public static async Task<ServiceHost> StartAsync(string component, string brokerUrl, double statsSeconds = 0, Action<IServiceCollection>? configure = null)
+    public static async Task<ServiceHost> StartAsync(string component, string brokerUrl, double statsSeconds = 0, Action<IServiceCollection>? configure = null,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var port = FreePort.Next();
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -37,6 +38,7 @@ internal sealed class ServiceHost : IAsyncDisposable
             ["Health:Port"] = port.ToString(),
             ["Stats:IntervalSeconds"] = statsSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
+        if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         builder.AddEdgeServiceDefaults(component);
         builder.Services.AddEdgeComponent(builder.Configuration, component);
         configure?.Invoke(builder.Services);

@@ -33,4 +33,15 @@ public static class Receive
             catch (OperationCanceledException) { return received; }
         }
     }
+
+    /// <summary>Waits until <paramref name="condition"/> holds (checked every 50 ms), or fails after <paramref name="timeout"/>.</summary>
+    public static async Task UntilAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The condition did not hold within {timeout.TotalSeconds:0.#} s.");
+            await Task.Delay(50);
+        }
+    }
 }

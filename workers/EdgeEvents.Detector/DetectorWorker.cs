@@ -133,9 +133,11 @@ public sealed class DetectorWorker : BackgroundService
             _component.Errors.Report(errorKind, ex.Message, message.Topic, message.Payload.Length, camera);
             return;
         }
-        if (!TopicScheme.IsValidName(frame.Camera))
+        // The topic names the source (the broker checks who may publish there); an envelope may not claim another camera.
+        if (frame.Camera != camera)
         {
-            _component.Errors.Report(ErrorKinds.InvalidFrame, $"Frame camera id '{frame.Camera}' is not a valid topic name.", message.Topic, message.Payload.Length, camera);
+            _component.Errors.Report(ErrorKinds.InvalidFrame, $"Frame envelope names camera '{frame.Camera}' but arrived on '{message.Topic}': the topic's camera '{camera}' is the source.",
+                message.Topic, message.Payload.Length, camera);
             return;
         }
         if (!_mailbox.Offer(new PendingFrame(frame, message.Topic, message.Payload.Length, message.ReceivedAt, EdgeTelemetry.ContextOf(message))))

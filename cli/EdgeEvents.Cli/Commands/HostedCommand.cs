@@ -28,10 +28,14 @@ public static class HostedCommand
         Description = "Broker URL: mqtt://host:port, mqtts://host:port or nats://host:port" + HelpDefault.Of(TransportDefaults.Broker),
     };
     public static readonly Option<string> Prefix = new("--prefix") { Description = "Topic prefix" + HelpDefault.Of(TransportDefaults.Prefix) };
-    public static readonly Option<string> ClientId = new("--client-id") { Description = "Client id; must be unique per process [default: {component}-{host}]" };
+    public static readonly Option<string> ClientId = new("--client-id") { Description = "Client id; must be unique per process [default: {component}-{user}-{host}, {component}-{host} without a user]" };
     public static readonly Option<int> HealthPort = new("--health-port")
     {
         Description = "Port for /healthz, /readyz and /metrics; 0 disables them" + HelpDefault.Of(new HealthOptions().Port),
+    };
+    public static readonly Option<string> HealthBind = new("--health-bind")
+    {
+        Description = "Address of the health listener; 0.0.0.0 lets probes and Prometheus on other machines reach it [default: 127.0.0.1]",
     };
     public static readonly Option<FileInfo> ConfigFile = new("--config") { Description = "Extra JSON configuration file" };
 
@@ -42,6 +46,7 @@ public static class HostedCommand
         new(Prefix, "Transport:Prefix"),
         new(ClientId, "Transport:ClientId"),
         new(HealthPort, "Health:Port"),
+        new(HealthBind, "Health:BindAddress"),
     ];
 
     /// <summary>

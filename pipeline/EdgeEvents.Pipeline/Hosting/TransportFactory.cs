@@ -14,7 +14,7 @@ public static class TransportFactory
     {
         var address = BrokerAddress.Parse(options.Broker);
         var topics = new TopicScheme(options.Prefix);
-        var clientId = options.ClientId ?? $"{component}-{Environment.MachineName}".ToLowerInvariant();
+        var clientId = options.ClientId ?? DefaultClientId(component, options.Username);
         var logger = loggerFactory.CreateLogger($"EdgeEvents.{component}.transport");
         if (!address.IsLoopback && string.IsNullOrEmpty(options.Username))
             logger.LogWarning("Connecting to {Broker} without credentials: anyone on that network can read and publish. Set Transport:Username and Transport:PasswordFile.", address);
@@ -30,4 +30,11 @@ public static class TransportFactory
         if (options.Outbox.Path is { Length: > 0 }) transport = OutboxTransport.Open(transport, options.Outbox, topics, component, logger);
         return new Observability.TracingTransport(transport, component, topics);
     }
+
+    /// <summary>
+    /// <c>{component}-{user}-{host}</c> (<c>{component}-{host}</c> without a user): brokers that bind client ids to
+    /// users refuse a client id another user's session holds, so two users never compete for one default id.
+    /// </summary>
+    public static string DefaultClientId(string component, string? user) =>
+        (user is { Length: > 0 } ? $"{component}-{user}-{Environment.MachineName}" : $"{component}-{Environment.MachineName}").ToLowerInvariant();
 }

@@ -8,8 +8,11 @@ public sealed record HealthOptions
     /// <summary>Port serving <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c>; 0 turns the listener off. Default 0.</summary>
     public int Port { get; init; }
 
-    /// <summary>Address to listen on. Default <c>0.0.0.0</c> (all interfaces, so Kubernetes probes and Prometheus reach it).</summary>
-    public string BindAddress { get; init; } = "0.0.0.0";
+    /// <summary>
+    /// Address to listen on (<c>--health-bind</c>). Default <c>127.0.0.1</c>: metrics and readiness stay on the machine.
+    /// Set <c>0.0.0.0</c> where Kubernetes probes or Prometheus must reach it (the shipped manifests do).
+    /// </summary>
+    public string BindAddress { get; init; } = "127.0.0.1";
 
     /// <summary><c>/healthz</c> fails when the host's heartbeat loop has not ticked for this long. Default 10 s.</summary>
     public TimeSpan LivenessTimeout { get; init; } = TimeSpan.FromSeconds(10);

@@ -12,7 +12,7 @@ public sealed record TransportOptions
     public string Broker { get; init; } = "mqtt://127.0.0.1:1883";
     /// <summary>Topic prefix. Default <c>edge</c>.</summary>
     public string Prefix { get; init; } = "edge";
-    /// <summary>Client id; also names the status topic. Default: the component name plus the host name.</summary>
+    /// <summary>Client id. Default <c>{component}-{user}-{host}</c> (<c>{component}-{host}</c> without <see cref="Username"/>).</summary>
     public string? ClientId { get; init; }
     public string? Username { get; init; }
     /// <summary>Password; never logged. Prefer <see cref="PasswordFile"/>.</summary>

@@ -1,21 +1,26 @@
 using System.Diagnostics;
 using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Security;
+using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
+using MQTTnet;
+using MQTTnet.Formatter;
 
-namespace EdgeEvents.Reliability.Tests;
+namespace EdgeEvents.Broker.Tests;
 
 /// <summary>
 /// A broker with the shipped users and permissions (manifests/security/broker-users.json): the embedded broker
 /// configured from that file, or mosquitto with the shipped ACL file. Every user's password is "{user}-secret"; half of
 /// the password file is written by <c>mosquitto_passwd</c> and half by <see cref="PasswordHash"/>, so both brokers
-/// prove they read both. With <c>tls</c>, the only listener is TLS with a test certificate.
+/// prove they read both. With <c>tls</c>, the only listener is TLS with a test certificate; with <c>durable</c>, the
+/// embedded broker keeps its store in a data folder and <see cref="RestartAsync"/> restarts it.
 /// </summary>
 public sealed class SecureBroker : IAsyncDisposable
 {
-    private readonly EmbeddedBroker? _embedded;
+    private EmbeddedBroker? _embedded;
+    private BrokerOptions? _embeddedOptions;
     private readonly MosquittoBroker? _mosquitto;
     private readonly DirectoryInfo _folder;
 
@@ -46,7 +51,7 @@ public sealed class SecureBroker : IAsyncDisposable
 
     public static string Password(string user) => $"{user}-secret";
 
-    public static async Task<SecureBroker> StartAsync(string kind, bool tls = false)
+    public static async Task<SecureBroker> StartAsync(string kind, bool tls = false, bool durable = false)
     {
         var folder = Directory.CreateTempSubdirectory("edge-secure-");
         File.SetUnixFileMode(folder.FullName, (UnixFileMode)0x1ED);
@@ -64,8 +69,9 @@ public sealed class SecureBroker : IAsyncDisposable
             {
                 BindAddress = "127.0.0.1", Port = 0, TlsPort = 0, PasswordFile = passwords,
                 PlainListener = !tls, TlsCertificateFile = certificates?.ServerCertificateFile, TlsKeyFile = certificates?.ServerKeyFile,
+                DataPath = durable ? Path.Combine(folder.FullName, "data") : null,
             };
-            return new SecureBroker(await EmbeddedBroker.StartAsync(options, NullLogger.Instance), null, folder, certificates);
+            return new SecureBroker(await EmbeddedBroker.StartAsync(options, NullLogger.Instance), null, folder, certificates) { _embeddedOptions = options };
         }
         var tlsConfig = certificates is null ? "" : $"cafile {certificates.CaFile}\ncertfile {certificates.ServerCertificateFile}\nkeyfile {certificates.ServerKeyFile}\n";
         // A copy beside the password file: mosquitto started as root reads it as its own user.
@@ -73,6 +79,42 @@ public sealed class SecureBroker : IAsyncDisposable
         File.Copy(ShippedFile("mosquitto.acl"), acl);
         var mosquitto = await MosquittoBroker.StartNewAsync($"allow_anonymous false\npassword_file {passwords}\nacl_file {acl}\n{tlsConfig}");
         return new SecureBroker(null, mosquitto, folder, certificates);
+    }
+
+    /// <summary>A connected transport logged in as <paramref name="user"/> (its component name too).</summary>
+    public Task<IMessageTransport> ConnectAsync(string user) =>
+        TestTransports.ConnectAsync(TestTransports.Options(Url) with { Username = user, Password = Password(user), CaFile = Certificates?.CaFile }, component: user);
+
+    /// <summary>
+    /// Connects a bare MQTTnet client (a random client id unless given; clean start unless a session expiry is given);
+    /// returns it with the broker's verdict (the CONNACK reason, or the refusal MQTTnet reports).
+    /// </summary>
+    public async Task<(IMqttClient Client, string Verdict)> ConnectRawAsync(string? user, string? password = null, string? clientId = null,
+        MqttProtocolVersion version = MqttProtocolVersion.V500, TimeSpan? sessionExpiry = null, Func<MqttApplicationMessageReceivedEventArgs, Task>? received = null)
+    {
+        var client = new MqttClientFactory().CreateMqttClient();
+        if (received is not null) client.ApplicationMessageReceivedAsync += received;
+        var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", Port).WithProtocolVersion(version)
+            .WithClientId(clientId ?? $"raw-{Guid.NewGuid():N}"[..20]).WithTimeout(TimeSpan.FromSeconds(5));
+        if (sessionExpiry is { } expiry) options.WithCleanStart(false).WithSessionExpiryInterval((uint)expiry.TotalSeconds);
+        if (user is not null) options.WithCredentials(user, password ?? Password(user));
+        try
+        {
+            var result = await client.ConnectAsync(options.Build());
+            return (client, result.ResultCode.ToString());
+        }
+        catch (MQTTnet.Adapter.MqttConnectingFailedException ex)
+        {
+            return (client, ex.Message);
+        }
+    }
+
+    /// <summary>Stops the embedded broker and starts it again on the same port and store, optionally with changed options.</summary>
+    public async Task RestartAsync(Func<BrokerOptions, BrokerOptions>? change = null)
+    {
+        await _embedded!.DisposeAsync();
+        _embeddedOptions = (change ?? (o => o))(_embeddedOptions! with { Port = _embedded.Port });
+        _embedded = await EmbeddedBroker.StartAsync(_embeddedOptions, NullLogger.Instance);
     }
 
     private static void RunMosquittoPasswd(string file, string user)

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using EdgeEvents.Pipeline.Security;
 
-namespace EdgeEvents.Reliability.Tests;
+namespace EdgeEvents.Broker.Tests;
 
 /// <summary>The mosquitto ACL and NATS authorization block in manifests/security are the embedded broker's policy, rendered.</summary>
 public sealed class ShippedPolicy_Tests

@@ -2,7 +2,7 @@ using System.Text;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 
-namespace EdgeEvents.Reliability.Tests;
+namespace EdgeEvents.Broker.Tests;
 
 /// <summary>The embedded broker with a data folder (<c>Broker:DataPath</c>) across restarts.</summary>
 public sealed class DurableBroker_Tests

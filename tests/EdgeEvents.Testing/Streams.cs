@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Text;
 using EdgeEvents.Pipeline.Transport;
+using Xunit;
 
-namespace EdgeEvents.Reliability.Tests;
+namespace EdgeEvents.Testing;
 
 /// <summary>Numbered event streams, one per source (camera), and the check that they arrived exactly once and in order.</summary>
 public static class Streams

@@ -6,33 +6,12 @@ using MQTTnet;
 using MQTTnet.Protocol;
 using Xunit.Abstractions;
 
-namespace EdgeEvents.Reliability.Tests;
+namespace EdgeEvents.Broker.Tests;
 
 /// <summary>The shipped users and permissions, enforced by the embedded broker and by mosquitto with the shipped ACL file.</summary>
 public sealed class Security_Tests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
-
-    /// <summary>Connects a bare MQTTnet client; returns it with the broker's verdict (the CONNACK reason, or the refusal MQTTnet reports).</summary>
-    private static async Task<(IMqttClient Client, string Verdict)> ConnectRawAsync(SecureBroker broker, string? user, string? password = null)
-    {
-        var client = new MqttClientFactory().CreateMqttClient();
-        var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", broker.Port).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-            .WithClientId($"raw-{Guid.NewGuid():N}"[..20]).WithTimeout(TimeSpan.FromSeconds(5));
-        if (user is not null) options.WithCredentials(user, password ?? SecureBroker.Password(user));
-        try
-        {
-            var result = await client.ConnectAsync(options.Build());
-            return (client, result.ResultCode.ToString());
-        }
-        catch (MQTTnet.Adapter.MqttConnectingFailedException ex)
-        {
-            return (client, ex.Message);
-        }
-    }
-
-    private static Task<IMessageTransport> ConnectAsync(SecureBroker broker, string user) =>
-        TestTransports.ConnectAsync(TestTransports.Options(broker.Url) with { Username = user, Password = SecureBroker.Password(user), CaFile = broker.Certificates?.CaFile }, component: user);
 
     [Theory]
     [InlineData(MqttTestBroker.Embedded)]
@@ -41,10 +20,10 @@ public sealed class Security_Tests(ITestOutputHelper output)
     {
         await using var broker = await SecureBroker.StartAsync(kind);
 
-        var (anonymous, anonymousCode) = await ConnectRawAsync(broker, null);
-        var (wrong, wrongCode) = await ConnectRawAsync(broker, "cam1", "not-the-password");
-        var (stranger, strangerCode) = await ConnectRawAsync(broker, "mallory", "cam1-secret");
-        var (camera, cameraCode) = await ConnectRawAsync(broker, "cam1");
+        var (anonymous, anonymousCode) = await broker.ConnectRawAsync(null);
+        var (wrong, wrongCode) = await broker.ConnectRawAsync("cam1", "not-the-password");
+        var (stranger, strangerCode) = await broker.ConnectRawAsync("mallory", "cam1-secret");
+        var (camera, cameraCode) = await broker.ConnectRawAsync("cam1");
 
         output.WriteLine($"{kind}: anonymous {anonymousCode}, wrong password {wrongCode}, unknown user {strangerCode}, cam1 {cameraCode}");
         Assert.All([anonymousCode, wrongCode, strangerCode], verdict => Assert.Matches("BadUserNameOrPassword|NotAuthorized", verdict));
@@ -59,10 +38,10 @@ public sealed class Security_Tests(ITestOutputHelper output)
     public async Task A_camera_publishes_its_own_frames_but_not_another_cameras_and_a_dashboard_publishes_nothing(string kind)
     {
         await using var broker = await SecureBroker.StartAsync(kind);
-        await using var admin = await ConnectAsync(broker, "admin");
+        await using var admin = await broker.ConnectAsync("admin");
         await using var everything = await admin.SubscribeAsync(new SubscriptionRequest("edge/#"), default);
-        var (camera, _) = await ConnectRawAsync(broker, "cam1");
-        var (dashboard, _) = await ConnectRawAsync(broker, "dashboard");
+        var (camera, _) = await broker.ConnectRawAsync("cam1");
+        var (dashboard, _) = await broker.ConnectRawAsync("dashboard");
         using var _1 = camera;
         using var _2 = dashboard;
 
@@ -85,9 +64,9 @@ public sealed class Security_Tests(ITestOutputHelper output)
     public async Task A_camera_cannot_subscribe_to_answers_and_an_asker_reads_only_its_own(string kind)
     {
         await using var broker = await SecureBroker.StartAsync(kind);
-        await using var camera = await ConnectAsync(broker, "cam1");
-        await using var asker = await ConnectAsync(broker, "asker");
-        await using var llm = await ConnectAsync(broker, "llm");
+        await using var camera = await broker.ConnectAsync("cam1");
+        await using var asker = await broker.ConnectAsync("asker");
+        await using var llm = await broker.ConnectAsync("llm");
 
         // The embedded broker refuses the SUBSCRIBE; mosquitto 2.0 grants it and then delivers nothing the ACL forbids.
         var snoops = new List<(IMessageSubscription Subscription, string Forbidden)>();

@@ -10,7 +10,7 @@ using MQTTnet.Protocol;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
-namespace EdgeEvents.Dashboard.Tests;
+namespace EdgeEvents.Broker.Tests;
 
 /// <summary>The embedded broker's WebSocket listener: the same server as TCP, so the same sessions, interceptors and permissions.</summary>
 public sealed class BrokerWebSockets_Tests(ITestOutputHelper output)
