@@ -81,6 +81,10 @@ internal sealed class FleetState(FleetTopics topics, FleetOptions options)
         });
     }
 
+    /// <summary>One site's status at <paramref name="now"/> (null if never heard of), whether or not it is due for publishing.</summary>
+    public SiteStatus? Status(string site, DateTimeOffset now) =>
+        _sites.TryGetValue(site, out var tracker) ? tracker.Evaluate(now, options.SiteTimeout) : null;
+
     private SiteTracker Tracker(string site, DateTimeOffset now)
     {
         if (!_sites.TryGetValue(site, out var tracker)) _sites[site] = tracker = new SiteTracker(site, now);
