@@ -80,6 +80,31 @@ public sealed class HomeAssistantDiscovery_Tests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_schema_check_and_the_template_paths_catch_what_Home_Assistant_would_refuse_or_read_as_nothing()
+    {
+        var config = new JsonObject
+        {
+            ["name"] = "Count", ["unique_id"] = "u1", ["stat_topic"] = "edge/scene/c1", ["state_class"] = "measurment",
+            ["device"] = new JsonObject { ["name"] = "c1" },
+        };
+        var errors = HomeAssistantSchema.Check("homeassistant/sensor/edgeevents_c1/count/config", config, "homeassistant", out _);
+        Assert.Equal(
+            [
+                "homeassistant/sensor/edgeevents_c1/count/config: required 'state_topic' missing",
+                "homeassistant/sensor/edgeevents_c1/count/config: 'stat_topic' is not a sensor key",
+                "homeassistant/sensor/edgeevents_c1/count/config: device needs identifiers or connections",
+                "homeassistant/sensor/edgeevents_c1/count/config: state_class 'measurment'",
+            ],
+            errors);
+        Assert.Single(HomeAssistantSchema.Check("homeassistant/sensor/c1 count/config", config, "homeassistant", out _));
+
+        var scene = JsonNode.Parse("""{"camera":"c1","counts":{"person":2}}""")!;
+        var paths = JinjaPaths.Evaluate("{{ value_json.count.person }} {{ value_json.counts['car'] | default(0) }}", scene);
+        Assert.Equal([("value_json.count.person", false), ("value_json.counts['car']", true)], paths.Select(p => (p.Path, p.HasDefault)));
+        Assert.All(paths, p => Assert.Null(p.Value));
+    }
+
+    [Fact]
     public async Task A_retired_camera_leaves_no_discovery_config_behind()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Mosquitto);
