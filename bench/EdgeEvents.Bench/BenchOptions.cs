@@ -5,8 +5,8 @@ namespace EdgeEvents.Bench;
 
 /// <summary>
 /// Command-line pieces the benchmarks share. Each benchmark class builds its <see cref="Command"/> in a static
-/// <c>Command()</c> (its options, parsed into the arguments of its typed <c>RunAsync</c>) and Program.cs registers it in
-/// one line. Unknown options and malformed values are errors, and <c>--help</c> works on every benchmark.
+/// <c>Command()</c> (its options, parsed into the arguments of its typed <c>RunAsync</c>) and Program.cs registers it
+/// in one line. Unknown options and malformed values are errors, and <c>--help</c> works on every benchmark.
 /// </summary>
 internal static class BenchOptions
 {

@@ -20,7 +20,8 @@ public static class DetectorSoakBench
         var fps = BenchOptions.WithDefault("--fps", "Frames per second per camera", 5.0);
         var sample = BenchOptions.WithDefault("--sample-seconds", "Seconds between resident-set samples", 10.0);
         var warmup = BenchOptions.WithDefault("--warmup-seconds", "Seconds before samples count", 60.0);
-        var tolerance = BenchOptions.WithDefault("--tolerance", "Allowed deviation of a sample from the median, as a fraction", 0.10);
+        var tolerance = BenchOptions.WithDefault("--tolerance",
+            "Allowed deviation of a sample from the median, as a fraction", 0.10);
         var command = new Command("detector-soak", "Resident set of a detector process over a long overload run.")
         {
             minutes, cameras, fps, sample, warmup, tolerance,
@@ -41,7 +42,8 @@ public static class DetectorSoakBench
         await using var cameraTransport = await TestTransports.ConnectAsync(pipeline.Url, component: "cameras");
         var fleet = new CameraFleet(cameraTransport, CameraFleet.LoadImages(TestData.SamplesFolder));
 
-        Console.WriteLine($"detector soak: {cameras} cameras x {fps} fps for {duration.TotalMinutes:0.#} min, resident set every {interval.TotalSeconds:0} s, warm-up {warmup.TotalSeconds:0} s");
+        Console.WriteLine($"detector soak: {cameras} cameras x {fps} fps for {duration.TotalMinutes:0.#} min, " +
+            $"resident set every {interval.TotalSeconds:0} s, warm-up {warmup.TotalSeconds:0} s");
         using var stop = new CancellationTokenSource(warmup + duration);
         var offered = fleet.RunAsync(cameras, fps, stop.Token);
         var clock = Stopwatch.StartNew();
@@ -54,7 +56,8 @@ public static class DetectorSoakBench
             var rssMb = ProcFs.StatusKb(detector.Pid, "VmRSS") / 1024;
             var measured = clock.Elapsed >= warmup;
             if (measured) samples.Add(rssMb);
-            Console.WriteLine($"{clock.Elapsed.TotalSeconds,6:0} s  rss {rssMb,6:0} MB{(measured ? "" : "  (warm-up)")}");
+            Console.WriteLine($"{clock.Elapsed.TotalSeconds,6:0} s  rss {rssMb,6:0} " +
+                $"MB{(measured ? "" : "  (warm-up)")}");
         }
         await offered;
         var cpuPercent = 100 * (ProcFs.CpuSeconds(detector.Pid) - cpuAtStart) / clock.Elapsed.TotalSeconds;
@@ -63,8 +66,11 @@ public static class DetectorSoakBench
         var median = samples.Order().ElementAt(samples.Count / 2);
         var (low, high) = (samples.Min(), samples.Max());
         var flat = high <= median * (1 + tolerance) && low >= median * (1 - tolerance);
-        Console.WriteLine($"frames offered {fleet.Published} ({cameras * fps:0} fps); detector CPU {cpuPercent:0} % of one core; peak resident set {peakMb:0} MB");
-        Console.WriteLine($"resident set after warm-up: median {median:0} MB, min {low:0} MB ({(low / median - 1) * 100:+0.0;-0.0} %), max {high:0} MB ({(high / median - 1) * 100:+0.0;-0.0} %), {samples.Count} samples");
+        Console.WriteLine($"frames offered {fleet.Published} ({cameras * fps:0} fps); detector CPU {cpuPercent:0} % " +
+            $"of one core; peak resident set {peakMb:0} MB");
+        Console.WriteLine($"resident set after warm-up: median {median:0} MB, min {low:0} MB " +
+            $"({(low / median - 1) * 100:+0.0;-0.0} %), max {high:0} MB ({(high / median - 1) * 100:+0.0;-0.0} %), " +
+            $"{samples.Count} samples");
         Console.WriteLine($"{(flat ? "PASS" : "FAIL")}: every sample within {tolerance:P0} of the median");
         return flat ? 0 : 1;
     }

@@ -20,7 +20,8 @@ namespace EdgeEvents.Bench;
 
 /// <summary>
 /// Overhead of tracing + metrics on message throughput: one publisher and one subscriber transport through a broker
-/// (mosquitto by default, out of process, so the process CPU time is the clients' alone), the publisher at most <c>--window</c> messages ahead (no loss). Three variants, interleaved in each round:
+/// (mosquitto by default, out of process, so the process CPU time is the clients' alone), the publisher at most
+/// <c>--window</c> messages ahead (no loss). Three variants, interleaved in each round:
 /// <list type="bullet">
 /// <item><c>bare</c>: <see cref="MqttTransport"/> as is, the subscriber only counts.</item>
 /// <item><c>off</c>: through <see cref="Pipeline.Observability.TracingTransport"/> with the worker one-liner
@@ -29,10 +30,10 @@ namespace EdgeEvents.Bench;
 /// the Prometheus and stats readers) plus a batch span processor whose exporter discards, standing in for OTLP.</item>
 /// </list>
 /// Every variant runs inside a generic host (the same live heap apart from the telemetry itself: with 100 KB payloads
-/// the transport churns the large-object heap, so gen2 collections are frequent and their cost grows with the live heap).
-/// Each variant keeps its best of <c>--rounds</c> (run order rotated per round). Then the same three variants around an
-/// in-memory transport give the telemetry cost of one hop without I/O.
-/// Last, the detector worker's throughput with telemetry off and on.
+/// the transport churns the large-object heap, so gen2 collections are frequent and their cost grows with the live
+/// heap). Each variant keeps its best of <c>--rounds</c> (run order rotated per round). Then the same three variants
+/// around an in-memory transport give the telemetry cost of one hop without I/O. Last, the detector worker's throughput
+/// with telemetry off and on.
 /// </summary>
 public static class ObservabilityBench
 {
@@ -40,7 +41,8 @@ public static class ObservabilityBench
 
     public static Command Command()
     {
-        var broker = BenchOptions.WithDefault("--broker", "Broker: mosquitto (out of process) or embedded", MqttTestBroker.Mosquitto);
+        var broker = BenchOptions.WithDefault("--broker", "Broker: mosquitto (out of process) or embedded",
+            MqttTestBroker.Mosquitto);
         broker.AcceptOnlyFromAmong(MqttTestBroker.Mosquitto, MqttTestBroker.Embedded);
         var messages = BenchOptions.WithDefault("--messages", "Messages per run (100 KB and larger: a tenth)", 20_000);
         var rounds = BenchOptions.WithDefault("--rounds", "Rounds; each variant keeps its best", 3);
@@ -59,28 +61,35 @@ public static class ObservabilityBench
         return command;
     }
 
-    /// <summary>Runs every measurement; the detector's last, for <paramref name="detectorRun"/> per variant unless null.</summary>
+    /// <summary>Runs every measurement; the detector's last, for <paramref name="detectorRun"/> per variant unless
+    /// null.</summary>
     public static async Task<int> RunAsync(
         string brokerKind, int messages, int rounds, int[] sizes, int window, TimeSpan? detectorRun)
     {
         await using var broker = await MqttTestBroker.StartAsync(brokerKind);
-        Console.WriteLine($"observability overhead: {messages} messages per run (100 KB and larger: a tenth), window {window}, {rounds} rounds, {brokerKind} broker, QoS 1, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
-        // Load from other processes only ever slows a run down, so each variant keeps its best round. Process CPU time per
-        // message (the broker runs in-process, so its work is in every variant's) and allocations per message show the
-        // cost we add more steadily than wall-clock throughput.
-        Console.WriteLine("| payload | variant | msg/s (best) | vs bare | CPU µs/msg (best) | vs bare | allocated B/msg | gen2 GCs/1k msg |");
+        Console.WriteLine($"observability overhead: {messages} messages per run (100 KB and larger: a tenth), window " +
+            $"{window}, {rounds} rounds, {brokerKind} broker, QoS 1, {Environment.ProcessorCount} cores, " +
+            $"{DateTime.UtcNow:yyyy-MM-dd}");
+        // Load from other processes only ever slows a run down, so each variant keeps its best round. Process CPU time
+        // per message (the broker runs in-process, so its work is in every variant's) and allocations per message show
+        // the cost we add more steadily than wall-clock throughput.
+        Console.WriteLine("| payload | variant | msg/s (best) | vs bare | CPU µs/msg (best) | vs bare | allocated " +
+            "B/msg | gen2 GCs/1k msg |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var size in sizes)
         {
             var count = size >= 100_000 ? messages / 10 : messages;
-            var results = await RoundsAsync(rounds, Math.Min(count, 2000), count, (variant, n) => ThroughBrokerAsync(variant, broker.Url, size, n, window));
+            var results = await RoundsAsync(rounds, Math.Min(count, 2000), count,
+                (variant, n) => ThroughBrokerAsync(variant, broker.Url, size, n, window));
             var bareRate = results["bare"].Max(r => r.PerSecond);
             var bareCpu = results["bare"].Min(r => r.Microseconds);
             foreach (var (variant, runs) in results)
             {
                 var rate = runs.Max(r => r.PerSecond);
                 var cpu = runs.Min(r => r.Microseconds);
-                Console.WriteLine($"| {size / 1024.0:0.#} KB | {variant} | {rate:0} | {rate / bareRate:0.000} | {cpu:0.0} | {cpu / bareCpu:0.000} | {runs.Min(r => r.AllocatedBytes):0} | {runs.Min(r => r.Gen2PerThousand):0.#} |");
+                Console.WriteLine($"| {size / 1024.0:0.#} KB | {variant} | {rate:0} | {rate / bareRate:0.000} | " +
+                    $"{cpu:0.0} | {cpu / bareCpu:0.000} | {runs.Min(r => r.AllocatedBytes):0} | " +
+                    $"{runs.Min(r => r.Gen2PerThousand):0.#} |");
             }
         }
         await HopCostAsync(messages * 10, rounds);
@@ -88,14 +97,16 @@ public static class ObservabilityBench
         Console.WriteLine();
         var plain = await LiveHeapOfHostAsync(telemetry: false);
         var defaults = await LiveHeapOfHostAsync(telemetry: true);
-        Console.WriteLine($"live heap of a started host: {plain / 1e6:0.00} MB plain, {defaults / 1e6:0.00} MB with the service defaults (+{(defaults - plain) / 1e6:0.00} MB)");
+        Console.WriteLine($"live heap of a started host: {plain / 1e6:0.00} MB plain, {defaults / 1e6:0.00} MB with " +
+            $"the service defaults (+{(defaults - plain) / 1e6:0.00} MB)");
         return 0;
     }
 
     /// <summary>
-    /// The detector worker (yolov8n int8, CPU) fed bus.jpg by two cameras faster than it can keep up, with telemetry off
-    /// and on: detection sets/s and process CPU per set. The frames' receive spans, the detections' publish spans and all
-    /// metrics are traced in <c>on</c>; the detector's own processing span is not yet wired (its one-liner is pending).
+    /// The detector worker (yolov8n int8, CPU) fed bus.jpg by two cameras faster than it can keep up, with telemetry
+    /// off and on: detection sets/s and process CPU per set. The frames' receive spans, the detections' publish spans
+    /// and all metrics are traced in <c>on</c>; the detector's own processing span is not yet wired (its one-liner is
+    /// pending).
     /// </summary>
     private static async Task DetectorAsync(string brokerUrl, int rounds, TimeSpan duration)
     {
@@ -105,9 +116,11 @@ public static class ObservabilityBench
             Console.WriteLine("detector throughput: skipped (no shared models folder beside the repository)");
             return;
         }
-        var options = new DetectorOptions { ModelPath = TestData.Model("yolov8n_int8_dynamic.onnx"), Providers = "CPU" };
+        var options = new DetectorOptions { ModelPath = TestData.Model("yolov8n_int8_dynamic.onnx"),
+            Providers = "CPU" };
         var jpeg = File.ReadAllBytes(TestData.Sample("bus.jpg"));
-        Console.WriteLine($"detector throughput: yolov8n int8 on CPU, bus.jpg from 2 cameras at 40 frames/s in total, {duration.TotalSeconds:0} s per run after 2 s settling, {rounds} rounds");
+        Console.WriteLine($"detector throughput: yolov8n int8 on CPU, bus.jpg from 2 cameras at 40 frames/s in " +
+            $"total, {duration.TotalSeconds:0} s per run after 2 s settling, {rounds} rounds");
         Console.WriteLine("| variant | detection sets/s (best) | vs off | CPU ms/set (best) | vs off |");
         Console.WriteLine("|---|---|---|---|---|");
         var variants = new[] { "off", "on" };
@@ -121,18 +134,21 @@ public static class ObservabilityBench
         {
             var rate = runs.Max(r => r.PerSecond);
             var cpu = runs.Min(r => r.Microseconds);
-            Console.WriteLine($"| {variant} | {rate:0.00} | {rate / offRate:0.000} | {cpu / 1000:0.0} | {cpu / offCpu:0.000} |");
+            Console.WriteLine($"| {variant} | {rate:0.00} | {rate / offRate:0.000} | {cpu / 1000:0.0} | " +
+                $"{cpu / offCpu:0.000} |");
         }
     }
 
-    private static async Task<Run> DetectorRunAsync(string variant, string brokerUrl, DetectorOptions options, byte[] jpeg, TimeSpan duration)
+    private static async Task<Run> DetectorRunAsync(string variant, string brokerUrl, DetectorOptions options,
+        byte[] jpeg, TimeSpan duration)
     {
         using var host = await WorkerHost.StartAsync(telemetry: variant == "on");
         await using var component = await TestTransports.ComponentAsync(TestTransports.Options(brokerUrl), "detector");
         var worker = new DetectorWorker(options, component, NullLoggerFactory.Instance);
         await worker.StartAsync(CancellationToken.None);
         await using var camera = await TestTransports.ConnectAsync(brokerUrl, component: "camera");
-        await using var detections = await camera.SubscribeAsync(new SubscriptionRequest("edge/detections/+") { Capacity = 4096 }, default);
+        await using var detections = await camera
+            .SubscribeAsync(new SubscriptionRequest("edge/detections/+") { Capacity = 4096 }, default);
         using var stop = new CancellationTokenSource();
         var publishing = Task.Run(async () =>
         {
@@ -141,8 +157,10 @@ public static class ObservabilityBench
             {
                 while (await timer.WaitForNextTickAsync(stop.Token))
                 {
-                    await camera.PublishAsync(new OutgoingMessage("edge/frames/bench1", jpeg) { Delivery = Delivery.AtMostOnce }, default);
-                    await camera.PublishAsync(new OutgoingMessage("edge/frames/bench2", jpeg) { Delivery = Delivery.AtMostOnce }, default);
+                    await camera.PublishAsync(new OutgoingMessage("edge/frames/bench1",
+                        jpeg) { Delivery = Delivery.AtMostOnce }, default);
+                    await camera.PublishAsync(new OutgoingMessage("edge/frames/bench2",
+                        jpeg) { Delivery = Delivery.AtMostOnce }, default);
                 }
             }
             catch (OperationCanceledException) { }
@@ -184,7 +202,8 @@ public static class ObservabilityBench
     private static async Task HopCostAsync(int count, int rounds)
     {
         Console.WriteLine();
-        Console.WriteLine($"telemetry cost per hop without I/O: {count} messages through an in-memory transport, {rounds} rounds");
+        Console.WriteLine($"telemetry cost per hop without I/O: {count} messages through an in-memory transport, " +
+            $"{rounds} rounds");
         Console.WriteLine("| variant | ns/msg (best) | added vs bare | allocated B/msg |");
         Console.WriteLine("|---|---|---|---|");
         var results = await RoundsAsync(rounds, count / 10, count, InMemoryAsync);
@@ -200,7 +219,8 @@ public static class ObservabilityBench
     {
         using var host = await WorkerHost.StartAsync(telemetry: variant == "on");
         IMessageTransport transport = new MemoryTransport();
-        if (variant != "bare") transport = new Pipeline.Observability.TracingTransport(transport, "bench", new TopicScheme());
+        if (variant != "bare") transport = new Pipeline.Observability.TracingTransport(transport, "bench",
+            new TopicScheme());
         await using var _ = transport;
         await using var subscription = await transport.SubscribeAsync(new SubscriptionRequest(Topic), default);
         var payload = new byte[1024];
@@ -210,17 +230,20 @@ public static class ObservabilityBench
         for (var i = 0; i < count; i++)
         {
             await transport.PublishAsync(new OutgoingMessage(Topic, payload) { MessageId = "m" }, default);
-            if (!subscription.Messages.TryRead(out var message)) throw new InvalidOperationException("The in-memory transport lost a message.");
+            if (!subscription.Messages.TryRead(out var message)) throw new InvalidOperationException("The in-memory " +
+                "transport lost a message.");
             if (traced)
             {
                 using var span = EdgeTelemetry.StartProcessing("bench", "process", message);
             }
         }
         var elapsed = Stopwatch.GetElapsedTime(started);
-        return new Run(count / elapsed.TotalSeconds, elapsed.TotalMicroseconds / count, (GC.GetTotalAllocatedBytes() - allocatedBefore) / (double)count);
+        return new Run(count / elapsed.TotalSeconds, elapsed.TotalMicroseconds / count,
+            (GC.GetTotalAllocatedBytes() - allocatedBefore) / (double)count);
     }
 
-    /// <summary>Publish hands the message straight to the one subscription: the bench's stand-in for a broker round trip.</summary>
+    /// <summary>Publish hands the message straight to the one subscription: the bench's stand-in for a broker round
+    /// trip.</summary>
     private sealed class MemoryTransport : IMessageTransport
     {
         private static readonly IReadOnlyDictionary<string, string> NoHeaders = new Dictionary<string, string>();
@@ -234,7 +257,8 @@ public static class ObservabilityBench
 
         public ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
         {
-            _channel.Writer.TryWrite(new ReceivedMessage(message.Topic, message.Payload) { MessageId = message.MessageId, Headers = message.Headers ?? NoHeaders });
+            _channel.Writer.TryWrite(new ReceivedMessage(message.Topic,
+                message.Payload) { MessageId = message.MessageId, Headers = message.Headers ?? NoHeaders });
             return ValueTask.CompletedTask;
         }
 
@@ -246,20 +270,24 @@ public static class ObservabilityBench
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-        private sealed record Subscription(SubscriptionRequest Request, ChannelReader<ReceivedMessage> Messages) : IMessageSubscription
+        private sealed record Subscription(SubscriptionRequest Request, ChannelReader<ReceivedMessage> Messages)
+            : IMessageSubscription
         {
             public long Dropped => 0;
             public ValueTask DisposeAsync() => ValueTask.CompletedTask;
         }
     }
 
-    /// <summary>One run: messages/s, µs per message (process CPU through the broker; wall clock, single thread, in memory) and bytes allocated per message.</summary>
+    /// <summary>One run: messages/s, µs per message (process CPU through the broker; wall clock, single thread, in
+    /// memory) and bytes allocated per message.</summary>
     private sealed record Run(double PerSecond, double Microseconds, double AllocatedBytes, double Gen2PerThousand = 0);
 
     private static readonly string[] Variants = ["bare", "off", "on"];
 
-    /// <summary>A warm-up run of each variant (JIT, connections), then <paramref name="rounds"/> rounds, the order rotated so no variant always runs first.</summary>
-    private static async Task<Dictionary<string, List<Run>>> RoundsAsync(int rounds, int warmup, int count, Func<string, int, Task<Run>> run)
+    /// <summary>A warm-up run of each variant (JIT, connections), then <paramref name="rounds"/> rounds, the order
+    /// rotated so no variant always runs first.</summary>
+    private static async Task<Dictionary<string, List<Run>>> RoundsAsync(int rounds, int warmup, int count, Func<string,
+        int, Task<Run>> run)
     {
         foreach (var variant in Variants) await run(variant, warmup);
         var results = Variants.ToDictionary(v => v, _ => new List<Run>());
@@ -274,7 +302,8 @@ public static class ObservabilityBench
         using var host = await WorkerHost.StartAsync(telemetry: variant == "on");
         await using var publisher = await ConnectAsync(variant, brokerUrl, "bench-pub");
         await using var subscriber = await ConnectAsync(variant, brokerUrl, "bench-sub");
-        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest(Topic) { Capacity = window * 2 }, default);
+        await using var subscription = await subscriber
+            .SubscribeAsync(new SubscriptionRequest(Topic) { Capacity = window * 2 }, default);
         var payload = new byte[size];
         using var credits = new SemaphoreSlim(window);
         var traced = variant != "bare";
@@ -300,20 +329,23 @@ public static class ObservabilityBench
         for (var i = 0; i < count; i++)
         {
             await credits.WaitAsync();
-            await publisher.PublishAsync(new OutgoingMessage(Topic, payload) { Delivery = Delivery.AtLeastOnce, MessageId = i.ToString() }, default);
+            await publisher.PublishAsync(new OutgoingMessage(Topic, payload) { Delivery = Delivery.AtLeastOnce,
+                MessageId = i.ToString() }, default);
         }
         await consumer.WaitAsync(TimeSpan.FromMinutes(2));
         var elapsed = Stopwatch.GetElapsedTime(started);
         process.Refresh();
         return new Run(count / elapsed.TotalSeconds, (process.TotalProcessorTime - cpuBefore).TotalMicroseconds / count,
-            (GC.GetTotalAllocatedBytes() - allocatedBefore) / (double)count, (GC.CollectionCount(2) - gen2Before) * 1000.0 / count);
+            (GC.GetTotalAllocatedBytes() - allocatedBefore) / (double)count, (GC.CollectionCount(2) - gen2Before)
+                * 1000.0 / count);
     }
 
     private static async Task<IMessageTransport> ConnectAsync(string variant, string brokerUrl, string component)
     {
         var options = TestTransports.Options(brokerUrl);
         if (variant != "bare") return await TestTransports.ConnectAsync(options, component);
-        var transport = new MqttTransport(options, BrokerAddress.Parse(brokerUrl), new TopicScheme(), component, options.ClientId!, NullLogger.Instance);
+        var transport = new MqttTransport(options, BrokerAddress.Parse(brokerUrl), new TopicScheme(), component,
+            options.ClientId!, NullLogger.Instance);
         await transport.ConnectAsync(default);
         return transport;
     }
@@ -327,11 +359,13 @@ public static class ObservabilityBench
         public static async Task<WorkerHost> StartAsync(bool telemetry)
         {
             var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Health:Port"] = "0", ["Stats:Log"] = "false" });
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string,
+                string?> { ["Health:Port"] = "0", ["Stats:Log"] = "false" });
             if (telemetry)
             {
                 builder.AddEdgeServiceDefaults("bench");
-                builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddProcessor(new BatchActivityExportProcessor(new DiscardingExporter())));
+                builder.Services.ConfigureOpenTelemetryTracerProvider(t =>
+                    t.AddProcessor(new BatchActivityExportProcessor(new DiscardingExporter())));
             }
             var host = builder.Build();
             await host.StartAsync();

@@ -2,7 +2,8 @@ using System.Globalization;
 
 namespace EdgeEvents.Bench;
 
-/// <summary>CPU time and memory of a process, read from <c>/proc/{pid}</c> (Linux): the benchmarks' one reader.</summary>
+/// <summary>CPU time and memory of a process, read from <c>/proc/{pid}</c> (Linux): the benchmarks' one
+/// reader.</summary>
 internal static class ProcFs
 {
     // USER_HZ: the unit of utime/stime in /proc/{pid}/stat; 100 on every Linux architecture .NET runs on.
@@ -14,7 +15,8 @@ internal static class ProcFs
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         // The command name (field 2) may contain spaces; the fields after it start at field 3 (state).
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture))
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12],
+            CultureInfo.InvariantCulture))
             / TicksPerSecond;
     }
 

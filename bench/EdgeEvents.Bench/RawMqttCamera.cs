@@ -21,7 +21,8 @@ internal sealed class RawMqttCamera : IAsyncDisposable
         _stream = client.GetStream();
     }
 
-    /// <summary>Connects to the broker at <paramref name="port"/> on loopback (clean session, no keep-alive) and waits for its CONNACK.</summary>
+    /// <summary>Connects to the broker at <paramref name="port"/> on loopback (clean session, no keep-alive) and waits
+    /// for its CONNACK.</summary>
     public static async Task<RawMqttCamera> ConnectAsync(int port, string clientId, CancellationToken ct)
     {
         var client = new TcpClient { NoDelay = true };
@@ -29,21 +30,25 @@ internal sealed class RawMqttCamera : IAsyncDisposable
         var camera = new RawMqttCamera(client);
         var id = Encoding.UTF8.GetBytes(clientId);
         // Variable header: protocol name "MQTT", level 4 (3.1.1), flags 0x02 (clean session), keep-alive 0 (off).
-        byte[] variable = [0, 4, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', 4, 0x02, 0, 0, (byte)(id.Length >> 8), (byte)id.Length, .. id];
+        byte[] variable = [0, 4, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', 4, 0x02, 0, 0, (byte)(id.Length >> 8),
+            (byte)id.Length, .. id];
         await camera._stream.WriteAsync(Packet(0x10, variable, []), ct);
         var connack = new byte[4];
         await camera._stream.ReadExactlyAsync(connack, ct);
-        if (connack[0] != 0x20 || connack[3] != 0) throw new InvalidOperationException($"Broker refused the connection (CONNACK return code {connack[3]}).");
+        if (connack[0] != 0x20 || connack[3] != 0) throw new InvalidOperationException($"Broker refused the " +
+            $"connection (CONNACK return code {connack[3]}).");
         return camera;
     }
 
-    /// <summary>Sends <paramref name="payload"/> on <paramref name="topic"/> (QoS 0); the packet is built when the topic or payload is new.</summary>
+    /// <summary>Sends <paramref name="payload"/> on <paramref name="topic"/> (QoS 0); the packet is built when the
+    /// topic or payload is new.</summary>
     public ValueTask PublishAsync(string topic, byte[] payload, CancellationToken ct)
     {
         if (!_packets.TryGetValue(topic, out var cached) || !ReferenceEquals(cached.Payload, payload))
         {
             var name = Encoding.UTF8.GetBytes(topic);
-            _packets[topic] = cached = (payload, Packet(0x30, [(byte)(name.Length >> 8), (byte)name.Length, .. name], payload));
+            _packets[topic] = cached = (payload,
+                Packet(0x30, [(byte)(name.Length >> 8), (byte)name.Length, .. name], payload));
         }
         return _stream.WriteAsync(cached.Packet, ct);
     }

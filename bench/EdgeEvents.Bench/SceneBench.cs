@@ -28,7 +28,8 @@ public static class SceneBench
     public static Command Command()
     {
         var quick = BenchOptions.Quick("Fewer frames, shorter measurements");
-        var command = new Command("scene", "Detections/s the scene tracker sustains next to a bare IoU baseline.") { quick };
+        var command = new Command("scene", "Detections/s the scene tracker sustains next to a bare IoU " +
+            "baseline.") { quick };
         command.SetAction(parse => RunAsync(parse.GetValue(quick)));
         return command;
     }
@@ -39,10 +40,13 @@ public static class SceneBench
         var frames = quick ? 100 : 600;
         var seconds = quick ? 0.5 : 3;
         var world = World.Generate(cameras, objects, frames, seed: 42);
-        var payloads = world.Select(camera => camera.Select(set => MessageCodec.Serialize(set, PayloadFormat.MessagePack)).ToArray()).ToArray();
+        var payloads = world
+            .Select(camera => camera.Select(set => MessageCodec.Serialize(set,
+            PayloadFormat.MessagePack)).ToArray()).ToArray();
         var detections = world.Sum(camera => camera.Sum(set => set.Detections.Count));
 
-        Console.WriteLine($"scene bench: {cameras} cameras × {objects} objects, {frames} frames each at 10 fps ({detections:N0} detections per round), " +
+        Console.WriteLine($"scene bench: {cameras} cameras × {objects} objects, {frames} frames each at 10 fps " +
+            $"({detections:N0} detections per round), " +
                           $"single thread, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
         var baseline = Measure(seconds, () => IoUBaseline(world));
         var tracked = 0;
@@ -59,17 +63,20 @@ public static class SceneBench
         Row("MessagePack decode + tracker + events", decoded);
         Row("whole worker via embedded broker (scene at most 2/s per camera)", worker);
         Row("whole worker via embedded broker, scene after every frame", workerWorst);
-        Console.WriteLine($"tracks confirmed per round: {tracked} for {cameras * objects} objects (more = an object lost and found again); worker errors: {errors + errorsWorst}");
+        Console.WriteLine($"tracks confirmed per round: {tracked} for {cameras * objects} objects (more = an object " +
+            $"lost and found again); worker errors: {errors + errorsWorst}");
         return 0;
 
         void Row(string name, double roundsPerSecond)
         {
             var rate = roundsPerSecond * detections;
-            Console.WriteLine($"| {name} | {rate:N0} | {roundsPerSecond * cameras * frames:N0} | {roundsPerSecond / baseline:P0} | {rate / detectorRate:N0}× |");
+            Console.WriteLine($"| {name} | {rate:N0} | {roundsPerSecond * cameras * frames:N0} | " +
+                $"{roundsPerSecond / baseline:P0} | {rate / detectorRate:N0}× |");
         }
     }
 
-    /// <summary>Best rounds/s of three runs of about <paramref name="seconds"/> each, after as long a warm-up (tiered JIT).</summary>
+    /// <summary>Best rounds/s of three runs of about <paramref name="seconds"/> each, after as long a warm-up (tiered
+    /// JIT).</summary>
     private static double Measure(double seconds, Action round)
     {
         for (var warm = Stopwatch.StartNew(); warm.Elapsed.TotalSeconds < seconds;) round();
@@ -132,7 +139,8 @@ public static class SceneBench
     /// 0 publishes the scene after every frame, the worst case for the worker's output.
     /// </summary>
     /// <returns>Rounds/s and the errors the worker reported.</returns>
-    private static async Task<(double Rounds, long Errors)> WorkerAsync(DetectionSet[][] world, TimeSpan publishInterval)
+    private static async Task<(double Rounds, long Errors)> WorkerAsync(DetectionSet[][] world,
+        TimeSpan publishInterval)
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -147,7 +155,8 @@ public static class SceneBench
         using var host = builder.Build();
         await host.StartAsync();
         await using var client = await TestTransports.ConnectAsync(broker.Url);
-        await using var scenes = await client.SubscribeAsync(new SubscriptionRequest("edge/scene/+") { Capacity = 100_000 }, default);
+        await using var scenes = await client
+            .SubscribeAsync(new SubscriptionRequest("edge/scene/+") { Capacity = 100_000 }, default);
 
         var last = world[0].Length - 1;
         var pending = world.Select(camera => camera[0].Camera).ToHashSet();
@@ -155,11 +164,14 @@ public static class SceneBench
         // clock-skew check passes them as it passes live frames.
         var shift = DateTimeOffset.UtcNow - world[0][last].CapturedAt;
         var messages = Enumerable.Range(0, world[0].Length)
-            .SelectMany(f => world.Select(camera => camera[f] with { CapturedAt = camera[f].CapturedAt + shift, CreatedAt = camera[f].CapturedAt + shift + TimeSpan.FromMilliseconds(50) }))
+            .SelectMany(f => world.Select(camera => camera[f] with { CapturedAt = camera[f].CapturedAt + shift,
+                CreatedAt = camera[f].CapturedAt + shift + TimeSpan.FromMilliseconds(50) }))
             .ToList();
         var watch = Stopwatch.StartNew();
         await TransportBench.Windowed(messages.Count, 16, i => client.PublishAsync(
-            new OutgoingMessage($"edge/detections/{messages[i].Camera}", MessageCodec.Serialize(messages[i], PayloadFormat.MessagePack)) { ContentType = ContentTypes.MessagePack }, default).AsTask());
+            new OutgoingMessage($"edge/detections/{messages[i].Camera}",
+                MessageCodec.Serialize(messages[i], PayloadFormat.MessagePack)) { ContentType =
+                ContentTypes.MessagePack }, default).AsTask());
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         while (pending.Count > 0)
         {
@@ -179,7 +191,8 @@ public static class SceneBench
     /// </summary>
     private static class World
     {
-        private static readonly (string Label, float Width, float Height)[] Kinds = [("person", 50, 120), ("car", 160, 90), ("bicycle", 70, 80)];
+        private static readonly (string Label, float Width, float Height)[] Kinds = [("person", 50, 120),
+            ("car", 160, 90), ("bicycle", 70, 80)];
 
         public static DetectionSet[][] Generate(int cameras, int objects, int frames, int seed)
         {
@@ -204,17 +217,20 @@ public static class SceneBench
                     {
                         things[i] = things[i].Step();
                         if (random.Next(20) == 0) continue;
-                        var confidence = random.Next(10) == 0 ? 0.2f + random.NextSingle() * 0.25f : things[i].Confidence;
+                        var confidence = random.Next(10) == 0 ? 0.2f + random.NextSingle() * 0.25f
+                            : things[i].Confidence;
                         detections.Add(things[i].Detect(confidence, random));
                     }
                     if (random.Next(10) == 0)
                     {
                         var kind = Kinds[random.Next(Kinds.Length)];
-                        detections.Add(new Thing(kind.Label, kind.Width, kind.Height, random.NextSingle() * 1100, random.NextSingle() * 600, 0, 0, 0.6f).Detect(0.6f, random));
+                        detections.Add(new Thing(kind.Label, kind.Width, kind.Height, random.NextSingle() * 1100,
+                            random.NextSingle() * 600, 0, 0, 0.6f).Detect(0.6f, random));
                     }
                     world[c][f] = new DetectionSet
                     {
-                        Camera = $"cam{c + 1}", ModelId = "synthetic", FrameSequence = f, CapturedAt = start + TimeSpan.FromMilliseconds(100 * f),
+                        Camera = $"cam{c + 1}", ModelId = "synthetic", FrameSequence = f,
+                            CapturedAt = start + TimeSpan.FromMilliseconds(100 * f),
                         ImageWidth = 1280, ImageHeight = 720, Detections = detections,
                     };
                 }
@@ -222,11 +238,13 @@ public static class SceneBench
             return world;
         }
 
-        private readonly record struct Thing(string Label, float Width, float Height, float X, float Y, float Vx, float Vy, float Confidence)
+        private readonly record struct Thing(string Label, float Width, float Height, float X, float Y, float Vx,
+            float Vy, float Confidence)
         {
             public Thing Step()
             {
-                var (vx, vy) = (X + Vx < 0 || X + Vx > 1280 - Width ? -Vx : Vx, Y + Vy < 0 || Y + Vy > 720 - Height ? -Vy : Vy);
+                var (vx, vy) = (X + Vx < 0 || X + Vx > 1280 - Width ? -Vx : Vx, Y + Vy < 0 || Y + Vy > 720 - Height
+                    ? -Vy : Vy);
                 return this with { X = X + vx, Y = Y + vy, Vx = vx, Vy = vy };
             }
 
@@ -234,7 +252,8 @@ public static class SceneBench
             {
                 float Jitter() => (random.NextSingle() - 0.5f) * 4;
                 var (x, y) = (X + Jitter(), Y + Jitter());
-                return new Detection { Label = Label, Confidence = confidence, Box = new Box(x, y, x + Width + Jitter(), y + Height + Jitter()) };
+                return new Detection { Label = Label, Confidence = confidence, Box = new Box(x, y, x + Width + Jitter(),
+                    y + Height + Jitter()) };
             }
         }
     }

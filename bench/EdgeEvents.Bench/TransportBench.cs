@@ -30,7 +30,8 @@ public static class TransportBench
         brokers.AcceptOnlyFromAmong(All, MqttTestBroker.Embedded, MqttTestBroker.Mosquitto, LoadPipeline.Nats);
         var quick = BenchOptions.Quick("Fewer messages, 1 round of the minimum length");
         var rounds = new Option<int>("--rounds") { Description = "Alternating rounds per row [default: 5, --quick 1]" };
-        var seconds = new Option<double>("--seconds") { Description = "Length of a measured round [default: 1, --quick 0]" };
+        var seconds = new Option<double>("--seconds") { Description = "Length of a measured round [default: 1, " +
+            "--quick 0]" };
         var command = new Command("transport", "Messages/s through our transport next to a raw client.")
         {
             brokers, quick, rounds, seconds,
@@ -49,33 +50,38 @@ public static class TransportBench
     {
         var cases = new (int Size, int Count)[] { (1024, quick ? 2_000 : 20_000), (100 * 1024, quick ? 200 : 2_000) };
         const int window = 64;
-        Console.WriteLine($"transport bench: window {window}, at-least-once, {rounds} alternating rounds of ≥ {seconds:0.#} s (median), {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        Console.WriteLine("| broker | payload × messages | raw msg/s | ours msg/s | ours/raw | per-round ours/raw | CPU µs/msg raw / ours | KB allocated/msg raw / ours |");
+        Console.WriteLine($"transport bench: window {window}, at-least-once, {rounds} alternating rounds of ≥ " +
+            $"{seconds:0.#} s (median), {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine("| broker | payload × messages | raw msg/s | ours msg/s | ours/raw | per-round ours/raw | " +
+            "CPU µs/msg raw / ours | KB allocated/msg raw / ours |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var kind in new[] { MqttTestBroker.Embedded, MqttTestBroker.Mosquitto })
         {
             if (!brokers.Contains(All) && !brokers.Contains(kind)) continue;
             await using var broker = await MqttTestBroker.StartAsync(kind);
-            await RowsAsync(kind, cases, rounds, seconds, (size, count) => RawMqttAsync(broker.Url, size, count, window), (size, count) => OursAsync(broker.Url, size, count, window));
+            await RowsAsync(kind, cases, rounds, seconds, (size, count) => RawMqttAsync(broker.Url, size, count,
+                window), (size, count) => OursAsync(broker.Url, size, count, window));
         }
         if (brokers.Contains(All) || brokers.Contains(LoadPipeline.Nats))
         {
             await using var nats = await NatsServer.StartNewAsync();
-            await RowsAsync("nats-server (core)", cases, rounds, seconds, (size, count) => RawNatsAsync(nats.Url, size, count, window), (size, count) => OursAsync(nats.Url, size, count, window));
+            await RowsAsync("nats-server (core)", cases, rounds, seconds, (size, count) => RawNatsAsync(nats.Url, size,
+                count, window), (size, count) => OursAsync(nats.Url, size, count, window));
         }
         return 0;
     }
 
     /// <summary>
-    /// Warms both paths with two full-size runs each, then measures raw and ours in alternating order (raw first in even
-    /// rounds, ours first in odd ones) so neither side always runs on a fresher heap or a quieter moment, and prints
-    /// the medians. A round sends at least <paramref name="seconds"/> worth of messages at the warm-up's rate: at
-    /// ~150k msg/s a fixed 20,000 messages lasted 0.13 s, short enough for one scheduler hiccup to swing a round ±40 %.
-    /// CPU is the process's CPU time per message: with an external broker that is the client side only, the cost our
+    /// Warms both paths with two full-size runs each, then measures raw and ours in alternating order (raw first in
+    /// even rounds, ours first in odd ones) so neither side always runs on a fresher heap or a quieter moment, and
+    /// prints the medians. A round sends at least <paramref name="seconds"/> worth of messages at the warm-up's rate:
+    /// at ~150k msg/s a fixed 20,000 messages lasted 0.13 s, short enough for one scheduler hiccup to swing a round ±40
+    /// %. CPU is the process's CPU time per message: with an external broker that is the client side only, the cost our
     /// layer adds, and it depends less on what else the machine runs than msg/s does. Allocation per message is exact
     /// whatever the load.
     /// </summary>
-    private static async Task RowsAsync(string broker, (int Size, int Count)[] cases, int rounds, double seconds, Func<int, int, Task<Measured>> rawRun, Func<int, int, Task<Measured>> oursRun)
+    private static async Task RowsAsync(string broker, (int Size, int Count)[] cases, int rounds, double seconds,
+        Func<int, int, Task<Measured>> rawRun, Func<int, int, Task<Measured>> oursRun)
     {
         foreach (var (size, minimum) in cases)
         {
@@ -106,7 +112,8 @@ public static class TransportBench
             var rawRate = Median(raw.Select(r => r.Rate));
             var oursRate = Median(ours.Select(r => r.Rate));
             var perRound = string.Join(" ", raw.Zip(ours, (r, o) => $"{o.Rate / r.Rate:P0}"));
-            Console.WriteLine($"| {broker} | {size / 1024} KB × {count:N0} | {rawRate:N0} | {oursRate:N0} | {oursRate / rawRate:P0} | {perRound} | " +
+            Console.WriteLine($"| {broker} | {size / 1024} KB × {count:N0} | {rawRate:N0} | {oursRate:N0} | " +
+                $"{oursRate / rawRate:P0} | {perRound} | " +
                 $"{Median(raw.Select(r => r.CpuMicros)):N1} / {Median(ours.Select(r => r.CpuMicros)):N1} | " +
                 $"{Median(raw.Select(r => r.AllocatedKb)):N1} / {Median(ours.Select(r => r.AllocatedKb)):N1} |");
         }
@@ -120,7 +127,8 @@ public static class TransportBench
         return run(size, count);
     }
 
-    /// <summary>msg/s, process CPU µs and managed KB allocated per message over the timed part of a run (connecting is not timed).</summary>
+    /// <summary>msg/s, process CPU µs and managed KB allocated per message over the timed part of a run (connecting is
+    /// not timed).</summary>
     public readonly record struct Measured(double Rate, double CpuMicros, double AllocatedKb);
 
     private sealed class Clock
@@ -175,10 +183,12 @@ public static class TransportBench
     public static async Task<Measured> OursAsync(string url, int size, int count, int window)
     {
         await using var subscriber = await TestTransports.ConnectAsync(url);
-        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("bench/ours") { Capacity = 4096 }, default);
+        await using var subscription = await subscriber
+            .SubscribeAsync(new SubscriptionRequest("bench/ours") { Capacity = 4096 }, default);
         await using var publisher = await TestTransports.ConnectAsync(url);
         var payload = new byte[size];
-        // Read as the workers and the raw side read: ReadAllAsync (WaitToReadAsync + TryRead, nothing allocated per wait).
+        // Read as the workers and the raw side read: ReadAllAsync (WaitToReadAsync + TryRead, nothing allocated per
+        // wait).
         var received = Task.Run(async () =>
         {
             var n = 0;
@@ -186,7 +196,8 @@ public static class TransportBench
                 if (++n == count) return;
         });
         var clock = new Clock();
-        await Windowed(count, window, _ => publisher.PublishAsync(new OutgoingMessage("bench/ours", payload), default).AsTask());
+        await Windowed(count, window, _ => publisher.PublishAsync(new OutgoingMessage("bench/ours", payload),
+            default).AsTask());
         await received.WaitAsync(TimeSpan.FromMinutes(2));
         return clock.Stop(count);
     }
@@ -217,8 +228,10 @@ public static class TransportBench
         await publisher.ConnectAsync(Options($"raw-pub-{Guid.NewGuid():N}"[..20]));
         var payload = new byte[size];
         var clock = new Clock();
-        await Windowed(count, window, _ => publisher.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("bench/raw")
-            .WithPayload(new ReadOnlySequence<byte>(payload)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build()));
+        await Windowed(count, window,
+            _ => publisher.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("bench/raw")
+            .WithPayload(new ReadOnlySequence<byte>(payload))
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build()));
         await done.Task.WaitAsync(TimeSpan.FromMinutes(2));
         var measured = clock.Stop(count);
         await publisher.DisconnectAsync();

@@ -43,7 +43,8 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
         File.WriteAllText(Path.Combine(_folder.FullName, "notes.txt"), "not an image, not a candidate");
         await using var frames = await SubscribeAsync("edge/frames/cam-folder");
 
-        var exited = await RunCameraAsync(new() { ["Id"] = "cam-folder", ["Source"] = _folder.FullName, ["Fps"] = "50", ["MaxFrames"] = "3" });
+        var exited = await RunCameraAsync(new() { ["Id"] = "cam-folder", ["Source"] = _folder.FullName, ["Fps"] = "50",
+            ["MaxFrames"] = "3" });
 
         var received = (await Receive.ExactlyAsync(frames, 3, Timeout)).Select(Envelope).ToList();
         Assert.Equal(["a.jpeg", "b.jpg", "a.jpeg"], received.Select(f => f.Attributes!["source"]));
@@ -60,7 +61,8 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
         CopySample("dog.jpg", "b.jpg");
         await using var frames = await SubscribeAsync("edge/frames/cam-once");
 
-        var exited = await RunCameraAsync(new() { ["Id"] = "cam-once", ["Source"] = _folder.FullName, ["Fps"] = "50", ["Loop"] = "false", ["MaxFrames"] = "10" });
+        var exited = await RunCameraAsync(new() { ["Id"] = "cam-once", ["Source"] = _folder.FullName, ["Fps"] = "50",
+            ["Loop"] = "false", ["MaxFrames"] = "10" });
 
         var received = await Receive.UntilQuietAsync(frames.Messages, TimeSpan.FromSeconds(1));
         Assert.Equal(2, exited.Published);
@@ -72,14 +74,15 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
     {
         await using var frames = await SubscribeAsync("edge/frames/cam-file");
 
-        await RunCameraAsync(new() { ["Id"] = "cam-file", ["Source"] = TestData.Sample("bus.jpg"), ["Fps"] = "50", ["MaxFrames"] = "2" });
+        await RunCameraAsync(new() { ["Id"] = "cam-file", ["Source"] = TestData.Sample("bus.jpg"), ["Fps"] = "50",
+            ["MaxFrames"] = "2" });
 
         var received = (await Receive.ExactlyAsync(frames, 2, Timeout)).Select(Envelope).ToList();
         Assert.All(received, f => Assert.Equal(("bus.jpg", 810, 1080), (f.Attributes!["source"], f.Width, f.Height)));
     }
 
     [Fact]
-    public async Task Synthetic_source_publishes_raw_rgb_frames_of_the_configured_size_in_the_envelope_even_when_bare_is_asked()
+    public async Task Synthetic_source_publishes_raw_rgb_frames_in_the_envelope_even_when_bare_is_asked()
     {
         await using var frames = await SubscribeAsync("edge/frames/cam-synthetic");
 
@@ -92,7 +95,8 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
         var received = await Receive.ExactlyAsync(frames, 2, Timeout);
         Assert.All(received, m => Assert.Equal(ContentTypes.MessagePack, m.ContentType));
         var (first, second) = (Envelope(received[0]), Envelope(received[1]));
-        Assert.Equal((FrameEncoding.Rgb24, 64, 48, 64 * 48 * 3), (first.Encoding, first.Width, first.Height, first.Data.Length));
+        Assert.Equal((FrameEncoding.Rgb24, 64, 48, 64 * 48 * 3), (first.Encoding, first.Width, first.Height,
+            first.Data.Length));
         Assert.NotEqual(first.Data, second.Data); // the boxes move
     }
 
@@ -101,7 +105,8 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
     {
         await using var frames = await SubscribeAsync("edge/frames/cam-count");
 
-        var exited = await RunCameraAsync(new() { ["Id"] = "cam-count", ["Source"] = "synthetic", ["Fps"] = "50", ["MaxFrames"] = "5" });
+        var exited = await RunCameraAsync(new() { ["Id"] = "cam-count", ["Source"] = "synthetic", ["Fps"] = "50",
+            ["MaxFrames"] = "5" });
 
         var received = await Receive.UntilQuietAsync(frames.Messages, TimeSpan.FromSeconds(1));
         Assert.Equal(5, received.Count);
@@ -113,7 +118,8 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
     {
         await using var frames = await SubscribeAsync("edge/frames/cam-rate");
 
-        await RunCameraAsync(new() { ["Id"] = "cam-rate", ["Source"] = "synthetic", ["Fps"] = "10", ["MaxFrames"] = "11" });
+        await RunCameraAsync(new() { ["Id"] = "cam-rate", ["Source"] = "synthetic", ["Fps"] = "10",
+            ["MaxFrames"] = "11" });
 
         var captured = (await Receive.ExactlyAsync(frames, 11, Timeout)).Select(m => Envelope(m).CapturedAt).ToList();
         var span = captured[^1] - captured[0];
@@ -127,7 +133,8 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
     {
         await using var frames = await SubscribeAsync("edge/frames/cam-bare");
 
-        await RunCameraAsync(new() { ["Id"] = "cam-bare", ["Source"] = TestData.Sample("dog.jpg"), ["Payload"] = "Bare", ["MaxFrames"] = "1" });
+        await RunCameraAsync(new() { ["Id"] = "cam-bare", ["Source"] = TestData.Sample("dog.jpg"), ["Payload"] = "Bare",
+            ["MaxFrames"] = "1" });
 
         var frame = Assert.Single(await Receive.ExactlyAsync(frames, 1, Timeout));
         Assert.Equal(ContentTypes.Jpeg, frame.ContentType);
@@ -139,7 +146,8 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
     {
         await using var frames = await SubscribeAsync("edge/frames/cam-envelope");
 
-        await RunCameraAsync(new() { ["Id"] = "cam-envelope", ["Source"] = TestData.Sample("dog.jpg"), ["MaxFrames"] = "1" });
+        await RunCameraAsync(new() { ["Id"] = "cam-envelope", ["Source"] = TestData.Sample("dog.jpg"),
+            ["MaxFrames"] = "1" });
 
         var message = Assert.Single(await Receive.ExactlyAsync(frames, 1, Timeout));
         Assert.Equal(ContentTypes.MessagePack, message.ContentType);
@@ -156,7 +164,8 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
         await using var frames = await SubscribeAsync("edge/frames/cam-broken");
         await using var errors = await SubscribeAsync("edge/errors/cam-broken");
 
-        var exited = await RunCameraAsync(new() { ["Id"] = "cam-broken", ["Source"] = _folder.FullName, ["Fps"] = "50", ["MaxFrames"] = "3" });
+        var exited = await RunCameraAsync(new() { ["Id"] = "cam-broken", ["Source"] = _folder.FullName, ["Fps"] = "50",
+            ["MaxFrames"] = "3" });
 
         var reported = Assert.Single(await Receive.ExactlyAsync(errors, 1, Timeout));
         var error = MessageCodec.Deserialize<ErrorEvent>(reported.Payload, reported.ContentType);
@@ -194,7 +203,9 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
     private Task<IMessageSubscription> SubscribeAsync(string filter) =>
         _client.SubscribeAsync(new SubscriptionRequest(filter) { Capacity = 1000 }, default);
 
-    private void CopySample(string sample, string name) => File.Copy(TestData.Sample(sample), Path.Combine(_folder.FullName, name));
+    private void CopySample(string sample, string name) =>
+        File.Copy(TestData.Sample(sample), Path.Combine(_folder.FullName, name));
 
-    private static Frame Envelope(ReceivedMessage message) => MessageCodec.Deserialize<Frame>(message.Payload, message.ContentType);
+    private static Frame Envelope(ReceivedMessage message) =>
+        MessageCodec.Deserialize<Frame>(message.Payload, message.ContentType);
 }

@@ -123,7 +123,8 @@ public class DetectorWorker_Tests(ITestOutputHelper output)
     [Fact]
     public async Task Flood_of_frames_processes_the_newest_counts_drops_and_bounds_memory_and_latency()
     {
-        // 3 cameras at 60 fps each: 7x or more what YOLOv8n does on an idle 2-core CPU (~25 frames/s). Frames may wait up to 30 s (MaxFrameAge), so
+        // 3 cameras at 60 fps each: several times what YOLOv8n does on an idle 2-core CPU (bench/README.md, "Detector").
+        // Frames may wait up to 30 s (MaxFrameAge), so
         // a queue that kept old frames would show latencies of seconds. Stated bound: with latest-frame-wins a frame waits
         // at most one turn of the other cameras plus the batches in flight, so capture → detection stays under
         // (cameras + 3) × the slowest per-frame processing time of the run (about 0.5 s on an idle machine).

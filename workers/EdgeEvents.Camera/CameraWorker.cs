@@ -36,7 +36,8 @@ public sealed class CameraWorker(
         await component.Transport.ConnectAsync(stoppingToken);
         // Reported once connected, so the error events reach the broker; the camera publishes the other images.
         foreach (var unreadable in source.Unreadable)
-            component.Errors.Report(ErrorKinds.DecodeFailed, $"Skipped image '{unreadable.Path}': {unreadable.Reason}", camera: settings.Id);
+            component.Errors.Report(
+                ErrorKinds.DecodeFailed, $"Skipped image '{unreadable.Path}': {unreadable.Reason}", camera: settings.Id);
         logger.LogInformation("Camera {Camera} publishing {Source} at {Fps} fps on {Topic}", settings.Id, sourceName, settings.Fps, topic);
 
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1 / settings.Fps));

@@ -14,7 +14,7 @@ public abstract class FrameSource
     /// <summary>The image for frame number <paramref name="index"/> (0-based), or null when a non-looping source is exhausted.</summary>
     public abstract SourceImage? Get(long index, bool loop);
 
-    /// <summary>Files of the source that could not be read as JPEG or PNG images; the camera publishes the others.</summary>
+    /// <summary>Files of the source that could not be read as JPEG or PNG; the camera publishes the others.</summary>
     public virtual IReadOnlyList<UnreadableImage> Unreadable => [];
 
     public static FrameSource Open(string source, CameraOptions options)
@@ -72,7 +72,7 @@ public sealed class FileSource : FrameSource
     {
         var data = File.ReadAllBytes(path);
         var encoding = Contracts.Serialization.FramePayload.DetectImage(data)
-            ?? throw new InvalidDataException($"'{path}' is not a JPEG or PNG file.");
+            ?? throw new InvalidDataException("Not a JPEG or PNG file.");
         var (width, height) = ImageHeader.TryReadSize(data) ?? (0, 0);
         return new SourceImage(Path.GetFileName(path), encoding, width, height, data);
     }

@@ -29,7 +29,8 @@ public sealed class CameraFleet(IMessageTransport transport, IReadOnlyList<Sourc
     /// <summary>Frames whose publish failed (link broken) so far.</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
-    /// <summary>The sample photos of <paramref name="folder"/> re-encoded (JPEG, quality 90) at 1080 and 640 pixels high, once.</summary>
+    /// <summary>The sample photos of <paramref name="folder"/> re-encoded (JPEG, quality 90) at 1080 and 640 pixels
+    /// high, once.</summary>
     public static IReadOnlyList<SourceImage> LoadImages(string folder)
     {
         var images = new List<SourceImage>();
@@ -39,17 +40,20 @@ public sealed class CameraFleet(IMessageTransport transport, IReadOnlyList<Sourc
             foreach (var height in new[] { 1080, 640 })
             {
                 var width = (int)Math.Round(original.Width * (double)height / original.Height);
-                images.Add(new SourceImage($"{Path.GetFileNameWithoutExtension(file)}-{height}p", FrameEncoding.Jpeg, width, height,
+                images.Add(new SourceImage($"{Path.GetFileNameWithoutExtension(file)}-{height}p", FrameEncoding.Jpeg,
+                    width, height,
                     DetectorBench.Resized(original, width, height)));
             }
         }
         return images;
     }
 
-    /// <summary>Runs <paramref name="cameras"/> cameras at <paramref name="fps"/> each until <paramref name="ct"/> is cancelled.</summary>
+    /// <summary>Runs <paramref name="cameras"/> cameras at <paramref name="fps"/> each until <paramref name="ct"/> is
+    /// cancelled.</summary>
     public async Task RunAsync(int cameras, double fps, CancellationToken ct)
     {
-        var loops = Enumerable.Range(1, cameras).Select(c => Task.Run(() => CameraAsync(c, cameras, fps, ct), CancellationToken.None));
+        var loops = Enumerable.Range(1, cameras).Select(c => Task.Run(() => CameraAsync(c, cameras, fps, ct),
+            CancellationToken.None));
         await Task.WhenAll(loops);
     }
 
@@ -97,14 +101,16 @@ public sealed class CameraFleet(IMessageTransport transport, IReadOnlyList<Sourc
         lock (_sequences) _sequences[camera] = (sequence = _sequences.GetValueOrDefault(camera)) + 1;
         try
         {
-            await transport.PublishAsync(CameraWorker.ToMessage(_topics.Frames(settings.Id), image, sequence, settings), ct);
+            await transport.PublishAsync(CameraWorker.ToMessage(_topics.Frames(settings.Id), image, sequence,
+                settings), ct);
             Interlocked.Increment(ref _published);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The transport drops at-most-once frames on a broken link by itself; anything else (a refusal) is counted
             // here, so one camera's failure does not end the run.
-            if (Interlocked.Increment(ref _failed) == 1) Console.Error.WriteLine($"cam{camera}: publish failed ({ex.Message}); failures are counted as publish_failed");
+            if (Interlocked.Increment(ref _failed) == 1) Console.Error
+                .WriteLine($"cam{camera}: publish failed ({ex.Message}); failures are counted as publish_failed");
         }
     }
 }

@@ -28,16 +28,19 @@ public sealed class Dashboard : IAsyncDisposable
     private readonly LatencySamples _answersNotOk = new();
     private readonly ConcurrentDictionary<string, DateTimeOffset> _asked = new();
     // Latest stats message of each process: several detectors share a component name, so the key adds its start time.
-    private readonly ConcurrentDictionary<(string Component, DateTimeOffset StartedAt), IReadOnlyDictionary<string, double>> _stats = new();
+    private readonly ConcurrentDictionary<(string Component, DateTimeOffset StartedAt), IReadOnlyDictionary<string,
+        double>> _stats = new();
 
     private Dashboard(IMessageTransport transport) => _transport = transport;
 
     public static async Task<Dashboard> StartAsync(string brokerUrl)
     {
         var dashboard = new Dashboard(await TestTransports.ConnectAsync(brokerUrl, component: "dashboard"));
-        await dashboard.SubscribeAsync<DetectionSet>(TopicKind.Detections, d => dashboard._detections.Add(d.CapturedAt));
+        await dashboard.SubscribeAsync<DetectionSet>(TopicKind.Detections,
+            d => dashboard._detections.Add(d.CapturedAt));
         await dashboard.SubscribeAsync<SceneEvent>(TopicKind.Events, e => dashboard._events.Add(e.Frame.CapturedAt));
-        await dashboard.SubscribeAsync<StatusMessage>(TopicKind.Stats, s => dashboard._stats[(s.Component, s.StartedAt)] = s.Values);
+        await dashboard.SubscribeAsync<StatusMessage>(TopicKind.Stats,
+            s => dashboard._stats[(s.Component, s.StartedAt)] = s.Values);
         await dashboard.SubscribeAsync<Answer>(dashboard._topics.Answers(Asker), a =>
         {
             if (!dashboard._asked.TryRemove(a.QuestionId, out var askedAt)) return;
@@ -47,11 +50,13 @@ public sealed class Dashboard : IAsyncDisposable
         return dashboard;
     }
 
-    private Task SubscribeAsync<T>(TopicKind kind, Action<T> onMessage) where T : class => SubscribeAsync(_topics.AllOf(kind), onMessage);
+    private Task SubscribeAsync<T>(TopicKind kind, Action<T> onMessage) where T
+        : class => SubscribeAsync(_topics.AllOf(kind), onMessage);
 
     private async Task SubscribeAsync<T>(string filter, Action<T> onMessage) where T : class
     {
-        var subscription = await _transport.SubscribeAsync(new SubscriptionRequest(filter) { Capacity = 8192 }, _stop.Token);
+        var subscription = await _transport.SubscribeAsync(new SubscriptionRequest(filter) { Capacity = 8192 },
+            _stop.Token);
         _subscriptions.Add(subscription);
         _readers.Add(Task.Run(async () =>
         {
@@ -64,13 +69,15 @@ public sealed class Dashboard : IAsyncDisposable
         }));
     }
 
-    /// <summary>Publishes one question; its answer's latency counts in the window open when the answer arrives.</summary>
+    /// <summary>Publishes one question; its answer's latency counts in the window open when the answer
+    /// arrives.</summary>
     public async Task AskAsync(CancellationToken ct)
     {
         // Scoped to one camera, as a dashboard asks.
         var question = new Question { Text = "How many people are on cam1?", Camera = "cam1", Asker = Asker };
         _asked[question.Id] = DateTimeOffset.UtcNow;
-        await _transport.PublishAsync(new OutgoingMessage(_topics.Questions(Asker), MessageCodec.Serialize(question, PayloadFormat.Json))
+        await _transport.PublishAsync(new OutgoingMessage(_topics.Questions(Asker),
+            MessageCodec.Serialize(question, PayloadFormat.Json))
         {
             ContentType = ContentTypes.Json, MessageId = question.Id,
         }, ct);
@@ -111,7 +118,8 @@ public sealed class Dashboard : IAsyncDisposable
     }
 
     /// <summary>Closes the window and returns its samples.</summary>
-    public WindowSamples StopWindow() => new(_detections.Stop(), _events.Stop(), _answers.Stop(), _answersNotOk.Stop().Length);
+    public WindowSamples StopWindow() => new(_detections.Stop(), _events.Stop(), _answers.Stop(),
+        _answersNotOk.Stop().Length);
 
     public async ValueTask DisposeAsync()
     {
@@ -155,5 +163,6 @@ public sealed class LatencySamples
 
     /// <summary>Nearest-rank percentile of sorted samples; NaN when there are none.</summary>
     public static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
+        sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0,
+            sorted.Length - 1)];
 }
