@@ -1,6 +1,5 @@
 using System.Text;
 using EdgeEvents.Pipeline.Hosting;
-using EdgeEvents.Pipeline.Security;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 using Xunit.Abstractions;
@@ -22,11 +21,7 @@ public sealed class NatsAuthorization_Tests(ITestOutputHelper output)
         var folder = Directory.CreateTempSubdirectory("edge-nats-shipped-");
         try
         {
-            File.Copy(SecureBroker.ShippedFile("nats-authorization.conf"), Path.Combine(folder.FullName, "nats-authorization.conf"));
-            var config = Path.Combine(folder.FullName, "nats-server.conf");
-            File.WriteAllText(config, "include \"nats-authorization.conf\"\n");
-            // nats-server reads the passwords from its environment, which it inherits from this process.
-            foreach (var (user, _) in SecureBroker.ShippedUsers()) Environment.SetEnvironmentVariable(AccessPolicy.PasswordVariable(user), SecureBroker.Password(user));
+            var config = SecureBroker.ShippedNatsConfig(folder.FullName);
             await using var server = await NatsServer.StartNewAsync(jetStream: false, extraArguments: $"-c {config}");
             var llmId = TransportFactory.DefaultClientId("llm", "llm");
             await using var llm = await ConnectAsync(server, "llm", llmId);
