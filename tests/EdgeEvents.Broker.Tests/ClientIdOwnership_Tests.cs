@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Security;
 using EdgeEvents.Testing;
 using MQTTnet;
@@ -48,6 +49,16 @@ public sealed class ClientIdOwnership_Tests(ITestOutputHelper output)
         Assert.Equal((nameof(MqttClientConnectResultCode.Success), nameof(MqttClientConnectResultCode.Success)), (backVerdict, ownVerdict));
         Assert.False(whileConnected.IsConnected || cleanStart.IsConnected || whileWaiting.IsConnected);
         foreach (var client in new[] { owner, whileConnected, cleanStart, whileWaiting, back, ownId }) client.Dispose();
+    }
+
+    [Fact]
+    public void Default_client_ids_include_the_user_so_two_users_never_compete_for_one()
+    {
+        var host = Environment.MachineName.ToLowerInvariant();
+
+        Assert.Equal($"detector-detector-{host}", TransportFactory.DefaultClientId("detector", "detector"));
+        Assert.Equal($"ask-bob-{host}", TransportFactory.DefaultClientId("ask", "Bob"));
+        Assert.Equal($"ask-{host}", TransportFactory.DefaultClientId("ask", null));
     }
 
     [Fact]

@@ -51,6 +51,19 @@ public sealed class SecureBroker : IAsyncDisposable
 
     public static string Password(string user) => $"{user}-secret";
 
+    /// <summary>
+    /// A nats-server.conf in <paramref name="folder"/> that includes a copy of the shipped authorization block after
+    /// <paramref name="settings"/>; sets the passwords' environment variables, which nats-server inherits from this process.
+    /// </summary>
+    public static string ShippedNatsConfig(string folder, string settings = "")
+    {
+        File.Copy(ShippedFile("nats-authorization.conf"), Path.Combine(folder, "nats-authorization.conf"));
+        var config = Path.Combine(folder, "nats-server.conf");
+        File.WriteAllText(config, $"{settings}include \"nats-authorization.conf\"\n");
+        foreach (var (user, _) in ShippedUsers()) Environment.SetEnvironmentVariable(AccessPolicy.PasswordVariable(user), Password(user));
+        return config;
+    }
+
     public static async Task<SecureBroker> StartAsync(string kind, bool tls = false, bool durable = false)
     {
         var folder = Directory.CreateTempSubdirectory("edge-secure-");

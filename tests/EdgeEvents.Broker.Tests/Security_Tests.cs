@@ -102,6 +102,34 @@ public sealed class Security_Tests(ITestOutputHelper output)
     [Theory]
     [InlineData(MqttTestBroker.Embedded)]
     [InlineData(MqttTestBroker.Mosquitto)]
+    public async Task An_asker_subscribing_to_everything_sys_or_a_shared_group_of_answers_reads_nothing_of_others(string kind)
+    {
+        await using var broker = await SecureBroker.StartAsync(kind);
+        var received = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var (asker, _) = await broker.ConnectRawAsync("asker", received: e => { received.Enqueue(e.ApplicationMessage.Topic); return Task.CompletedTask; });
+        using var _1 = asker;
+        var verdicts = new List<string>();
+        foreach (var filter in new[] { "#", "$SYS/#", "$share/g/edge/answers/#" })
+        {
+            var result = await asker.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce);
+            verdicts.Add($"{filter} {result.Items.Single().ResultCode}");
+        }
+        await using (var llm = await broker.ConnectAsync("llm"))
+        {
+            await llm.PublishAsync(new OutgoingMessage("edge/answers/bob", "for bob"u8.ToArray()) { Delivery = Delivery.AtLeastOnce }, default);
+            await llm.PublishAsync(new OutgoingMessage("edge/status/llm", "online"u8.ToArray()) { Delivery = Delivery.AtLeastOnce }, default);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        // The embedded broker refuses each SUBSCRIBE; mosquitto 2.0 grants them and then delivers nothing the ACL forbids.
+        output.WriteLine($"{kind}: {string.Join("; ", verdicts)}; received {string.Join(", ", received)}");
+        if (kind == MqttTestBroker.Embedded) Assert.All(verdicts, v => Assert.EndsWith(nameof(MqttClientSubscribeResultCode.NotAuthorized), v));
+        Assert.Empty(received);
+    }
+
+    [Theory]
+    [InlineData(MqttTestBroker.Embedded)]
+    [InlineData(MqttTestBroker.Mosquitto)]
     public async Task Tls_with_the_test_ca_works_and_a_wrong_ca_is_refused(string kind)
     {
         await using var broker = await SecureBroker.StartAsync(kind, tls: true);

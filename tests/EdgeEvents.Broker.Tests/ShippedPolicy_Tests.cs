@@ -30,11 +30,8 @@ public sealed class ShippedPolicy_Tests
         var folder = Directory.CreateTempSubdirectory("edge-nats-auth-");
         try
         {
-            var config = Path.Combine(folder.FullName, "nats-server.conf");
-            File.Copy(SecureBroker.ShippedFile("nats-authorization.conf"), Path.Combine(folder.FullName, "nats-authorization.conf"));
-            File.WriteAllText(config, "port: 4222\ninclude \"nats-authorization.conf\"\n");
+            var config = SecureBroker.ShippedNatsConfig(folder.FullName, "port: 4222\n");
             var info = new ProcessStartInfo("nats-server") { ArgumentList = { "-c", config, "-t" }, RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (var (user, _) in SecureBroker.ShippedUsers()) info.Environment[AccessPolicy.PasswordVariable(user)] = SecureBroker.Password(user);
             using var process = Process.Start(info)!;
             var text = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
             process.WaitForExit();

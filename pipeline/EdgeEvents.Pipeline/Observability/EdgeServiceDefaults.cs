@@ -34,7 +34,9 @@ public static class EdgeServiceDefaults
             .Select(e => KeyValuePair.Create((string)e.Key, e.Value?.ToString())));
         services.AddEdgeOptions<HealthOptions>(builder.Configuration, HealthOptions.Section);
         services.AddEdgeOptions<StatsOptions>(builder.Configuration, StatsOptions.Section);
+        services.AddEdgeOptions<TelemetryOptions>(builder.Configuration, TelemetryOptions.Section);
         var stats = builder.Configuration.GetSection(StatsOptions.Section).Get<StatsOptions>() ?? new StatsOptions();
+        CameraLabels.Limit = (builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions()).MaxCameraLabels;
 
         var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(component, serviceNamespace: "edgeevents", serviceInstanceId: Environment.MachineName))
@@ -43,7 +45,8 @@ public static class EdgeServiceDefaults
             {
                 // The SDK preallocates every stream for its cardinality limit: the default 2000 costs ~16 MB of live heap
                 // here, 256 about 2 MB. 256 label sets per metric covers e.g. 16 cameras × 16 labels; beyond that
-                // measurements go to the otel_metric_overflow="true" series, so totals stay right.
+                // measurements go to the otel_metric_overflow="true" series, so totals stay right. Camera ids are
+                // bounded before that (CameraLabels, Telemetry:MaxCameraLabels).
                 metrics.AddMeter(EdgeTelemetry.Name, "System.Runtime").AddPrometheusExporter()
                     .AddView(_ => new MetricStreamConfiguration { CardinalityLimit = EdgeTelemetry.MaxSeriesPerMetric });
                 if (stats.IntervalSeconds > 0) metrics.AddReader(sp => sp.GetRequiredService<StatsCollector>().Reader);

@@ -164,22 +164,25 @@ public static class EdgeTelemetry
 
     // ---- One-line recorders for workers ----
 
+    // Camera ids below become labels through CameraLabels: bounded per component.
+
     public static void FrameProcessed(string component, string camera) =>
-        FramesProcessed.Add(1, new TagList { { Tags.Component, component }, { Tags.Camera, camera } });
+        FramesProcessed.Add(1, new TagList { { Tags.Component, component }, { Tags.Camera, CameraLabels.Of(component, camera) } });
 
     public static void FrameDropped(string component, string camera, string reason) =>
-        FramesDropped.Add(1, new TagList { { Tags.Component, component }, { Tags.Camera, camera }, { Tags.Reason, reason } });
+        FramesDropped.Add(1, new TagList { { Tags.Component, component }, { Tags.Camera, CameraLabels.Of(component, camera) }, { Tags.Reason, reason } });
 
     /// <summary>Counts one detection per label and records capture→detection latency.</summary>
     public static void DetectionsPublished(string component, string camera, IEnumerable<string> labels, DateTimeOffset capturedAt)
     {
+        camera = CameraLabels.Of(component, camera);
         foreach (var label in labels)
             Detections.Add(1, new TagList { { Tags.Component, component }, { Tags.Camera, camera }, { Tags.Label, label } });
         CaptureToDetection.Record(MillisecondsSince(capturedAt), new TagList { { Tags.Component, component }, { Tags.Camera, camera } });
     }
 
     public static void EventPublished(string component, string camera, string type) =>
-        Events.Add(1, new TagList { { Tags.Component, component }, { Tags.Camera, camera }, { Tags.Type, type } });
+        Events.Add(1, new TagList { { Tags.Component, component }, { Tags.Camera, CameraLabels.Of(component, camera) }, { Tags.Type, type } });
 
     public static void QuestionAccepted(string component) => Questions.Add(1, new TagList { { Tags.Component, component } });
 

@@ -126,7 +126,7 @@ public sealed class TracingTransport : TransportDecorator
         {
             var (kind, name) = Count(EdgeTelemetry.MessagesReceived, message.Topic);
             if (kind == TopicKind.Frames && name is not null)
-                EdgeTelemetry.FramesReceived.Add(1, new TagList { { EdgeTelemetry.Tags.Component, _component }, { EdgeTelemetry.Tags.Camera, name } });
+                EdgeTelemetry.FramesReceived.Add(1, new TagList { { EdgeTelemetry.Tags.Component, _component }, { EdgeTelemetry.Tags.Camera, CameraLabels.Of(_component, name) } });
         }
         if (!_source.HasListeners()) return message;
 

@@ -25,6 +25,7 @@ public static class WorkerOptions
         [BrokerOptions.Section] = typeof(BrokerOptions),
         [HealthOptions.Section] = typeof(HealthOptions),
         [StatsOptions.Section] = typeof(StatsOptions),
+        [TelemetryOptions.Section] = typeof(TelemetryOptions),
         [CameraOptions.Section] = typeof(CameraOptions),
         [DetectorOptions.Section] = typeof(DetectorOptions),
         [SceneOptions.Section] = typeof(SceneOptions),
@@ -32,7 +33,7 @@ public static class WorkerOptions
     };
 
     /// <summary>Sections every hosted command reads, whatever its role.</summary>
-    private static readonly string[] Common = [TransportOptions.Section, HealthOptions.Section, StatsOptions.Section, "Logging"];
+    private static readonly string[] Common = [TransportOptions.Section, HealthOptions.Section, StatsOptions.Section, TelemetryOptions.Section, "Logging"];
 
     /// <summary>What is wrong with <paramref name="configuration"/> for a process running <paramref name="role"/>; empty when nothing.</summary>
     public static IReadOnlyList<string> Problems(IConfiguration configuration, string role)
