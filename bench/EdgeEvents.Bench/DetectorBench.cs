@@ -63,7 +63,7 @@ public static class DetectorBench
             frameJpeg = Resampled(busJpeg, w, h);
             Console.WriteLine($"frames: bus.jpg resized to {w}x{h}, {frameJpeg.Length / 1024} KB");
         }
-        new FramePreprocessor(model.Input, options.MaxImagePixels).Prepare(new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = frameJpeg }, input, out _);
+        new FramePreprocessor(model.Input, options.MaxImagePixels, options.Preprocess).Prepare(new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = frameJpeg }, input, out _);
         var slice = TimeSpan.FromSeconds(seconds);
         // Offered rate as a multiple of the bare rate: above 1 saturates the worker ("model busy" ≈ 100 % in every
         // round shows it); every frame above what it processes is still received (and an embedded broker runs in
@@ -176,7 +176,7 @@ public static class DetectorBench
         DecodedImage? decoded = null;
         if (fromPipeline)
         {
-            var pipeline = new FramePreprocessor(new InputFormat(options.DefaultInputSize, options.DefaultInputSize, Bgr: false, PixelDivisor: 255, Centered: true), options.MaxImagePixels);
+            var pipeline = new FramePreprocessor(new InputFormat(options.DefaultInputSize, options.DefaultInputSize, Bgr: false, PixelDivisor: 255, Centered: true), options.MaxImagePixels, options.Preprocess);
             pipeline.Prepare(frame, new float[3 * options.DefaultInputSize * options.DefaultInputSize], out _);
             decoded = pipeline.CopyDecoded();
         }
@@ -213,7 +213,7 @@ public static class DetectorBench
         foreach (var (name, jpeg) in new[] { ("bus.jpg 810x1080", busJpeg), ("1920x1080 JPEG", Resampled(busJpeg, 1920, 1080)) })
         foreach (var turbo in decoders)
         {
-            var pre = new FramePreprocessor(format, 4096L * 4096, turbo);
+            var pre = new FramePreprocessor(format, 4096L * 4096, PreprocessMode.Fast, turbo);
             var frame = new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = jpeg };
             for (var i = 0; i < 5; i++) pre.Prepare(frame, tensor, out _);
             double decode = 0, letterbox = 0, fastestDecode = double.MaxValue, fastestLetterbox = double.MaxValue;

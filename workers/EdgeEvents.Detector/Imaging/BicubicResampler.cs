@@ -11,7 +11,7 @@ namespace EdgeEvents.Detector.Imaging;
 /// straight into the tensor's channel planes at the letterbox offset. Buffers grow only for larger images. Not
 /// thread-safe: one per pipeline.
 /// </summary>
-internal sealed class BicubicResampler(InputFormat format)
+internal sealed class BicubicResampler(InputFormat format) : IResampler
 {
     private const int MaxCachedKernels = 16;
 

@@ -8,7 +8,8 @@ namespace EdgeEvents.Detector.Imaging;
 /// Decodes JPEG frames with the system's libjpeg-turbo where installed (<see cref="TurboJpeg"/>), other JPEGs and PNG
 /// with SkiaSharp, into one RGBA buffer that is allocated once and grows only for larger images (up to the pixel
 /// limit). Large JPEGs are decoded at the smallest reduced DCT scale (shrink-on-load, n/8) that keeps 1.2× the
-/// letterboxed size, which halves decode time for 1080p frames. Not thread-safe: one per pipeline.
+/// letterboxed size, which halves decode time for 1080p frames, unless full-scale decoding is asked for (the reference
+/// preprocessing, as OpenCV's <c>imread</c> decodes). Not thread-safe: one per pipeline.
 /// </summary>
 internal sealed unsafe class FrameDecoder
 {
@@ -18,14 +19,16 @@ internal sealed unsafe class FrameDecoder
     private readonly InputFormat _format;
     private readonly long _maxPixels;
     private readonly TurboJpeg? _turbo;
+    private readonly bool _fullScale;
     private byte[] _pixels = [];
     // TurboJPEG's YCbCr planes of a JPEG decoded at a reduced scale.
     private byte[] _planes = [];
     // What the last Decode put into _pixels; null after Forget or a failed decode.
     private (int Width, int Height, int FullWidth, int FullHeight)? _decoded;
 
-    public FrameDecoder(InputFormat format, long maxPixels, bool turboJpeg)
+    public FrameDecoder(InputFormat format, long maxPixels, bool turboJpeg, bool fullScale)
     {
+        _fullScale = fullScale;
         _format = format;
         _maxPixels = maxPixels;
         _turbo = turboJpeg ? TurboJpeg.Instance : null;
@@ -98,13 +101,13 @@ internal sealed unsafe class FrameDecoder
     }
 
     /// <summary>
-    /// For a JPEG, the smallest DCT scale (<see cref="JpegScale"/>) that leaves <see cref="MinShrinkHeadroom"/> over the
+    /// For a JPEG not decoded at full scale, the smallest DCT scale (<see cref="JpegScale"/>) that leaves <see cref="MinShrinkHeadroom"/> over the
     /// letterboxed size; other images decode in full.
     /// </summary>
     private (int Width, int Height) ShrinkOnLoad(int width, int height, bool jpeg)
     {
         var box = Letterbox.Compute(width, height, _format.Width, _format.Height, _format.Centered);
-        if (!jpeg || box.Scale * MinShrinkHeadroom >= 1) return (width, height);
+        if (_fullScale || !jpeg || box.Scale * MinShrinkHeadroom >= 1) return (width, height);
         for (var eighths = 1; eighths < 8; eighths++)
         {
             var scaled = JpegScale.Of(width, height, eighths);

@@ -5,26 +5,29 @@ namespace EdgeEvents.Detector.Imaging;
 
 /// <summary>
 /// Turns a frame into one CHW float tensor slot: decodes it (<see cref="FrameDecoder"/>; raw RGB/BGR is used as is)
-/// and letterboxes it with the resampler (<see cref="BicubicResampler"/>) written straight into the channel planes.
+/// and letterboxes it with the mode's resampler (<see cref="PreprocessMode"/>) written straight into the channel planes.
 /// Not thread-safe: one per pipeline.
 /// </summary>
 public sealed class FramePreprocessor
 {
     private readonly InputFormat _format;
     private readonly FrameDecoder _decoder;
-    private readonly BicubicResampler _resampler;
+    private readonly IResampler _resampler;
 
+    /// <param name="mode">Reference (OpenCV's full-scale decode and linear resize, default) or Fast.</param>
     /// <param name="turboJpeg">Decode JPEGs with the system's libjpeg-turbo when it is installed (faster; the same
     /// pixels as SkiaSharp at full scale, the chroma replicated rather than IDCT-upsampled at reduced ones); false always
     /// uses SkiaSharp.</param>
-    public FramePreprocessor(InputFormat format, long maxPixels, bool turboJpeg = true)
+    public FramePreprocessor(InputFormat format, long maxPixels, PreprocessMode mode = PreprocessMode.Reference, bool turboJpeg = true)
     {
         _format = format;
-        _decoder = new FrameDecoder(format, maxPixels, turboJpeg);
-        _resampler = new BicubicResampler(format);
+        Mode = mode;
+        _decoder = new FrameDecoder(format, maxPixels, turboJpeg, fullScale: mode == PreprocessMode.Reference);
+        _resampler = mode == PreprocessMode.Reference ? new LinearResampler(format) : new BicubicResampler(format);
     }
 
     public InputFormat Format => _format;
+    public PreprocessMode Mode { get; }
 
     /// <summary>Fills <paramref name="tensor"/> (one CHW image) from <paramref name="frame"/> and returns where the image landed.</summary>
     /// <exception cref="FrameDecodeException">The frame cannot be decoded.</exception>
