@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace EdgeEvents.Detector.Imaging;
 
 /// <summary>
@@ -75,12 +77,13 @@ internal sealed class LinearResampler(InputFormat format) : IResampler
             var (r0, r1) = (Math.Clamp(sy, 0, height - 1), Math.Clamp(sy + 1, 0, height - 1));
             var s0 = HorizontalRow(source, width, bytesPerPixel, r0, keep: r1, rw);
             var s1 = HorizontalRow(source, width, bytesPerPixel, r1, keep: r0, rw);
-            for (var x = 0; x < rw; x++)
+            VerticalRow(s0, s1, beta0, b1, line);
+            // The pixels OpenCV's SIMD loop does not reach round the scalar way.
+            for (var x = vectorEnd / 3; x < rw; x++)
             for (var c = 0; c < 3; c++)
             {
                 var i = x * 3 + c;
-                var position = x * 3 + (output.SourceBgr ? c : 2 - c);
-                line[i] = position < vectorEnd ? VectorRound(s0[i], s1[i], beta0, b1) : ScalarRound(s0[i], s1[i], beta0, b1);
+                if (x * 3 + (output.SourceBgr ? c : 2 - c) >= vectorEnd) line[i] = ScalarRound(s0[i], s1[i], beta0, b1);
             }
             output.WriteRow(y, line);
         }
@@ -135,11 +138,29 @@ internal sealed class LinearResampler(InputFormat format) : IResampler
     /// <summary><c>saturate_cast&lt;short&gt;(w * 2048)</c>: rounded half to even.</summary>
     private static short Coefficient(float weight) => (short)Math.Clamp(MathF.Round(weight * CoefScale, MidpointRounding.ToEven), short.MinValue, short.MaxValue);
 
-    /// <summary>OpenCV's <c>VResizeLinearVec_32s8u</c>: rows shifted to 16 bits, high halves of the products, rounded by 2 bits.</summary>
-    private static byte VectorRound(int s0, int s1, short b0, short b1)
+    /// <summary>
+    /// OpenCV's <c>VResizeLinearVec_32s8u</c> over a whole row: rows shifted to 16 bits, high halves of the products,
+    /// rounded by 2 bits (in 32-bit lanes, where the 16-bit products fit exactly).
+    /// </summary>
+    private static void VerticalRow(ReadOnlySpan<int> s0, ReadOnlySpan<int> s1, short b0, short b1, Span<byte> line)
     {
-        var sum = ((short)(s0 >> 4) * b0 >> 16) + ((short)(s1 >> 4) * b1 >> 16);
-        return (byte)Math.Clamp((sum + 2) >> 2, 0, 255);
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var (w0, w1, two, max) = (new Vector<int>(b0), new Vector<int>(b1), new Vector<int>(2), new Vector<int>(255));
+            for (; i <= line.Length - Vector<int>.Count; i += Vector<int>.Count)
+            {
+                var sum = Vector.ShiftRightArithmetic(Vector.ShiftRightArithmetic(new Vector<int>(s0[i..]), 4) * w0, 16)
+                    + Vector.ShiftRightArithmetic(Vector.ShiftRightArithmetic(new Vector<int>(s1[i..]), 4) * w1, 16);
+                var value = Vector.Min(Vector.Max(Vector.ShiftRightArithmetic(sum + two, 2), Vector<int>.Zero), max);
+                for (var k = 0; k < Vector<int>.Count; k++) line[i + k] = (byte)value[k];
+            }
+        }
+        for (; i < line.Length; i++)
+        {
+            var sum = ((s0[i] >> 4) * b0 >> 16) + ((s1[i] >> 4) * b1 >> 16);
+            line[i] = (byte)Math.Clamp((sum + 2) >> 2, 0, 255);
+        }
     }
 
     /// <summary>OpenCV's scalar <c>FixedPtCast</c> of the same sum, for the elements after its SIMD loop.</summary>
