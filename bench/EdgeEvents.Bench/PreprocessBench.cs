@@ -17,7 +17,8 @@ public static class PreprocessBench
     public static Task<int> RunAsync(string[] args)
     {
         var quick = args.Contains("--quick");
-        var iterations = Option(args, "--iterations") is { } n ? int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : quick ? 20 : 200;
+        var iterations = Option(args, "--iterations") is { } n ? int.Parse(n, System.Globalization.CultureInfo.InvariantCulture)
+            : quick ? 20 : 200;
         var bus = File.ReadAllBytes(TestData.Sample("bus.jpg"));
         using var busBitmap = SKBitmap.Decode(bus);
         var frames = new (string Name, byte[] Jpeg)[]
@@ -31,8 +32,10 @@ public static class PreprocessBench
             ("YOLOv8 640", new InputFormat(640, 640, Bgr: false, PixelDivisor: 255, Centered: true)),
             ("YOLOX 416", new InputFormat(416, 416, Bgr: true, PixelDivisor: 1, Centered: false)),
         };
-        Console.WriteLine($"preprocess bench: {iterations} frames per mode and case, {Environment.ProcessorCount} cores, TurboJPEG {(TurboJpeg.Instance is null ? "missing" : "loaded")}, {DateTime.UtcNow:yyyy-MM-dd HH:mm}");
-        Console.WriteLine("| frame | input | Fast decode / letterbox ms (mean; fastest) | Reference decode / letterbox ms (mean; fastest) | Reference / Fast (mean; fastest) |");
+        Console.WriteLine($"preprocess bench: {iterations} frames per mode and case, {Environment.ProcessorCount} cores, " +
+            $"TurboJPEG {(TurboJpeg.Instance is null ? "missing" : "loaded")}, {DateTime.UtcNow:yyyy-MM-dd HH:mm}");
+        Console.WriteLine("| frame | input | Fast decode / letterbox ms (mean; fastest) | Reference decode / letterbox ms (mean; fastest) | " +
+            "Reference / Fast (mean; fastest) |");
         Console.WriteLine("|---|---|---|---|---|");
         foreach (var (frameName, jpeg) in frames)
         foreach (var (formatName, format) in formats)
@@ -40,7 +43,8 @@ public static class PreprocessBench
             var frame = new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = jpeg };
             var fast = Measure(new FramePreprocessor(format, 4096L * 4096, PreprocessMode.Fast), frame, iterations);
             var reference = Measure(new FramePreprocessor(format, 4096L * 4096, PreprocessMode.Reference), frame, iterations);
-            Console.WriteLine($"| {frameName} | {formatName} | {fast.Decode:F2} / {fast.Letterbox:F2} ({fast.Fastest:F2}) | {reference.Decode:F2} / {reference.Letterbox:F2} ({reference.Fastest:F2}) | " +
+            Console.WriteLine($"| {frameName} | {formatName} | {fast.Decode:F2} / {fast.Letterbox:F2} ({fast.Fastest:F2}) | " +
+                $"{reference.Decode:F2} / {reference.Letterbox:F2} ({reference.Fastest:F2}) | " +
                 $"{(reference.Decode + reference.Letterbox) / (fast.Decode + fast.Letterbox):F2}× ({reference.Fastest / fast.Fastest:F2}×) |");
         }
         return Task.FromResult(0);

@@ -21,16 +21,32 @@ public static class EvalCommand
     public static Command Create()
     {
         var model = new Option<FileInfo>("--model") { Description = "Candidate ONNX model [required]", Required = true };
-        var reference = new Option<FileInfo>("--reference") { Description = "Reference ONNX model the candidate must agree with [required]", Required = true };
+        var reference = new Option<FileInfo>("--reference")
+        {
+            Description = "Reference ONNX model the candidate must agree with [required]", Required = true,
+        };
         var images = new Option<DirectoryInfo>("--images") { Description = "Folder of .jpg/.png images [required]", Required = true };
-        var minAgreement = new Option<double>("--min-agreement") { Description = "Lowest overall agreement (F1 of precision and recall) that passes [default: 0.95]", DefaultValueFactory = _ => 0.95 };
+        var minAgreement = new Option<double>("--min-agreement")
+        {
+            Description = "Lowest overall agreement (F1 of precision and recall) that passes [default: 0.95]", DefaultValueFactory = _ => 0.95,
+        };
         var json = new Option<bool>("--json") { Description = "Print the report as one JSON object" };
-        var preprocess = new Option<PreprocessMode>("--preprocess") { Description = "Candidate's preprocessing: Reference or Fast [default: Reference]" };
-        var providers = new Option<string>("--providers") { Description = "Execution providers for both models [default: CPU]", DefaultValueFactory = _ => "CPU" };
-        var confidence = new Option<float>("--confidence") { Description = "Minimum detection score for both models [default: 0.25]", DefaultValueFactory = _ => 0.25f };
+        var preprocess = new Option<PreprocessMode>("--preprocess")
+        {
+            Description = "Candidate's preprocessing: Reference or Fast [default: Reference]",
+        };
+        var providers = new Option<string>("--providers")
+        {
+            Description = "Execution providers for both models [default: CPU]", DefaultValueFactory = _ => "CPU",
+        };
+        var confidence = new Option<float>("--confidence")
+        {
+            Description = "Minimum detection score for both models [default: 0.25]", DefaultValueFactory = _ => 0.25f,
+        };
 
         var command = new Command("eval", "Check a candidate model against a reference model on a folder of images (accuracy gate).");
-        foreach (var option in new Option[] { model, reference, images, minAgreement, json, preprocess, providers, confidence }) command.Options.Add(option);
+        foreach (var option in new Option[] { model, reference, images, minAgreement, json, preprocess, providers, confidence })
+            command.Options.Add(option);
         command.SetAction(parse =>
         {
             using var loggers = CliLogging.Create(LogLevel.Warning);
@@ -46,21 +62,26 @@ public static class EvalCommand
             try
             {
                 var frames = EvaluationImages.Load(parse.GetValue(images)!.FullName);
-                using var candidateDetector = ImageDetector.Load(common with { ModelPath = parse.GetValue(model)!.FullName, Preprocess = parse.GetValue(preprocess) }, logger);
+                var candidateOptions = common with { ModelPath = parse.GetValue(model)!.FullName, Preprocess = parse.GetValue(preprocess) };
+                using var candidateDetector = ImageDetector.Load(candidateOptions, logger);
                 using var referenceDetector = ImageDetector.Load(common with { ModelPath = parse.GetValue(reference)!.FullName }, logger);
                 var evaluator = new ModelEvaluator(candidateDetector, referenceDetector);
                 foreach (var (_, frame) in frames) evaluator.Add(frame);
                 report = evaluator.Report();
             }
-            catch (Exception ex) when (ex is IOException or InvalidDataException or FrameDecodeException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+            catch (Exception ex) when (ex is IOException or InvalidDataException or FrameDecodeException or InvalidOperationException
+                or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
             {
                 logger.LogError("eval failed: {Reason}", ex.Message);
                 return 2;
             }
             var passed = report.Agreement >= threshold;
             Console.WriteLine(parse.GetValue(json)
-                ? JsonSerializer.Serialize(new { report.Candidate, report.Reference, report.Images, report.Agreement, MinAgreement = threshold, Passed = passed,
-                    report.CandidateMsPerImage, report.ReferenceMsPerImage, Overall = Row(report.Overall), Classes = report.Classes.Select(Row) }, Json)
+                ? JsonSerializer.Serialize(new
+                {
+                    report.Candidate, report.Reference, report.Images, report.Agreement, MinAgreement = threshold, Passed = passed,
+                    report.CandidateMsPerImage, report.ReferenceMsPerImage, Overall = Row(report.Overall), Classes = report.Classes.Select(Row),
+                }, Json)
                 : Text(report, threshold, passed));
             return passed ? 0 : 1;
         });
@@ -82,7 +103,8 @@ public static class EvalCommand
         };
         foreach (var c in report.Classes.Append(report.Overall))
             lines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"| {c.Label} | {c.ReferenceDetections} | {c.CandidateDetections} | {c.Matched} | {c.Precision:F3} | {c.Recall:F3} | {c.MeanIoU:F3} | {c.MeanConfidenceShift:+0.000;-0.000;0.000} |"));
+                $"| {c.Label} | {c.ReferenceDetections} | {c.CandidateDetections} | {c.Matched} | {c.Precision:F3} | {c.Recall:F3} | " +
+                $"{c.MeanIoU:F3} | {c.MeanConfidenceShift:+0.000;-0.000;0.000} |"));
         lines.Add(string.Create(CultureInfo.InvariantCulture,
             $"time per image: candidate {report.CandidateMsPerImage:F1} ms, reference {report.ReferenceMsPerImage:F1} ms"));
         lines.Add(string.Create(CultureInfo.InvariantCulture,

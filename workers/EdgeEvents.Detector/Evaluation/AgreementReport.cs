@@ -15,7 +15,8 @@ public sealed record AgreementReport(
 /// Agreement for one class (or all): precision is the share of candidate detections that match a reference one, recall
 /// the share of reference detections matched; both 1 when neither model found anything.
 /// </summary>
-public sealed record ClassAgreement(string Label, int ReferenceDetections, int CandidateDetections, int Matched, double MeanIoU, double MeanConfidenceShift)
+public sealed record ClassAgreement(
+    string Label, int ReferenceDetections, int CandidateDetections, int Matched, double MeanIoU, double MeanConfidenceShift)
 {
     public double Precision => CandidateDetections == 0 ? (ReferenceDetections == 0 ? 1 : 0) : (double)Matched / CandidateDetections;
     public double Recall => ReferenceDetections == 0 ? (CandidateDetections == 0 ? 1 : 0) : (double)Matched / ReferenceDetections;
