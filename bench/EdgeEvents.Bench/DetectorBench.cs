@@ -126,7 +126,7 @@ public static class DetectorBench
             Console.WriteLine($"frames: bus.jpg resized to {w}x{h}, {frameJpeg.Length / 1024} KB");
         }
         var frame = new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = frameJpeg };
-        new FramePreprocessor(model.Input, options.MaxImagePixels).Prepare(frame, input, out _);
+        new FramePreprocessor(model.Input, options.MaxImagePixels, options.Preprocess).Prepare(frame, input, out _);
         var slice = TimeSpan.FromSeconds(seconds);
         // Offered rate as a multiple of the bare rate: above 1 saturates the worker ("model busy" ≈ 100 % in every
         // round shows it); every frame above what it processes is still received (and an embedded broker runs in
@@ -280,7 +280,7 @@ public static class DetectorBench
         if (fromPipeline)
         {
             var pipeline = new FramePreprocessor(new InputFormat(options.DefaultInputSize, options.DefaultInputSize,
-                Bgr: false, PixelDivisor: 255, Centered: true), options.MaxImagePixels);
+                Bgr: false, PixelDivisor: 255, Centered: true), options.MaxImagePixels, options.Preprocess);
             pipeline.Prepare(frame, new float[3 * options.DefaultInputSize * options.DefaultInputSize], out _);
             decoded = pipeline.CopyDecoded();
         }
@@ -322,7 +322,7 @@ public static class DetectorBench
             ("1920x1080 JPEG", Resampled(busJpeg, 1920, 1080)) })
         foreach (var turbo in decoders)
         {
-            var pre = new FramePreprocessor(format, 4096L * 4096, turbo);
+            var pre = new FramePreprocessor(format, 4096L * 4096, PreprocessMode.Fast, turbo);
             var frame = new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = jpeg };
             for (var i = 0; i < 5; i++) pre.Prepare(frame, tensor, out _);
             double decode = 0, letterbox = 0, fastestDecode = double.MaxValue, fastestLetterbox = double.MaxValue;

@@ -151,7 +151,7 @@ public static class LoadBench
         var options = new DetectorOptions { ModelPath = modelPath, Providers = "CPU" };
         using var model = DetectorModel.Load(options, NullLogger.Instance);
         var input = new float[model.Input.TensorLength];
-        new FramePreprocessor(model.Input, options.MaxImagePixels).Prepare(new Frame { Camera = "bare",
+        new FramePreprocessor(model.Input, options.MaxImagePixels, options.Preprocess).Prepare(new Frame { Camera = "bare",
             Encoding = image.Encoding, Data = image.Data }, input, out _);
         using var bare = new DetectorBench.BareSessions(options, model, input);
         return bare.Measure(duration).Fps;

@@ -13,4 +13,5 @@ root.Subcommands.Add(LlmBench.Command());
 root.Subcommands.Add(ObservabilityBench.Command());
 root.Subcommands.Add(OutboxBench.Command());
 root.Subcommands.Add(LoadBench.Command());
+root.Subcommands.Add(PreprocessBench.Command());
 return await root.Parse(args).InvokeAsync();

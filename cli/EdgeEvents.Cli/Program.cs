@@ -5,6 +5,7 @@ var root = new RootCommand("EdgeEvents: a message-driven event pipeline for AI a
 root.Subcommands.Add(BrokerCommand.Create());
 root.Subcommands.Add(CameraCommand.Create());
 root.Subcommands.Add(DetectorCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(WatchCommand.Create());
 root.Subcommands.Add(SceneCommand.Create());
 root.Subcommands.Add(LlmCommand.Create());

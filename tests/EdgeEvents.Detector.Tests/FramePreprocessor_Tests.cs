@@ -53,12 +53,12 @@ public class FramePreprocessor_Tests(ITestOutputHelper output)
     [InlineData(157, 93)] // shrinking: 70×41, windows of 5–6 taps; 70 is not a multiple of the 4 pixels done at once
     [InlineData(23, 17)] // enlarging: 70×52, 4 taps
     [InlineData(70, 70)] // the input size: each window is one pixel
-    public void The_letterbox_is_the_separable_resample_its_kernels_define(int width, int height)
+    public void The_fast_letterbox_is_the_separable_resample_its_kernels_define(int width, int height)
     {
         var random = new Random(7);
         var data = new byte[width * height * 3];
         random.NextBytes(data);
-        var pre = new FramePreprocessor(new InputFormat(70, 70, Bgr: false, PixelDivisor: 255, Centered: true), 1_000_000);
+        var pre = new FramePreprocessor(new InputFormat(70, 70, Bgr: false, PixelDivisor: 255, Centered: true), 1_000_000, PreprocessMode.Fast);
         var tensor = new float[pre.Format.TensorLength];
 
         var box = pre.Prepare(new Frame { Camera = "t", Encoding = FrameEncoding.Rgb24, Width = width, Height = height, Data = data }, tensor, out _);
@@ -147,7 +147,7 @@ public class FramePreprocessor_Tests(ITestOutputHelper output)
     [InlineData(false)] // SkiaSharp
     public void Truncated_jpeg_is_rejected_as_decode_failed(bool turboJpeg)
     {
-        var pre = new FramePreprocessor(new InputFormat(64, 64, false, 255, true), 10_000_000, turboJpeg);
+        var pre = new FramePreprocessor(new InputFormat(64, 64, false, 255, true), 10_000_000, turboJpeg: turboJpeg);
         var jpeg = File.ReadAllBytes(Testing.TestData.Sample("bus.jpg"));
 
         var ex = Assert.Throws<FrameDecodeException>(() =>
@@ -172,7 +172,7 @@ public class FramePreprocessor_Tests(ITestOutputHelper output)
     [InlineData("bus.jpg", true)] // YOLOX 416: 4/8, BGR
     [InlineData("zidane.jpg", false)] // 5/8
     [InlineData("1080p", false)] // 4/8
-    public void At_a_reduced_scale_the_systems_libjpeg_turbo_decodes_through_ycbcr_planes_to_nearly_the_same_tensor(string image, bool yolox)
+    public void In_fast_mode_at_a_reduced_scale_the_systems_libjpeg_turbo_decodes_through_ycbcr_planes_to_nearly_the_same_tensor(string image, bool yolox)
     {
         var jpeg = image == "1080p" ? TestImages.ResizedJpeg("bus.jpg", 1920, 1080) : File.ReadAllBytes(Testing.TestData.Sample(image));
         var format = yolox ? new InputFormat(416, 416, Bgr: true, PixelDivisor: 1, Centered: false) : new InputFormat(640, 640, Bgr: false, PixelDivisor: 255, Centered: true);
@@ -195,8 +195,8 @@ public class FramePreprocessor_Tests(ITestOutputHelper output)
         var frame = new Frame { Camera = "t", Encoding = FrameEncoding.Jpeg, Data = jpeg };
         var (turbo, skia) = (new float[format.TensorLength], new float[format.TensorLength]);
 
-        var box = new FramePreprocessor(format, 10_000_000, turboJpeg: true).Prepare(frame, turbo, out _);
-        var skiaBox = new FramePreprocessor(format, 10_000_000, turboJpeg: false).Prepare(frame, skia, out _);
+        var box = new FramePreprocessor(format, 10_000_000, PreprocessMode.Fast, turboJpeg: true).Prepare(frame, turbo, out _);
+        var skiaBox = new FramePreprocessor(format, 10_000_000, PreprocessMode.Fast, turboJpeg: false).Prepare(frame, skia, out _);
 
         Assert.Equal(skiaBox, box);
         return (turbo, skia, box);

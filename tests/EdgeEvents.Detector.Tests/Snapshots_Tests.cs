@@ -172,7 +172,7 @@ public class Snapshots_Tests(ITestOutputHelper output)
     {
         var jpeg = File.ReadAllBytes(TestData.Sample("bus.jpg"));
         var frame = new Frame { Camera = "bus", Encoding = FrameEncoding.Jpeg, Data = jpeg };
-        var preprocessor = new FramePreprocessor(new InputFormat(640, 640, Bgr: false, PixelDivisor: 255, Centered: true), 4096L * 4096);
+        var preprocessor = new FramePreprocessor(new InputFormat(640, 640, Bgr: false, PixelDivisor: 255, Centered: true), 4096L * 4096, PreprocessMode.Fast);
         preprocessor.Prepare(frame, new float[3 * 640 * 640], out _);
         var decoded = preprocessor.CopyDecoded()!;
         var set = Detections("bus", 810, 1080) with
@@ -197,7 +197,7 @@ public class Snapshots_Tests(ITestOutputHelper output)
     {
         var jpeg = TestImages.ResizedJpeg("bus.jpg", 1920, 1080);
         var frame = new Frame { Camera = "wide", Encoding = FrameEncoding.Jpeg, Data = jpeg };
-        var preprocessor = new FramePreprocessor(new InputFormat(640, 640, Bgr: false, PixelDivisor: 255, Centered: true), 4096L * 4096);
+        var preprocessor = new FramePreprocessor(new InputFormat(640, 640, Bgr: false, PixelDivisor: 255, Centered: true), 4096L * 4096, PreprocessMode.Fast);
         preprocessor.Prepare(frame, new float[3 * 640 * 640], out _);
         var decoded = preprocessor.CopyDecoded()!;
         var renderer = new SnapshotRenderer(quality: 80, maxWidth: 640);

@@ -46,6 +46,19 @@ public sealed class Overlay_Tests
         Assert.True(int.Parse(Keys(rendered, "llm")["Llm:GpuLayerCount"]!, System.Globalization.CultureInfo.InvariantCulture) > 0);
     }
 
+    [RequiresFact("kubectl")]
+    public void Gpu_overlay_keeps_the_tensorrt_engine_cache_on_a_claim_of_the_detectors_own()
+    {
+        var rendered = Rendered.Of(Gpu);
+        var detector = rendered.Workload("detector").Pod;
+
+        Assert.Equal("/data/trt-cache", Keys(rendered, "detector")["Detector:TensorRt:EngineCachePath"]);
+        var mount = Assert.Single(detector.Containers.Single().VolumeMounts, m => m.MountPath == "/data/trt-cache");
+        Assert.NotEqual(true, mount.ReadOnlyProperty);
+        var claim = detector.Volumes.Single(v => v.Name == mount.Name).PersistentVolumeClaim.ClaimName;
+        Assert.Contains(rendered.All<V1PersistentVolumeClaim>(), c => c.Metadata.Name == claim);
+    }
+
     [RequiresTheory("kubectl")]
     [InlineData("cpu")]
     [InlineData("nats")]

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using EdgeEvents.Detector.Imaging;
+using EdgeEvents.Detector.Inference.Providers;
 using EdgeEvents.Pipeline.Hosting;
 
 namespace EdgeEvents.Detector;
@@ -43,6 +45,12 @@ public sealed record DetectorOptions : IValidatableObject
     [Range(0, 64)]
     public int DeviceId { get; init; }
 
+    /// <summary>TensorRT provider settings (engine and timing cache, precision, builder level, workspace): section <c>Detector:TensorRt</c>.</summary>
+    public TensorRtOptions TensorRt { get; init; } = new();
+
+    /// <summary>CUDA provider settings (cuDNN convolution search, memory arena limit): section <c>Detector:Cuda</c>.</summary>
+    public CudaOptions Cuda { get; init; } = new();
+
     /// <summary>ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime choose (one per physical core). Default 0.</summary>
     [Range(0, 256)]
     public int IntraOpThreads { get; init; }
@@ -72,6 +80,14 @@ public sealed record DetectorOptions : IValidatableObject
     /// <summary>Inference runs on a blank image at start-up, so the first real frame is not slow. Default 2.</summary>
     [Range(0, 100)]
     public int WarmupRuns { get; init; } = 2;
+
+    /// <summary>
+    /// How frames become model inputs: <see cref="PreprocessMode.Reference"/> decodes JPEGs at full scale and resizes as
+    /// OpenCV's <c>INTER_LINEAR</c> (what Ultralytics validated the models with), <see cref="PreprocessMode.Fast"/>
+    /// decodes at a reduced DCT scale and resamples with an antialiased bicubic, cheaper per frame (bench/README.md,
+    /// "Preprocessing modes"). Default <see cref="PreprocessMode.Reference"/>.
+    /// </summary>
+    public PreprocessMode Preprocess { get; init; } = PreprocessMode.Reference;
 
     /// <summary>Input side used when the model's spatial input dimensions are dynamic. Default 640.</summary>
     [Range(32, 4096)]
@@ -159,5 +175,13 @@ public sealed record DetectorOptions : IValidatableObject
     {
         if (!CameraPartition.TryParse(Partition, out _))
             yield return new ValidationResult(CameraPartition.FormatError(Partition), [nameof(Partition)]);
+        // Data annotations do not descend into the provider sections by themselves.
+        foreach (var (name, section) in new (string, object)[] { (nameof(TensorRt), TensorRt), (nameof(Cuda), Cuda) })
+        {
+            var results = new List<ValidationResult>();
+            Validator.TryValidateObject(section, new ValidationContext(section), results, validateAllProperties: true);
+            foreach (var result in results)
+                yield return new ValidationResult(result.ErrorMessage, result.MemberNames.Select(member => $"{name}:{member}").ToArray());
+        }
     }
 }

@@ -13,6 +13,7 @@ public static class DetectorCommand
         var modelType = new Option<ModelType>("--model-type") { Description = "Output layout: Auto (detected from the model), YoloV8 or YoloX" + HelpDefault.Of(defaults.ModelType) };
         var labels = new Option<FileInfo>("--labels") { Description = "Class names, one per line, for models without names metadata [default: COCO-80]" };
         var providers = new Option<string>("--providers") { Description = "Execution providers to try in order, comma-separated" + HelpDefault.Of(defaults.Providers) };
+        var preprocess = new Option<Detector.Imaging.PreprocessMode>("--preprocess") { Description = "Reference (OpenCV's full-scale decode and linear resize, as Ultralytics) or Fast (reduced-scale decode, antialiased bicubic)" + HelpDefault.Of(defaults.Preprocess) };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads per session; 0 = one per core" + HelpDefault.Of(defaults.IntraOpThreads) };
         var spinning = new Option<bool>("--spinning") { Description = "Let ONNX Runtime threads spin between operators (dedicated CPU only)" + HelpDefault.Of(defaults.IntraOpSpinning) };
         var sessions = new Option<int>("--sessions") { Description = "Inference sessions in this process" + HelpDefault.Of(defaults.Sessions) };
@@ -27,7 +28,7 @@ public static class DetectorCommand
         return HostedCommand.Create("detector", "Detect objects in frames from {prefix}/frames/+ and publish them on {prefix}/detections/{camera}.",
             [
                 new(model, "Detector:ModelPath"), new(modelType, "Detector:ModelType"), new(labels, "Detector:LabelsPath"),
-                new(providers, "Detector:Providers"), new(threads, "Detector:IntraOpThreads"), new(spinning, "Detector:IntraOpSpinning"), new(sessions, "Detector:Sessions"), new(inferenceNice, "Detector:InferenceNice"),
+                new(providers, "Detector:Providers"), new(preprocess, "Detector:Preprocess"), new(threads, "Detector:IntraOpThreads"), new(spinning, "Detector:IntraOpSpinning"), new(sessions, "Detector:Sessions"), new(inferenceNice, "Detector:InferenceNice"),
                 new(confidence, "Detector:Confidence"), new(iou, "Detector:Iou"), new(maxBatch, "Detector:MaxBatch"),
                 new(group, "Detector:Group"), new(partition, "Detector:Partition"), new(maxAge, "Detector:MaxFrameAge"), new(snapshots, "Detector:SnapshotsPerSecond"),
             ],

@@ -1,4 +1,5 @@
 using EdgeEvents.Detector.Imaging;
+using EdgeEvents.Detector.Inference.Providers;
 using EdgeEvents.Detector.Postprocessing;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
@@ -148,8 +149,9 @@ public sealed class DetectorModel : IDisposable
     }
 
     /// <summary>
-    /// Appends the configured providers in order; one whose native library does not load (no CUDA/TensorRT on this
-    /// machine) is logged and skipped. ONNX Runtime then places each node on the first appended provider that supports it.
+    /// Appends the configured providers in order; one whose native libraries are missing (no CUDA/TensorRT on this
+    /// machine, probed first so ONNX Runtime prints no load errors) or that ONNX Runtime refuses is logged in one line and
+    /// skipped. ONNX Runtime then places each node on the first appended provider that supports it.
     /// </summary>
     private static (InferenceSession Session, string Provider) CreateSession(string path, DetectorOptions options, ILogger logger)
     {
@@ -164,10 +166,14 @@ public sealed class DetectorModel : IDisposable
                 loaded.Add(canonical);
                 break; // CPU runs everything; providers after it would never be used.
             }
+            if (ProviderLibraries.FirstMissing(canonical) is { } missing)
+            {
+                logger.LogInformation("Execution provider {Provider} skipped: {Library} is not installed", canonical, missing);
+                continue;
+            }
             try
             {
-                if (canonical == "TensorRT") sessionOptions.AppendExecutionProvider_Tensorrt(options.DeviceId);
-                else sessionOptions.AppendExecutionProvider_CUDA(options.DeviceId);
+                AppendGpuProvider(sessionOptions, canonical, options);
                 loaded.Add(canonical);
             }
             catch (OnnxRuntimeException ex)
@@ -196,6 +202,23 @@ public sealed class DetectorModel : IDisposable
         finally
         {
             sessionOptions.Dispose();
+        }
+    }
+
+    /// <summary>Appends TensorRT or CUDA with the settings of its option section.</summary>
+    private static void AppendGpuProvider(SessionOptions sessionOptions, string provider, DetectorOptions options)
+    {
+        if (provider == "TensorRT")
+        {
+            using var trt = new OrtTensorRTProviderOptions();
+            trt.UpdateOptions(ProviderSettings.TensorRt(options.TensorRt, options.DeviceId));
+            sessionOptions.AppendExecutionProvider_Tensorrt(trt);
+        }
+        else
+        {
+            using var cuda = new OrtCUDAProviderOptions();
+            cuda.UpdateOptions(ProviderSettings.Cuda(options.Cuda, options.DeviceId));
+            sessionOptions.AppendExecutionProvider_CUDA(cuda);
         }
     }
 

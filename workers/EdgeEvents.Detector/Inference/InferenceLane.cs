@@ -48,7 +48,7 @@ internal sealed class InferenceLane
         _errors = errors;
         _output = output;
         _logger = logger;
-        _preprocessor = new FramePreprocessor(model.Input, options.MaxImagePixels);
+        _preprocessor = new FramePreprocessor(model.Input, options.MaxImagePixels, options.Preprocess);
         _postprocessor = new DetectionPostprocessor(model.CreateDecoder(), model.Labels, options.Confidence, options.Iou, options.MaxDetections);
         _free = Channel.CreateBounded<Batch>(options.BatchesInFlight);
         _ready = Channel.CreateBounded<Batch>(options.BatchesInFlight);
