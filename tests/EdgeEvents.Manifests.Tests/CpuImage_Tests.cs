@@ -18,7 +18,9 @@ namespace EdgeEvents.Manifests.Tests;
 /// from it with podman: the broker and one pod of every worker (every ordinal of a StatefulSet, each owning a partition)
 /// as containers started with the image, command, arguments, environment and volumes the rendered overlay gives them,
 /// the models volume read-only at /models, a read-only root filesystem and an arbitrary non-root UID in group 0 (as
-/// OpenShift assigns). Host networking: only the listeners move, to free loopback ports.
+/// OpenShift assigns). Host networking: only the listeners move, to free loopback ports. The test then sees the
+/// simulated camera's frames detected and tracked, a photo sent as a real camera would send it detected and announced as
+/// a scene event, and a question answered.
 /// </summary>
 public sealed class CpuImage_Tests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -105,7 +107,29 @@ public sealed class CpuImage_Tests(ITestOutputHelper output) : IAsyncLifetime
         var scene = await admin.SubscribeAsync(new SubscriptionRequest("edge/scene/cam1"), default);
         var detectionSet = MessageCodec.Deserialize<DetectionSet>((await NextAsync(detections, "detections")).Payload, ContentTypes.Json);
         var state = MessageCodec.Deserialize<SceneState>((await NextAsync(scene, "scene state")).Payload, ContentTypes.Json);
-        output.WriteLine($"detections of frame {detectionSet.FrameSequence}: {detectionSet.Detections.Count}; scene of cam1 at frame {state.Frame.Sequence}");
+        // Unread messages would fill these and hold up the client's other subscriptions.
+        await detections.DisposeAsync();
+        await scene.DisposeAsync();
+        output.WriteLine($"cam1 (synthetic): detections of frame {detectionSet.FrameSequence}: {detectionSet.Detections.Count}; scene at frame {state.Frame.Sequence}");
+
+        // A real camera's frames: a photo as a bare JPEG from cam2 (decoded by the image's libturbojpeg), whose objects
+        // the scene confirms over a few frames and announces as events.
+        var camera = await ClientAsync(broker, "cam2", secrets);
+        var photoDetections = await admin.SubscribeAsync(new SubscriptionRequest("edge/detections/cam2"), default);
+        var events = await admin.SubscribeAsync(new SubscriptionRequest("edge/events/cam2"), default);
+        var photo = await File.ReadAllBytesAsync(TestData.Sample("bus.jpg"));
+        var sent = 0;
+        for (var deadline = DateTime.UtcNow.AddMinutes(2); !events.Messages.TryPeek(out _); await Task.Delay(500))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"No scene event for cam2 after {sent} frames in 2 minutes.\n{Logs()}");
+            await camera.PublishAsync(new OutgoingMessage("edge/frames/cam2", photo) { ContentType = ContentTypes.Jpeg }, default);
+            sent++;
+        }
+        var photoSet = MessageCodec.Deserialize<DetectionSet>((await NextAsync(photoDetections, "detections of cam2")).Payload, ContentTypes.Json);
+        var sceneEvent = MessageCodec.Deserialize<SceneEvent>((await NextAsync(events, "scene event")).Payload, ContentTypes.Json);
+        output.WriteLine($"cam2 (bus.jpg, {sent} frames sent): {string.Join(", ", photoSet.Detections.Select(d => d.Label))}; first event: {sceneEvent.Type} {sceneEvent.Label}");
+        Assert.NotEmpty(photoSet.Detections);
+        Assert.Equal(SceneEventTypes.New, sceneEvent.Type);
 
         var asker = await ClientAsync(broker, "asker", secrets);
         var answers = await asker.SubscribeAsync(new SubscriptionRequest("edge/answers/asker"), default);
@@ -198,10 +222,13 @@ public sealed class CpuImage_Tests(ITestOutputHelper output) : IAsyncLifetime
         }
         catch (OperationCanceledException)
         {
-            var logs = _containers.Select(c => $"--- {c.Name}:\n{string.Join('\n', c.Output.Split('\n').TakeLast(40))}");
-            throw new TimeoutException($"No {what} on {subscription.Request.Filter} within 2 minutes.\n{string.Join('\n', logs)}");
+            throw new TimeoutException($"No {what} on {subscription.Request.Filter} within 2 minutes.\n{Logs()}");
         }
     }
+
+    /// <summary>The last lines of every container's output, for failure messages.</summary>
+    private string Logs() =>
+        string.Join('\n', _containers.Select(c => $"--- {c.Name}:\n{string.Join('\n', c.Output.Split('\n').TakeLast(40))}"));
 
     private static async Task<bool> WaitForAsync(Func<Task<bool>> condition, CliProcess process, TimeSpan limit)
     {
