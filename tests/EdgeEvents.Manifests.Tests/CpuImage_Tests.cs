@@ -143,6 +143,8 @@ public sealed class CpuImage_Tests(ITestOutputHelper output) : IAsyncLifetime
         // QuestionTimeout, which still answers with what it generated and the facts.
         Assert.Contains(answer.Status, new[] { AnswerStatus.Ok, AnswerStatus.Timeout });
         Assert.True(answer.CompletionTokens > 0, $"the model generated nothing: {answer.Status} {answer.Reason}");
+        // Ready once is not enough: a worker whose background service failed after its first probe has exited.
+        Assert.True(_containers.All(c => !c.Process.HasExited), $"a container exited:\n{Logs()}");
     }
 
     /// <summary>The base image, made from the Debian mirror unless an earlier run left it (mmdebstrap takes minutes).</summary>
