@@ -175,8 +175,13 @@ public sealed class CpuImage_Tests(ITestOutputHelper output) : IAsyncLifetime
         // ONNX Runtime's CPU provider is in libonnxruntime.so; its CUDA and TensorRT providers stay out of the CPU image.
         Assert.True(File.Exists(Path.Combine(build[^1], "libonnxruntime.so")));
         Assert.Empty(Directory.GetFiles(build[^1], "libonnxruntime_providers_*").Select(Path.GetFileName).Except(["libonnxruntime_providers_shared.so"]));
+        var previous = ImageId(image);
         Podman.Require([.. build[..^1], "--network", "host", "--build-arg", $"BASE_IMAGE={BaseImage}", build[^1]], BuildLimit);
+        // The last run's image lost its tag to this one: remove it rather than leave 180 MB behind per run.
+        if (previous.Length > 0 && previous != ImageId(image)) Podman.Run(["rmi", previous]);
     }
+
+    private static string ImageId(string image) => Podman.Run(["image", "inspect", "--format", "{{.Id}}", image]).Stdout.Trim();
 
     /// <summary>A folder holding the files the ConfigMaps name, as an operator would copy them onto the models volume.</summary>
     private string ModelsVolume(Rendered rendered)
