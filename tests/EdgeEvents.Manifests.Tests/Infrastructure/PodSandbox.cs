@@ -41,6 +41,9 @@ public sealed class PodSandbox
         _mounts.Sort((x, y) => y.MountPath.Length.CompareTo(x.MountPath.Length));
     }
 
+    /// <summary>Each volume's mount path in the container and the host folder standing for it, deepest first.</summary>
+    public IReadOnlyList<(string MountPath, string HostPath)> Mounts => _mounts;
+
     /// <summary>The host path of a path inside the container; unchanged if no volume holds it.</summary>
     public string Map(string containerPath)
     {

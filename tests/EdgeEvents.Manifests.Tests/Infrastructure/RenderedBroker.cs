@@ -62,9 +62,11 @@ public sealed class RenderedBroker : IAsyncDisposable
         return (workload, container, new PodSandbox(root, rendered, workload, container, secrets, new Dictionary<string, string>()));
     }
 
-    private static void Rewrite(string file, PodSandbox sandbox, params (string From, string To)[] replacements)
+    /// <summary>Replaces lines of a configuration file, each of which must be there; with a sandbox, also maps its mount paths to host folders.</summary>
+    internal static void Rewrite(string file, PodSandbox? sandbox, params (string From, string To)[] replacements)
     {
-        var text = sandbox.MapText(File.ReadAllText(file));
+        var text = File.ReadAllText(file);
+        if (sandbox is not null) text = sandbox.MapText(text);
         foreach (var (from, to) in replacements)
         {
             if (!text.Contains(from, StringComparison.Ordinal)) throw new InvalidOperationException($"{Path.GetFileName(file)} has no '{from.Trim()}' line.");
