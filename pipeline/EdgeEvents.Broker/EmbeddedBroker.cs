@@ -80,6 +80,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         server.ValidatingConnectionAsync += AssignClientId;
         var authorization = BrokerAuthorization.Create(options, logger);
         authorization?.Attach(server);
+        MessageIds.Attach(server);
         var durable = options.DataPath is { Length: > 0 } data ? DurableSessions.Open(data, options.MaxPendingMessagesPerClient, logger) : null;
         durable?.Attach(server);
         new MessageExpiry(options.MaxPendingMessagesPerClient).Attach(server);

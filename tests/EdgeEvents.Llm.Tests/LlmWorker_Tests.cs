@@ -70,13 +70,13 @@ public sealed class LlmWorker_Tests(Xunit.Abstractions.ITestOutputHelper output)
         var correlation = new byte[] { 0xCA, 0xFE, 0x01 };
         var reply = await client.RequestAsync(JsonQuestion("carol", "q-carol-1", "Any dogs?") with
         {
-            ResponseTopic = "lab/replies/carol", CorrelationData = correlation,
+            ResponseTopic = "edge/answers/carol/replies", CorrelationData = correlation,
         }, Timeout, default);
 
-        Assert.Equal("lab/replies/carol", reply.Topic);
+        Assert.Equal("edge/answers/carol/replies", reply.Topic);
         Assert.Equal(correlation, reply.CorrelationData.ToArray());
         var answer = Decode(reply);
-        Assert.Equal(("q-carol-1", Answer.IdFor("q-carol-1")), (answer.QuestionId, answer.Id));
+        Assert.Equal(("q-carol-1", Answer.IdFor("carol", "q-carol-1")), (answer.QuestionId, answer.Id));
         Assert.Equal("Yes: 1 dog on door.", answer.FactsAnswer);
         Assert.Equal([sceneEvent.Id], Assert.Single(answer.Facts).EventIds);
 
@@ -170,7 +170,7 @@ public sealed class LlmWorker_Tests(Xunit.Abstractions.ITestOutputHelper output)
         output.WriteLine($"link down {outage.Elapsed.TotalSeconds:0} s; questions asked {asked.Count}, answers received {received.Count}, " +
             $"distinct {distinct.Count}, duplicates suppressible by id {received.Count - distinct.Count}, lost {asked.Except(distinct.Select(a => a.QuestionId)).Count()}");
         Assert.Equal(asked.Order(), distinct.Select(a => a.QuestionId).Order());
-        Assert.All(distinct, a => Assert.Equal(Answer.IdFor(a.QuestionId), a.Id));
+        Assert.All(distinct, a => Assert.Equal(Answer.IdFor(a.Asker, a.QuestionId), a.Id));
         Assert.All(distinct, a => Assert.Equal(AnswerStatus.Ok, a.Status));
     }
 

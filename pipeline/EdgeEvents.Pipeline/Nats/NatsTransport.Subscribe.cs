@@ -197,6 +197,9 @@ public sealed partial class NatsTransport
             await msg.AckTerminateAsync(cancellationToken: ct);
             return;
         }
+        // An id-less message's stream sequence is its id: every redelivery of it carries the same one.
+        if (received.MessageId is null && msg.Metadata is { } metadata)
+            received = received with { MessageId = $"{metadata.Stream}-{metadata.Sequence.Stream}" };
         if (subscription.Request.ManualAck)
         {
             await subscription.Channel.WriteAsync(received with { Acknowledge = c => msg.AckAsync(cancellationToken: c) }, ct);
