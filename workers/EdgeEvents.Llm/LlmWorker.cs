@@ -150,10 +150,11 @@ public sealed class LlmWorker : BackgroundService
         switch (_ledger.Admit(pending, out var earlier))
         {
             case Admission.InFlight:
+                _logger.LogInformation("Question {Id} from {Asker} seen again while being answered; one answer acknowledges both", incoming.Id, incoming.Route.Asker ?? "(anonymous)");
                 return;
             case Admission.Answered:
                 // The same answer again, not retained (a newer one may be): consumers remove the copy by its id.
-                _logger.LogDebug("Question {Id} from {Asker} was answered already; sending the same answer again", incoming.Id, incoming.Route.Asker);
+                _logger.LogInformation("Question {Id} from {Asker} seen again; sending its answer again", incoming.Id, incoming.Route.Asker ?? "(anonymous)");
                 await _publisher.PublishAsync(pending.Route, earlier!, retain: false);
                 await _publisher.AckAsync(message);
                 return;
