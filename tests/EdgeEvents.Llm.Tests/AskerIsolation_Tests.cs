@@ -12,10 +12,6 @@ namespace EdgeEvents.Llm.Tests;
 /// </summary>
 public sealed class AskerIsolation_Tests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-
-    private static Answer Decode(ReceivedMessage message) => MessageCodec.Deserialize<Answer>(message.Payload, message.ContentType);
-
     private static OutgoingMessage Question(string asker, string json) =>
         new($"edge/questions/{asker}", Encoding.UTF8.GetBytes(json)) { ContentType = ContentTypes.Json };
 
@@ -43,7 +39,7 @@ public sealed class AskerIsolation_Tests(Xunit.Abstractions.ITestOutputHelper ou
         // The legitimate path still works: a topic below the asker's own.
         await client.PublishAsync(Question("mallory", """{"id":"m4","text":"hi","replyTo":"edge/answers/mallory/kitchen"}"""), default);
 
-        var refused = (await Receive.ExactlyAsync(mallory, 3, Timeout)).Select(Decode).ToList();
+        var refused = (await Receive.ExactlyAsync(mallory, 3, LlmWorker_Tests.Timeout)).Select(LlmWorker_Tests.Decode).ToList();
         Assert.All(refused, a => Assert.Equal(AnswerStatus.Rejected, a.Status));
         Assert.All(refused, a => Assert.Contains("only the asker's own 'edge/answers/mallory'", a.Reason));
         var all = await Receive.UntilQuietAsync(everything.Messages, TimeSpan.FromSeconds(2));
@@ -62,9 +58,9 @@ public sealed class AskerIsolation_Tests(Xunit.Abstractions.ITestOutputHelper ou
 
         await client.PublishAsync(Question("alice", """{"id":"1","text":"Any cars?"}"""), default);
         await client.PublishAsync(Question("bob", """{"id":"1","text":"Any dogs?"}"""), default);
-        var first = (await Receive.ExactlyAsync(answers, 2, Timeout)).Select(Decode).ToList();
+        var first = (await Receive.ExactlyAsync(answers, 2, LlmWorker_Tests.Timeout)).Select(LlmWorker_Tests.Decode).ToList();
         await client.PublishAsync(Question("alice", """{"id":"1","text":"Any cars?"}"""), default);
-        var again = Decode((await Receive.ExactlyAsync(answers, 1, Timeout))[0]);
+        var again = LlmWorker_Tests.Decode((await Receive.ExactlyAsync(answers, 1, LlmWorker_Tests.Timeout))[0]);
 
         Assert.Equal(["Any cars?", "Any dogs?"], first.OrderBy(a => a.Asker).Select(a => a.Question));
         Assert.Equal(2, first.Select(a => a.Id).Distinct().Count());
@@ -83,7 +79,7 @@ public sealed class AskerIsolation_Tests(Xunit.Abstractions.ITestOutputHelper ou
 
         await client.PublishAsync(Question("carol", $$"""{"id":"old","text":"Any cars?","createdAt":"{{old}}"}"""), default);
         await client.PublishAsync(Question("carol", """{"id":"new","text":"Any cars?"}"""), default);
-        var received = (await Receive.ExactlyAsync(answers, 2, Timeout)).Select(Decode).OrderBy(a => a.QuestionId).ToList();
+        var received = (await Receive.ExactlyAsync(answers, 2, LlmWorker_Tests.Timeout)).Select(LlmWorker_Tests.Decode).OrderBy(a => a.QuestionId).ToList();
 
         Assert.Equal(("new", AnswerStatus.Ok), (received[0].QuestionId, received[0].Status));
         Assert.Equal(("old", AnswerStatus.Expired, 0), (received[1].QuestionId, received[1].Status, received[1].CompletionTokens));
@@ -106,7 +102,7 @@ public sealed class AskerIsolation_Tests(Xunit.Abstractions.ITestOutputHelper ou
         for (var i = 0; i < askers; i++) await client.PublishAsync(Question($"a{i}", $$"""{"id":"q","text":"Question {{i}}: any cars?"}"""), default);
         var received = new List<Answer>();
         while (received.Count(a => a.Status != AnswerStatus.Queued) < askers)
-            received.AddRange((await Receive.ExactlyAsync(answers, 1, Timeout)).Select(Decode));
+            received.AddRange((await Receive.ExactlyAsync(answers, 1, LlmWorker_Tests.Timeout)).Select(LlmWorker_Tests.Decode));
 
         var notices = received.Where(a => a.Status == AnswerStatus.Queued).ToList();
         var final = received.Where(a => a.Status != AnswerStatus.Queued).ToList();

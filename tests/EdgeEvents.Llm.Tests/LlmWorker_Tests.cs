@@ -9,10 +9,10 @@ namespace EdgeEvents.Llm.Tests;
 /// <summary>The worker end to end: real broker (embedded MQTTnet server, and mosquitto where it matters), real model, real MQTT clients.</summary>
 public sealed class LlmWorker_Tests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    internal static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private static readonly DateTimeOffset SceneTime = new(2026, 11, 28, 10, 15, 0, TimeSpan.Zero);
 
-    private static Answer Decode(ReceivedMessage message) => MessageCodec.Deserialize<Answer>(message.Payload, message.ContentType);
+    internal static Answer Decode(ReceivedMessage message) => MessageCodec.Deserialize<Answer>(message.Payload, message.ContentType);
 
     /// <summary>An answer, not a <c>queued</c> notice (which a busy worker sends first, under an id of its own).</summary>
     private static bool IsAnswer(Answer answer) => answer.Status != AnswerStatus.Queued;
