@@ -82,6 +82,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         server.ValidatingConnectionAsync += AssignClientId;
         var authorization = BrokerAuthorization.Create(options, logger);
         authorization?.Attach(server);
+        MessageIds.Attach(server);
         var durable = options.DataPath is { Length: > 0 } data
             ? DurableSessions.Open(data, options.MaxPendingMessagesPerClient, authorization is null ? null : authorization.MayRead, logger) : null;
         // Before the store: a delivery the owner may not read is refused before the store queues it.

@@ -8,7 +8,7 @@ namespace EdgeEvents.Llm.Tests;
 
 public sealed class QuestionIntake_Tests
 {
-    private readonly QuestionIntake _intake = new(new TopicScheme("edge"), maxBytes: 4096);
+    private readonly QuestionIntake _intake = new(new TopicScheme("edge"), maxBytes: 4096, ReplyTopics.Own);
 
     private static ReceivedMessage Message(string topic, string payload, string? contentType = null) =>
         new(topic, Encoding.UTF8.GetBytes(payload)) { ContentType = contentType };
@@ -50,11 +50,11 @@ public sealed class QuestionIntake_Tests
     [Fact]
     public void Mqtt5_response_topic_and_correlation_data_win_over_the_default_route()
     {
-        var message = Message("edge/questions/carol", "What do you see?") with { ResponseTopic = "lab/replies/7", CorrelationData = new byte[] { 9, 8, 7 } };
+        var message = Message("edge/questions/carol", "What do you see?") with { ResponseTopic = "edge/answers/carol/7", CorrelationData = new byte[] { 9, 8, 7 } };
 
         var incoming = _intake.Read(message);
 
-        Assert.Equal("lab/replies/7", incoming.Route.ReplyTopic);
+        Assert.Equal("edge/answers/carol/7", incoming.Route.ReplyTopic);
         Assert.Equal(new byte[] { 9, 8, 7 }, incoming.Route.CorrelationData.ToArray());
         Assert.Equal("edge/answers/carol", incoming.Route.RetainTopic);
     }
@@ -96,6 +96,74 @@ public sealed class QuestionIntake_Tests
 
         Assert.Contains("Response topic refused", incoming.Rejection);
         Assert.Equal("edge/answers/mallory", incoming.Route.ReplyTopic);
+    }
+
+    /// <summary>Issue 24, finding 3: an asker must not push answers into another asker's topic.</summary>
+    [Theory]
+    [InlineData("edge/answers/bob")]
+    [InlineData("edge/answers/bob/partial")]
+    [InlineData("edge/answers/malloryx")]
+    [InlineData("edge/answers")]
+    public void A_reply_topic_of_another_asker_is_refused_and_the_refusal_goes_to_the_askers_own_topic(string replyTo)
+    {
+        var byProperty = _intake.Read(Message("edge/questions/mallory", "hi") with { ResponseTopic = replyTo, CorrelationData = new byte[] { 4, 2 } });
+        var byJson = _intake.Read(Message("edge/questions/mallory", $$"""{"id":"q","text":"hi","replyTo":"{{replyTo}}"}"""));
+
+        Assert.Contains("only the asker's own 'edge/answers/mallory'", byProperty.Rejection);
+        Assert.Contains("only the asker's own 'edge/answers/mallory'", byJson.Rejection);
+        Assert.Equal("edge/answers/mallory", byProperty.Route.ReplyTopic);
+        Assert.Equal("edge/answers/mallory", byJson.Route.ReplyTopic);
+    }
+
+    /// <summary>Issue 24, finding 4: never outside the prefix, whatever the reply-topic policy.</summary>
+    [Theory]
+    [InlineData(ReplyTopics.Own, "other/stuff")]
+    [InlineData(ReplyTopics.Own, "zigbee2mqtt/lock/set")]
+    [InlineData(ReplyTopics.Answers, "zigbee2mqtt/lock/set")]
+    [InlineData(ReplyTopics.Answers, "edge/scene/cam1")]
+    public void A_reply_topic_outside_the_answers_tree_is_refused_under_either_policy(ReplyTopics policy, string replyTo)
+    {
+        var intake = new QuestionIntake(new TopicScheme("edge"), maxBytes: 4096, policy);
+
+        var incoming = intake.Read(Message("edge/questions/mallory", "hi") with { ResponseTopic = replyTo });
+
+        Assert.Contains("Response topic refused", incoming.Rejection);
+        Assert.Equal("edge/answers/mallory", incoming.Route.ReplyTopic);
+    }
+
+    [Fact]
+    public void The_answers_policy_lets_a_trusted_asker_reply_into_another_askers_topic()
+    {
+        var intake = new QuestionIntake(new TopicScheme("edge"), maxBytes: 4096, ReplyTopics.Answers);
+
+        var incoming = intake.Read(Message("edge/questions/console", "hi") with { ResponseTopic = "edge/answers/wall-display" });
+
+        Assert.Null(incoming.Rejection);
+        Assert.Equal("edge/answers/wall-display", incoming.Route.ReplyTopic);
+    }
+
+    /// <summary>Issue 20: a question without an id of its own takes the transport's message id, which its redeliveries share.</summary>
+    [Theory]
+    [InlineData("What do you see?", null)]
+    [InlineData("""{"text":"What do you see?"}""", "application/json")]
+    [InlineData("""{"Text":"What do you see?","camera":"cam1"}""", null)]
+    public void A_question_without_an_id_takes_the_delivered_message_id(string payload, string? contentType)
+    {
+        var message = Message("edge/questions/alice", payload, contentType) with { MessageId = "delivery-7" };
+
+        var first = _intake.Read(message);
+        var again = _intake.Read(message);
+
+        Assert.Null(first.Rejection);
+        Assert.Equal(("delivery-7", "delivery-7"), (first.Question!.Id, again.Question!.Id));
+    }
+
+    [Fact]
+    public void A_json_question_with_its_own_id_keeps_it_whatever_the_message_id()
+    {
+        var incoming = _intake.Read(Message("edge/questions/alice", """{"ID":"q-9","text":"hi"}""") with { MessageId = "delivery-8" });
+
+        Assert.Equal("q-9", incoming.Question!.Id);
     }
 
     [Fact]

@@ -17,6 +17,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly Task _acceptLoop;
     private volatile bool _cut;
     private volatile bool _stalled;
+    private volatile bool _stalledFromClient;
     private int _bytesPerSecond;
 
     public TcpProxy(int targetPort)
@@ -53,7 +54,13 @@ public sealed class TcpProxy : IAsyncDisposable
     /// <summary>Stops forwarding bytes in both directions while keeping every connection open, until <see cref="Resume"/>.</summary>
     public void Stall() => _stalled = true;
 
-    public void Resume() => _stalled = false;
+    /// <summary>
+    /// Stops forwarding what the client sends (its acknowledgements, its publishes) while still delivering what the
+    /// target sends it, until <see cref="Resume"/>: a client that receives and works but whose answers go nowhere.
+    /// </summary>
+    public void StallFromClient() => _stalledFromClient = true;
+
+    public void Resume() => _stalled = _stalledFromClient = false;
 
     /// <summary>Limits each direction of each connection to about <paramref name="bytesPerSecond"/>; null lifts the limit.</summary>
     public void Throttle(int? bytesPerSecond) => _bytesPerSecond = bytesPerSecond ?? 0;
@@ -81,8 +88,8 @@ public sealed class TcpProxy : IAsyncDisposable
         try
         {
             await Task.WhenAny(
-                CopyAsync(client.GetStream(), upstream.GetStream()),
-                CopyAsync(upstream.GetStream(), client.GetStream()));
+                CopyAsync(client.GetStream(), upstream.GetStream(), fromClient: true),
+                CopyAsync(upstream.GetStream(), client.GetStream(), fromClient: false));
         }
         catch (Exception) { }
         finally
@@ -93,14 +100,14 @@ public sealed class TcpProxy : IAsyncDisposable
         }
     }
 
-    private async Task CopyAsync(NetworkStream from, NetworkStream to)
+    private async Task CopyAsync(NetworkStream from, NetworkStream to, bool fromClient)
     {
         var buffer = new byte[16 * 1024];
         while (true)
         {
             var read = await from.ReadAsync(buffer, _stop.Token);
             if (read == 0) return;
-            while (_stalled) await Task.Delay(10, _stop.Token);
+            while (_stalled || (fromClient && _stalledFromClient)) await Task.Delay(10, _stop.Token);
             await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
             if (_bytesPerSecond is > 0 and var rate) await Task.Delay(TimeSpan.FromSeconds((double)read / rate), _stop.Token);
         }

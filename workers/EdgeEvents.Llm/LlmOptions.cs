@@ -60,8 +60,20 @@ public sealed record LlmOptions
     /// <summary>Largest accepted question payload in bytes; larger ones are rejected. Default 4096.</summary>
     [Range(16, 1 << 20)] public int MaxQuestionBytes { get; init; } = 4096;
 
-    /// <summary>Questions waiting for a generation slot, all askers together; when full, intake waits (the broker keeps the rest). Default 64.</summary>
+    /// <summary>
+    /// Questions waiting for a generation slot, all askers together; a question that finds the queue full is answered
+    /// at once with status <c>overloaded</c> (ask again later) instead of waiting unseen. Default 64.
+    /// </summary>
     [Range(1, 100_000)] public int QueueCapacity { get; init; } = 64;
+
+    /// <summary>
+    /// Oldest question still answered, counted from its <c>createdAt</c> (or its receipt when earlier or absent);
+    /// an older one is answered with status <c>expired</c> without generating. Default 2 minutes.
+    /// </summary>
+    public TimeSpan QuestionMaxAge { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Where a response topic or <c>replyTo</c> may point. Default <see cref="Llm.ReplyTopics.Own"/>.</summary>
+    public ReplyTopics ReplyTopics { get; init; } = ReplyTopics.Own;
 
     /// <summary>Questions one asker may have waiting; more are rejected so one asker cannot starve the others. Default 8.</summary>
     [Range(1, 100_000)] public int QueuePerAsker { get; init; } = 8;
@@ -72,7 +84,11 @@ public sealed record LlmOptions
     /// <summary>Objects per camera listed in the prompt at most (counts always cover all; fewer when the context is short). Default 10.</summary>
     [Range(0, 10_000)] public int PromptObjects { get; init; } = 10;
 
-    /// <summary>Answered question ids remembered to answer a duplicate only once. Default 4096.</summary>
+    /// <summary>
+    /// Answered questions remembered, per asker and id, with their answers: a question seen again (a redelivery, or an
+    /// asker asking again with the same id) gets the same answer again instead of a second one. Kept beside the outbox
+    /// (<c>{outbox}.answers.db</c>) when the outbox is on, so it survives a restart. Default 4096.
+    /// </summary>
     [Range(1, 10_000_000)] public int AnsweredIdsCapacity { get; init; } = 4096;
 
     /// <summary>Message expiry of the retained latest answer per asker on <c>{prefix}/answers/{asker}</c>. Default 1 hour.</summary>
@@ -83,4 +99,13 @@ public sealed record LlmOptions
     /// while generating. Default null (off).
     /// </summary>
     public TimeSpan? PartialInterval { get; init; }
+}
+
+/// <summary>Where answers to a question may be sent (<see cref="LlmOptions.ReplyTopics"/>). Never outside <c>{prefix}/answers</c>.</summary>
+public enum ReplyTopics
+{
+    /// <summary>Only the asker's own <c>{prefix}/answers/{asker}</c> and topics below it: an asker cannot write into another's answers.</summary>
+    Own,
+    /// <summary>Anywhere under <c>{prefix}/answers</c> (trusted askers that route answers to each other).</summary>
+    Answers,
 }

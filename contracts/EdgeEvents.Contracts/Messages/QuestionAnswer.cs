@@ -39,6 +39,15 @@ public static class AnswerStatus
     public const string Error = "error";
     /// <summary>The question itself was invalid (empty, too long, not text).</summary>
     public const string Rejected = "rejected";
+    /// <summary>The question waited longer than the worker's <c>QuestionMaxAge</c>; it was not answered.</summary>
+    public const string Expired = "expired";
+    /// <summary>The worker's queue is full; the question was not taken. Ask again later.</summary>
+    public const string Overloaded = "overloaded";
+    /// <summary>
+    /// Not an answer but a notice: the question waits behind <c>QueuePosition</c> others; its answer follows. Carries
+    /// an id of its own (<see cref="Answer.NoticeIdFor"/>), so de-duplication by id never drops the answer for it.
+    /// </summary>
+    public const string Queued = "queued";
 }
 
 /// <summary>The reply to a <see cref="Question"/>. Published (QoS 1) on the reply topic.</summary>
@@ -65,10 +74,16 @@ public sealed record Answer : IEdgeMessage
     [Key(13)] public string Status { get; init; } = AnswerStatus.Ok;
     [Key(14)] public string? Reason { get; init; }
     [Key(15)] public string? Asker { get; init; }
+    /// <summary>With status <c>queued</c>: questions waiting ahead of this one (1: it is next).</summary>
+    [Key(16)] public int? QueuePosition { get; init; }
 
     /// <summary>
     /// The answer id for a question: one per question, so a question answered twice (a worker killed after publishing
     /// its answer but before acknowledging the question) yields copies that de-duplication by id removes.
     /// </summary>
-    public static string IdFor(string questionId) => $"answer-{questionId}";
+    /// <remarks>Question ids are scoped to their asker (two askers may both use id 1), so the answer id names both.</remarks>
+    public static string IdFor(string? asker, string questionId) => asker is null ? $"answer-{questionId}" : $"answer-{asker}:{questionId}";
+
+    /// <summary>The id of a <c>queued</c> notice for a question, distinct from its answer's.</summary>
+    public static string NoticeIdFor(string? asker, string questionId) => IdFor(asker, questionId) + ":queued";
 }

@@ -86,6 +86,8 @@ public sealed partial class MqttTransport
         }
 
         var received = ToReceived(message);
+        if (received.MessageId is null && message.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce)
+            received = received with { MessageId = _redeliveryIds.IdFor(message, e.PacketIdentifier) };
         // Manual acknowledgement only when exactly one subscription owns the message; otherwise ack on receipt.
         if (targets.Count == 1 && targets[0].Request.ManualAck && message.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce)
         {

@@ -28,6 +28,7 @@ public sealed partial class MqttTransport : IMessageTransport
     private readonly string _component;
     private readonly ILogger _logger;
     private readonly IMqttClient _client;
+    private readonly RedeliveryIds _redeliveryIds;
     private readonly MqttClientOptions _clientOptions;
     private readonly ConcurrentDictionary<long, MqttSubscription> _subscriptions = new();
     private readonly CancellationTokenSource _disposing = new();
@@ -49,6 +50,10 @@ public sealed partial class MqttTransport : IMessageTransport
         _component = component;
         _logger = logger;
         ClientId = clientId;
+        // Beside the outbox, so the ids of id-less messages survive a restart where the outbox does.
+        _redeliveryIds = options.Outbox.Path is { Length: > 0 }
+            ? RedeliveryIds.Open(RedeliveryIds.PathBeside(options.Outbox.ResolvePath(component)))
+            : RedeliveryIds.InMemory();
         _client = new MqttClientFactory().CreateMqttClient();
         _clientOptions = BuildClientOptions();
         _client.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
@@ -209,6 +214,7 @@ public sealed partial class MqttTransport : IMessageTransport
         foreach (var subscription in _subscriptions.Values) subscription.Channel.Complete();
         _subscriptions.Clear();
         _client.Dispose();
+        _redeliveryIds.Dispose();
         _disposing.Dispose();
     }
 }

@@ -191,7 +191,7 @@ public sealed partial class NatsTransport : IMessageTransport
             }
             else
             {
-                _logger.LogWarning("{Broker} has no JetStream: at-least-once falls back to publish + flush, durable subscriptions fail and nothing is retained", _address);
+                _logger.LogWarning("{Broker} has no JetStream: at-least-once falls back to publish + flush, durable subscriptions to core queue groups, and nothing is retained", _address);
             }
         }
         await SendStatusAsync(StatusPayloads.Online, ct);

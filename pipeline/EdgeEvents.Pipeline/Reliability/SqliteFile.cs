@@ -7,7 +7,7 @@ namespace EdgeEvents.Pipeline.Reliability;
 /// holding an exclusive lock (a second process opening the same file fails fast instead of sending or delivering the
 /// same messages), <c>synchronous</c> FULL (survives a power cut) or NORMAL (survives a process kill).
 /// </summary>
-internal static class SqliteFile
+public static class SqliteFile
 {
     /// <summary>Opens (or creates) <paramref name="path"/> and runs <paramref name="schema"/>; throws <see cref="IOException"/> when another process holds it.</summary>
     public static SqliteConnection Open(string path, bool flushToDisk, string schema, string usedBy)

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
@@ -28,11 +29,16 @@ internal sealed record IncomingQuestion(AnswerRoute Route, string Id, string Tex
 /// <c>questions</c>. Replies go to the MQTT 5 response topic when there is one, else to the JSON <c>replyTo</c>, else
 /// to <c>{prefix}/answers/{asker}</c> (<c>{prefix}/answers</c> when anonymous).
 /// <para>
-/// Reply topics are checked so the worker cannot be used to publish into other parts of the pipeline: no wildcards,
-/// no <c>$</c> topics, and under the prefix only the answers tree.
+/// Reply topics are checked so the worker cannot be used to publish anywhere else: no wildcards, no <c>$</c> topics,
+/// nothing outside <c>{prefix}/answers</c>, and with <see cref="ReplyTopics.Own"/> (the default) nothing outside the
+/// asker's own <c>{prefix}/answers/{asker}</c> tree, so an asker cannot push answers into another asker's topic.
+/// </para>
+/// <para>
+/// The question id is the JSON <c>id</c>; without one (plain text, JSON without <c>id</c>) it is the message id the
+/// transport delivered, which every redelivery of the message shares (see README, Reliability).
 /// </para>
 /// </summary>
-internal sealed class QuestionIntake(TopicScheme topics, int maxBytes)
+internal sealed class QuestionIntake(TopicScheme topics, int maxBytes, ReplyTopics replyTopics)
 {
     private const int MaxIdLength = 128;
     private const int MaxTopicLength = 256;
@@ -50,7 +56,7 @@ internal sealed class QuestionIntake(TopicScheme topics, int maxBytes)
         var route = defaultRoute;
         if (message.ResponseTopic is { } responseTopic)
         {
-            if (ReplyTopicProblem(responseTopic) is { } problem) return Reject(defaultRoute, id, "", $"Response topic refused: {problem}");
+            if (ReplyTopicProblem(responseTopic, asker) is { } problem) return Reject(defaultRoute, id, "", $"Response topic refused: {problem}");
             route = route with { ReplyTopic = responseTopic };
         }
         if (!askerValid)
@@ -71,12 +77,13 @@ internal sealed class QuestionIntake(TopicScheme topics, int maxBytes)
             {
                 return Reject(route, id, "", ex.Message);
             }
+            if (format == PayloadFormat.Json && !HasJsonId(message.Payload.Span)) question = question with { Id = id };
             if (question.Id is not { Length: > 0 and <= MaxIdLength } || question.Id.Any(char.IsControl))
                 return Reject(route, id, Clean(question.Text ?? ""), $"The question id must be 1 to {MaxIdLength} printable characters.");
             id = question.Id;
             if (question.ReplyTo is { } replyTo && message.ResponseTopic is null)
             {
-                if (ReplyTopicProblem(replyTo) is { } problem) return Reject(route, id, Clean(question.Text ?? ""), $"replyTo refused: {problem}");
+                if (ReplyTopicProblem(replyTo, asker) is { } problem) return Reject(route, id, Clean(question.Text ?? ""), $"replyTo refused: {problem}");
                 route = route with { ReplyTopic = replyTo };
             }
         }
@@ -108,15 +115,39 @@ internal sealed class QuestionIntake(TopicScheme topics, int maxBytes)
         return new AnswerRoute(topic, topic, asker);
     }
 
-    private string? ReplyTopicProblem(string topic)
+    private string? ReplyTopicProblem(string topic, string? asker)
     {
         if (topic.Length is 0 or > MaxTopicLength) return $"a topic has 1 to {MaxTopicLength} characters";
         if (topic.IndexOfAny(['+', '#', '\0']) >= 0) return "wildcards are not allowed";
         if (topic.StartsWith('$')) return "'$' topics are not allowed";
         var answers = topics.Answers();
-        if (topic.StartsWith(topics.Prefix + "/", StringComparison.Ordinal) && topic != answers && !topic.StartsWith(answers + "/", StringComparison.Ordinal))
-            return $"under '{topics.Prefix}/' only '{answers}/...' is allowed";
-        return null;
+        if (replyTopics == ReplyTopics.Answers)
+            return topic == answers || Within(topic, answers) ? null : $"only '{answers}' or '{answers}/...' is allowed";
+        if (asker is null) return topic == answers ? null : $"an anonymous question is answered on '{answers}' only";
+        var own = topics.Answers(asker);
+        return topic == own || Within(topic, own) ? null : $"only the asker's own '{own}' or '{own}/...' is allowed";
+    }
+
+    private static bool Within(string topic, string root) => topic.StartsWith(root + "/", StringComparison.Ordinal);
+
+    /// <summary>Whether a JSON question names its id (property names match case-insensitively, as the codec reads them).</summary>
+    private static bool HasJsonId(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 &&
+                    reader.GetString() is { } name && string.Equals(name, "id", StringComparison.OrdinalIgnoreCase))
+                    return true;
+            }
+        }
+        catch (JsonException)
+        {
+            // The codec already accepted it; a reader that disagrees means no usable id.
+        }
+        return false;
     }
 
     /// <summary>JSON or MessagePack by content type; without one, JSON when the payload is an object; null for plain text.</summary>

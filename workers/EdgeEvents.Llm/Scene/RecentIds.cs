@@ -1,8 +1,8 @@
-namespace EdgeEvents.Llm;
+namespace EdgeEvents.Llm.Scene;
 
 /// <summary>
 /// A bounded set of the most recently added ids: adding beyond the capacity forgets the oldest. Used to drop duplicate
-/// scene events and to answer a redelivered question only once. Not thread-safe.
+/// scene events. Not thread-safe.
 /// </summary>
 internal sealed class RecentIds(int capacity)
 {
