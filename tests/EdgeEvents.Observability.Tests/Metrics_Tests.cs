@@ -22,7 +22,7 @@ public sealed class Metrics_Tests
         await using var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance);
         await using var host = await ServiceHost.StartAsync(component, broker.Url);
         await host.WaitForAsync("/readyz", HttpStatusCode.OK, Timeout);
-        var detector = host.Component(component);
+        var detector = host.ComponentNamed(component);
         await using var frames = await detector.Transport.SubscribeAsync(new SubscriptionRequest("edge/frames/+") { Delivery = Delivery.AtMostOnce }, default);
         await using var camera = await TestTransports.ConnectAsync(broker.Url, component: "metrics-camera");
 

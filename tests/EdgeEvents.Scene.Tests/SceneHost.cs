@@ -3,49 +3,32 @@ using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace EdgeEvents.Scene.Tests;
 
 /// <summary>A scene worker in a real host, as <c>edge-events scene</c> runs it, plus a client to feed and watch it.</summary>
-internal sealed class SceneHost : IAsyncDisposable
+internal sealed class SceneHost : WorkerHost
 {
-    private readonly IHost _host;
-
-    private SceneHost(IHost host, IMessageTransport client)
-    {
-        _host = host;
-        Client = client;
-    }
+    private SceneHost(IHost host, IMessageTransport client) : base(host) => Client = client;
 
     /// <summary>A separate connection for publishing detections and subscribing to the worker's output.</summary>
     public IMessageTransport Client { get; }
 
-    public EdgeComponent Component => _host.Services.GetRequiredKeyedService<EdgeComponent>(SceneWorker.ComponentName);
+    public EdgeComponent Component => ComponentNamed(SceneWorker.ComponentName);
 
-    public SceneWorker Worker => _host.Services.GetRequiredService<SceneWorker>();
+    public SceneWorker Worker => Service<SceneWorker>();
 
     /// <param name="clientId">The worker's MQTT client id; the same id resumes the same persistent session.</param>
     /// <param name="settings">Other configuration keys, e.g. <c>HomeAssistant:Enabled</c>.</param>
     public static async Task<SceneHost> StartAsync(string brokerUrl, Dictionary<string, string?>? scene = null, string? clientId = null,
         Dictionary<string, string?>? settings = null)
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        var configuration = new Dictionary<string, string?>
-        {
-            ["Transport:Broker"] = brokerUrl,
-            ["Transport:ClientId"] = clientId ?? $"scene-{Guid.NewGuid():N}",
-            ["Transport:ReconnectMinDelay"] = "00:00:00.050",
-            ["Transport:ReconnectMaxDelay"] = "00:00:00.500",
-        };
+        var configuration = new Dictionary<string, string?> { ["Transport:ClientId"] = clientId ?? $"scene-{Guid.NewGuid():N}" };
         foreach (var (key, value) in scene ?? []) configuration[$"{SceneOptions.Section}:{key}"] = value;
         foreach (var (key, value) in settings ?? []) configuration[key] = value;
-        builder.Configuration.AddInMemoryCollection(configuration);
-        builder.Services.AddSceneWorker(builder.Configuration);
-        var host = builder.Build();
-        await host.StartAsync();
+        var host = await StartHostAsync(brokerUrl, builder => builder.Services.AddSceneWorker(builder.Configuration), configuration);
         var sceneHost = new SceneHost(host, await TestTransports.ConnectAsync(brokerUrl));
         await sceneHost.WaitUntilTrackingAsync();
         return sceneHost;
@@ -86,10 +69,5 @@ internal sealed class SceneHost : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _host.StopAsync();
-        _host.Dispose();
-        await Client.DisposeAsync();
-    }
+    protected override ValueTask OnStoppedAsync() => Client.DisposeAsync();
 }
