@@ -117,4 +117,41 @@ public sealed class AskerIsolation_Tests(Xunit.Abstractions.ITestOutputHelper ou
         // Every notice is followed by that asker's answer, never by an overloaded refusal.
         Assert.All(notices, n => Assert.Equal(AnswerStatus.Ok, final.Single(a => a.Asker == n.Asker).Status));
     }
+
+    /// <summary>Finding 8: metrics carry no asker label, so any number of askers keeps the series bounded.</summary>
+    [Fact]
+    public async Task Many_askers_add_no_metric_series()
+    {
+        var tagSets = new System.Collections.Concurrent.ConcurrentDictionary<string, byte>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Pipeline.Observability.EdgeTelemetry.Meter.Name) l.EnableMeasurementEvents(instrument);
+        };
+        void Record<T>(System.Diagnostics.Metrics.Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state) =>
+            tagSets.TryAdd(instrument.Name + "{" + string.Join(",", tags.ToArray().Select(t => $"{t.Key}={t.Value}")) + "}", 0);
+        listener.SetMeasurementEventCallback<long>(Record);
+        listener.SetMeasurementEventCallback<double>(Record);
+        listener.Start();
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var worker = await LlmWorkerHost.StartAsync(broker.Url);
+        await using var client = await TestTransports.ConnectAsync(broker.Url);
+        var answers = await SubscribeAsync(client, "edge/answers/+");
+
+        async Task<int> SeriesAfterAsync(int firstAsker, int askers)
+        {
+            for (var i = firstAsker; i < firstAsker + askers; i++)
+                await client.PublishAsync(Question($"asker{i}", """{"id":"q","text":"Any cars?"}"""), default);
+            var received = 0;
+            while (received < askers) received += (await Receive.ExactlyAsync(answers, 1, LlmWorker_Tests.Timeout)).Count(m => LlmWorker_Tests.Decode(m).Status != AnswerStatus.Queued);
+            return tagSets.Count;
+        }
+
+        var afterFew = await SeriesAfterAsync(0, 3);
+        var afterMany = await SeriesAfterAsync(3, 30);
+
+        output.WriteLine($"metric series after 3 askers {afterFew}, after 33 askers {afterMany}");
+        // Not a count comparison: tests running alongside record on the same meter. No series names an asker.
+        Assert.DoesNotContain(tagSets.Keys, k => k.Contains("asker", StringComparison.OrdinalIgnoreCase));
+    }
 }
