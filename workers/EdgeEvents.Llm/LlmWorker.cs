@@ -37,6 +37,7 @@ public sealed class LlmWorker(
 
     private readonly LlmOptions _options = options.Value;
     private readonly SceneContext _scene = new(options.Value.RecentEvents);
+    private readonly SceneSource _source = SceneSource.For(options.Value, component.Topics);
     private readonly QuestionIntake _intake = new(component.Topics, options.Value.MaxQuestionBytes);
     private readonly FairQueue<PendingQuestion> _queue = new(options.Value.QueueCapacity, options.Value.QueuePerAsker);
     private readonly Lock _idsLock = new();
@@ -74,11 +75,11 @@ public sealed class LlmWorker(
         }, stoppingToken);
         // Scene input at QoS 0: a newer state supersedes a lost one, and unacknowledged questions (QoS 1) must not fill
         // the broker's in-flight window for this client (mosquitto: 20) and stall the scene behind them.
-        _states = await transport.SubscribeAsync(new SubscriptionRequest(topics.AllOf(TopicKind.Scene))
+        _states = await transport.SubscribeAsync(new SubscriptionRequest(_source.StatesFilter)
         {
             Delivery = Delivery.AtMostOnce, Overload = OverloadPolicy.DropOldest,
         }, stoppingToken);
-        _events = await transport.SubscribeAsync(new SubscriptionRequest(topics.AllOf(TopicKind.Events))
+        _events = await transport.SubscribeAsync(new SubscriptionRequest(_source.EventsFilter)
         {
             Delivery = Delivery.AtMostOnce, Overload = OverloadPolicy.DropOldest,
         }, stoppingToken);
@@ -414,7 +415,7 @@ public sealed class LlmWorker(
 
     private void ApplyState(ReceivedMessage message)
     {
-        var (_, camera) = component.Topics.Parse(message.Topic);
+        var camera = _source.CameraOf(message.Topic);
         if (camera is null) return;
         if (message.Payload.IsEmpty)
         {
@@ -436,7 +437,7 @@ public sealed class LlmWorker(
 
     private void ApplyEvent(ReceivedMessage message)
     {
-        var (_, camera) = component.Topics.Parse(message.Topic);
+        var camera = _source.CameraOf(message.Topic);
         if (camera is null) return;
         try
         {
