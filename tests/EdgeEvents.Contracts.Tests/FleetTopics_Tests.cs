@@ -20,6 +20,8 @@ public sealed class FleetTopics_Tests
         Assert.Equal("sites/plant-a/link", FleetTopics.Link("plant-a"));
         Assert.Equal("fleet/sites/plant-a", FleetTopics.SiteStatus("plant-a"));
         Assert.Equal("fleet/summary", FleetTopics.Summary);
+        Assert.Equal("sites/+/edge/events/+", _fleet.AllSitesOf(TopicKind.Events));
+        Assert.Equal("sites/+/edge/questions/#", _fleet.AllSitesOf(TopicKind.Questions));
         Assert.Equal("sites/plant-a/edge/scene/cam2", FleetTopics.ToHub("plant-a", "edge/scene/cam2"));
     }
 

@@ -19,6 +19,9 @@ public sealed class FleetTopics
     /// <summary>Filter for everything every site sends to the hub (including their link state).</summary>
     public const string AllSites = SitesRoot + "/#";
 
+    /// <summary>Filter for every site's link state.</summary>
+    public const string AllLinks = SitesRoot + "/+/link";
+
     public FleetTopics(string prefix = TopicScheme.DefaultPrefix) => Local = new TopicScheme(prefix);
 
     /// <summary>The topic scheme the sites use locally (same prefix everywhere in a fleet).</summary>
@@ -29,6 +32,9 @@ public sealed class FleetTopics
 
     /// <summary>Site <paramref name="site"/>'s topics as seen at the hub (<c>sites/{site}/{prefix}/...</c>).</summary>
     public TopicScheme ForSite(string site) => new($"{SiteRoot(site)}/{Local.Prefix}");
+
+    /// <summary>Filter for one kind of topic across every site, e.g. <c>sites/+/edge/events/+</c>.</summary>
+    public string AllSitesOf(TopicKind kind) => $"{SitesRoot}/+/{Local.AllOf(kind)}";
 
     /// <summary><c>sites/{site}/link</c>: <c>1</c> while the site's link to the hub is up, <c>0</c> when down (retained).</summary>
     public static string Link(string site) => $"{SiteRoot(site)}/link";

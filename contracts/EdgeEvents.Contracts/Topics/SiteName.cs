@@ -17,6 +17,5 @@ public static class SiteName
     public static string Validate(string? name) => IsValid(name)
         ? name!
         : throw new ArgumentException(
-            $"Site name '{name}' is not valid: use lower-case letters, digits and '-' (not first), at most {MaxLength} characters, e.g. 'plant-a'.",
-            nameof(name));
+            $"Site name '{name}' is not valid: use lower-case letters, digits and '-' (not first), at most {MaxLength} characters, e.g. 'plant-a'.");
 }

@@ -1,9 +1,11 @@
 using System.Text;
+using EdgeEvents.Bridge;
 using EdgeEvents.Camera;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Detector;
+using EdgeEvents.Fleet;
 using EdgeEvents.Llm;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Transport;
@@ -14,12 +16,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace EdgeEvents.Bridge.Tests;
+namespace EdgeEvents.Fleet.Tests;
 
 /// <summary>
 /// The scenario the hub tests share, run once: an embedded-broker site with two cameras, the detector, the scene and
 /// the LLM worker, bridged by <c>edge-events bridge</c> into a mosquitto hub and into a NATS hub (JetStream), each
-/// through its own WAN proxy. Once events reach both hubs, both WANs are cut for <see cref="CutLength"/>; during the
+/// through its own WAN proxy and watched there by the <c>fleet</c> component (site timeout 10 s). Once events reach both hubs, both WANs are cut for <see cref="CutLength"/>; during the
 /// cut both bridges are killed with SIGKILL and started again, and a question is asked at each hub. After the WANs
 /// return the cameras stop, and everything settles.
 /// </summary>
@@ -58,6 +60,11 @@ public sealed class BridgedSite : IAsyncLifetime
         Nats.StartBridge();
         await ConnectMosquittoHubAsync();
         await ConnectNatsHubAsync();
+        foreach (var hub in new[] { Mosquitto, Nats })
+        {
+            await StartAsync($"fleet-{hub.Name}", (s, c) => s.AddFleetWorker(c), new() { ["Fleet:SiteTimeout"] = "00:00:10", ["Fleet:PublishInterval"] = "00:00:01" }, hub.Broker.Url);
+            hub.FleetStatus = new MessageLog(await hub.Consumer!.SubscribeAsync(new SubscriptionRequest(FleetTopics.SiteStatus(Site)), default));
+        }
         await StartPipelineAsync();
 
         // Running: events reach both hubs.
@@ -163,10 +170,11 @@ public sealed class BridgedSite : IAsyncLifetime
             });
     }
 
-    private async Task<IHost> StartAsync(string name, Action<IServiceCollection, IConfiguration> add, Dictionary<string, string?> settings)
+    /// <summary>A component in its own host, at the site unless <paramref name="broker"/> names a hub.</summary>
+    private async Task<IHost> StartAsync(string name, Action<IServiceCollection, IConfiguration> add, Dictionary<string, string?> settings, string? broker = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        settings["Transport:Broker"] = _site!.Url;
+        settings["Transport:Broker"] = broker ?? _site!.Url;
         settings["Transport:ClientId"] = $"site-{name}";
         settings["Transport:ReconnectMaxDelay"] = "00:00:00.5";
         builder.Configuration.AddInMemoryCollection(settings);
@@ -190,6 +198,8 @@ public sealed class BridgedSite : IAsyncLifetime
     }
 
     public static string Payload(MessageLog.Arrival arrival) => Encoding.UTF8.GetString(arrival.Message.Payload.Span);
+
+    public static SiteStatus Status(MessageLog.Arrival arrival) => MessageCodec.Deserialize<SiteStatus>(arrival.Message.Payload, ContentTypes.Json);
 
     private static async Task UntilAsync(DateTime at)
     {

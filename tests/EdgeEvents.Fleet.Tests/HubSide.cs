@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 
-namespace EdgeEvents.Bridge.Tests;
+namespace EdgeEvents.Fleet.Tests;
 
 /// <summary>
 /// One hub of the scenario: its broker, the WAN proxy in front of it, the <c>edge-events bridge</c> process that joins
@@ -19,6 +19,8 @@ public sealed partial class HubSide(string name, ProcessBroker broker, string si
     public MessageLog? Events { get; set; }
     public MessageLog? Link { get; set; }
     public MessageLog? Answers { get; set; }
+    /// <summary>The fleet component's <c>fleet/sites/{site}</c> for the site.</summary>
+    public MessageLog? FleetStatus { get; set; }
     public string? QuestionId { get; set; }
     public CliProcess Bridge => _bridges[^1];
 
@@ -51,7 +53,7 @@ public sealed partial class HubSide(string name, ProcessBroker broker, string si
     public async ValueTask DisposeAsync()
     {
         foreach (var bridge in _bridges) await bridge.DisposeAsync();
-        foreach (var log in new[] { Events, Link, Answers }) if (log is not null) await log.DisposeAsync();
+        foreach (var log in new[] { Events, Link, Answers, FleetStatus }) if (log is not null) await log.DisposeAsync();
         if (Consumer is not null) await Consumer.DisposeAsync();
         await Wan.DisposeAsync();
         await Broker.DisposeAsync();

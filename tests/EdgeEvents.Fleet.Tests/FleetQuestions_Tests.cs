@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Xunit.Abstractions;
 
-namespace EdgeEvents.Bridge.Tests;
+namespace EdgeEvents.Fleet.Tests;
 
 /// <summary><c>edge-events llm --fleet</c> at a hub answers from every site's retained scene and names the sites.</summary>
 public sealed class FleetQuestions_Tests(ITestOutputHelper output)

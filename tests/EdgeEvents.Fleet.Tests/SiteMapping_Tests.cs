@@ -3,7 +3,7 @@ using EdgeEvents.Bridge;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Pipeline.Transport;
 
-namespace EdgeEvents.Bridge.Tests;
+namespace EdgeEvents.Fleet.Tests;
 
 public sealed class SiteMapping_Tests
 {

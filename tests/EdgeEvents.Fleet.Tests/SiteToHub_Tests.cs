@@ -1,8 +1,9 @@
 using System.Text;
+using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Topics;
 using Xunit.Abstractions;
 
-namespace EdgeEvents.Bridge.Tests;
+namespace EdgeEvents.Fleet.Tests;
 
 /// <summary>
 /// Issue 18's acceptance for the built-in bridge, on the shared <see cref="BridgedSite"/> run: an embedded-broker site
@@ -31,6 +32,13 @@ public sealed class SiteToHub_Tests(BridgedSite run, ITestOutputHelper output) :
         Assert.Contains(run.Nats.Link!.Arrivals, a => BridgedSite.Payload(a) == LinkPayloads.Up && a.At > run.RestoredAt);
 
     [Fact]
+    public void The_fleet_component_at_the_mosquitto_hub_shows_the_site_offline_during_the_cut_and_online_after_it() => AssertFleetStatus(run.Mosquitto);
+
+    /// <summary>Without a last will, the fleet component's site timeout (10 s here) says the site is offline.</summary>
+    [Fact]
+    public void The_fleet_component_at_the_nats_hub_shows_the_site_offline_during_the_cut_and_online_after_it() => AssertFleetStatus(run.Nats);
+
+    [Fact]
     public void A_question_asked_at_the_mosquitto_hub_during_the_cut_is_answered_after_it_on_the_askers_response_topic()
     {
         var answer = run.Mosquitto.Answers!.Arrivals.Single(a => BridgedSite.IsAnswerTo(a, run.Mosquitto.QuestionId!));
@@ -45,6 +53,17 @@ public sealed class SiteToHub_Tests(BridgedSite run, ITestOutputHelper output) :
         var answer = run.Nats.Answers!.Arrivals.First(a => BridgedSite.IsAnswerTo(a, run.Nats.QuestionId!));
         Assert.True(answer.At > run.RestoredAt);
         output.WriteLine($"nats hub: answered {(answer.At - run.RestoredAt).TotalSeconds:0.0} s after the WAN came back");
+    }
+
+    private void AssertFleetStatus(HubSide hub)
+    {
+        var states = hub.FleetStatus!.Arrivals.Select(a => (a.At, BridgedSite.Status(a).State)).ToList();
+        var offline = states.FirstOrDefault(s => s.State == SiteStates.Offline && s.At > run.CutAt && s.At < run.RestoredAt);
+        Assert.True(offline != default, $"{hub.Name} hub: no offline state during the cut: {string.Join(", ", states.Select(s => $"{s.At:HH:mm:ss} {s.State}"))}");
+        Assert.Contains(states, s => s.State == SiteStates.Online && s.At > run.RestoredAt);
+        Assert.Equal(SiteStates.Online, states[^1].State);
+        output.WriteLine($"{hub.Name} hub: fleet/sites/{BridgedSite.Site} offline {(offline.At - run.CutAt).TotalSeconds:0.0} s into the cut, " +
+            $"online {(states.First(s => s.State == SiteStates.Online && s.At > run.RestoredAt).At - run.RestoredAt).TotalSeconds:0.0} s after it");
     }
 
     private void AssertDelivered(HubSide hub)

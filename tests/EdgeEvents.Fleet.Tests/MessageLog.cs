@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using EdgeEvents.Pipeline.Transport;
 
-namespace EdgeEvents.Bridge.Tests;
+namespace EdgeEvents.Fleet.Tests;
 
 /// <summary>Everything a subscription delivers (after its de-duplication), with arrival times, read in the background.</summary>
 public sealed class MessageLog : IAsyncDisposable
