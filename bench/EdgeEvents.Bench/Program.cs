@@ -13,6 +13,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringCompare
     ["observability"] = ObservabilityBench.RunAsync,
     ["outbox"] = OutboxBench.RunAsync,
     ["load"] = LoadBench.RunAsync,
+    ["fleet"] = args => FleetBench.RunAsync(quick: args.Contains("--quick")),
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))

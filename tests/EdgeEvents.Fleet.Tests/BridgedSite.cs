@@ -76,8 +76,11 @@ public sealed class BridgedSite : IAsyncLifetime
         Mosquitto.Wan.Cut();
         Nats.Wan.Cut();
         await Task.Delay(TimeSpan.FromSeconds(15));
-        Mosquitto.Bridge.Kill();
-        Nats.Bridge.Kill();
+        foreach (var hub in new[] { Mosquitto, Nats })
+        {
+            hub.Bridge.Kill();
+            await hub.Bridge.WaitForExitAsync(Timeout);
+        }
         await Task.Delay(TimeSpan.FromSeconds(2));
         Mosquitto.StartBridge();
         Nats.StartBridge();

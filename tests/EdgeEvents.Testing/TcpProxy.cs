@@ -18,6 +18,8 @@ public sealed class TcpProxy : IAsyncDisposable
     private volatile bool _cut;
     private volatile bool _stalled;
     private int _bytesPerSecond;
+    private long _bytesUp;
+    private long _bytesDown;
 
     public TcpProxy(int targetPort)
     {
@@ -50,6 +52,12 @@ public sealed class TcpProxy : IAsyncDisposable
 
     public void Restore() => _cut = false;
 
+    /// <summary>Bytes forwarded from clients to the target since start (what a WAN meter would count going up).</summary>
+    public long BytesUp => Interlocked.Read(ref _bytesUp);
+
+    /// <summary>Bytes forwarded from the target back to clients since start.</summary>
+    public long BytesDown => Interlocked.Read(ref _bytesDown);
+
     /// <summary>Stops forwarding bytes in both directions while keeping every connection open, until <see cref="Resume"/>.</summary>
     public void Stall() => _stalled = true;
 
@@ -81,8 +89,8 @@ public sealed class TcpProxy : IAsyncDisposable
         try
         {
             await Task.WhenAny(
-                CopyAsync(client.GetStream(), upstream.GetStream()),
-                CopyAsync(upstream.GetStream(), client.GetStream()));
+                CopyAsync(client.GetStream(), upstream.GetStream(), up: true),
+                CopyAsync(upstream.GetStream(), client.GetStream(), up: false));
         }
         catch (Exception) { }
         finally
@@ -93,7 +101,7 @@ public sealed class TcpProxy : IAsyncDisposable
         }
     }
 
-    private async Task CopyAsync(NetworkStream from, NetworkStream to)
+    private async Task CopyAsync(NetworkStream from, NetworkStream to, bool up)
     {
         var buffer = new byte[16 * 1024];
         while (true)
@@ -102,6 +110,7 @@ public sealed class TcpProxy : IAsyncDisposable
             if (read == 0) return;
             while (_stalled) await Task.Delay(10, _stop.Token);
             await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+            Interlocked.Add(ref up ? ref _bytesUp : ref _bytesDown, read);
             if (_bytesPerSecond is > 0 and var rate) await Task.Delay(TimeSpan.FromSeconds((double)read / rate), _stop.Token);
         }
     }
