@@ -65,7 +65,7 @@ public static class FleetBench
                     await WaitAsync(() => ids.All(hubLog.Ids.ContainsKey), $"{ids.Count} events at the hub", TimeSpan.FromMinutes(10));
                     var catchUp = restored.Elapsed;
                     var linkUp = hubLog.Topics[FleetTopics.Link(Site)] - restoredAt;
-                    var backlog = LargestBacklog(bridge.StandardError[logBefore..]);
+                    var backlog = BridgeLog.LargestBacklog(bridge.StandardError[logBefore..]);
                     var baseline = await StraightToHubAsync(wan.MqttUrl, ids.Count);
                     Console.WriteLine($"| {rate} | {ids.Count:N0} | {backlog:N0} | {linkUp.TotalSeconds:0.0} s | {catchUp.TotalSeconds:0.0} s | " +
                         $"{baseline.TotalSeconds:0.0} s | {catchUp / baseline:0.00} |");
@@ -170,9 +170,6 @@ public static class FleetBench
 
     private static Dictionary<string, long> Delta(Dictionary<string, long> after, Dictionary<string, long> before) =>
         after.ToDictionary(k => k.Key, k => k.Value - before.GetValueOrDefault(k.Key)).Where(k => k.Value > 0).ToDictionary();
-
-    private static long LargestBacklog(string log) =>
-        System.Text.RegularExpressions.Regex.Matches(log, @"Hub link up; (\d+) messages").Select(m => long.Parse(m.Groups[1].Value)).DefaultIfEmpty(0).Max();
 
     private static async Task WaitAsync(Func<bool> done, string what, TimeSpan? timeout = null)
     {

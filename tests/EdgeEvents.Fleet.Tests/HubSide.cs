@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 
@@ -8,7 +7,7 @@ namespace EdgeEvents.Fleet.Tests;
 /// One hub of the scenario: its broker, the WAN proxy in front of it, the <c>edge-events bridge</c> process that joins
 /// the site to it (and its killed predecessors, for their logs), and what the hub's consumers received.
 /// </summary>
-public sealed partial class HubSide(string name, ProcessBroker broker, string siteUrl, string folder) : IAsyncDisposable
+public sealed class HubSide(string name, ProcessBroker broker, string siteUrl, string folder) : IAsyncDisposable
 {
     private readonly List<CliProcess> _bridges = [];
 
@@ -42,13 +41,10 @@ public sealed partial class HubSide(string name, ProcessBroker broker, string si
         }));
 
     /// <summary>The largest outbox backlog any of its bridge processes reported on reconnecting to the hub.</summary>
-    public long LargestBacklog => _bridges.SelectMany(b => Backlog().Matches(b.StandardError)).Select(m => long.Parse(m.Groups[1].Value)).DefaultIfEmpty(0).Max();
+    public long LargestBacklog => _bridges.Max(b => BridgeLog.LargestBacklog(b.StandardError));
 
     /// <summary>Everything the bridge processes logged, for failure messages.</summary>
     public string BridgeLogs => string.Join("\n--- restarted ---\n", _bridges.Select(b => b.StandardError));
-
-    [GeneratedRegex(@"Hub link up; (\d+) messages")]
-    private static partial Regex Backlog();
 
     public async ValueTask DisposeAsync()
     {
