@@ -91,7 +91,7 @@ public sealed class MosquittoFleet_Tests(ITestOutputHelper output) : IDisposable
         var crashed = false;
         while (cutClock.Elapsed < Cut)
         {
-            largestBacklog = Math.Max(largestBacklog, northEvents.Ids("north").Except(hubEvents.Ids("north")).Count());
+            largestBacklog = Math.Max(largestBacklog, EventLedger.Backlog("north", northEvents, hubEvents));
             if (!crashed && cutClock.Elapsed > TimeSpan.FromSeconds(20))
             {
                 crashed = true;
@@ -103,9 +103,8 @@ public sealed class MosquittoFleet_Tests(ITestOutputHelper output) : IDisposable
             await Task.Delay(500);
         }
         Assert.Equal(SiteStates.Offline, fleetWatch.Latest("north")!.State);
-        var seenBeforeRestore = northEvents.Ids("north");
         northWan.Restore();
-        var catchUp = await hubEvents.WaitUntilAsync(l => seenBeforeRestore.IsSubsetOf(l.Ids("north")), Timeout, "north's backlog at the hub");
+        var catchUp = await EventLedger.CaughtUpAsync("north", northEvents, hubEvents, Timeout);
         var online = await fleetWatch.WaitForAsync("north", SiteStates.Online, Timeout);
         Assert.Equal(LinkStates.Up, online.Link);
         var lateAnswer = await HubQuestions.AnswerAsync(answers, "sites/north/edge/answers/alice", "q-during-cut");
@@ -113,8 +112,7 @@ public sealed class MosquittoFleet_Tests(ITestOutputHelper output) : IDisposable
 
         // Stop north's pipeline, let the last events cross, compare.
         await northSite.StopAsync();
-        var everything = northEvents.Ids("north");
-        await hubEvents.WaitUntilAsync(l => everything.IsSubsetOf(l.Ids("north")), Timeout, "every event of north at the hub");
+        await EventLedger.CaughtUpAsync("north", northEvents, hubEvents, Timeout);
         var figures = EventLedger.Compare("north", northEvents, hubEvents);
         output.WriteLine($"mosquitto bridge, 60 s cut with a site broker SIGKILL: {figures}, largest backlog {largestBacklog}, catch-up {catchUp.TotalSeconds:0.0} s after the link returned");
         Assert.Equal(0, figures.Lost);
