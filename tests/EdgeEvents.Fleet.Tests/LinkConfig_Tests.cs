@@ -16,7 +16,7 @@ public sealed class LinkConfig_Tests
         string[] expected =
         [
             "persistence true", "autosave_on_changes true", "autosave_interval 1", "max_queued_messages 100000",
-            "connection hub-plant-a", "address hub.example:1883", "clientid bridge-plant-a", "cleansession false",
+            "connection hub-plant-a", "address hub.example:1883", "bridge_protocol_version mqttv311", "clientid bridge-plant-a", "cleansession false",
             "remote_username plant-a", "remote_password s3cret",
             "notifications true", "notification_topic sites/plant-a/link",
             "topic events/# out 1 edge/ sites/plant-a/edge/", "topic scene/# out 1 edge/ sites/plant-a/edge/",
@@ -74,6 +74,8 @@ public sealed class LinkConfig_Tests
         Assert.Contains("server_name: site-plant-a", text);
         Assert.Contains("jetstream { store_dir: \"/var/lib/nats/jetstream\", domain: plant-a }", text);
         Assert.Contains("urls: [\"nats-leaf://plant-a:p%40ss@hub-1:7422\", \"nats-leaf://plant-a:p%40ss@hub-2:7422\"]", text);
+        // Stored kinds cross only through the hub stream's source, so they keep the site stream's order.
+        Assert.Contains("deny_exports: [\"edge.events.>\", \"edge.errors.>\", \"edge.answers.>\"]", text);
     }
 
     [Fact]

@@ -47,13 +47,15 @@ public static class MosquittoLink
             .AppendLine()
             .AppendLine($"connection hub-{s.Site}")
             .AppendLine($"address {s.Hub.Host}:{s.Hub.Port}")
-            .AppendLine("bridge_protocol_version mqttv50")
+            .AppendLine("# MQTT 3.1.1: a 2.0 bridge speaking MQTT 5 asks the hub for a session that ends with the connection,")
+            .AppendLine("# and questions queued for the site during a cut would be lost. Ids travel in the payloads.")
+            .AppendLine("bridge_protocol_version mqttv311")
             .AppendLine($"clientid bridge-{s.Site}")
             .AppendLine("# A persistent session at the hub: questions for this site wait there while the link is down.")
             .AppendLine("cleansession false")
             .AppendLine("try_private true")
             .AppendLine("keepalive_interval 20")
-            .AppendLine("restart_timeout 2 30")
+            .AppendLine("restart_timeout 1 10")
             .AppendLine($"remote_username {s.Username ?? s.Site}");
         if (s.Password is not null) text.AppendLine($"remote_password {s.Password}");
         if (s.Hub.Tls)

@@ -1,0 +1,51 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using EdgeEvents.Contracts.Messages;
+using EdgeEvents.Contracts.Serialization;
+using EdgeEvents.Pipeline.Transport;
+
+namespace EdgeEvents.Fleet.Tests;
+
+/// <summary>The fleet component's site statuses (<c>fleet/sites/+</c>) as a hub client sees them.</summary>
+internal sealed class FleetWatch : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, SiteStatus> _latest = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _reading;
+
+    public FleetWatch(IMessageSubscription subscription) =>
+        _reading = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var message in subscription.Messages.ReadAllAsync(_stop.Token))
+                {
+                    var status = MessageCodec.Deserialize<SiteStatus>(message.Payload, message.ContentType);
+                    _latest[status.Site] = status;
+                }
+            }
+            catch (OperationCanceledException) { }
+        });
+
+    public SiteStatus? Latest(string site) => _latest.GetValueOrDefault(site);
+
+    /// <summary>Waits until the site's latest status is <paramref name="state"/>; returns it.</summary>
+    public async Task<SiteStatus> WaitForAsync(string site, string state, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (Latest(site) is { } status && status.State == state) return status;
+            if (clock.Elapsed > timeout)
+                throw new TimeoutException($"fleet/sites/{site} was not '{state}' within {timeout.TotalSeconds:0} s; last: {(Latest(site) is { } s ? s.State : "none")}.");
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _reading;
+        _stop.Dispose();
+    }
+}
