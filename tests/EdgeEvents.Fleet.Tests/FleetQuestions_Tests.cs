@@ -25,6 +25,7 @@ public sealed class FleetQuestions_Tests(ITestOutputHelper output)
         var fleet = new FleetTopics();
         await PublishSceneAsync(sites, fleet.ForSite("plant-a"), "cam1", people: 2);
         await PublishSceneAsync(sites, fleet.ForSite("plant-b"), "cam2", people: 1);
+        await using var llmStatus = await sites.SubscribeAsync(new SubscriptionRequest(fleet.Local.Status("llm")), default);
 
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -37,6 +38,9 @@ public sealed class FleetQuestions_Tests(ITestOutputHelper output)
         using var host = builder.Build();
         await host.StartAsync();
         await host.Services.GetRequiredService<LlmWorker>().Ready.WaitAsync(Timeout);
+        // Ready says the model is loaded; "online" says its subscriptions are in place (sent before the status).
+        using (var online = new CancellationTokenSource(Timeout))
+            while (Encoding.UTF8.GetString((await llmStatus.Messages.ReadAsync(online.Token)).Payload.Span) != StatusPayloads.Online) { }
 
         var question = Encoding.UTF8.GetBytes("""{"id":"q-fleet-1","text":"How many people are there?"}""");
         var reply = await sites.RequestAsync(new OutgoingMessage(fleet.Local.Questions("operator"), question)
