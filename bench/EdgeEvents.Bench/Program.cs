@@ -14,4 +14,5 @@ root.Subcommands.Add(ObservabilityBench.Command());
 root.Subcommands.Add(OutboxBench.Command());
 root.Subcommands.Add(LoadBench.Command());
 root.Subcommands.Add(PreprocessBench.Command());
+root.Subcommands.Add(FleetBench.Command());
 return await root.Parse(args).InvokeAsync();

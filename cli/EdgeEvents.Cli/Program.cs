@@ -12,6 +12,7 @@ root.Subcommands.Add(LlmCommand.Create());
 root.Subcommands.Add(AskCommand.Create());
 root.Subcommands.Add(DashboardCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(BridgeCommand.Create());
 root.Subcommands.Add(FleetCommand.Create());
 root.Subcommands.Add(LinkCommand.Create());
 // Ctrl-C or SIGTERM cancel the command, and its hosts then stop within their own 5 s shutdown timeout

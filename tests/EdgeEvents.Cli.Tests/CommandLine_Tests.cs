@@ -41,16 +41,21 @@ public sealed class CommandLine_Tests(ITestOutputHelper output)
             {
                 var path = key.Split(':');
                 Assert.True(records.ContainsKey(path[0]), $"{command.Name} {option.Name}: no options record for section '{path[0]}'");
-                var property = records[path[0]].GetProperty(path[1]);
-                Assert.True(property is not null, $"{command.Name} {option.Name}: {records[path[0]].Name} has no property {path[1]}");
-                var value = property!.GetValue(Activator.CreateInstance(records[path[0]]));
+                // Nested keys (Bridge:Hub:Broker) walk the record's properties.
+                object? value = Activator.CreateInstance(records[path[0]]);
+                foreach (var part in path[1..])
+                {
+                    var property = value?.GetType().GetProperty(part);
+                    Assert.True(property is not null, $"{command.Name} {option.Name}: {value?.GetType().Name} has no property {part}");
+                    value = property!.GetValue(value);
+                }
                 var description = option.Description ?? "";
                 Assert.True(description.Contains("[default: ") || description.Contains("[required]"),
                     $"{command.Name} {option.Name}: the help states no default: {description}");
                 // Without a value (none, empty) the help describes what happens instead; a long text (the system prompt) is named, not quoted.
                 if (value is null || value is "" || value is Array { Length: 0 } || value is string { Length: > 80 }) continue;
                 Assert.True(description.EndsWith(HelpDefault.Of(value), StringComparison.Ordinal),
-                    $"{command.Name} {option.Name}: help says '{description}', {records[path[0]].Name}.{path[1]} defaults to '{HelpDefault.Format(value)}'");
+                    $"{command.Name} {option.Name}: help says '{description}', {key} defaults to '{HelpDefault.Format(value)}'");
                 checkedCount++;
             }
         }

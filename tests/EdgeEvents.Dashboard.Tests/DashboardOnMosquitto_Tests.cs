@@ -41,7 +41,7 @@ public sealed class DashboardOnMosquitto_Tests(ITestOutputHelper output)
         await Expect(page.GetByTestId("event")).ToContainTextAsync("cam9newperson #1");
     }
 
-    private static byte[] SmallJpeg(string path, int width)
+    internal static byte[] SmallJpeg(string path, int width)
     {
         using var photo = SKBitmap.Decode(path);
         using var small = photo.Resize(new SKImageInfo(width, photo.Height * width / photo.Width), new SKSamplingOptions(SKFilterMode.Linear));
@@ -49,5 +49,5 @@ public sealed class DashboardOnMosquitto_Tests(ITestOutputHelper output)
         return jpeg.ToArray();
     }
 
-    private static OutgoingMessage Json<T>(string topic, T message) => new(topic, MessageCodec.Serialize(message, PayloadFormat.Json)) { ContentType = ContentTypes.Json };
+    internal static OutgoingMessage Json<T>(string topic, T message) => new(topic, MessageCodec.Serialize(message, PayloadFormat.Json)) { ContentType = ContentTypes.Json };
 }

@@ -67,6 +67,16 @@ internal sealed class EventLedger : IAsyncDisposable
         return clock.Elapsed;
     }
 
+    /// <summary>Events the site's observer saw that have not reached the hub yet.</summary>
+    public static int Backlog(string site, EventLedger atSite, EventLedger atHub) => atSite.Ids(site).Except(atHub.Ids(site)).Count();
+
+    /// <summary>Waits until the hub holds every event the site's observer has seen so far; the time it took.</summary>
+    public static Task<TimeSpan> CaughtUpAsync(string site, EventLedger atSite, EventLedger atHub, TimeSpan timeout)
+    {
+        var seen = atSite.Ids(site);
+        return atHub.WaitUntilAsync(l => seen.IsSubsetOf(l.Ids(site)), timeout, $"the {seen.Count} events {site} saw, at the hub");
+    }
+
     /// <summary>
     /// Checks that every event the site's observer saw reached the hub exactly once after de-duplication, each camera's
     /// events in the site's order, and returns the figures.

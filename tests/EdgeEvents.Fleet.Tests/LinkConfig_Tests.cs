@@ -74,6 +74,8 @@ public sealed class LinkConfig_Tests
         Assert.Contains("server_name: site-plant-a", text);
         Assert.Contains("jetstream { store_dir: \"/var/lib/nats/jetstream\", domain: plant-a }", text);
         Assert.Contains("urls: [\"nats-leaf://plant-a:p%40ss@hub-1:7422\", \"nats-leaf://plant-a:p%40ss@hub-2:7422\"]", text);
+        // Stored kinds cross only through the hub stream's source, so they keep the site stream's order.
+        Assert.Contains("deny_exports: [\"edge.events.>\", \"edge.errors.>\", \"edge.answers.>\"]", text);
     }
 
     [Fact]

@@ -80,9 +80,9 @@ public sealed class MosquittoFleet_Tests(ITestOutputHelper output) : IDisposable
         var offline = await fleetWatch.WaitForAsync("north", SiteStates.Offline, Timeout);
         Assert.Equal(LinkStates.Down, offline.Link);
         output.WriteLine($"north offline at the hub {cutClock.Elapsed.TotalSeconds:0.0} s after the cut (link {offline.Link})");
-        await AskAsync(observer, "north", "alice", "q-during-cut");
-        await AskAsync(observer, "south", "bob", "q-south");
-        var southAnswer = await AnswerAsync(answers, "sites/south/edge/answers/bob", "q-south");
+        await HubQuestions.AskAsync(observer, "north", "alice", "q-during-cut");
+        await HubQuestions.AskAsync(observer, "south", "bob", "q-south");
+        var southAnswer = await HubQuestions.AnswerAsync(answers, "sites/south/edge/answers/bob", "q-south");
         Assert.Equal(AnswerStatus.Ok, southAnswer.Status);
         await AssertSiteCannotWriteIntoAnotherSiteAsync(hub.Url, hubEvents);
 
@@ -91,7 +91,7 @@ public sealed class MosquittoFleet_Tests(ITestOutputHelper output) : IDisposable
         var crashed = false;
         while (cutClock.Elapsed < Cut)
         {
-            largestBacklog = Math.Max(largestBacklog, northEvents.Ids("north").Except(hubEvents.Ids("north")).Count());
+            largestBacklog = Math.Max(largestBacklog, EventLedger.Backlog("north", northEvents, hubEvents));
             if (!crashed && cutClock.Elapsed > TimeSpan.FromSeconds(20))
             {
                 crashed = true;
@@ -103,18 +103,16 @@ public sealed class MosquittoFleet_Tests(ITestOutputHelper output) : IDisposable
             await Task.Delay(500);
         }
         Assert.Equal(SiteStates.Offline, fleetWatch.Latest("north")!.State);
-        var seenBeforeRestore = northEvents.Ids("north");
         northWan.Restore();
-        var catchUp = await hubEvents.WaitUntilAsync(l => seenBeforeRestore.IsSubsetOf(l.Ids("north")), Timeout, "north's backlog at the hub");
+        var catchUp = await EventLedger.CaughtUpAsync("north", northEvents, hubEvents, Timeout);
         var online = await fleetWatch.WaitForAsync("north", SiteStates.Online, Timeout);
         Assert.Equal(LinkStates.Up, online.Link);
-        var lateAnswer = await AnswerAsync(answers, "sites/north/edge/answers/alice", "q-during-cut");
+        var lateAnswer = await HubQuestions.AnswerAsync(answers, "sites/north/edge/answers/alice", "q-during-cut");
         Assert.Equal(AnswerStatus.Ok, lateAnswer.Status);
 
         // Stop north's pipeline, let the last events cross, compare.
         await northSite.StopAsync();
-        var everything = northEvents.Ids("north");
-        await hubEvents.WaitUntilAsync(l => everything.IsSubsetOf(l.Ids("north")), Timeout, "every event of north at the hub");
+        await EventLedger.CaughtUpAsync("north", northEvents, hubEvents, Timeout);
         var figures = EventLedger.Compare("north", northEvents, hubEvents);
         output.WriteLine($"mosquitto bridge, 60 s cut with a site broker SIGKILL: {figures}, largest backlog {largestBacklog}, catch-up {catchUp.TotalSeconds:0.0} s after the link returned");
         Assert.Equal(0, figures.Lost);
@@ -142,27 +140,6 @@ public sealed class MosquittoFleet_Tests(ITestOutputHelper output) : IDisposable
 
     private static OutgoingMessage Event(string topic, SceneEvent e) =>
         new(topic, MessageCodec.Serialize(e, PayloadFormat.Json)) { ContentType = ContentTypes.Json, MessageId = e.Id };
-
-    private static async Task AskAsync(IMessageTransport hub, string site, string asker, string id)
-    {
-        var question = new Question { Id = id, Text = "How many people do you see?" };
-        await hub.PublishAsync(new OutgoingMessage(new FleetTopics().ForSite(site).Questions(asker), MessageCodec.Serialize(question, PayloadFormat.Json))
-        {
-            ContentType = ContentTypes.Json, MessageId = id,
-        }, default);
-    }
-
-    private static async Task<Answer> AnswerAsync(IMessageSubscription answers, string topic, string questionId)
-    {
-        using var timeout = new CancellationTokenSource(Timeout);
-        while (true)
-        {
-            var message = await answers.Messages.ReadAsync(timeout.Token);
-            if (message.Topic != topic) continue;
-            var answer = MessageCodec.Deserialize<Answer>(message.Payload, message.ContentType);
-            if (answer.QuestionId == questionId) return answer;
-        }
-    }
 
     private static async Task RunAsync(string program, string[] args)
     {

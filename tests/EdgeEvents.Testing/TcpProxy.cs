@@ -19,6 +19,8 @@ public sealed class TcpProxy : IAsyncDisposable
     private volatile bool _stalled;
     private volatile bool _stalledFromClient;
     private int _bytesPerSecond;
+    private long _bytesUp;
+    private long _bytesDown;
 
     public TcpProxy(int targetPort)
     {
@@ -50,6 +52,12 @@ public sealed class TcpProxy : IAsyncDisposable
     }
 
     public void Restore() => _cut = false;
+
+    /// <summary>Bytes forwarded from clients to the target since start (what a WAN meter would count going up).</summary>
+    public long BytesUp => Interlocked.Read(ref _bytesUp);
+
+    /// <summary>Bytes forwarded from the target back to clients since start.</summary>
+    public long BytesDown => Interlocked.Read(ref _bytesDown);
 
     /// <summary>Stops forwarding bytes in both directions while keeping every connection open, until <see cref="Resume"/>.</summary>
     public void Stall() => _stalled = true;
@@ -109,6 +117,7 @@ public sealed class TcpProxy : IAsyncDisposable
             if (read == 0) return;
             while (_stalled || (fromClient && _stalledFromClient)) await Task.Delay(10, _stop.Token);
             await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+            Interlocked.Add(ref fromClient ? ref _bytesUp : ref _bytesDown, read);
             if (_bytesPerSecond is > 0 and var rate) await Task.Delay(TimeSpan.FromSeconds((double)read / rate), _stop.Token);
         }
     }

@@ -49,8 +49,10 @@ public sealed class FleetWorker : BackgroundService
         try
         {
             var subscriptions = new List<IMessageSubscription>();
+            // At most once: what a persistent session kept while the fleet was down is old news, and taken for live
+            // it would show a dead site online for a site timeout. The retained state arrives on subscribe anyway.
             foreach (var filter in filters)
-                subscriptions.Add(await _component.Transport.SubscribeAsync(new SubscriptionRequest(filter) { Delivery = Delivery.AtLeastOnce }, stoppingToken));
+                subscriptions.Add(await _component.Transport.SubscribeAsync(new SubscriptionRequest(filter) { Delivery = Delivery.AtMostOnce }, stoppingToken));
             _logger.LogInformation("Fleet watching {Filters}; a site silent for {SiteTimeout} is offline", string.Join(", ", filters), _options.SiteTimeout);
             await Task.WhenAll([.. subscriptions.Select(s => ConsumeAsync(s, stoppingToken)), CheckAsync(stoppingToken)]);
         }

@@ -99,6 +99,12 @@ public sealed record LlmOptions
     /// while generating. Default null (off).
     /// </summary>
     public TimeSpan? PartialInterval { get; init; }
+
+    /// <summary>
+    /// Fleet mode, for a hub: answer from every site's scene (<c>sites/+/{prefix}/scene/+</c> and <c>.../events/+</c>),
+    /// cameras named <c>{site}/{camera}</c>, instead of this broker's own cameras. Default false.
+    /// </summary>
+    public bool Fleet { get; init; }
 }
 
 /// <summary>Where answers to a question may be sent (<see cref="LlmOptions.ReplyTopics"/>). Never outside <c>{prefix}/answers</c>.</summary>

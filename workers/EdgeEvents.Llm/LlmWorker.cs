@@ -54,7 +54,7 @@ public sealed class LlmWorker : BackgroundService
         _options = options.Value;
         _logger = logger;
         _ledger = ledgerPath is null ? QuestionLedger.InMemory(_options.AnsweredIdsCapacity) : QuestionLedger.Open(ledgerPath, _options.AnsweredIdsCapacity);
-        _scene = new SceneIngestion(component, _options.RecentEvents);
+        _scene = new SceneIngestion(component, SceneSource.For(_options, component.Topics), _options.RecentEvents);
         _intake = new QuestionIntake(component.Topics, _options.MaxQuestionBytes, _options.ReplyTopics);
         _queue = new FairQueue<PendingQuestion>(_options.QueueCapacity, _options.QueuePerAsker);
         _publisher = new AnswerPublisher(component, _options, logger, _publishing.Token);

@@ -14,8 +14,10 @@ public static class DashboardCommand
         var httpPort = new Option<int>("--http-port") { Description = "HTTP port of the page; 0 picks a free one and prints it" + HelpDefault.Of(defaults.HttpPort) };
         var bind = new Option<string>("--bind") { Description = "Address to serve the page on" + HelpDefault.Of(defaults.BindAddress) };
         var broker = new Option<string>("--broker-ws") { Description = "Broker's MQTT-over-WebSockets URL, as the browser reaches it" + HelpDefault.Of(defaults.BrokerWebSocket) };
+        var fleet = new Option<bool>("--fleet") { Description = "Pointed at a hub: show every site (sites/{site}/...), their states and cameras, and ask a chosen site" + HelpDefault.Of(defaults.Fleet) };
         ConfigOption[] options =
         [
+            new(fleet, "Dashboard:Fleet"),
             new(httpPort, "Dashboard:HttpPort"), new(bind, "Dashboard:BindAddress"), new(broker, "Dashboard:BrokerWebSocket"),
             new(HostedCommand.Prefix, "Dashboard:Prefix"),
         ];

@@ -23,6 +23,7 @@ public static class LlmCommand
             new(new Option<uint>("--seed") { Description = "Sampling seed; same seed and prompt give the same answer" + HelpDefault.Of(defaults.Seed) }, "Llm:Seed"),
             new(new Option<string>("--system-prompt") { Description = "System prompt [default: a grounded, injection-aware camera assistant prompt]" }, "Llm:SystemPrompt"),
             new(new Option<int>("--queue") { Description = "Questions waiting for a slot, all askers together" + HelpDefault.Of(defaults.QueueCapacity) }, "Llm:QueueCapacity"),
+            new(new Option<bool>("--fleet") { Description = "At a hub: answer from every site's scene (sites/+/{prefix}/scene/+), naming each fact's site" + HelpDefault.Of(defaults.Fleet) }, "Llm:Fleet"),
             new(DurationOption.Create("--partial-interval", "Stream partial text on {reply topic}/partial at this interval, e.g. 250ms [default: off]"), "Llm:PartialInterval"),
         };
         return HostedCommand.Create("llm", "Answer questions about the scene with a GGUF model (LLamaSharp).", options,

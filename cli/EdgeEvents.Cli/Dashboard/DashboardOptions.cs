@@ -17,4 +17,9 @@ public sealed record DashboardOptions
     public string BrokerWebSocket { get; init; } = "ws://127.0.0.1:9001/mqtt";
     /// <summary>Topic prefix the page subscribes under. Default <c>edge</c>.</summary>
     public string Prefix { get; init; } = "edge";
+    /// <summary>
+    /// Fleet view, for a page pointed at a hub: every site (state from <c>fleet/sites/+</c>), their cameras as
+    /// <c>{site}/{camera}</c>, one event feed with the site on each row, and questions to a chosen site. Default false.
+    /// </summary>
+    public bool Fleet { get; init; }
 }

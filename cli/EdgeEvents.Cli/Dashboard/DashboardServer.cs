@@ -9,7 +9,8 @@ namespace EdgeEvents.Cli.Dashboard;
 
 /// <summary>
 /// Serves the dashboard: the static page embedded in this assembly (<c>Dashboard/page/</c>: HTML, JS, CSS and the
-/// vendored MQTT.js bundle) and <c>config.json</c>, which tells the page the broker's WebSocket URL and the prefix.
+/// vendored MQTT.js bundle) and <c>config.json</c>, which tells the page the broker's WebSocket URL, the prefix and
+/// whether to show the fleet.
 /// The page itself talks to the broker; this server only hands out files.
 /// </summary>
 public sealed class DashboardServer : IAsyncDisposable
@@ -37,7 +38,7 @@ public sealed class DashboardServer : IAsyncDisposable
     public static async Task<DashboardServer> StartAsync(DashboardOptions options, ILogger logger, CancellationToken ct)
     {
         var files = LoadPage();
-        files["config.json"] = (JsonSerializer.SerializeToUtf8Bytes(new { broker = options.BrokerWebSocket, prefix = options.Prefix }), "application/json");
+        files["config.json"] = (JsonSerializer.SerializeToUtf8Bytes(new { broker = options.BrokerWebSocket, prefix = options.Prefix, fleet = options.Fleet }), "application/json");
         var app = WebListener.CreateBuilder(options.BindAddress, options.HttpPort, logger).Build();
         app.Run(context => ServeAsync(context, files));
         await app.StartAsync(ct);

@@ -28,8 +28,9 @@ public sealed record NatsLinkSettings
 /// imports the site's subjects under <c>sites.{site}.</c> and exports the site's questions and control to it.
 /// Store-and-forward: the site runs JetStream in its own domain (its name), where the workers' <c>EDGE</c> stream keeps
 /// events, errors and answers while the link is down; a stream at the hub, in the site's account, sources it and
-/// republishes each message as <c>sites.{site}.{prefix}....</c>, which the hub account imports. Live subjects that are
-/// not stored (scene, status, stats, snapshots) reach the hub through a plain prefixed import.
+/// republishes each message as <c>sites.{site}.{prefix}....</c>, which the hub account imports. The site's leaf node
+/// does not export those kinds live, so they reach the hub in the site stream's order only. Subjects that are not
+/// stored (scene, status, stats, snapshots) reach the hub live through a plain prefixed import.
 /// </summary>
 public static class NatsLink
 {
@@ -60,6 +61,9 @@ public static class NatsLink
             .AppendLine("  remotes: [{")
             .AppendLine($"    urls: [{string.Join(", ", urls.Select(u => $"\"{u}\""))}]");
         if (s.CaFile is not null) text.AppendLine($"    tls: {{ ca_file: \"{s.CaFile}\" }}");
+        // Stored kinds reach the hub only through the hub stream's source, in the site stream's order: a live copy
+        // captured beside a backlog still being sourced would overtake it.
+        text.AppendLine($"    deny_exports: [{string.Join(", ", Stored.Select(k => $"\"{s.Prefix}.{k}.>\""))}]");
         return text.AppendLine("  }]").AppendLine("}").ToString();
     }
 
@@ -109,12 +113,13 @@ public static class NatsLink
 
     /// <summary>
     /// The hub stream of one site, as the JetStream API's stream configuration (JSON: <c>nats stream add --config</c>,
-    /// or a request on <c>$JS.API.STREAM.CREATE.FROM_SITE</c> made with the site's credentials, which log in to its account). It captures the stored
-    /// kinds live, sources the site's <see cref="SiteStream"/> for whatever the link missed (de-duplicated on
-    /// <c>Nats-Msg-Id</c>), and republishes every message under <c>sites.{site}.</c>.
+    /// or a request on <c>$JS.API.STREAM.CREATE.FROM_SITE</c> made with the site's credentials, which log in to its
+    /// account). It sources the site's <see cref="SiteStream"/> and republishes every message under <c>sites.{site}.</c>.
+    /// Its subjects are there because a republish needs them; a live copy they might capture (a site configured by hand
+    /// that exports the stored kinds) is dropped as a duplicate of the sourced one on <c>Nats-Msg-Id</c>.
     /// </summary>
     /// <param name="replicas">1, or 3 on a 3-node hub cluster so losing one hub server loses nothing.</param>
-    public static string HubStreamConfig(string site, int replicas, string prefix = TopicScheme.DefaultPrefix, TimeSpan? duplicateWindow = null)
+    public static string HubStreamConfig(string site, int replicas, string prefix = TopicScheme.DefaultPrefix)
     {
         SiteName.Validate(site);
         var config = new JsonObject
@@ -124,8 +129,8 @@ public static class NatsLink
             ["storage"] = "file",
             ["num_replicas"] = replicas,
             ["max_age"] = (long)TimeSpan.FromDays(7).TotalNanoseconds,
-            // A live copy and the sourced copy of one message meet here; the window must cover the longest cut.
-            ["duplicate_window"] = (long)(duplicateWindow ?? TimeSpan.FromHours(1)).TotalNanoseconds,
+            // Drops a message sourced again after a hub node failed over, and a live copy from a hand-made site link.
+            ["duplicate_window"] = (long)TimeSpan.FromMinutes(10).TotalNanoseconds,
             ["sources"] = new JsonArray(new JsonObject
             {
                 ["name"] = SiteStream,

@@ -53,6 +53,7 @@ public sealed partial class MqttTransport
             var result = await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
                 .WithTopicFilter(f => f
                     .WithTopic(subscription.WireFilter)
+                    .WithRetainAsPublished(request.RetainAsPublished)
                     .WithQualityOfServiceLevel(request.Delivery == Delivery.AtLeastOnce ? MqttQualityOfServiceLevel.AtLeastOnce : MqttQualityOfServiceLevel.AtMostOnce))
                 .Build(), ct);
             foreach (var item in result.Items)

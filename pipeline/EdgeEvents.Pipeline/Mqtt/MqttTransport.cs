@@ -27,6 +27,7 @@ public sealed partial class MqttTransport : IMessageTransport
     private readonly TopicScheme _topics;
     private readonly string _component;
     private readonly ILogger _logger;
+    private readonly Presence _presence;
     private readonly IMqttClient _client;
     private readonly RedeliveryIds _redeliveryIds;
     private readonly MqttClientOptions _clientOptions;
@@ -49,6 +50,7 @@ public sealed partial class MqttTransport : IMessageTransport
         _topics = topics;
         _component = component;
         _logger = logger;
+        _presence = options.Presence ?? new Presence(topics.Status(component), StatusPayloads.Online, StatusPayloads.Offline);
         ClientId = clientId;
         // Beside the outbox, so the ids of id-less messages survive a restart where the outbox does.
         _redeliveryIds = options.Outbox.Path is { Length: > 0 }
@@ -95,7 +97,7 @@ public sealed partial class MqttTransport : IMessageTransport
                     throw new InvalidOperationException($"Broker refused the connection: {result.ResultCode} {result.ReasonString}");
                 _logger.LogInformation("Connected to {Broker} as {ClientId} (session present: {SessionPresent})", _address, ClientId, result.IsSessionPresent);
                 await ResubscribeAllAsync(ct);
-                await PublishStatusAsync(StatusPayloads.Online, ct);
+                await PublishStatusAsync(_presence.Online, ct);
                 delay = _options.ReconnectMinDelay;
                 _connected.TrySetResult();
                 ConnectionChanged?.Invoke(true);
@@ -148,8 +150,8 @@ public sealed partial class MqttTransport : IMessageTransport
             .WithSessionExpiryInterval(_options.PersistentSession ? (uint)_options.SessionExpiry.TotalSeconds : 0)
             .WithKeepAlivePeriod(_options.KeepAlive)
             .WithTimeout(TimeSpan.FromSeconds(10))
-            .WithWillTopic(_topics.Status(_component))
-            .WithWillPayload(Encoding.UTF8.GetBytes(StatusPayloads.Offline))
+            .WithWillTopic(_presence.Topic)
+            .WithWillPayload(Encoding.UTF8.GetBytes(_presence.Offline))
             .WithWillRetain(true)
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithWillContentType("text/plain");
@@ -186,7 +188,7 @@ public sealed partial class MqttTransport : IMessageTransport
 
     private Task PublishStatusAsync(string state, CancellationToken ct) =>
         UntilSent(_client.PublishAsync(new MqttApplicationMessageBuilder()
-            .WithTopic(_topics.Status(_component))
+            .WithTopic(_presence.Topic)
             .WithPayload(Encoding.UTF8.GetBytes(state))
             .WithContentType("text/plain")
             .WithRetainFlag()
@@ -201,7 +203,7 @@ public sealed partial class MqttTransport : IMessageTransport
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await PublishStatusAsync(StatusPayloads.Offline, timeout.Token);
+                await PublishStatusAsync(_presence.Offline, timeout.Token);
                 await _client.DisconnectAsync(new MqttClientDisconnectOptions(), timeout.Token);
             }
             catch (Exception ex)

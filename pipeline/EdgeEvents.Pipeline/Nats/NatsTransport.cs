@@ -25,6 +25,7 @@ public sealed partial class NatsTransport : IMessageTransport
     private readonly TopicScheme _topics;
     private readonly string _component;
     private readonly ILogger _logger;
+    private readonly Presence _presence;
     private readonly NatsConnection _connection;
     private readonly NatsJSContext _js;
     private readonly NatsJetStreamOptions? _jetStream;
@@ -51,6 +52,7 @@ public sealed partial class NatsTransport : IMessageTransport
         _topics = topics;
         _component = component;
         _logger = logger;
+        _presence = options.Presence ?? new Presence(topics.Status(component), StatusPayloads.Online, StatusPayloads.Offline);
         ClientId = clientId;
         _jetStream = natsOptions.JetStream;
         if (_jetStream is not null)
@@ -194,13 +196,13 @@ public sealed partial class NatsTransport : IMessageTransport
                 _logger.LogWarning("{Broker} has no JetStream: at-least-once falls back to publish + flush, durable subscriptions to core queue groups, and nothing is retained", _address);
             }
         }
-        await SendStatusAsync(StatusPayloads.Online, ct);
+        await SendStatusAsync(_presence.Online, ct);
     }
 
-    /// <summary>Retained (when the retained stream exists) <c>online</c>/<c>offline</c> on <c>{prefix}/status/{component}</c>.</summary>
+    /// <summary>Retained (when the retained stream covers it) presence payload, by default <c>online</c>/<c>offline</c> on <c>{prefix}/status/{component}</c>.</summary>
     private Task SendStatusAsync(string state, CancellationToken ct)
     {
-        var topic = _topics.Status(_component);
+        var topic = _presence.Topic;
         var subject = NatsSubjects.ForTopic(topic);
         var stored = NatsSubjects.Covered(subject, _storedSubjects);
         return SendAsync(new OutgoingMessage(topic, Encoding.UTF8.GetBytes(state))
@@ -262,7 +264,7 @@ public sealed partial class NatsTransport : IMessageTransport
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await SendStatusAsync(StatusPayloads.Offline, timeout.Token);
+                await SendStatusAsync(_presence.Offline, timeout.Token);
             }
             catch (Exception ex)
             {

@@ -13,6 +13,12 @@ public sealed record SubscriptionRequest(string Filter)
     /// <summary>Acknowledge only when the handler calls <see cref="ReceivedMessage.AckAsync"/>. Default false: acknowledged on receipt.</summary>
     public bool ManualAck { get; init; }
     /// <summary>
+    /// MQTT only: keep the retain flag of messages forwarded live (<see cref="ReceivedMessage.Retained"/> true for a
+    /// retained publish, not only for the stored copy sent at subscribe time), for a bridge that re-publishes them.
+    /// Default false.
+    /// </summary>
+    public bool RetainAsPublished { get; init; }
+    /// <summary>
     /// NATS only: consume through a JetStream durable consumer of this name (the stream must cover the subject).
     /// MQTT gets durability from the persistent session instead.
     /// </summary>

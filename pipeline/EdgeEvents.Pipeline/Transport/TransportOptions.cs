@@ -36,6 +36,8 @@ public sealed record TransportOptions
     public int BufferSize { get; init; } = 64 * 1024;
     /// <summary>Store-and-forward outbox for at-least-once publishes; off unless <c>Outbox:Path</c> is set (the CLI workers set it).</summary>
     public OutboxOptions Outbox { get; init; } = new();
+    /// <summary>Where the connection is announced. Default null: <c>{prefix}/status/{component}</c>, <c>online</c>/<c>offline</c>.</summary>
+    public Presence? Presence { get; init; }
     /// <summary>NATS-only settings (JetStream streams, retained state). Section <c>Transport:Nats</c>.</summary>
     public Nats.NatsOptions Nats { get; init; } = Pipeline.Nats.NatsOptions.Default;
 
@@ -48,7 +50,7 @@ public sealed record TransportOptions
         builder.Append($"Password = {(Password is null ? "null" : "***")}, PasswordFile = {PasswordFile}, CaFile = {CaFile}, ");
         builder.Append($"PersistentSession = {PersistentSession}, SessionExpiry = {SessionExpiry}, MaxPayloadBytes = {MaxPayloadBytes}, ");
         builder.Append($"KeepAlive = {KeepAlive}, ReconnectMinDelay = {ReconnectMinDelay}, ReconnectMaxDelay = {ReconnectMaxDelay}, ");
-        builder.Append($"BufferSize = {BufferSize}, Outbox = {Outbox}, Nats = {Nats}");
+        builder.Append($"BufferSize = {BufferSize}, Outbox = {Outbox}, Presence = {Presence}, Nats = {Nats}");
         return true;
     }
 }

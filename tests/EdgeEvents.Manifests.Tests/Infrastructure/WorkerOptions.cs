@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using EdgeEvents.Camera;
 using EdgeEvents.Detector;
+using EdgeEvents.Fleet;
 using EdgeEvents.Llm;
 using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Configuration;
@@ -30,6 +31,7 @@ public static class WorkerOptions
         [DetectorOptions.Section] = typeof(DetectorOptions),
         [SceneOptions.Section] = typeof(SceneOptions),
         [LlmOptions.Section] = typeof(LlmOptions),
+        [FleetOptions.Section] = typeof(FleetOptions),
     };
 
     /// <summary>Sections every hosted command reads, whatever its role.</summary>

@@ -8,11 +8,11 @@ using EdgeEvents.Pipeline.Transport;
 namespace EdgeEvents.Llm.Scene;
 
 /// <summary>
-/// Feeds the worker's <see cref="SceneContext"/> from <c>{prefix}/scene/+</c> (retained states) and
-/// <c>{prefix}/events/+</c>, and remembers the trace context of each camera's latest state so an answer can link to
+/// Feeds the worker's <see cref="SceneContext"/> from the retained scene states and the events of its
+/// <see cref="SceneSource"/> (the site's own cameras, or every site's at a hub), and remembers the trace context of each camera's latest state so an answer can link to
 /// the states it used.
 /// </summary>
-internal sealed class SceneIngestion(EdgeComponent component, int recentEvents)
+internal sealed class SceneIngestion(EdgeComponent component, SceneSource source, int recentEvents)
 {
     private readonly SceneContext _scene = new(recentEvents);
     private readonly Lock _lock = new();
@@ -29,12 +29,11 @@ internal sealed class SceneIngestion(EdgeComponent component, int recentEvents)
     /// </summary>
     public async Task SubscribeAsync(CancellationToken ct)
     {
-        var topics = component.Topics;
-        _states = await component.Transport.SubscribeAsync(new SubscriptionRequest(topics.AllOf(Contracts.Topics.TopicKind.Scene))
+        _states = await component.Transport.SubscribeAsync(new SubscriptionRequest(source.StatesFilter)
         {
             Delivery = Delivery.AtMostOnce, Overload = OverloadPolicy.DropOldest,
         }, ct);
-        _events = await component.Transport.SubscribeAsync(new SubscriptionRequest(topics.AllOf(Contracts.Topics.TopicKind.Events))
+        _events = await component.Transport.SubscribeAsync(new SubscriptionRequest(source.EventsFilter)
         {
             Delivery = Delivery.AtMostOnce, Overload = OverloadPolicy.DropOldest,
         }, ct);
@@ -75,7 +74,7 @@ internal sealed class SceneIngestion(EdgeComponent component, int recentEvents)
 
     private void ApplyState(ReceivedMessage message)
     {
-        var (_, camera) = component.Topics.Parse(message.Topic);
+        var camera = source.CameraOf(message.Topic);
         if (camera is null) return;
         if (message.Payload.IsEmpty)
         {
@@ -97,7 +96,7 @@ internal sealed class SceneIngestion(EdgeComponent component, int recentEvents)
 
     private void ApplyEvent(ReceivedMessage message)
     {
-        var (_, camera) = component.Topics.Parse(message.Topic);
+        var camera = source.CameraOf(message.Topic);
         if (camera is null) return;
         try
         {

@@ -1,12 +1,15 @@
 // EdgeEvents dashboard: one MQTT-over-WebSockets client (MQTT.js) subscribed to the topics in the README's table.
-// The broker URL and prefix come from the serving CLI (config.json), overridden by ?broker=…&prefix=…&asker=….
+// The broker URL and prefix come from the serving CLI (config.json), overridden by ?broker=…&prefix=…&asker=…&fleet=1.
+// Fleet view (at a hub): every site's topics under sites/{site}/{prefix}/…, cameras named {site}/{camera}, site states
+// from fleet/sites/+, questions to one site (sites/{site}/{prefix}/questions/…) or to the hub's own LLM worker.
 "use strict";
 
 const MAX_EVENTS = 100;
 const MAX_ANSWERS = 10;
 const decoder = new TextDecoder();
 const $ = (selector, root = document) => root.querySelector(selector);
-const cameras = new Map(); // camera id → { card, snapshotUrl }
+const cameras = new Map(); // camera id ({site}/{camera} in the fleet view) → { card, snapshotUrl }
+const sites = new Map(); // site name → its list item (fleet view)
 const pending = new Map(); // question id → answer list item
 const answered = new Set(); // answer ids shown (the latest answer is retained: a reconnect delivers it again)
 
@@ -16,7 +19,11 @@ async function main() {
   const config = await loadConfig();
   const prefix = config.prefix;
   const asker = config.asker;
+  const fleet = config.fleet;
+  const scope = fleet ? `sites/+/${prefix}` : prefix;
   $("[data-testid=broker-url]").textContent = config.broker;
+  $("[data-testid=sites]").hidden = !fleet;
+  $("[data-testid=question-site]").hidden = !fleet;
 
   const client = mqtt.connect(config.broker, {
     protocolVersion: 5,
@@ -28,7 +35,10 @@ async function main() {
   });
   client.on("connect", () => {
     showConnection("connected", "connected");
-    client.subscribe([`${prefix}/snapshots/+`, `${prefix}/scene/+`, `${prefix}/events/+`, `${prefix}/status/+`, `${prefix}/answers/${asker}`], { qos: 1 }, (error, granted) => {
+    const topics = [`${scope}/snapshots/+`, `${scope}/scene/+`, `${scope}/events/+`, `${scope}/status/+`, `${scope}/answers/${asker}`];
+    // The hub's own LLM worker (llm --fleet) answers questions to all sites on the hub's prefix.
+    if (fleet) topics.push("fleet/sites/+", `${prefix}/answers/${asker}`);
+    client.subscribe(topics, { qos: 1 }, (error, granted) => {
       const refused = (granted || []).filter((g) => g.qos >= 128).map((g) => g.topic);
       if (error || refused.length > 0) showConnection("error", `subscription refused: ${error ? error.message : refused.join(", ")}`);
     });
@@ -38,12 +48,15 @@ async function main() {
   client.on("offline", () => showConnection("disconnected", "disconnected"));
   client.on("error", (error) => showConnection("error", error.message));
   client.on("message", (topic, payload) => {
-    const [, kind, name] = topic.slice(prefix.length).split("/");
+    const { site, kind, name } = route(topic, prefix);
+    const key = (id) => (site ? `${site}/${id}` : id);
     try {
-      if (kind === "snapshots") showSnapshot(name, payload);
-      else if (kind === "scene") showScene(name, payload.length === 0 ? null : json(payload));
-      else if (kind === "events") showEvent(json(payload));
-      else if (kind === "status") showStatus(name, decoder.decode(payload));
+      if (site) knownSite(site);
+      if (kind === "site") showSite(name, payload.length === 0 ? null : json(payload));
+      else if (kind === "snapshots") showSnapshot(key(name), payload);
+      else if (kind === "scene") showScene(key(name), payload.length === 0 ? null : json(payload));
+      else if (kind === "events") showEvent(json(payload), site);
+      else if (kind === "status") showStatus(key(name), decoder.decode(payload));
       else if (kind === "answers") showAnswer(json(payload));
     } catch (error) {
       console.warn(`unreadable message on ${topic}: ${error.message}`);
@@ -55,10 +68,16 @@ async function main() {
     const form = e.target;
     const text = form.question.value.trim();
     if (!text) return;
-    const question = { version: 1, id: randomHex(16), createdAt: new Date().toISOString(), text, asker, replyTo: `${prefix}/answers/${asker}` };
-    if (form.camera.value) question.camera = form.camera.value;
+    // Fleet view: a camera ({site}/{camera}) picks its site; the answer comes back on the asker's default topic at that
+    // site, which its link maps to sites/{site}/{prefix}/answers/{asker} (a replyTo would name a site-local topic).
+    let site = fleet ? form.site.value : "";
+    let cameraId = form.camera.value;
+    if (fleet && cameraId) [site, cameraId] = [cameraId.slice(0, cameraId.indexOf("/")), cameraId.slice(cameraId.indexOf("/") + 1)];
+    const question = { version: 1, id: randomHex(16), createdAt: new Date().toISOString(), text, asker };
+    if (!fleet) question.replyTo = `${prefix}/answers/${asker}`;
+    if (cameraId) question.camera = cameraId;
     const item = addQuestion(question);
-    client.publish(`${prefix}/questions/${asker}`, JSON.stringify(question), { qos: 1, properties: { contentType: "application/json" } }, (error) => {
+    client.publish(`${site ? `sites/${site}/` : ""}${prefix}/questions/${asker}`, JSON.stringify(question), { qos: 1, properties: { contentType: "application/json" } }, (error) => {
       if (error) fillAnswer(item, "error", `not sent: ${error.message}`);
     });
     form.question.value = "";
@@ -78,7 +97,47 @@ async function loadConfig() {
     broker: query.get("broker") || served.broker || `ws://${location.hostname || "127.0.0.1"}:9001/mqtt`,
     prefix: query.get("prefix") || served.prefix || "edge",
     asker: query.get("asker") || `dashboard-${randomHex(3)}`,
+    fleet: query.has("fleet") ? query.get("fleet") !== "0" : served.fleet === true,
   };
+}
+
+// {site, kind, name} of a topic: {prefix}/{kind}/{name}, sites/{site}/{prefix}/{kind}/{name}, or fleet/sites/{site}.
+function route(topic, prefix) {
+  if (topic.startsWith("fleet/sites/")) return { site: null, kind: "site", name: topic.slice("fleet/sites/".length) };
+  let site = null;
+  if (topic.startsWith("sites/")) {
+    const end = topic.indexOf("/", "sites/".length);
+    site = topic.slice("sites/".length, end);
+    topic = topic.slice(end + 1);
+  }
+  const [, kind, name] = topic.slice(prefix.length).split("/");
+  return { site, kind, name };
+}
+
+// A site's entry in the sites bar and the ask box's site selector; its state comes from fleet/sites/{site}.
+function knownSite(name) {
+  let item = sites.get(name);
+  if (item) return item;
+  item = element("li", "", { "data-site": name, "data-state": "unknown" });
+  item.append(element("b", name), element("span", "unknown", { "data-testid": "site-state" }), element("span", "", { class: "muted", "data-testid": "site-detail" }));
+  sites.set(name, item);
+  const after = [...sites.keys()].sort().find((other) => other > name);
+  $("[data-testid=sites]").insertBefore(item, after ? sites.get(after) : null);
+  const option = element("option", name, { value: name });
+  const select = $("[data-testid=question-site]");
+  select.insertBefore(option, [...select.options].find((o) => o.value > name) ?? null);
+  return item;
+}
+
+function showSite(name, status) {
+  const item = knownSite(name);
+  const state = status ? status.state : "unknown";
+  item.dataset.state = state;
+  $("[data-testid=site-state]", item).textContent = state;
+  $("[data-testid=site-detail]", item).textContent = status
+    ? `${status.cameras?.length ?? 0} cameras · ${status.eventsLastMinute ?? 0} events/min${status.link ? ` · link ${status.link}` : ""}`
+    : "";
+  item.title = status?.since ? `${name}: ${state} since ${clock(new Date(status.since))}` : name;
 }
 
 function showConnection(state, text) {
@@ -130,11 +189,13 @@ function showScene(id, scene) {
   if (scene && scene.objects.length === 0) list.append(element("li", "nothing in view", { class: "muted" }));
 }
 
-function showEvent(e) {
-  camera(e.camera);
+function showEvent(e, site) {
+  camera(site ? `${site}/${e.camera}` : e.camera);
   const what = e.type === "count" ? counts(e.counts) : `${e.label ?? ""} ${shortTrack(e.trackId)}${e.changes?.length ? ` (${e.changes.join(", ")})` : ""}`;
   const item = element("li", "", { "data-testid": "event", "data-type": e.type });
-  item.append(element("time", clock(new Date(e.createdAt))), element("span", e.camera, { class: "camera-name" }),
+  item.append(element("time", clock(new Date(e.createdAt))));
+  if (site) item.append(element("span", site, { class: "site-name", "data-testid": "event-site" }));
+  item.append(element("span", e.camera, { class: "camera-name" }),
     element("span", e.type, { class: `tag ${e.type}` }), element("span", what));
   const list = $("[data-testid=events]");
   list.prepend(item);
