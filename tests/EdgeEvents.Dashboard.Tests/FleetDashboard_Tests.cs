@@ -58,7 +58,7 @@ public sealed class FleetDashboard_Tests(ITestOutputHelper output)
         Assert.Equal(plantA.Questions("operator"), asked.Topic);
         var question = MessageCodec.Deserialize<Question>(asked.Payload, ContentTypes.Json);
         Assert.Null(question.ReplyTo);
-        var answer = new Answer { Id = Answer.IdFor(question.Id), QuestionId = question.Id, Question = question.Text, FactsAnswer = "There are 2 people on cam1." };
+        var answer = new Answer { Id = Answer.IdFor("operator", question.Id), QuestionId = question.Id, Question = question.Text, Asker = "operator", FactsAnswer = "There are 2 people on cam1." };
         await sites.PublishAsync(Json(plantA.Answers("operator"), answer), default);
         await Expect(page.GetByTestId("answer").GetByTestId("answer-text")).ToHaveTextAsync("There are 2 people on cam1.");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = HeadlessChromium.Artifact("fleet-dashboard.png"), FullPage = true });
