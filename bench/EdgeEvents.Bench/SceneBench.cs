@@ -179,7 +179,7 @@ public static class SceneBench
             if (state.Frame.Sequence == last) pending.Remove(state.Camera);
         }
         var rounds = 1 / watch.Elapsed.TotalSeconds;
-        var errors = host.Services.GetRequiredKeyedService<EdgeComponent>(SceneWorker.ComponentName).Errors.Count;
+        var errors = host.Services.GetRequiredKeyedService<EdgeComponent>(SceneWorker.Component).Errors.Count;
         await host.StopAsync();
         return (rounds, errors);
     }

@@ -24,7 +24,7 @@ internal static class HubFleet
         };
         foreach (var (key, value) in transport) settings[key] = value;
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.AddEdgeServiceDefaults(FleetWorker.ComponentName);
+        builder.AddEdgeServiceDefaults(FleetWorker.Component);
         builder.Services.AddFleetWorker(builder.Configuration);
         var host = builder.Build();
         await host.StartAsync();

@@ -16,7 +16,7 @@ internal sealed class SceneHost : WorkerHost
     /// <summary>A separate connection for publishing detections and subscribing to the worker's output.</summary>
     public IMessageTransport Client { get; }
 
-    public EdgeComponent Component => ComponentNamed(SceneWorker.ComponentName);
+    public EdgeComponent Component => ComponentNamed(SceneWorker.Component);
 
     public SceneWorker Worker => Service<SceneWorker>();
 

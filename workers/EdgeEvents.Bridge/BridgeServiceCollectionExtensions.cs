@@ -12,7 +12,7 @@ public static class BridgeServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddBridge(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddEdgeComponent(configuration, BridgeWorker.ComponentName);
+        services.AddEdgeComponent(configuration, BridgeWorker.Component);
         services.AddEdgeOptions<BridgeOptions>(configuration, BridgeOptions.Section);
         services.AddSingleton<BridgeWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<BridgeWorker>());

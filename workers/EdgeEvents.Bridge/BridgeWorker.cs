@@ -20,7 +20,8 @@ namespace EdgeEvents.Bridge;
 /// </summary>
 public sealed class BridgeWorker : BackgroundService
 {
-    public const string ComponentName = "bridge";
+    /// <summary>Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.</summary>
+    public const string Component = "bridge";
 
     private readonly EdgeComponent _local;
     private readonly BridgeOptions _options;
@@ -31,13 +32,13 @@ public sealed class BridgeWorker : BackgroundService
     private long _down;
     private long _snapshotsSkipped;
 
-    public BridgeWorker([FromKeyedServices(ComponentName)] EdgeComponent local, IOptions<BridgeOptions> options, ILoggerFactory loggers)
+    public BridgeWorker([FromKeyedServices(Component)] EdgeComponent local, IOptions<BridgeOptions> options, ILoggerFactory loggers)
     {
         _local = local;
         _options = options.Value;
         _mapping = new SiteMapping(_options.Site, local.Topics);
         _logger = loggers.CreateLogger<BridgeWorker>();
-        _hub = TransportFactory.Create(_options.HubTransport(local.Topics.Prefix), ComponentName, loggers);
+        _hub = TransportFactory.Create(_options.HubTransport(local.Topics.Prefix), Component, loggers);
     }
 
     /// <summary>Messages handed to the hub side (committed to its outbox, or sent at most once) since start.</summary>

@@ -19,6 +19,7 @@ public sealed class CameraWorker(
     IHostApplicationLifetime lifetime,
     ILogger<CameraWorker> logger) : BackgroundService
 {
+    /// <summary>Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.</summary>
     public const string Component = "camera";
 
     private long _published;

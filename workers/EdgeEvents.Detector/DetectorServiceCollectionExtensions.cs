@@ -9,20 +9,17 @@ namespace EdgeEvents.Detector;
 
 public static class DetectorServiceCollectionExtensions
 {
-    /// <summary>Component name: the key of its <see cref="EdgeComponent"/>, its status and error topics.</summary>
-    public const string Component = "detector";
-
     /// <summary>
     /// Registers the detector: its <see cref="EdgeComponent"/> (transport from <c>Transport</c>), <see cref="DetectorOptions"/>
     /// from section <c>Detector</c> (unknown keys fail), and the <see cref="DetectorWorker"/> hosted service.
     /// </summary>
     public static IServiceCollection AddDetectorWorker(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddEdgeComponent(configuration, Component);
+        services.AddEdgeComponent(configuration, DetectorWorker.Component);
         services.AddEdgeOptions<DetectorOptions>(configuration, DetectorOptions.Section);
         services.AddSingleton(sp => new DetectorWorker(
             sp.GetRequiredService<IOptions<DetectorOptions>>().Value,
-            sp.GetRequiredKeyedService<EdgeComponent>(Component),
+            sp.GetRequiredKeyedService<EdgeComponent>(DetectorWorker.Component),
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<DetectorWorker>());
         return services;

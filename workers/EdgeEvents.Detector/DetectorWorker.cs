@@ -25,6 +25,9 @@ namespace EdgeEvents.Detector;
 /// </summary>
 public sealed class DetectorWorker : BackgroundService
 {
+    /// <summary>Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.</summary>
+    public const string Component = "detector";
+
     private readonly DetectorOptions _options;
     private readonly EdgeComponent _component;
     private readonly ILoggerFactory _loggerFactory;

@@ -13,7 +13,7 @@ public static class FleetServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddFleetWorker(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddEdgeComponent(configuration, FleetWorker.ComponentName);
+        services.AddEdgeComponent(configuration, FleetWorker.Component);
         services.AddEdgeOptions<FleetOptions>(configuration, FleetOptions.Section);
         services.TryAddSingleton(TimeProvider.System);
         services.AddHostedService<FleetWorker>();

@@ -18,7 +18,8 @@ namespace EdgeEvents.Fleet;
 /// </summary>
 public sealed class FleetWorker : BackgroundService
 {
-    public const string ComponentName = "fleet";
+    /// <summary>Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.</summary>
+    public const string Component = "fleet";
 
     private readonly EdgeComponent _component;
     private readonly FleetOptions _options;
@@ -28,7 +29,7 @@ public sealed class FleetWorker : BackgroundService
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    public FleetWorker([FromKeyedServices(ComponentName)] EdgeComponent component, IOptions<FleetOptions> options, TimeProvider clock, ILogger<FleetWorker> logger)
+    public FleetWorker([FromKeyedServices(Component)] EdgeComponent component, IOptions<FleetOptions> options, TimeProvider clock, ILogger<FleetWorker> logger)
     {
         _component = component;
         _options = options.Value;

@@ -29,6 +29,7 @@ namespace EdgeEvents.Llm;
 /// </summary>
 public sealed class LlmWorker : BackgroundService
 {
+    /// <summary>Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.</summary>
     public const string Component = "llm";
 
     private static readonly TimeSpan PublishGrace = TimeSpan.FromSeconds(5);

@@ -13,7 +13,7 @@ public static class SceneServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddSceneWorker(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddEdgeComponent(configuration, SceneWorker.ComponentName);
+        services.AddEdgeComponent(configuration, SceneWorker.Component);
         services.AddEdgeOptions<SceneOptions>(configuration, SceneOptions.Section);
         services.AddEdgeOptions<HomeAssistantOptions>(configuration, HomeAssistantOptions.Section);
         services.AddSingleton<SceneWorker>();

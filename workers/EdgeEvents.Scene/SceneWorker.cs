@@ -22,7 +22,8 @@ namespace EdgeEvents.Scene;
 /// </summary>
 public sealed class SceneWorker : BackgroundService
 {
-    public const string ComponentName = "scene";
+    /// <summary>Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.</summary>
+    public const string Component = "scene";
 
     // Bounds how late a rate-limited scene publish or a timer-driven track end can be.
     private static readonly TimeSpan HousekeepingPeriod = TimeSpan.FromMilliseconds(100);
@@ -37,7 +38,7 @@ public sealed class SceneWorker : BackgroundService
     private readonly SemaphoreSlim _gate = new(1, 1);
     private int _republish;
 
-    public SceneWorker([FromKeyedServices(ComponentName)] EdgeComponent component, IOptions<SceneOptions> options,
+    public SceneWorker([FromKeyedServices(Component)] EdgeComponent component, IOptions<SceneOptions> options,
         IOptions<HomeAssistantOptions> homeAssistant, ILogger<SceneWorker> logger)
     {
         _component = component;

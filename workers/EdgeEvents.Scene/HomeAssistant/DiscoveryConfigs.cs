@@ -65,7 +65,7 @@ public sealed class DiscoveryConfigs(TopicScheme topics, HomeAssistantOptions op
     private DiscoveryConfig Config(string component, string camera, string objectId, JsonObject payload)
     {
         payload["unique_id"] = $"edgeevents_{topics.Prefix.Replace('/', '_')}_{camera}_{objectId}";
-        payload["availability"] = new JsonArray(Availability(topics.Status(SceneWorker.ComponentName)), Availability(topics.Status(camera)));
+        payload["availability"] = new JsonArray(Availability(topics.Status(SceneWorker.Component)), Availability(topics.Status(camera)));
         payload["availability_mode"] = "all";
         payload["device"] = new JsonObject
         {
