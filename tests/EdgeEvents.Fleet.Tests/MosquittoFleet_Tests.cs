@@ -16,7 +16,6 @@ namespace EdgeEvents.Fleet.Tests;
 /// mosquitto</c> prints (the hub with its ACL), a fault proxy standing for each site's WAN link, the fleet component at
 /// the hub. Site <c>north</c> runs camera, detector, scene and LLM; site <c>south</c> runs an LLM worker.
 /// </summary>
-[Collection(FleetCollection.Name)]
 public sealed class MosquittoFleet_Tests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Cut = TimeSpan.FromSeconds(60);

@@ -15,7 +15,6 @@ namespace EdgeEvents.Fleet.Tests;
 /// JetStream, both configured from <c>edge-events link nats</c>; one fault proxy per hub server stands for the WAN.
 /// North runs camera, detector, scene and LLM; the fleet component runs at the hub.
 /// </summary>
-[Collection(FleetCollection.Name)]
 public sealed class NatsFleet_Tests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Cut = TimeSpan.FromSeconds(60);
