@@ -27,6 +27,9 @@ internal sealed class FleetWatch : IAsyncDisposable
             catch (OperationCanceledException) { }
         });
 
+    public static async Task<FleetWatch> StartAsync(IMessageTransport hub) =>
+        new(await hub.SubscribeAsync(new SubscriptionRequest(Contracts.Topics.FleetTopics.AllSiteStatuses), default));
+
     public SiteStatus? Latest(string site) => _latest.GetValueOrDefault(site);
 
     /// <summary>Waits until the site's latest status is <paramref name="state"/>; returns it.</summary>
