@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Configuration;
+using EdgeEvents.Testing;
 using Microsoft.Extensions.Hosting;
 
 namespace EdgeEvents.Fleet.Tests;
@@ -9,12 +9,10 @@ internal static class HubFleet
     /// <summary>A site silent this long is offline: longer than a few of the sites' 2 s stats intervals.</summary>
     public static readonly TimeSpan SiteTimeout = TimeSpan.FromSeconds(8);
 
-    public static async Task<IHost> StartAsync(string brokerUrl, Dictionary<string, string?> transport)
+    public static Task<IHost> StartAsync(string brokerUrl, Dictionary<string, string?> transport)
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         var settings = new Dictionary<string, string?>
         {
-            ["Transport:Broker"] = brokerUrl,
             ["Transport:ClientId"] = "hub-fleet",
             ["Transport:ReconnectMaxDelay"] = "00:00:01",
             ["Stats:IntervalSeconds"] = "0",
@@ -23,11 +21,10 @@ internal static class HubFleet
             ["Fleet:PublishInterval"] = "00:00:01",
         };
         foreach (var (key, value) in transport) settings[key] = value;
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.AddEdgeServiceDefaults(FleetWorker.Component);
-        builder.Services.AddFleetWorker(builder.Configuration);
-        var host = builder.Build();
-        await host.StartAsync();
-        return host;
+        return WorkerHost.StartHostAsync(brokerUrl, builder =>
+        {
+            builder.AddEdgeServiceDefaults(FleetWorker.Component);
+            builder.Services.AddFleetWorker(builder.Configuration);
+        }, settings);
     }
 }

@@ -1,7 +1,10 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -28,6 +31,9 @@ public sealed class FleetWorker : BackgroundService
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    // edge.fleet.site.up per site, read by the metrics collection on its own thread.
+    private readonly ConcurrentDictionary<string, long> _siteUp = new(StringComparer.Ordinal);
+    private readonly List<IDisposable> _siteGauges = [];
 
     public FleetWorker([FromKeyedServices(Component)] EdgeComponent component, IOptions<FleetOptions> options, TimeProvider clock, ILogger<FleetWorker> logger)
     {
@@ -97,6 +103,7 @@ public sealed class FleetWorker : BackgroundService
             {
                 foreach (var status in changed)
                 {
+                    ReportUp(status);
                     if (status.State != SiteStates.Online)
                         _logger.LogDebug("Site {Site} is {State} since {Since:O}", status.Site, status.State, status.Since);
                     await PublishAsync(FleetTopics.SiteStatus(status.Site), status, ct);
@@ -108,6 +115,24 @@ public sealed class FleetWorker : BackgroundService
                 _component.Errors.Report(ErrorKinds.Internal, $"Publishing the fleet state failed: {ex.Message}");
             }
         }
+    }
+
+    private void ReportUp(SiteStatus status)
+    {
+        var up = status.State == SiteStates.Offline ? 0 : 1;
+        if (!_siteUp.TryAdd(status.Site, up))
+        {
+            _siteUp[status.Site] = up;
+            return;
+        }
+        _siteGauges.Add(EdgeTelemetry.FleetSiteUp.Observe(() => _siteUp[status.Site],
+            new TagList { { EdgeTelemetry.Tags.Component, _component.Name }, { EdgeTelemetry.Tags.Site, status.Site } }));
+    }
+
+    public override void Dispose()
+    {
+        foreach (var gauge in _siteGauges) gauge.Dispose();
+        base.Dispose();
     }
 
     private ValueTask PublishAsync<T>(string topic, T message, CancellationToken ct) where T : IEdgeMessage =>

@@ -27,6 +27,7 @@ public static class EdgeTelemetry
         public const string Status = "status";
         public const string Label = "label";
         public const string Type = "type";
+        public const string Site = "site";
         /// <summary>Topic class (<c>frames</c>, <c>detections</c>, …), never the full topic: bounded cardinality.</summary>
         public const string Topic = "topic";
         public const string Queue = "queue";
@@ -120,6 +121,9 @@ public static class EdgeTelemetry
 
     public static readonly GaugeRegistry OutboxSize = new(Meter,
         "edge.outbox.size", "{message}", "Messages stored in the outbox waiting for the broker, by component.");
+
+    public static readonly GaugeRegistry FleetSiteUp = new(Meter,
+        "edge.fleet.site.up", "{site}", "At the hub: 1 while the fleet component sees a site online or degraded, 0 while it is offline; by site.");
 
     public static readonly GaugeRegistry BrokerConnected = new(Meter,
         "edge.broker.connected", "{connection}", "1 while the component is connected to its broker, else 0; by component and messaging.system.");

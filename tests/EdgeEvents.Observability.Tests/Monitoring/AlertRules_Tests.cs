@@ -12,7 +12,7 @@ public sealed class AlertRules_Tests(ITestOutputHelper output) : IDisposable
         var (exit, text) = await Promtool.RunAsync(Promtool.MonitoringFolder, "check", "rules", Promtool.RulesFile);
         output.WriteLine(text);
         Assert.True(exit == 0, text);
-        Assert.Contains("SUCCESS: 6 rules found", text);
+        Assert.Contains("SUCCESS: 7 rules found", text);
     }
 
     [Fact]
