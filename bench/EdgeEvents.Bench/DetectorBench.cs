@@ -3,13 +3,13 @@ using System.CommandLine.Parsing;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using EdgeEvents.Broker;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Detector;
 using EdgeEvents.Detector.Imaging;
 using EdgeEvents.Detector.Inference;
 using EdgeEvents.Detector.Snapshots;
-using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -40,8 +40,10 @@ public static class DetectorBench
     {
         var quick = BenchOptions.Quick("Shorter rounds (4 s), 1 round (3 with --snapshots), fewer decode iterations");
         var model = new Option<string>("--model") { Description = "ONNX model [default: yolov8n_int8_dynamic.onnx]" };
-        var seconds = new Option<double>("--seconds") { Description = "Seconds per side and round [default: 10, " +
-            "--quick 4]" };
+        var seconds = new Option<double>("--seconds")
+        {
+            Description = "Seconds per side and round [default: 10, --quick 4]",
+        };
         var rounds = new Option<int>("--rounds")
         {
             Description = "Alternating rounds, median ratio [default: 5, --quick 1; with --snapshots 7, --quick 3]",
@@ -57,16 +59,22 @@ public static class DetectorBench
         };
         var overload = BenchOptions.WithDefault("--overload",
             "Offered frame rate as a multiple of the bare rate", 1.25);
-        var threads = new Option<int?>("--intra-op-threads") { Description = "Detector:IntraOpThreads [default: the " +
-            "option's]" };
-        var nice = new Option<int?>("--inference-nice") { Description = "Detector:InferenceNice [default: the " +
-            "option's]" };
+        var threads = new Option<int?>("--intra-op-threads")
+        {
+            Description = "Detector:IntraOpThreads [default: the option's]",
+        };
+        var nice = new Option<int?>("--inference-nice")
+        {
+            Description = "Detector:InferenceNice [default: the option's]",
+        };
         var sessions = new Option<bool>("--sessions-variant") { Description = "Also measure 2 sessions x 1 thread" };
         var spinning = new Option<bool>("--spinning-variant") { Description = "Also measure intra-op spinning on" };
         var snapshots = new Option<bool>("--snapshots") { Description = "Compare snapshots on and off instead" };
         var cameras = BenchOptions.WithDefault("--cameras", "Cameras for --snapshots", 4);
-        var maxWidth = new Option<int?>("--snapshot-max-width") { Description = "Detector:SnapshotMaxWidth for " +
-            "--snapshots" };
+        var maxWidth = new Option<int?>("--snapshot-max-width")
+        {
+            Description = "Detector:SnapshotMaxWidth for --snapshots",
+        };
         var command = new Command("detector",
             "Frames/s of the detector worker next to a bare InferenceSession.Run loop.")
         {
@@ -110,8 +118,11 @@ public static class DetectorBench
 
         if (settings.Snapshots)
         {
-            var snapshotOptions = options with { SnapshotMaxWidth = settings.SnapshotMaxWidth
-                ?? options.SnapshotMaxWidth };
+            var snapshotOptions = options with
+            {
+                SnapshotMaxWidth = settings.SnapshotMaxWidth
+                ?? options.SnapshotMaxWidth
+            };
             await CompareSnapshotsAsync(settings.Broker, snapshotOptions, busJpeg, settings.Cameras, rounds,
                 TimeSpan.FromSeconds(seconds));
             return 0;
@@ -320,23 +331,23 @@ public static class DetectorBench
         var decoders = TurboJpeg.Instance is null ? [false] : new[] { true, false };
         foreach (var (name, jpeg) in new[] { ("bus.jpg 810x1080", busJpeg),
             ("1920x1080 JPEG", Resampled(busJpeg, 1920, 1080)) })
-        foreach (var turbo in decoders)
-        {
-            var pre = new FramePreprocessor(format, 4096L * 4096, PreprocessMode.Fast, turbo);
-            var frame = new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = jpeg };
-            for (var i = 0; i < 5; i++) pre.Prepare(frame, tensor, out _);
-            double decode = 0, letterbox = 0, fastestDecode = double.MaxValue, fastestLetterbox = double.MaxValue;
-            for (var i = 0; i < iterations; i++)
+            foreach (var turbo in decoders)
             {
-                pre.Prepare(frame, tensor, out var t);
-                decode += t.DecodeMs;
-                letterbox += t.LetterboxMs;
-                fastestDecode = Math.Min(fastestDecode, t.DecodeMs);
-                fastestLetterbox = Math.Min(fastestLetterbox, t.LetterboxMs);
+                var pre = new FramePreprocessor(format, 4096L * 4096, PreprocessMode.Fast, turbo);
+                var frame = new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = jpeg };
+                for (var i = 0; i < 5; i++) pre.Prepare(frame, tensor, out _);
+                double decode = 0, letterbox = 0, fastestDecode = double.MaxValue, fastestLetterbox = double.MaxValue;
+                for (var i = 0; i < iterations; i++)
+                {
+                    pre.Prepare(frame, tensor, out var t);
+                    decode += t.DecodeMs;
+                    letterbox += t.LetterboxMs;
+                    fastestDecode = Math.Min(fastestDecode, t.DecodeMs);
+                    fastestLetterbox = Math.Min(fastestLetterbox, t.LetterboxMs);
+                }
+                Console.WriteLine($"| {name} | {(turbo ? "TurboJPEG" : "SkiaSharp")} | {decode / iterations:F2} / " +
+                    $"{fastestDecode:F2} | {letterbox / iterations:F2} / {fastestLetterbox:F2} |");
             }
-            Console.WriteLine($"| {name} | {(turbo ? "TurboJPEG" : "SkiaSharp")} | {decode / iterations:F2} / " +
-                $"{fastestDecode:F2} | {letterbox / iterations:F2} / {fastestLetterbox:F2} |");
-        }
     }
 
     /// <summary><paramref name="jpeg"/> resampled to <paramref name="width"/>×<paramref name="height"/> and encoded

@@ -1,5 +1,5 @@
-using System.CommandLine;
 using System.Collections.Concurrent;
+using System.CommandLine;
 using System.Diagnostics;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;

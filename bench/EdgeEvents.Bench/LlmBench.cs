@@ -2,11 +2,11 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using EdgeEvents.Broker;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Llm;
 using EdgeEvents.Llm.Generation;
-using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
@@ -124,13 +124,19 @@ internal static class LlmBench
     /// both.</summary>
     private static async Task DecodeSpeedAsync(string model, int tokens, int rounds, int threads)
     {
-        var options = new LlmOptions { ModelPath = model, Parallelism = 1, Threads = threads, MaxTokens = tokens,
-            QuestionTimeout = TimeSpan.FromMinutes(10) };
+        var options = new LlmOptions
+        {
+            ModelPath = model, Parallelism = 1, Threads = threads, MaxTokens = tokens,
+            QuestionTimeout = TimeSpan.FromMinutes(10)
+        };
         await using var generator = await LlamaGenerator.LoadAsync(options, NullLogger.Instance, default);
         var userData = $"Scene facts:\nCamera cam1 at 2026-11-28 10:15:00Z: 2 people, 1 car.\n\nQuestion: {Question}";
         var prompt = generator.PromptTokens(userData);
-        var parameters = new ModelParams(model) { ContextSize = (uint)generator.ContextSize, Threads = threads,
-            BatchThreads = threads };
+        var parameters = new ModelParams(model)
+        {
+            ContextSize = (uint)generator.ContextSize, Threads = threads,
+            BatchThreads = threads
+        };
         using var weights = await LLamaWeights.LoadFromFileAsync(parameters, default);
         using var context = weights.CreateContext(parameters, NullLogger.Instance);
 
@@ -140,8 +146,11 @@ internal static class LlmBench
         {
             // Alternate which path goes first, so neither always follows the other's still-spinning threads.
             var b = round % 2 == 0 ? Bare(weights, context, prompt, tokens, options) : null;
-            var w = await generator.GenerateAsync(new GenerationRequest(userData) { MaxTokens = tokens,
-                Timeout = options.QuestionTimeout }, default);
+            var w = await generator.GenerateAsync(new GenerationRequest(userData)
+            {
+                MaxTokens = tokens,
+                Timeout = options.QuestionTimeout
+            }, default);
             b ??= Bare(weights, context, prompt, tokens, options);
             if (round < 0) continue; // warm-up
             worker.Add(new Run(w.CompletionTokens, w.TimeToFirstToken.TotalMilliseconds, w.Total.TotalMilliseconds));
@@ -264,7 +273,8 @@ internal static class LlmBench
             sent[id] = Stopwatch.GetTimestamp();
             var payload = Encoding.UTF8.GetBytes($$"""{"id":"{{id}}","text":"{{Question}}"}""");
             await client.PublishAsync(new OutgoingMessage($"{prefix}/questions/asker{i}",
-                payload) { ContentType = ContentTypes.Json }, default);
+                payload)
+            { ContentType = ContentTypes.Json }, default);
         }
         var latencies = new List<double>();
         var firstTokens = new List<double>();

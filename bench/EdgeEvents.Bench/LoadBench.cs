@@ -108,16 +108,22 @@ public static class LoadBench
         var cameras = BenchOptions.List<int>("--cameras",
             "Camera counts of the curve [default: 1,2,4,8,16, --quick 1,4]");
         var fps = BenchOptions.WithDefault("--fps", "Frames per second per camera", 5.0);
-        var seconds = new Option<double>("--seconds") { Description = "Measured seconds per step [default: 10, " +
-            "--quick 3]" };
-        var settle = new Option<double>("--settle") { Description = "Settle seconds per step [default: 3, " +
-            "--quick 1.5]" };
+        var seconds = new Option<double>("--seconds")
+        {
+            Description = "Measured seconds per step [default: 10, --quick 3]",
+        };
+        var settle = new Option<double>("--settle")
+        {
+            Description = "Settle seconds per step [default: 3, --quick 1.5]",
+        };
         var questions = new Option<double>("--question-interval")
         {
             Description = "Seconds between questions [default: 3, --quick 1]",
         };
-        var output = new Option<string>("--out") { Description = "Folder for load.csv and load.png [default: " +
-            "bench/results]" };
+        var output = new Option<string>("--out")
+        {
+            Description = "Folder for load.csv and load.png [default: bench/results]",
+        };
         var command = new Command("load", "The whole pipeline under load, per transport, against its baselines.")
         {
             quick, transports, cameras, fps, seconds, settle, questions, output,
@@ -151,8 +157,11 @@ public static class LoadBench
         var options = new DetectorOptions { ModelPath = modelPath, Providers = "CPU" };
         using var model = DetectorModel.Load(options, NullLogger.Instance);
         var input = new float[model.Input.TensorLength];
-        new FramePreprocessor(model.Input, options.MaxImagePixels, options.Preprocess).Prepare(new Frame { Camera = "bare",
-            Encoding = image.Encoding, Data = image.Data }, input, out _);
+        new FramePreprocessor(model.Input, options.MaxImagePixels, options.Preprocess).Prepare(new Frame
+        {
+            Camera = "bare",
+            Encoding = image.Encoding, Data = image.Data
+        }, input, out _);
         using var bare = new DetectorBench.BareSessions(options, model, input);
         return bare.Measure(duration).Fps;
     }

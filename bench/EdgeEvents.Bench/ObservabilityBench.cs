@@ -116,8 +116,11 @@ public static class ObservabilityBench
             Console.WriteLine("detector throughput: skipped (no shared models folder beside the repository)");
             return;
         }
-        var options = new DetectorOptions { ModelPath = TestData.Model("yolov8n_int8_dynamic.onnx"),
-            Providers = "CPU" };
+        var options = new DetectorOptions
+        {
+            ModelPath = TestData.Model("yolov8n_int8_dynamic.onnx"),
+            Providers = "CPU"
+        };
         var jpeg = File.ReadAllBytes(TestData.Sample("bus.jpg"));
         Console.WriteLine($"detector throughput: yolov8n int8 on CPU, bus.jpg from 2 cameras at 40 frames/s in " +
             $"total, {duration.TotalSeconds:0} s per run after 2 s settling, {rounds} rounds");
@@ -158,9 +161,11 @@ public static class ObservabilityBench
                 while (await timer.WaitForNextTickAsync(stop.Token))
                 {
                     await camera.PublishAsync(new OutgoingMessage("edge/frames/bench1",
-                        jpeg) { Delivery = Delivery.AtMostOnce }, default);
+                        jpeg)
+                    { Delivery = Delivery.AtMostOnce }, default);
                     await camera.PublishAsync(new OutgoingMessage("edge/frames/bench2",
-                        jpeg) { Delivery = Delivery.AtMostOnce }, default);
+                        jpeg)
+                    { Delivery = Delivery.AtMostOnce }, default);
                 }
             }
             catch (OperationCanceledException) { }
@@ -258,7 +263,8 @@ public static class ObservabilityBench
         public ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
         {
             _channel.Writer.TryWrite(new ReceivedMessage(message.Topic,
-                message.Payload) { MessageId = message.MessageId, Headers = message.Headers ?? NoHeaders });
+                message.Payload)
+            { MessageId = message.MessageId, Headers = message.Headers ?? NoHeaders });
             return ValueTask.CompletedTask;
         }
 
@@ -329,8 +335,11 @@ public static class ObservabilityBench
         for (var i = 0; i < count; i++)
         {
             await credits.WaitAsync();
-            await publisher.PublishAsync(new OutgoingMessage(Topic, payload) { Delivery = Delivery.AtLeastOnce,
-                MessageId = i.ToString() }, default);
+            await publisher.PublishAsync(new OutgoingMessage(Topic, payload)
+            {
+                Delivery = Delivery.AtLeastOnce,
+                MessageId = i.ToString()
+            }, default);
         }
         await consumer.WaitAsync(TimeSpan.FromMinutes(2));
         var elapsed = Stopwatch.GetElapsedTime(started);
@@ -360,7 +369,8 @@ public static class ObservabilityBench
         {
             var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
             builder.Configuration.AddInMemoryCollection(new Dictionary<string,
-                string?> { ["Health:Port"] = "0", ["Stats:Log"] = "false" });
+                string?>
+            { ["Health:Port"] = "0", ["Stats:Log"] = "false" });
             if (telemetry)
             {
                 builder.AddEdgeServiceDefaults("bench");

@@ -93,15 +93,22 @@ public static class OutboxBench
         await using var link = new TcpProxy(broker.Port);
         link.Cut();
         var options = TestTransports
-            .Options(link.MqttUrl) with { Outbox = new OutboxOptions { Path = Path.Combine(folder,
-            $"accept-{flush}-{round}.db"), FlushToDisk = flush, DrainOnDispose = TimeSpan.Zero } };
+            .Options(link.MqttUrl) with
+        {
+            Outbox = new OutboxOptions
+            {
+                Path = Path.Combine(folder,
+            $"accept-{flush}-{round}.db"), FlushToDisk = flush, DrainOnDispose = TimeSpan.Zero
+            }
+        };
         await using var transport = EdgeEvents.Pipeline.Hosting.TransportFactory.Create(options, "bench",
             Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
         var payload = new byte[1024];
         var watch = Stopwatch.StartNew();
         for (var i = 0; i < count; i++)
             await transport.PublishAsync(new OutgoingMessage("edge/events/cam1",
-                payload) { MessageId = $"m{i}" }, default);
+                payload)
+            { MessageId = $"m{i}" }, default);
         return count / watch.Elapsed.TotalSeconds;
     }
 
@@ -116,7 +123,8 @@ public static class OutboxBench
         var watch = Stopwatch.StartNew();
         for (var i = 0; i < count; i++)
             await publisher.PublishAsync(new OutgoingMessage("edge/events/cam1",
-                payload) { MessageId = $"d{i}" }, default);
+                payload)
+            { MessageId = $"d{i}" }, default);
         await received;
         return count / watch.Elapsed.TotalSeconds;
     }
@@ -128,14 +136,16 @@ public static class OutboxBench
             .SubscribeAsync(new SubscriptionRequest("edge/events/+") { Capacity = 4096 }, default);
         await using var link = new TcpProxy(broker.Port);
         var options = TestTransports
-            .Options(link.MqttUrl) with { Outbox = new OutboxOptions { Path = Path.Combine(folder, "drain.db") } };
+            .Options(link.MqttUrl) with
+        { Outbox = new OutboxOptions { Path = Path.Combine(folder, "drain.db") } };
         await using var publisher = await TestTransports.ConnectAsync(options, component: "bench");
         link.Cut();
         while (publisher.IsConnected) await Task.Delay(10);
         var payload = new byte[1024];
         for (var i = 0; i < count; i++)
             await publisher.PublishAsync(new OutgoingMessage("edge/events/cam1",
-                payload) { MessageId = $"o{i}" }, default);
+                payload)
+            { MessageId = $"o{i}" }, default);
         var received = Task.Run(() => Receive.ExactlyAsync(subscription, count, TimeSpan.FromMinutes(2)));
         var watch = Stopwatch.StartNew();
         link.Restore();

@@ -45,15 +45,15 @@ public static class PreprocessBench
             "Reference / Fast (mean; fastest) |");
         Console.WriteLine("|---|---|---|---|---|");
         foreach (var (frameName, jpeg) in frames)
-        foreach (var (formatName, format) in formats)
-        {
-            var frame = new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = jpeg };
-            var fast = Measure(new FramePreprocessor(format, 4096L * 4096, PreprocessMode.Fast), frame, iterations);
-            var reference = Measure(new FramePreprocessor(format, 4096L * 4096, PreprocessMode.Reference), frame, iterations);
-            Console.WriteLine($"| {frameName} | {formatName} | {fast.Decode:F2} / {fast.Letterbox:F2} ({fast.Fastest:F2}) | " +
-                $"{reference.Decode:F2} / {reference.Letterbox:F2} ({reference.Fastest:F2}) | " +
-                $"{(reference.Decode + reference.Letterbox) / (fast.Decode + fast.Letterbox):F2}× ({reference.Fastest / fast.Fastest:F2}×) |");
-        }
+            foreach (var (formatName, format) in formats)
+            {
+                var frame = new Frame { Camera = "bench", Encoding = FrameEncoding.Jpeg, Data = jpeg };
+                var fast = Measure(new FramePreprocessor(format, 4096L * 4096, PreprocessMode.Fast), frame, iterations);
+                var reference = Measure(new FramePreprocessor(format, 4096L * 4096, PreprocessMode.Reference), frame, iterations);
+                Console.WriteLine($"| {frameName} | {formatName} | {fast.Decode:F2} / {fast.Letterbox:F2} ({fast.Fastest:F2}) | " +
+                    $"{reference.Decode:F2} / {reference.Letterbox:F2} ({reference.Fastest:F2}) | " +
+                    $"{(reference.Decode + reference.Letterbox) / (fast.Decode + fast.Letterbox):F2}× ({reference.Fastest / fast.Fastest:F2}×) |");
+            }
         return Task.FromResult(0);
     }
 

@@ -164,14 +164,20 @@ public static class SceneBench
         // clock-skew check passes them as it passes live frames.
         var shift = DateTimeOffset.UtcNow - world[0][last].CapturedAt;
         var messages = Enumerable.Range(0, world[0].Length)
-            .SelectMany(f => world.Select(camera => camera[f] with { CapturedAt = camera[f].CapturedAt + shift,
-                CreatedAt = camera[f].CapturedAt + shift + TimeSpan.FromMilliseconds(50) }))
+            .SelectMany(f => world.Select(camera => camera[f] with
+            {
+                CapturedAt = camera[f].CapturedAt + shift,
+                CreatedAt = camera[f].CapturedAt + shift + TimeSpan.FromMilliseconds(50)
+            }))
             .ToList();
         var watch = Stopwatch.StartNew();
         await TransportBench.Windowed(messages.Count, 16, i => client.PublishAsync(
             new OutgoingMessage($"edge/detections/{messages[i].Camera}",
-                MessageCodec.Serialize(messages[i], PayloadFormat.MessagePack)) { ContentType =
-                ContentTypes.MessagePack }, default).AsTask());
+                MessageCodec.Serialize(messages[i], PayloadFormat.MessagePack))
+            {
+                ContentType =
+                ContentTypes.MessagePack
+            }, default).AsTask());
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         while (pending.Count > 0)
         {
@@ -230,7 +236,7 @@ public static class SceneBench
                     world[c][f] = new DetectionSet
                     {
                         Camera = $"cam{c + 1}", ModelId = "synthetic", FrameSequence = f,
-                            CapturedAt = start + TimeSpan.FromMilliseconds(100 * f),
+                        CapturedAt = start + TimeSpan.FromMilliseconds(100 * f),
                         ImageWidth = 1280, ImageHeight = 720, Detections = detections,
                     };
                 }
@@ -252,8 +258,11 @@ public static class SceneBench
             {
                 float Jitter() => (random.NextSingle() - 0.5f) * 4;
                 var (x, y) = (X + Jitter(), Y + Jitter());
-                return new Detection { Label = Label, Confidence = confidence, Box = new Box(x, y, x + Width + Jitter(),
-                    y + Height + Jitter()) };
+                return new Detection
+                {
+                    Label = Label, Confidence = confidence, Box = new Box(x, y, x + Width + Jitter(),
+                    y + Height + Jitter())
+                };
             }
         }
     }

@@ -30,8 +30,10 @@ public static class TransportBench
         brokers.AcceptOnlyFromAmong(All, MqttTestBroker.Embedded, MqttTestBroker.Mosquitto, LoadPipeline.Nats);
         var quick = BenchOptions.Quick("Fewer messages, 1 round of the minimum length");
         var rounds = new Option<int>("--rounds") { Description = "Alternating rounds per row [default: 5, --quick 1]" };
-        var seconds = new Option<double>("--seconds") { Description = "Length of a measured round [default: 1, " +
-            "--quick 0]" };
+        var seconds = new Option<double>("--seconds")
+        {
+            Description = "Length of a measured round [default: 1, --quick 0]",
+        };
         var command = new Command("transport", "Messages/s through our transport next to a raw client.")
         {
             brokers, quick, rounds, seconds,

@@ -1,13 +1,13 @@
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Threading.Channels;
 using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Security;
 using EdgeEvents.Testing;
-using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging.Abstractions;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
-using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace EdgeEvents.Broker.Tests;

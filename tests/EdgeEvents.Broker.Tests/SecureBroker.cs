@@ -80,8 +80,13 @@ public sealed class SecureBroker : IAsyncDisposable
         {
             var options = ShippedOptions() with
             {
-                BindAddress = "127.0.0.1", Port = 0, TlsPort = 0, PasswordFile = passwords,
-                PlainListener = !tls, TlsCertificateFile = certificates?.ServerCertificateFile, TlsKeyFile = certificates?.ServerKeyFile,
+                BindAddress = "127.0.0.1",
+                Port = 0,
+                TlsPort = 0,
+                PasswordFile = passwords,
+                PlainListener = !tls,
+                TlsCertificateFile = certificates?.ServerCertificateFile,
+                TlsKeyFile = certificates?.ServerKeyFile,
                 DataPath = durable ? Path.Combine(folder.FullName, "data") : null,
             };
             return new SecureBroker(await EmbeddedBroker.StartAsync(options, NullLogger.Instance), null, folder, certificates) { _embeddedOptions = options };

@@ -43,8 +43,11 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
         File.WriteAllText(Path.Combine(_folder.FullName, "notes.txt"), "not an image, not a candidate");
         await using var frames = await SubscribeAsync("edge/frames/cam-folder");
 
-        var exited = await RunCameraAsync(new() { ["Id"] = "cam-folder", ["Source"] = _folder.FullName, ["Fps"] = "50",
-            ["MaxFrames"] = "3" });
+        var exited = await RunCameraAsync(new()
+        {
+            ["Id"] = "cam-folder", ["Source"] = _folder.FullName, ["Fps"] = "50",
+            ["MaxFrames"] = "3"
+        });
 
         var received = (await Receive.ExactlyAsync(frames, 3, Timeout)).Select(Envelope).ToList();
         Assert.Equal(["a.jpeg", "b.jpg", "a.jpeg"], received.Select(f => f.Attributes!["source"]));
@@ -61,8 +64,11 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
         CopySample("dog.jpg", "b.jpg");
         await using var frames = await SubscribeAsync("edge/frames/cam-once");
 
-        var exited = await RunCameraAsync(new() { ["Id"] = "cam-once", ["Source"] = _folder.FullName, ["Fps"] = "50",
-            ["Loop"] = "false", ["MaxFrames"] = "10" });
+        var exited = await RunCameraAsync(new()
+        {
+            ["Id"] = "cam-once", ["Source"] = _folder.FullName, ["Fps"] = "50",
+            ["Loop"] = "false", ["MaxFrames"] = "10"
+        });
 
         var received = await Receive.UntilQuietAsync(frames.Messages, TimeSpan.FromSeconds(1));
         Assert.Equal(2, exited.Published);
@@ -74,8 +80,11 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
     {
         await using var frames = await SubscribeAsync("edge/frames/cam-file");
 
-        await RunCameraAsync(new() { ["Id"] = "cam-file", ["Source"] = TestData.Sample("bus.jpg"), ["Fps"] = "50",
-            ["MaxFrames"] = "2" });
+        await RunCameraAsync(new()
+        {
+            ["Id"] = "cam-file", ["Source"] = TestData.Sample("bus.jpg"), ["Fps"] = "50",
+            ["MaxFrames"] = "2"
+        });
 
         var received = (await Receive.ExactlyAsync(frames, 2, Timeout)).Select(Envelope).ToList();
         Assert.All(received, f => Assert.Equal(("bus.jpg", 810, 1080), (f.Attributes!["source"], f.Width, f.Height)));
@@ -105,8 +114,11 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
     {
         await using var frames = await SubscribeAsync("edge/frames/cam-count");
 
-        var exited = await RunCameraAsync(new() { ["Id"] = "cam-count", ["Source"] = "synthetic", ["Fps"] = "50",
-            ["MaxFrames"] = "5" });
+        var exited = await RunCameraAsync(new()
+        {
+            ["Id"] = "cam-count", ["Source"] = "synthetic", ["Fps"] = "50",
+            ["MaxFrames"] = "5"
+        });
 
         var received = await Receive.UntilQuietAsync(frames.Messages, TimeSpan.FromSeconds(1));
         Assert.Equal(5, received.Count);
@@ -118,8 +130,11 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
     {
         await using var frames = await SubscribeAsync("edge/frames/cam-rate");
 
-        await RunCameraAsync(new() { ["Id"] = "cam-rate", ["Source"] = "synthetic", ["Fps"] = "10",
-            ["MaxFrames"] = "11" });
+        await RunCameraAsync(new()
+        {
+            ["Id"] = "cam-rate", ["Source"] = "synthetic", ["Fps"] = "10",
+            ["MaxFrames"] = "11"
+        });
 
         var captured = (await Receive.ExactlyAsync(frames, 11, Timeout)).Select(m => Envelope(m).CapturedAt).ToList();
         var span = captured[^1] - captured[0];
@@ -133,8 +148,11 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
     {
         await using var frames = await SubscribeAsync("edge/frames/cam-bare");
 
-        await RunCameraAsync(new() { ["Id"] = "cam-bare", ["Source"] = TestData.Sample("dog.jpg"), ["Payload"] = "Bare",
-            ["MaxFrames"] = "1" });
+        await RunCameraAsync(new()
+        {
+            ["Id"] = "cam-bare", ["Source"] = TestData.Sample("dog.jpg"), ["Payload"] = "Bare",
+            ["MaxFrames"] = "1"
+        });
 
         var frame = Assert.Single(await Receive.ExactlyAsync(frames, 1, Timeout));
         Assert.Equal(ContentTypes.Jpeg, frame.ContentType);
@@ -146,8 +164,11 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
     {
         await using var frames = await SubscribeAsync("edge/frames/cam-envelope");
 
-        await RunCameraAsync(new() { ["Id"] = "cam-envelope", ["Source"] = TestData.Sample("dog.jpg"),
-            ["MaxFrames"] = "1" });
+        await RunCameraAsync(new()
+        {
+            ["Id"] = "cam-envelope", ["Source"] = TestData.Sample("dog.jpg"),
+            ["MaxFrames"] = "1"
+        });
 
         var message = Assert.Single(await Receive.ExactlyAsync(frames, 1, Timeout));
         Assert.Equal(ContentTypes.MessagePack, message.ContentType);
@@ -164,8 +185,11 @@ public sealed class CameraWorker_Tests(ITestOutputHelper output) : IAsyncLifetim
         await using var frames = await SubscribeAsync("edge/frames/cam-broken");
         await using var errors = await SubscribeAsync("edge/errors/cam-broken");
 
-        var exited = await RunCameraAsync(new() { ["Id"] = "cam-broken", ["Source"] = _folder.FullName, ["Fps"] = "50",
-            ["MaxFrames"] = "3" });
+        var exited = await RunCameraAsync(new()
+        {
+            ["Id"] = "cam-broken", ["Source"] = _folder.FullName, ["Fps"] = "50",
+            ["MaxFrames"] = "3"
+        });
 
         var reported = Assert.Single(await Receive.ExactlyAsync(errors, 1, Timeout));
         var error = MessageCodec.Deserialize<ErrorEvent>(reported.Payload, reported.ContentType);

@@ -137,7 +137,12 @@ public class DetectorWorker_Tests(ITestOutputHelper output)
             ],
             reported.Select(e => (e.Topic!.Split('/')[^1], e.Kind)).OrderBy(e => e.Item1 switch
             {
-                "truncated" => 0, "empty" => 1, "raw" => 2, "garbage" => 3, "huge" => 4, _ => 5,
+                "truncated" => 0,
+                "empty" => 1,
+                "raw" => 2,
+                "garbage" => 3,
+                "huge" => 4,
+                _ => 5,
             }));
         Assert.All(reported, e => Assert.Equal("detector", e.Component));
 

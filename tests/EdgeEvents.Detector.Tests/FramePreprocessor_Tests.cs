@@ -13,12 +13,12 @@ public class FramePreprocessor_Tests(ITestOutputHelper output)
     {
         var data = new byte[200 * 100 * 3];
         for (var y = 0; y < 100; y++)
-        for (var x = 0; x < 200; x++)
-        {
-            var (r, g, b) = x < 100 ? ((byte)255, (byte)0, (byte)0) : ((byte)0, (byte)0, (byte)255);
-            var i = (y * 200 + x) * 3;
-            (data[i], data[i + 1], data[i + 2]) = encoding == FrameEncoding.Bgr24 ? (b, g, r) : (r, g, b);
-        }
+            for (var x = 0; x < 200; x++)
+            {
+                var (r, g, b) = x < 100 ? ((byte)255, (byte)0, (byte)0) : ((byte)0, (byte)0, (byte)255);
+                var i = (y * 200 + x) * 3;
+                (data[i], data[i + 1], data[i + 2]) = encoding == FrameEncoding.Bgr24 ? (b, g, r) : (r, g, b);
+            }
         return new Frame { Camera = "t", Encoding = encoding, Width = 200, Height = 100, Data = data };
     }
 
@@ -67,16 +67,16 @@ public class FramePreprocessor_Tests(ITestOutputHelper output)
         var (kx, ky) = (ResizeKernel.Create(width, box.ResizedWidth), ResizeKernel.Create(height, box.ResizedHeight));
         var worst = 0.0;
         for (var y = 0; y < box.ResizedHeight; y++)
-        for (var x = 0; x < box.ResizedWidth; x++)
-        for (var c = 0; c < 3; c++)
-        {
-            var sum = 0.0;
-            for (var j = 0; j < ky.Count[y]; j++)
-            for (var i = 0; i < kx.Count[x]; i++)
-                sum += (double)ky.Weights[y * ky.Stride + j] * kx.Weights[x * kx.Stride + i] * data[((ky.Start[y] + j) * width + kx.Start[x] + i) * 3 + c];
-            var expected = Math.Clamp(sum, 0, 255) / 255;
-            worst = Math.Max(worst, Math.Abs(expected - tensor[c * 70 * 70 + (y + box.PadTop) * 70 + x + box.PadLeft]));
-        }
+            for (var x = 0; x < box.ResizedWidth; x++)
+                for (var c = 0; c < 3; c++)
+                {
+                    var sum = 0.0;
+                    for (var j = 0; j < ky.Count[y]; j++)
+                        for (var i = 0; i < kx.Count[x]; i++)
+                            sum += (double)ky.Weights[y * ky.Stride + j] * kx.Weights[x * kx.Stride + i] * data[((ky.Start[y] + j) * width + kx.Start[x] + i) * 3 + c];
+                    var expected = Math.Clamp(sum, 0, 255) / 255;
+                    worst = Math.Max(worst, Math.Abs(expected - tensor[c * 70 * 70 + (y + box.PadTop) * 70 + x + box.PadLeft]));
+                }
         output.WriteLine($"largest difference {worst:E2} of 1");
         Assert.True(worst < 1e-5, $"the letterbox differs from the resample by up to {worst:E2}");
     }

@@ -54,7 +54,7 @@ public class Snapshots_Tests(ITestOutputHelper output)
         // …while the facade above every box and tag is the photo as it was, give or take JPEG re-encoding (a few levels per channel).
         var far = new List<int>();
         for (var y = 20; y < 180; y += 8)
-        for (var x = 300; x < 780; x += 8) far.Add(Difference(snapshot, original, x, y));
+            for (var x = 300; x < 780; x += 8) far.Add(Difference(snapshot, original, x, y));
         output.WriteLine($"far from boxes: mean difference {far.Average():F1}, max {far.Max()}");
         Assert.True(far.Average() < 20, $"pixels far from any box changed by {far.Average():F1} on average");
     }
@@ -210,7 +210,7 @@ public class Snapshots_Tests(ITestOutputHelper output)
         Assert.Equal((fromFrame.Width, fromFrame.Height), (fromPipeline.Width, fromPipeline.Height));
         var differences = new List<int>();
         for (var y = 4; y < fromFrame.Height; y += 8)
-        for (var x = 4; x < fromFrame.Width; x += 8) differences.Add(Difference(fromFrame, fromPipeline, x, y));
+            for (var x = 4; x < fromFrame.Width; x += 8) differences.Add(Difference(fromFrame, fromPipeline, x, y));
         output.WriteLine($"mean difference {differences.Average():F1} (sum of three channels)");
         Assert.True(differences.Average() < 15, $"the two snapshots differ by {differences.Average():F1} on average");
     }
@@ -230,11 +230,11 @@ public class Snapshots_Tests(ITestOutputHelper output)
         Assert.Equal((608, 810), (skia.Width, skia.Height));
         var (toSource, toSkia) = (new List<int>(), new List<int>());
         for (var y = 3; y < 810; y += 7)
-        for (var x = 3; x < 608; x += 7)
-        {
-            toSource.Add(Difference(turbo, source, x, y));
-            toSkia.Add(Difference(turbo, skia, x, y));
-        }
+            for (var x = 3; x < 608; x += 7)
+            {
+                toSource.Add(Difference(turbo, source, x, y));
+                toSkia.Add(Difference(turbo, skia, x, y));
+            }
         output.WriteLine($"TurboJPEG vs source {toSource.Average():F2}, vs SkiaSharp {toSkia.Average():F2} (mean, sum of three channels)");
         Assert.True(toSource.Average() < 12, $"TurboJPEG's snapshot differs from its source by {toSource.Average():F2}");
         Assert.True(toSkia.Average() < 5, $"TurboJPEG's and SkiaSharp's snapshots differ by {toSkia.Average():F2}");

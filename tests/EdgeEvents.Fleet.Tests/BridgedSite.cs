@@ -133,7 +133,8 @@ public sealed class BridgedSite : IAsyncLifetime
     private async Task ConnectNatsHubAsync()
     {
         var options = new BridgeOptions { Site = Site, Hub = TestTransports.Options(Nats.Broker.Url, "hub-consumer") }.HubTransport(TopicScheme.DefaultPrefix)
-            with { Presence = null, Outbox = new() };
+            with
+        { Presence = null, Outbox = new() };
         var consumer = TransportFactory.Create(options, "hub-consumer", NullLoggerFactory.Instance);
         Nats.Consumer = consumer;
         using (var connect = new CancellationTokenSource(Timeout)) await consumer.ConnectAsync(connect.Token);

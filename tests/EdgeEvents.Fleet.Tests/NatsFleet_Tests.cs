@@ -46,7 +46,9 @@ public sealed class NatsFleet_Tests(ITestOutputHelper output) : IDisposable
         using var fleet = await HubFleet.StartAsync(hubSettings["Transport:Broker"]!, hubSettings);
         var observerOptions = TestTransports.Options(hub.Servers[0].Url, "hub-observer") with
         {
-            Username = "hub", Password = "hub-pw", Nats = new NatsOptions { JetStream = null },
+            Username = "hub",
+            Password = "hub-pw",
+            Nats = new NatsOptions { JetStream = null },
         };
         await using var observer = await TestTransports.ConnectAsync(observerOptions);
         await using var hubEvents = await EventLedger.AtHubAsync(observer);

@@ -73,7 +73,8 @@ public sealed class LlmWorker_Tests(Xunit.Abstractions.ITestOutputHelper output)
         var correlation = new byte[] { 0xCA, 0xFE, 0x01 };
         var reply = await client.RequestAsync(JsonQuestion("carol", "q-carol-1", "Any dogs?") with
         {
-            ResponseTopic = "edge/answers/carol/replies", CorrelationData = correlation,
+            ResponseTopic = "edge/answers/carol/replies",
+            CorrelationData = correlation,
         }, Timeout, default);
 
         Assert.Equal("edge/answers/carol/replies", reply.Topic);

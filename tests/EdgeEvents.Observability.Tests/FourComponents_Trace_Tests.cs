@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text;
+using EdgeEvents.Broker;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Detector;
 using EdgeEvents.Llm;
-using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;

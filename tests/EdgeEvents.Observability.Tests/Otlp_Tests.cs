@@ -1,9 +1,9 @@
 using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Observability;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeEvents.Observability.Tests;
 

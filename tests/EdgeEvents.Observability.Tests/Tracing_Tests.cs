@@ -1,7 +1,7 @@
 using System.Diagnostics;
+using EdgeEvents.Broker;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
-using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;

@@ -94,10 +94,10 @@ public sealed class SyntheticSource(int width, int height) : FrameSource
     private void DrawBox(byte[] data, int x0, int y0, int size, (byte R, byte G, byte B) color)
     {
         for (var y = y0; y < Math.Min(height, y0 + size); y++)
-        for (var x = Math.Max(0, x0); x < Math.Min(width, x0 + size); x++)
-        {
-            var i = (y * width + x) * 3;
-            data[i] = color.R; data[i + 1] = color.G; data[i + 2] = color.B;
-        }
+            for (var x = Math.Max(0, x0); x < Math.Min(width, x0 + size); x++)
+            {
+                var i = (y * width + x) * 3;
+                data[i] = color.R; data[i + 1] = color.G; data[i + 2] = color.B;
+            }
     }
 }

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
-using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Contracts.Topics;
+using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Scene.Tracking;
 
 namespace EdgeEvents.Scene;

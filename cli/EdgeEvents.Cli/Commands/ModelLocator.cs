@@ -18,11 +18,11 @@ public static class ModelLocator
         if (!string.IsNullOrWhiteSpace(configured))
             return File.Exists(configured) ? new FoundModel(Path.GetFullPath(configured), "configuration") : null;
         foreach (var (folder, label) in SearchFolders())
-        foreach (var pattern in patterns)
-        {
-            var match = Directory.EnumerateFiles(folder, pattern).Order(StringComparer.Ordinal).FirstOrDefault();
-            if (match is not null) return new FoundModel(match, label);
-        }
+            foreach (var pattern in patterns)
+            {
+                var match = Directory.EnumerateFiles(folder, pattern).Order(StringComparer.Ordinal).FirstOrDefault();
+                if (match is not null) return new FoundModel(match, label);
+            }
         return null;
     }
 
@@ -31,17 +31,17 @@ public static class ModelLocator
     {
         var seen = new HashSet<string>();
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-        {
-            var models = Path.Combine(dir.FullName, "models");
-            if (Directory.Exists(models) && seen.Add(models)) yield return (models, "models/");
-        }
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var models = Path.Combine(dir.FullName, "models");
+                if (Directory.Exists(models) && seen.Add(models)) yield return (models, "models/");
+            }
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-        {
-            var shared = Path.Combine(dir.FullName, "shared", "models");
-            if (Directory.Exists(shared) && seen.Add(shared)) yield return (shared, "../shared/models");
-        }
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var shared = Path.Combine(dir.FullName, "shared", "models");
+                if (Directory.Exists(shared) && seen.Add(shared)) yield return (shared, "../shared/models");
+            }
     }
 
     public static string MissingHelp(string what, string configKey, string option, string example) => $"""

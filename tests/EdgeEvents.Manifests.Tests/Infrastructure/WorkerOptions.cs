@@ -1,9 +1,9 @@
 using System.ComponentModel.DataAnnotations;
+using EdgeEvents.Broker;
 using EdgeEvents.Camera;
 using EdgeEvents.Detector;
 using EdgeEvents.Fleet;
 using EdgeEvents.Llm;
-using EdgeEvents.Broker;
 using EdgeEvents.Pipeline.Configuration;
 using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Transport;

@@ -80,11 +80,11 @@ internal sealed class LinearResampler(InputFormat format) : IResampler
             VerticalRow(s0, s1, beta0, b1, line);
             // The pixels OpenCV's SIMD loop does not reach round the scalar way.
             for (var x = vectorEnd / 3; x < rw; x++)
-            for (var c = 0; c < 3; c++)
-            {
-                var i = x * 3 + c;
-                if (x * 3 + (output.SourceBgr ? c : 2 - c) >= vectorEnd) line[i] = ScalarRound(s0[i], s1[i], beta0, b1);
-            }
+                for (var c = 0; c < 3; c++)
+                {
+                    var i = x * 3 + c;
+                    if (x * 3 + (output.SourceBgr ? c : 2 - c) >= vectorEnd) line[i] = ScalarRound(s0[i], s1[i], beta0, b1);
+                }
             output.WriteRow(y, line);
         }
     }

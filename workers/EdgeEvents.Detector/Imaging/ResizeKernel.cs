@@ -83,8 +83,8 @@ public sealed class ResizeKernel
         var pairs = (taps + 1) / 2;
         var paired = new float[targetLength * pairs * 8];
         for (var i = 0; i < targetLength; i++)
-        for (var k = 0; k < taps; k++)
-            paired.AsSpan((i * pairs + k / 2) * 8 + k % 2 * 4, 4).Fill(weights[i * stride + k]);
+            for (var k = 0; k < taps; k++)
+                paired.AsSpan((i * pairs + k / 2) * 8 + k % 2 * 4, 4).Fill(weights[i * stride + k]);
         return paired;
     }
 

@@ -76,7 +76,8 @@ public sealed class DetectorModel : IDisposable
                 : new InputFormat(width, height, Bgr: true, PixelDivisor: 1, Centered: false);
             var dynamicBatch = input.Dimensions[0] <= 0;
             var model = new DetectorModel(session, path, options.ModelId ?? System.IO.Path.GetFileNameWithoutExtension(path), provider, type,
-                format, dynamicBatch, dynamicBatch ? options.MaxBatch : 1, labels, output.Dimensions) { Nice = nice };
+                format, dynamicBatch, dynamicBatch ? options.MaxBatch : 1, labels, output.Dimensions)
+            { Nice = nice };
             logger.LogInformation(
                 "Model {Path}: {Type}, input {Width}x{Height}, {Classes} classes (labels from {LabelSource}), batch {Batch}, provider {Provider}",
                 path, type, width, height, classCount, labelSource, dynamicBatch ? $"dynamic (max {model.MaxBatch})" : "1", provider);

@@ -66,7 +66,8 @@ internal static partial class ThreadNice
             {
                 failure = ExceptionDispatchInfo.Capture(ex);
             }
-        }) { Name = name, IsBackground = true };
+        })
+        { Name = name, IsBackground = true };
         thread.Start();
         thread.Join();
         failure?.Throw();

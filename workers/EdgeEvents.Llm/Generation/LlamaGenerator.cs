@@ -241,7 +241,8 @@ public sealed class LlamaGenerator : IAsyncDisposable
         if (room < 1)
         {
             job.Completion.TrySetResult(new GenerationResult("", AnswerStatus.Error,
-                $"The prompt has {promptTokens} tokens; the context holds {ContextSize}.") { PromptTokens = promptTokens, Total = job.Elapsed });
+                $"The prompt has {promptTokens} tokens; the context holds {ContextSize}.")
+            { PromptTokens = promptTokens, Total = job.Elapsed });
             return null;
         }
         var conversation = _root is null ? _executor.Create() : _root.Fork();
