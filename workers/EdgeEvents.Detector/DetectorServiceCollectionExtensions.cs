@@ -23,7 +23,8 @@ public static class DetectorServiceCollectionExtensions
         services.AddSingleton(sp => new DetectorWorker(
             sp.GetRequiredService<IOptions<DetectorOptions>>().Value,
             sp.GetRequiredKeyedService<EdgeComponent>(Component),
-            sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<ILoggerFactory>(),
+            TransportFactory.ClientIdOf(EdgeServiceCollectionExtensions.BindTransportOptions(configuration, Component), Component)));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<DetectorWorker>());
         return services;
     }
