@@ -29,13 +29,7 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
     public async Task Switching_to_the_opset11_model_while_cameras_publish_loses_and_repeats_no_frame()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
-        // The opset 11 export runs several times slower than the original on this CPU (its quantised convolutions are
-        // not fused): the speed check is not what this test is about.
-        await using var detector = await StartDetectorAsync(broker, new()
-        {
-            ["Detector:Rollout:Probation"] = "00:00:02",
-            ["Detector:Rollout:MaxSlowdown"] = "30",
-        });
+        await using var detector = await StartDetectorAsync(broker, new() { ["Detector:Rollout:Probation"] = "00:00:02" });
         await using var status = await StatusAsync(detector);
         await using var detections = await detector.SubscribeAsync("edge/detections/+");
         string[] cameras = ["cam-a", "cam-b", "cam-c"];
@@ -179,8 +173,9 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
         await using var restarted = await StartDetectorAsync(broker, settings);
         await using var again = await StatusAsync(restarted);
         Assert.Equal("v2", Assert.Single(restarted.Worker.Models).ModelId);
-        var remembered = await WaitForStatusAsync(again, s => s.Version == "v3" && s.State == RolloutStates.RolledBack);
-        Assert.Contains("rejected before", remembered.Reason);
+        // (The first detector's status is retained: the restarted one's says it remembered the rejection.)
+        var remembered = await WaitForStatusAsync(again, s => s.Version == "v3" && s.Reason?.Contains("rejected before") == true);
+        Assert.Equal((RolloutStates.RolledBack, "v2"), (remembered.State, remembered.ActiveVersion));
     }
 
     private Task<DetectorHost> StartDetectorAsync(MqttTestBroker broker, Dictionary<string, string?> settings)
@@ -194,7 +189,9 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
             // Frames wait for the gate's CPU on a loaded machine; a stale drop is not what these tests look for.
             ["Detector:MaxFrameAge"] = "00:01:00",
             ["Detector:Rollout:GateFrames"] = "4",
-            ["Detector:Rollout:MaxSlowdown"] = "4",
+            // The opset 11 export runs about 7× slower than the original on this CPU (720 against 98 ms per frame in
+            // the gate): the speed check is not what these tests are about.
+            ["Detector:Rollout:MaxSlowdown"] = "30",
         };
         foreach (var (key, value) in settings) all[key] = value;
         return DetectorHost.StartAsync(broker.Url, all);
@@ -206,12 +203,21 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
     private static async Task<ModelStatus> WaitForStatusAsync(IMessageSubscription status, Func<ModelStatus, bool> wanted)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        ModelStatus? last = null;
         while (true)
         {
-            var message = await status.Messages.ReadAsync(timeout.Token);
+            ReceivedMessage message;
+            try
+            {
+                message = await status.Messages.ReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"No wanted model status within 90 s; the last was {last}");
+            }
             Assert.Equal("edge/status/detector/detector-ota/model", message.Topic);
-            var parsed = JsonSerializer.Deserialize<ModelStatus>(message.Payload.Span, Json)!;
-            if (wanted(parsed)) return parsed;
+            last = JsonSerializer.Deserialize<ModelStatus>(message.Payload.Span, Json)!;
+            if (wanted(last)) return last;
         }
     }
 
