@@ -14,6 +14,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringCompare
     ["outbox"] = OutboxBench.RunAsync,
     ["load"] = LoadBench.RunAsync,
     ["preprocess"] = PreprocessBench.RunAsync,
+    ["rollout"] = RolloutBench.RunAsync,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
