@@ -15,4 +15,5 @@ root.Subcommands.Add(OutboxBench.Command());
 root.Subcommands.Add(LoadBench.Command());
 root.Subcommands.Add(PreprocessBench.Command());
 root.Subcommands.Add(FleetBench.Command());
+root.Subcommands.Add(RolloutBench.Command());
 return await root.Parse(args).InvokeAsync();

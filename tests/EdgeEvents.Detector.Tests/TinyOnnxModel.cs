@@ -6,21 +6,24 @@ namespace EdgeEvents.Detector.Tests;
 /// Writes a minimal ONNX model by hand (protobuf wire format): <c>images [batch, 3, S, S]</c> → Reshape →
 /// <c>output0 [batch, 4 + C, A]</c>, with a dynamic batch dimension. The "detections" are the input pixels rearranged:
 /// meaningless, but deterministic per image, which is what a test of batching needs (the shipped models have a fixed batch of 1).
-/// With <c>divideByZero</c> the output is then divided by 0, so every value is NaN or infinite: a broken model.
+/// With <c>divideByZero</c> the output is then divided by 0, so every value is NaN or infinite: a broken model. With
+/// <c>nanOnBlack</c> 0 is divided by the output instead: zeros (no detections) for a bright image, NaN for a black one, a
+/// model that breaks on some input only. With <c>flat</c> the output is <c>[batch, values]</c>: an ONNX model, not a detector.
 /// </summary>
 internal static class TinyOnnxModel
 {
-    public static void Write(string path, int size, int classes, bool divideByZero = false)
+    public static void Write(string path, int size, int classes, bool divideByZero = false, bool nanOnBlack = false, bool flat = false)
     {
+        var divides = divideByZero || nanOnBlack;
         var values = 3 * size * size;
         var rows = 4 + classes;
         if (values % rows != 0) throw new ArgumentException($"3·{size}² is not divisible by {rows}.");
         var anchors = values / rows;
         var shape = Message(w =>
         {
-            w.Varints(1, [3]);          // dims
+            w.Varints(1, [flat ? 2 : 3]); // dims
             w.Varint(2, 7);             // INT64
-            w.Varints(7, [-1, rows, anchors]);
+            w.Varints(7, flat ? [-1, rows * anchors] : [-1, rows, anchors]);
             w.String(8, "shape");
         });
         var zero = Message(w =>
@@ -35,16 +38,16 @@ internal static class TinyOnnxModel
             {
                 n.String(1, "images");
                 n.String(1, "shape");
-                n.String(2, divideByZero ? "reshaped" : "output0");
+                n.String(2, divides ? "reshaped" : "output0");
                 n.String(3, "reshape");
                 n.String(4, "Reshape");
             }));
-            if (divideByZero)
+            if (divides)
             {
                 w.Bytes(1, Message(n =>
                 {
-                    n.String(1, "reshaped");
-                    n.String(1, "zero");
+                    n.String(1, nanOnBlack ? "zero" : "reshaped");
+                    n.String(1, nanOnBlack ? "reshaped" : "zero");
                     n.String(2, "output0");
                     n.String(3, "divide");
                     n.String(4, "Div");
@@ -54,7 +57,7 @@ internal static class TinyOnnxModel
             w.String(2, "tiny");
             w.Bytes(5, shape);
             w.Bytes(11, ValueInfo("images", ["batch", 3, size, size]));
-            w.Bytes(12, ValueInfo("output0", ["batch", rows, anchors]));
+            w.Bytes(12, ValueInfo("output0", flat ? ["batch", rows * anchors] : ["batch", rows, anchors]));
         });
         var model = Message(w =>
         {

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using EdgeEvents.Detector.Imaging;
 using EdgeEvents.Detector.Inference.Providers;
+using EdgeEvents.Detector.Rollout;
 using EdgeEvents.Pipeline.Hosting;
 
 namespace EdgeEvents.Detector;
@@ -171,12 +172,22 @@ public sealed record DetectorOptions : IValidatableObject
     [Range(0, 16384)]
     public int SnapshotMaxWidth { get; init; } = 640;
 
+    /// <summary>
+    /// Writable folder for over-the-air models: downloaded model files (<c>models/</c>) and <c>model-state.json</c>,
+    /// the last model that passed, which a restarted detector starts with instead of <see cref="ModelPath"/>. Setting it
+    /// turns the rollout on (the detector follows <c>{prefix}/control/detector/model</c>). Default none: off.
+    /// </summary>
+    public string? DataPath { get; init; }
+
+    /// <summary>Gate and probation of rolled-out models: section <c>Detector:Rollout</c>.</summary>
+    public RolloutOptions Rollout { get; init; } = new();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!CameraPartition.TryParse(Partition, out _))
             yield return new ValidationResult(CameraPartition.FormatError(Partition), [nameof(Partition)]);
         // Data annotations do not descend into the provider sections by themselves.
-        foreach (var (name, section) in new (string, object)[] { (nameof(TensorRt), TensorRt), (nameof(Cuda), Cuda) })
+        foreach (var (name, section) in new (string, object)[] { (nameof(TensorRt), TensorRt), (nameof(Cuda), Cuda), (nameof(Rollout), Rollout) })
         {
             var results = new List<ValidationResult>();
             Validator.TryValidateObject(section, new ValidationContext(section), results, validateAllProperties: true);

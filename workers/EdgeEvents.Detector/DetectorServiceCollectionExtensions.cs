@@ -20,7 +20,8 @@ public static class DetectorServiceCollectionExtensions
         services.AddSingleton(sp => new DetectorWorker(
             sp.GetRequiredService<IOptions<DetectorOptions>>().Value,
             sp.GetRequiredKeyedService<EdgeComponent>(DetectorWorker.Component),
-            sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<ILoggerFactory>(),
+            TransportFactory.ClientIdOf(EdgeServiceCollectionExtensions.BindTransportOptions(configuration, DetectorWorker.Component), DetectorWorker.Component)));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<DetectorWorker>());
         return services;
     }

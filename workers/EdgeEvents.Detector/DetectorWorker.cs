@@ -5,6 +5,7 @@ using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Detector.Inference;
 using EdgeEvents.Detector.Intake;
+using EdgeEvents.Detector.Rollout;
 using EdgeEvents.Detector.Snapshots;
 using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Observability;
@@ -22,6 +23,8 @@ namespace EdgeEvents.Detector;
 /// <c>SnapshotsPerSecond</c> per camera) <see cref="SnapshotPublisher"/>, which draws the detections on the frame and
 /// publishes it retained on <c>{prefix}/snapshots/{camera}</c> off the detection path. Bad input is reported on
 /// <c>{prefix}/errors/detector</c> and the worker keeps going; a missing model fails <see cref="StartAsync"/>.
+/// With <c>DataPath</c> set, a <see cref="ModelRollout"/> follows <c>{prefix}/control/detector/model</c> and switches the
+/// lanes to a new model that passes its gate.
 /// </summary>
 public sealed class DetectorWorker : BackgroundService
 {
@@ -39,10 +42,19 @@ public sealed class DetectorWorker : BackgroundService
     private readonly List<InferenceLane> _lanes = [];
     private readonly SnapshotPublisher? _snapshots;
     private readonly CameraPartition _partition;
+    private readonly string _clientId;
+    private readonly RecentFrames? _recentFrames;
     private IMessageSubscription? _subscription;
+    // Model downloads; one client for the process, as HttpClient is meant to be used.
+    private static readonly HttpClient Http = new();
+    private IMessageSubscription? _control;
+    private ModelRollout? _rollout;
 
-    public DetectorWorker(DetectorOptions options, EdgeComponent component, ILoggerFactory loggerFactory)
+    /// <param name="clientId">This detector's transport client id: it names its model status topic.</param>
+    public DetectorWorker(DetectorOptions options, EdgeComponent component, ILoggerFactory loggerFactory, string clientId = "detector")
     {
+        _clientId = clientId;
+        if (options.DataPath is { Length: > 0 }) _recentFrames = new RecentFrames(options.Rollout.GateFrames);
         _options = options;
         _partition = CameraPartition.Parse(options.Partition);
         _component = component;
@@ -61,18 +73,25 @@ public sealed class DetectorWorker : BackgroundService
     /// <summary>Frames the transport subscription dropped because the intake fell behind.</summary>
     public long IntakeDropped => _subscription?.Dropped ?? 0;
 
-    /// <summary>The loaded models, one per session (empty before start).</summary>
-    public IReadOnlyList<DetectorModel> Models => _lanes.Select(l => l.Model).ToList();
+    /// <summary>The models running now, one per session (empty before start).</summary>
+    public IReadOnlyList<DetectorModel> Models => _lanes.Select(l => l.Engine.Model).ToList();
+
+    /// <summary>The last model status published (null when the rollout is off).</summary>
+    public ModelStatus? ModelStatus => _rollout?.Status;
 
     /// <summary>Loads the model sessions (failing start-up if the model cannot be loaded) and subscribes to frames.</summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        var (start, state) = _recentFrames is null
+            ? (null, null)
+            : await ModelRollout.ResumeAsync(_options, _logger, cancellationToken);
+        var modelOptions = start is null ? _options : ModelRollout.OptionsFor(_options, start);
         try
         {
             for (var i = 0; i < _options.Sessions; i++)
             {
-                var model = DetectorModel.Load(_options, _loggerFactory.CreateLogger<DetectorModel>());
-                _lanes.Add(new InferenceLane(model, _options, _mailbox, Stats, _component.Errors, _results.Writer,
+                var model = DetectorModel.Load(modelOptions, _loggerFactory.CreateLogger<DetectorModel>());
+                _lanes.Add(new InferenceLane(new ModelEngine(model, modelOptions), _options, _mailbox, Stats, _component.Errors, _results.Writer,
                     _loggerFactory.CreateLogger<InferenceLane>(), _component.Name, _snapshots is null ? null : _snapshots.IsDue));
             }
         }
@@ -89,6 +108,14 @@ public sealed class DetectorWorker : BackgroundService
             Capacity = _options.IntakeCapacity,
             Overload = OverloadPolicy.DropOldest,
         }, cancellationToken);
+        if (start is not null)
+        {
+            _rollout = new ModelRollout(_options, _component, _clientId, _lanes, _recentFrames!, state!, start, Http,
+                _loggerFactory);
+            _control = await _component.Transport.SubscribeAsync(new SubscriptionRequest(_rollout.ControlTopic) { Capacity = 16 }, cancellationToken);
+            _logger.LogInformation("Model rollout: following {Control}, status on {Status}, data in {DataPath}",
+                _rollout.ControlTopic, _rollout.StatusTopic, Path.GetFullPath(_options.DataPath!));
+        }
         _logger.LogInformation("Detector subscribed to {Filter}{Group} (partition {Partition}) with {Sessions} session(s)",
             filter, _options.Group is { Length: > 0 } g ? $" (group {g})" : "", _partition, _lanes.Count);
         if (_snapshots is not null)
@@ -101,6 +128,7 @@ public sealed class DetectorWorker : BackgroundService
         var lanes = _lanes.Select(l => l.RunAsync(stoppingToken)).ToList();
         var publisher = PublishLoopAsync(stoppingToken);
         var snapshots = _snapshots is null ? Task.CompletedTask : Task.Run(() => _snapshots.RunAsync(stoppingToken), CancellationToken.None);
+        var rollout = _rollout is null ? Task.CompletedTask : Task.Run(() => _rollout.RunAsync(_control!, stoppingToken), CancellationToken.None);
         try
         {
             await foreach (var message in _subscription!.Messages.ReadAllAsync(stoppingToken)) Intake(message);
@@ -112,6 +140,7 @@ public sealed class DetectorWorker : BackgroundService
         _results.Writer.TryComplete();
         await publisher;
         await snapshots;
+        await rollout;
     }
 
     /// <summary>Parses and validates one message and offers the frame to the mailbox; bad input is reported, never thrown.</summary>
@@ -188,6 +217,7 @@ public sealed class DetectorWorker : BackgroundService
                     _component.Errors.Report(ErrorKinds.Internal, $"Publishing detections of '{set.Camera}' failed: {ex.Message}", camera: set.Camera);
                 }
                 _snapshots?.Offer(set, frame, decoded);
+                _recentFrames?.Add(frame);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -199,12 +229,14 @@ public sealed class DetectorWorker : BackgroundService
     {
         await base.StopAsync(cancellationToken);
         if (_subscription is not null) await _subscription.DisposeAsync();
+        if (_control is not null) await _control.DisposeAsync();
+        _rollout?.Dispose();
         DisposeLanes();
     }
 
     private void DisposeLanes()
     {
-        foreach (var lane in _lanes) lane.Model.Dispose();
+        foreach (var lane in _lanes) lane.Engine.Dispose();
         _lanes.Clear();
     }
 }

@@ -10,11 +10,15 @@ namespace EdgeEvents.Pipeline.Hosting;
 /// <summary>Creates the transport the <c>--broker</c> URL names.</summary>
 public static class TransportFactory
 {
+    /// <summary>The client id the transport connects with: <c>Transport:ClientId</c>, else <see cref="DefaultClientId"/>.</summary>
+    public static string ClientIdOf(TransportOptions options, string component) =>
+        options.ClientId ?? DefaultClientId(component, options.Username);
+
     public static IMessageTransport Create(TransportOptions options, string component, ILoggerFactory loggerFactory)
     {
         var address = BrokerAddress.Parse(options.Broker);
         var topics = new TopicScheme(options.Prefix);
-        var clientId = options.ClientId ?? DefaultClientId(component, options.Username);
+        var clientId = ClientIdOf(options, component);
         var logger = loggerFactory.CreateLogger($"EdgeEvents.{component}.transport");
         if (!address.IsLoopback && string.IsNullOrEmpty(options.Username))
             logger.LogWarning("Connecting to {Broker} without credentials: anyone on that network can read and publish. Set Transport:Username and Transport:PasswordFile.", address);

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using EdgeEvents.Contracts.Messages;
-using EdgeEvents.Detector.Imaging;
 using EdgeEvents.Detector.Inference;
-using EdgeEvents.Detector.Postprocessing;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeEvents.Detector.Evaluation;
@@ -13,20 +11,16 @@ namespace EdgeEvents.Detector.Evaluation;
 /// </summary>
 public sealed class ImageDetector : IDisposable
 {
-    private readonly DetectorModel _model;
-    private readonly FramePreprocessor _preprocessor;
-    private readonly DetectionPostprocessor _postprocessor;
+    private readonly ModelEngine _engine;
     private readonly float[] _input;
 
     private ImageDetector(DetectorModel model, DetectorOptions options)
     {
-        _model = model;
-        _preprocessor = new FramePreprocessor(model.Input, options.MaxImagePixels, options.Preprocess);
-        _postprocessor = new DetectionPostprocessor(model.CreateDecoder(), model.Labels, options.Confidence, options.Iou, options.MaxDetections);
+        _engine = new ModelEngine(model, options);
         _input = new float[model.Input.TensorLength];
     }
 
-    public DetectorModel Model => _model;
+    public DetectorModel Model => _engine.Model;
 
     /// <summary>Loads <see cref="DetectorOptions.ModelPath"/> as the worker would.</summary>
     public static ImageDetector Load(DetectorOptions options, ILogger logger)
@@ -49,12 +43,12 @@ public sealed class ImageDetector : IDisposable
     public (Detection[] Detections, double Milliseconds) Detect(Frame frame)
     {
         var start = Stopwatch.GetTimestamp();
-        var box = _preprocessor.Prepare(frame, _input, out _);
-        using var outputs = _model.Run(_input, 1);
-        var detections = _postprocessor.Process(outputs[0].GetTensorDataAsSpan<float>(), box)
-            ?? throw new InvalidDataException($"Model {_model.ModelId} gave no finite score for a frame of camera {frame.Camera}.");
+        var box = _engine.Preprocessor.Prepare(frame, _input, out _);
+        using var outputs = Model.Run(_input, 1);
+        var detections = _engine.Postprocessor.Process(outputs[0].GetTensorDataAsSpan<float>(), box)
+            ?? throw new InvalidDataException($"Model {Model.ModelId} gave no finite score for a frame of camera {frame.Camera}.");
         return (detections, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
     }
 
-    public void Dispose() => _model.Dispose();
+    public void Dispose() => _engine.Dispose();
 }

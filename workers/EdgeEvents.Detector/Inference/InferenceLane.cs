@@ -16,10 +16,13 @@ namespace EdgeEvents.Detector.Inference;
 /// letterboxes them into a reused input buffer; the inference stage (its own thread, since a run blocks) runs the model,
 /// decodes boxes, applies NMS and hands <see cref="DetectionSet"/>s on. <c>BatchesInFlight</c> buffers circulate between
 /// the stages, so the next batch is decoded while the current one runs and nothing else is allocated per frame but the results.
+/// <see cref="SwitchTo"/> replaces the model between two batches: each batch is prepared and run by the engine current
+/// when its first frame was taken, so no frame is lost or run twice across the switch.
 /// </summary>
 internal sealed class InferenceLane
 {
-    private readonly DetectorModel _model;
+    private readonly object _switchLock = new();
+    private ModelEngine _engine;
     private readonly DetectorOptions _options;
     private readonly FrameMailbox _mailbox;
     private readonly DetectorStats _stats;
@@ -27,35 +30,49 @@ internal sealed class InferenceLane
     private readonly ChannelWriter<DetectionResult> _output;
     private readonly string _component;
     private readonly ILogger _logger;
-    private readonly FramePreprocessor _preprocessor;
-    private readonly DetectionPostprocessor _postprocessor;
     private readonly Channel<Batch> _free;
     private readonly Channel<Batch> _ready;
     private readonly Func<string, bool>? _snapshotDue;
 
     /// <param name="snapshotDue">Whether a camera's next frame will be drawn as a snapshot; such frames carry a copy of
     /// their decoded pixels on to the snapshot stage.</param>
-    public InferenceLane(DetectorModel model, DetectorOptions options, FrameMailbox mailbox, DetectorStats stats,
+    public InferenceLane(ModelEngine engine, DetectorOptions options, FrameMailbox mailbox, DetectorStats stats,
         ErrorReporter errors, ChannelWriter<DetectionResult> output, ILogger logger, string component = "detector",
         Func<string, bool>? snapshotDue = null)
     {
         _snapshotDue = snapshotDue;
         _component = component;
-        _model = model;
+        _engine = engine;
         _options = options;
         _mailbox = mailbox;
         _stats = stats;
         _errors = errors;
         _output = output;
         _logger = logger;
-        _preprocessor = new FramePreprocessor(model.Input, options.MaxImagePixels, options.Preprocess);
-        _postprocessor = new DetectionPostprocessor(model.CreateDecoder(), model.Labels, options.Confidence, options.Iou, options.MaxDetections);
         _free = Channel.CreateBounded<Batch>(options.BatchesInFlight);
         _ready = Channel.CreateBounded<Batch>(options.BatchesInFlight);
-        for (var i = 0; i < options.BatchesInFlight; i++) _free.Writer.TryWrite(new Batch(model.MaxBatch, model.Input.TensorLength));
+        for (var i = 0; i < options.BatchesInFlight; i++) _free.Writer.TryWrite(new Batch(engine));
     }
 
-    public DetectorModel Model => _model;
+    /// <summary>The engine new batches are prepared for.</summary>
+    public ModelEngine Engine
+    {
+        get { lock (_switchLock) return _engine; }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="next"/> run every batch started from now on and returns the engine it replaces; batches
+    /// already prepared still run on that one (dispose it with <see cref="ModelEngine.DisposeWhenIdleAsync"/>).
+    /// </summary>
+    public ModelEngine SwitchTo(ModelEngine next)
+    {
+        lock (_switchLock)
+        {
+            var previous = _engine;
+            _engine = next;
+            return previous;
+        }
+    }
 
     /// <summary>Runs both stages until <paramref name="ct"/> is cancelled.</summary>
     public Task RunAsync(CancellationToken ct)
@@ -72,8 +89,13 @@ internal sealed class InferenceLane
             while (true)
             {
                 var batch = await _free.Reader.ReadAsync(ct);
-                batch.Count = 0;
-                while (batch.Count == 0) Add(batch, await _mailbox.TakeAsync(ct));
+                do
+                {
+                    var first = await _mailbox.TakeAsync(ct);
+                    batch = ForCurrentEngine(batch);
+                    Add(batch, first);
+                    if (batch.Count == 0) batch.Engine.ExitBatch();
+                } while (batch.Count == 0);
                 if (batch.Capacity > 1) await FillBatchAsync(batch, ct);
                 await _ready.Writer.WriteAsync(batch, ct);
             }
@@ -85,6 +107,20 @@ internal sealed class InferenceLane
         {
             _ready.Writer.TryComplete();
         }
+    }
+
+    /// <summary>Enters the current engine for a new batch, replacing the buffer when it was made for another engine.</summary>
+    private Batch ForCurrentEngine(Batch batch)
+    {
+        ModelEngine engine;
+        lock (_switchLock)
+        {
+            engine = _engine;
+            engine.EnterBatch();
+        }
+        if (batch.Engine != engine) batch = new Batch(engine);
+        batch.Count = 0;
+        return batch;
     }
 
     /// <summary>Adds frames until the batch is full or the deadline passes (nvstreammux's batched-push-timeout).</summary>
@@ -124,8 +160,9 @@ internal sealed class InferenceLane
         var slot = batch.Count;
         try
         {
-            batch.Boxes[slot] = _preprocessor.Prepare(frame, batch.Slot(slot), out batch.Timings[slot]);
-            batch.Decoded[slot] = _snapshotDue?.Invoke(frame.Camera) == true ? _preprocessor.CopyDecoded() : null;
+            var preprocessor = batch.Engine.Preprocessor;
+            batch.Boxes[slot] = preprocessor.Prepare(frame, batch.Slot(slot), out batch.Timings[slot]);
+            batch.Decoded[slot] = _snapshotDue?.Invoke(frame.Camera) == true ? preprocessor.CopyDecoded() : null;
         }
         catch (FrameDecodeException ex)
         {
@@ -140,7 +177,7 @@ internal sealed class InferenceLane
     private void InferLoop(CancellationToken ct)
     {
         // This thread calls into the session and runs part of every operator: it needs the same priority as the pool.
-        if (_model.Nice is { } nice && ThreadNice.TrySet(nice, inherited: false) is { } error)
+        if (Engine.Model.Nice is { } nice && ThreadNice.TrySet(nice, inherited: false) is { } error)
             _logger.LogWarning("Inference thread keeps its priority; nice {Nice} could not be set: {Reason}", nice, error);
         try
         {
@@ -154,10 +191,12 @@ internal sealed class InferenceLane
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {
-                        _errors.Report(ErrorKinds.Internal, $"Inference of a batch of {batch.Count} failed: {ex.Message}");
+                        batch.Engine.RecordFailed(batch.Count);
+                        _errors.Report(ErrorKinds.Internal, $"Inference of a batch of {batch.Count} on {batch.Engine.Model.ModelId} failed: {ex.Message}");
                     }
                     finally
                     {
+                        batch.Engine.ExitBatch();
                         Array.Clear(batch.Frames);
                         batch.ReleaseDecoded();
                         _free.Writer.TryWrite(batch);
@@ -172,16 +211,19 @@ internal sealed class InferenceLane
 
     private void Infer(Batch batch, CancellationToken ct)
     {
+        var engine = batch.Engine;
+        var model = engine.Model;
         var start = Stopwatch.GetTimestamp();
-        using var outputs = _model.Run(batch.Input, batch.Count);
+        using var outputs = model.Run(batch.Input, batch.Count);
         var inferenceMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         _stats.RecordBatch(batch.Count);
         var data = outputs[0].GetTensorDataAsSpan<float>();
-        var perImage = _postprocessor.ValuesPerImage;
+        var perImage = engine.Postprocessor.ValuesPerImage;
         if (data.Length != batch.Count * perImage)
         {
+            engine.RecordFailed(batch.Count);
             _errors.Report(ErrorKinds.ModelOutput,
-                $"Model {_model.ModelId} returned {data.Length} values for {batch.Count} image(s); {perImage} per image expected.");
+                $"Model {model.ModelId} returned {data.Length} values for {batch.Count} image(s); {perImage} per image expected.");
             return;
         }
         for (var i = 0; i < batch.Count; i++)
@@ -190,10 +232,11 @@ internal sealed class InferenceLane
             var pending = batch.Frames[i]!;
             var frame = pending.Frame;
             var box = batch.Boxes[i];
-            if (_postprocessor.Process(data.Slice(i * perImage, perImage), box) is not { } detections)
+            if (engine.Postprocessor.Process(data.Slice(i * perImage, perImage), box) is not { } detections)
             {
+                engine.RecordFailed(1);
                 _errors.Report(ErrorKinds.ModelOutput,
-                    $"Model output for frame {frame.Sequence} of '{frame.Camera}' holds no finite score (all NaN/Inf).", pending.Topic, pending.PayloadBytes, frame.Camera);
+                    $"Model {model.ModelId}: output for frame {frame.Sequence} of '{frame.Camera}' holds no finite score (all NaN/Inf).", pending.Topic, pending.PayloadBytes, frame.Camera);
                 continue;
             }
             var postMs = Stopwatch.GetElapsedTime(postStart).TotalMilliseconds;
@@ -207,13 +250,14 @@ internal sealed class InferenceLane
             };
             Record(timings);
             _stats.RecordProcessed(frame.Camera);
+            engine.RecordProcessed();
             var set = new DetectionSet
             {
                 Camera = frame.Camera,
                 FrameSequence = frame.Sequence,
                 CapturedAt = frame.CapturedAt,
                 FrameId = frame.Id,
-                ModelId = _model.ModelId,
+                ModelId = model.ModelId,
                 ImageWidth = box.SourceWidth,
                 ImageHeight = box.SourceHeight,
                 Detections = detections,
@@ -247,18 +291,22 @@ internal sealed class InferenceLane
     internal readonly record struct DetectionResult(DetectionSet Set, Frame Frame, ActivityContext Trace, DecodedImage? Decoded = null);
 
     /// <summary>A reusable input buffer for up to <see cref="Capacity"/> images and what is known about each.</summary>
-    private sealed class Batch(int capacity, int tensorLength)
+    private sealed class Batch(ModelEngine engine)
     {
-        public int Capacity { get; } = capacity;
-        public float[] Input { get; } = new float[capacity * tensorLength];
-        public PendingFrame?[] Frames { get; } = new PendingFrame?[capacity];
-        public DecodedImage?[] Decoded { get; } = new DecodedImage?[capacity];
-        public Letterbox[] Boxes { get; } = new Letterbox[capacity];
-        public PreprocessTimings[] Timings { get; } = new PreprocessTimings[capacity];
-        public double[] QueueMs { get; } = new double[capacity];
+        private readonly int _tensorLength = engine.Model.Input.TensorLength;
+
+        /// <summary>The engine this buffer is sized and prepared for.</summary>
+        public ModelEngine Engine { get; } = engine;
+        public int Capacity { get; } = engine.Model.MaxBatch;
+        public float[] Input { get; } = new float[engine.Model.MaxBatch * engine.Model.Input.TensorLength];
+        public PendingFrame?[] Frames { get; } = new PendingFrame?[engine.Model.MaxBatch];
+        public DecodedImage?[] Decoded { get; } = new DecodedImage?[engine.Model.MaxBatch];
+        public Letterbox[] Boxes { get; } = new Letterbox[engine.Model.MaxBatch];
+        public PreprocessTimings[] Timings { get; } = new PreprocessTimings[engine.Model.MaxBatch];
+        public double[] QueueMs { get; } = new double[engine.Model.MaxBatch];
         public int Count { get; set; }
 
-        public Span<float> Slot(int index) => Input.AsSpan(index * tensorLength, tensorLength);
+        public Span<float> Slot(int index) => Input.AsSpan(index * _tensorLength, _tensorLength);
 
         /// <summary>Releases the pixels of frames that produced no result.</summary>
         public void ReleaseDecoded()
