@@ -94,7 +94,8 @@ public static class RolloutBench
                 {
                     var request = new ModelRequest { Version = version, Uri = model, Sha256 = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(model))) };
                     await observer.PublishAsync(new OutgoingMessage("edge/control/detector/model",
-                        JsonSerializer.SerializeToUtf8Bytes(request, Json)) { Retain = true }, default);
+                        JsonSerializer.SerializeToUtf8Bytes(request, Json))
+                    { Retain = true }, default);
                     requested = clock.Elapsed;
                 }
             }

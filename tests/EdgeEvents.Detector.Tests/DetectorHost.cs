@@ -3,41 +3,31 @@ using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace EdgeEvents.Detector.Tests;
 
 /// <summary>A detector running in a generic host exactly as <c>edge-events detector</c> builds it, plus an observer connection.</summary>
-internal sealed class DetectorHost : IAsyncDisposable
+internal sealed class DetectorHost : WorkerHost
 {
-    private DetectorHost(IHost host, IMessageTransport observer)
-    {
-        Host = host;
-        Observer = observer;
-    }
+    private DetectorHost(IHost host, IMessageTransport observer) : base(host) => Observer = observer;
 
-    public IHost Host { get; }
     public IMessageTransport Observer { get; }
-    public DetectorWorker Worker => Host.Services.GetRequiredService<DetectorWorker>();
+    public DetectorWorker Worker => Service<DetectorWorker>();
 
     public static string YoloV8 => TestData.Model("yolov8n_int8_dynamic.onnx");
     public static string YoloX => TestData.Model("yolox_nano_416.onnx");
 
     public static IHost Build(string brokerUrl, IDictionary<string, string?> settings)
     {
-        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         var configuration = new Dictionary<string, string?>
         {
-            ["Transport:Broker"] = brokerUrl,
             ["Transport:ClientId"] = $"detector-{Guid.NewGuid():N}"[..24],
             ["Transport:PersistentSession"] = "false",
         };
         foreach (var (key, value) in settings) configuration[key] = value;
-        builder.Configuration.AddInMemoryCollection(configuration);
-        builder.Services.AddDetectorWorker(builder.Configuration);
-        return builder.Build();
+        return WorkerHost.Build(brokerUrl, builder => builder.Services.AddDetectorWorker(builder.Configuration), configuration);
     }
 
     /// <summary>
@@ -71,10 +61,5 @@ internal sealed class DetectorHost : IAsyncDisposable
 
     public static T Decode<T>(ReceivedMessage message) where T : class => MessageCodec.Deserialize<T>(message.Payload, message.ContentType);
 
-    public async ValueTask DisposeAsync()
-    {
-        await Host.StopAsync();
-        Host.Dispose();
-        await Observer.DisposeAsync();
-    }
+    protected override ValueTask OnStoppedAsync() => Observer.DisposeAsync();
 }

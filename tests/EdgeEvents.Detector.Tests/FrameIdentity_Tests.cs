@@ -30,6 +30,6 @@ public sealed class FrameIdentity_Tests(ITestOutputHelper output)
         Assert.Contains("'cam2'", error.Message, StringComparison.Ordinal);
         Assert.Equal("cam1", set.Camera);
         Assert.Empty(await Receive.UntilQuietAsync(detections.Messages, TimeSpan.FromMilliseconds(500)));
-        Assert.Equal(1, detector.Host.Services.GetRequiredKeyedService<EdgeComponent>("detector").Errors.Count);
+        Assert.Equal(1, detector.ComponentNamed(DetectorWorker.Component).Errors.Count);
     }
 }

@@ -74,7 +74,8 @@ internal sealed class ModelRollout : IDisposable
         {
             logger.LogWarning("Model {Version} was in probation when the detector stopped; it is rejected", interrupted.Version);
             state = state.Reject(new RejectedModel(interrupted.Version, interrupted.Sha256, RolloutStates.RolledBack,
-                "the detector restarted while the model was in probation")) with { OnProbation = null };
+                "the detector restarted while the model was in probation")) with
+            { OnProbation = null };
             state.Save(dataPath);
         }
         if (state.Active is { } active && File.Exists(active.Path))
