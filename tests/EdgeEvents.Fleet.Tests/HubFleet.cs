@@ -15,7 +15,7 @@ internal static class HubFleet
         {
             ["Transport:ClientId"] = "hub-fleet",
             ["Transport:ReconnectMaxDelay"] = "00:00:01",
-            ["Stats:IntervalSeconds"] = "0",
+            ["Stats:Interval"] = "0s",
             ["Fleet:SiteTimeout"] = SiteTimeout.ToString(),
             ["Fleet:CheckInterval"] = "00:00:00.5",
             ["Fleet:PublishInterval"] = "00:00:01",

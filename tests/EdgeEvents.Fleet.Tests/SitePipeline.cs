@@ -29,7 +29,7 @@ internal sealed class SitePipeline : IAsyncDisposable
             ["Transport:Broker"] = brokerUrl,
             ["Transport:ReconnectMinDelay"] = "00:00:00.1",
             ["Transport:ReconnectMaxDelay"] = "00:00:01",
-            ["Stats:IntervalSeconds"] = "2",
+            ["Stats:Interval"] = "2s",
             ["Stats:Log"] = "false",
             ["Llm:ModelPath"] = TestData.Model("stories260K.gguf"), ["Llm:ContextSize"] = "512", ["Llm:MaxTokens"] = "8",
             ["Llm:Threads"] = "1", ["Llm:Parallelism"] = "1",

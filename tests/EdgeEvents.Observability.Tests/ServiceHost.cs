@@ -24,7 +24,7 @@ internal sealed class ServiceHost : WorkerHost
             ["Transport:ClientId"] = $"{component}-{Guid.NewGuid():N}"[..30],
             ["Transport:PersistentSession"] = "false",
             ["Health:Port"] = port.ToString(),
-            ["Stats:IntervalSeconds"] = statsSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Stats:Interval"] = $"{statsSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}s",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) configuration[key] = value;
         var host = await StartHostAsync(brokerUrl, builder =>

@@ -44,8 +44,8 @@ public sealed record CameraOptions
     public FramePayloadKind Payload { get; init; } = FramePayloadKind.Envelope;
 
     /// <summary>The broker discards a frame not delivered within this time: an old frame is worthless. Default 10 s.</summary>
-    [Range(1, 3600)]
-    public int FrameExpirySeconds { get; init; } = 10;
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan FrameExpiry { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Synthetic frame size. Default 640x480.</summary>
     [Range(16, 8192)]

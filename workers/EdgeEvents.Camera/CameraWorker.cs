@@ -68,7 +68,7 @@ public sealed class CameraWorker(
         {
             ContentType = bare ? (image.Encoding == FrameEncoding.Png ? ContentTypes.Png : ContentTypes.Jpeg) : ContentTypes.MessagePack,
             Delivery = Delivery.AtMostOnce,
-            Expiry = TimeSpan.FromSeconds(settings.FrameExpirySeconds),
+            Expiry = settings.FrameExpiry,
             MessageId = frame.Id,
         };
     }

@@ -16,7 +16,7 @@ public sealed class LoadPipeline : IAsyncDisposable
     // Stats every second (the dashboard reads drop counters from them); only warnings in the captured logs.
     private static readonly Dictionary<string, string> WorkerEnvironment = new()
     {
-        ["EDGEEVENTS_Stats__IntervalSeconds"] = "1",
+        ["EDGEEVENTS_Stats__Interval"] = "1s",
         ["EDGEEVENTS_Stats__Log"] = "false",
         ["EDGEEVENTS_Logging__LogLevel__Default"] = "Warning",
     };

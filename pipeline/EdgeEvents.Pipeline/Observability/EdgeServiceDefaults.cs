@@ -21,7 +21,7 @@ public static class EdgeServiceDefaults
     /// <item>OTLP export of traces, metrics and logs when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the other standard
     /// <c>OTEL_*</c> variables apply too: protocol, headers, sampler).</item>
     /// <item><c>/healthz</c>, <c>/readyz</c> and Prometheus <c>/metrics</c> on <c>Health:Port</c> (0 = off).</item>
-    /// <item>A <c>{prefix}/stats/{component}</c> message and log line every <c>Stats:IntervalSeconds</c> (0 = off).</item>
+    /// <item>A <c>{prefix}/stats/{component}</c> message and log line every <c>Stats:Interval</c> (0s = off).</item>
     /// </list>
     /// Tracing stays on without an exporter so trace context still flows through this component to the next.
     /// </summary>
@@ -49,7 +49,7 @@ public static class EdgeServiceDefaults
                 // bounded before that (CameraLabels, Telemetry:MaxCameraLabels).
                 metrics.AddMeter(EdgeTelemetry.Name, "System.Runtime").AddPrometheusExporter()
                     .AddView(_ => new MetricStreamConfiguration { CardinalityLimit = EdgeTelemetry.MaxSeriesPerMetric });
-                if (stats.IntervalSeconds > 0) metrics.AddReader(sp => sp.GetRequiredService<StatsCollector>().Reader);
+                if (stats.Interval > TimeSpan.Zero) metrics.AddReader(sp => sp.GetRequiredService<StatsCollector>().Reader);
             });
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])) telemetry.UseOtlpExporter();
 
@@ -57,7 +57,7 @@ public static class EdgeServiceDefaults
         services.AddSingleton<Heartbeat>();
         services.AddHostedService(sp => sp.GetRequiredService<Heartbeat>());
         services.AddHostedService<HealthServer>();
-        if (stats.IntervalSeconds > 0)
+        if (stats.Interval > TimeSpan.Zero)
         {
             services.AddSingleton<StatsCollector>();
             services.AddHostedService<StatsPublisher>();

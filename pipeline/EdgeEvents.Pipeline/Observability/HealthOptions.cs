@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace EdgeEvents.Pipeline.Observability;
 
 /// <summary>The health and metrics listener. Bound from configuration section <c>Health</c> (<c>--health-port</c>).</summary>
@@ -26,8 +28,8 @@ public sealed record StatsOptions
 {
     public const string Section = "Stats";
 
-    /// <summary>Seconds between stats messages (and stats log lines); 0 turns them off. Default 15.</summary>
-    public double IntervalSeconds { get; init; } = 15;
+    /// <summary>Time between stats messages (and stats log lines); 0s turns them off. Default 15 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")] public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Also write each stats message as one human-readable log line. Default true.</summary>
     public bool Log { get; init; } = true;

@@ -12,7 +12,7 @@ using OpenTelemetry;
 namespace EdgeEvents.Pipeline.Observability;
 
 /// <summary>
-/// Every <see cref="StatsOptions.IntervalSeconds"/>, publishes a <see cref="StatusMessage"/> (JSON) on
+/// Every <see cref="StatsOptions.Interval"/>, publishes a <see cref="StatusMessage"/> (JSON) on
 /// <c>{prefix}/stats/{component}</c> for each component of the host, like Frigate's <c>stats</c>, and writes the same
 /// values as one log line. At most once and not retained: a missed interval is replaced by the next.
 /// </summary>
@@ -22,7 +22,7 @@ internal sealed class StatsPublisher(StatsCollector collector, IServiceProvider 
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.IntervalSeconds));
+        using var timer = new PeriodicTimer(options.Value.Interval);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
