@@ -11,13 +11,15 @@ public sealed class LivePipeline_Tests(RunningPipeline pipeline, ITestOutputHelp
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
     /// <summary>
-    /// Counted only when their event happens (a drop, a redelivery, a lost link), or served only by the hub's fleet
-    /// component, which a site's pipeline does not run: <see cref="MetricList_Tests"/> shows their instruments exist.
+    /// Counted only when their event happens (a drop, a redelivery, a lost link, a model rollout), or served only by the
+    /// hub's fleet component, which a site's pipeline does not run: <see cref="MetricList_Tests"/> shows their
+    /// instruments exist.
     /// </summary>
     private static readonly string[] OnlyWhenItHappens =
     [
         "edge_frames_dropped_total", "edge_detector_frames_dropped_total", "edge_messages_dropped_total",
         "edge_messages_duplicates_total", "edge_broker_disconnects_total", "edge_fleet_site_up",
+        "edge_detector_model_rollouts_total",
     ];
 
     [Fact]
