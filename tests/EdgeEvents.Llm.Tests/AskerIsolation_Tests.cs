@@ -15,9 +15,6 @@ public sealed class AskerIsolation_Tests(Xunit.Abstractions.ITestOutputHelper ou
     private static OutgoingMessage Question(string asker, string json) =>
         new($"edge/questions/{asker}", Encoding.UTF8.GetBytes(json)) { ContentType = ContentTypes.Json };
 
-    private static async Task<IMessageSubscription> SubscribeAsync(IMessageTransport transport, string filter) =>
-        await transport.SubscribeAsync(new SubscriptionRequest(filter) { Capacity = 1024, Deduplicate = false }, default);
-
     /// <summary>Findings 3 and 4: another asker's answer topic, or a topic outside the answers tree, is refused.</summary>
     [Theory]
     [InlineData(MqttTestBroker.Embedded)]
@@ -27,8 +24,8 @@ public sealed class AskerIsolation_Tests(Xunit.Abstractions.ITestOutputHelper ou
         await using var broker = await MqttTestBroker.StartAsync(kind);
         await using var worker = await LlmWorkerHost.StartAsync(broker.Url);
         await using var client = await TestTransports.ConnectAsync(broker.Url);
-        var everything = await SubscribeAsync(client, "#");
-        var mallory = await SubscribeAsync(client, "edge/answers/mallory");
+        var everything = await LlmWorkerHost.WatchAsync(client, "#", deduplicate: false);
+        var mallory = await LlmWorkerHost.WatchAsync(client, "edge/answers/mallory", deduplicate: false);
 
         await client.PublishAsync(new OutgoingMessage("edge/questions/mallory", "hi"u8.ToArray())
         {
@@ -54,7 +51,7 @@ public sealed class AskerIsolation_Tests(Xunit.Abstractions.ITestOutputHelper ou
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
         await using var worker = await LlmWorkerHost.StartAsync(broker.Url);
         await using var client = await TestTransports.ConnectAsync(broker.Url);
-        var answers = await SubscribeAsync(client, "edge/answers/+");
+        var answers = await LlmWorkerHost.WatchAsync(client, "edge/answers/+", deduplicate: false);
 
         await client.PublishAsync(Question("alice", """{"id":"1","text":"Any cars?"}"""), default);
         await client.PublishAsync(Question("bob", """{"id":"1","text":"Any dogs?"}"""), default);
@@ -74,7 +71,7 @@ public sealed class AskerIsolation_Tests(Xunit.Abstractions.ITestOutputHelper ou
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
         await using var worker = await LlmWorkerHost.StartAsync(broker.Url, settings: new Dictionary<string, string?> { ["Llm:QuestionMaxAge"] = "00:01:00" });
         await using var client = await TestTransports.ConnectAsync(broker.Url);
-        var answers = await SubscribeAsync(client, "edge/answers/+");
+        var answers = await LlmWorkerHost.WatchAsync(client, "edge/answers/+", deduplicate: false);
         var old = DateTimeOffset.UtcNow.AddMinutes(-3).ToString("O");
 
         await client.PublishAsync(Question("carol", $$"""{"id":"old","text":"Any cars?","createdAt":"{{old}}"}"""), default);
@@ -96,7 +93,7 @@ public sealed class AskerIsolation_Tests(Xunit.Abstractions.ITestOutputHelper ou
             ["Llm:Parallelism"] = "1", ["Llm:QueueCapacity"] = "3", ["Llm:MaxTokens"] = "64",
         });
         await using var client = await TestTransports.ConnectAsync(broker.Url);
-        var answers = await SubscribeAsync(client, "edge/answers/+");
+        var answers = await LlmWorkerHost.WatchAsync(client, "edge/answers/+", deduplicate: false);
 
         const int askers = 12;
         for (var i = 0; i < askers; i++) await client.PublishAsync(Question($"a{i}", $$"""{"id":"q","text":"Question {{i}}: any cars?"}"""), default);
@@ -136,7 +133,7 @@ public sealed class AskerIsolation_Tests(Xunit.Abstractions.ITestOutputHelper ou
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
         await using var worker = await LlmWorkerHost.StartAsync(broker.Url);
         await using var client = await TestTransports.ConnectAsync(broker.Url);
-        var answers = await SubscribeAsync(client, "edge/answers/+");
+        var answers = await LlmWorkerHost.WatchAsync(client, "edge/answers/+", deduplicate: false);
 
         async Task<int> SeriesAfterAsync(int firstAsker, int askers)
         {

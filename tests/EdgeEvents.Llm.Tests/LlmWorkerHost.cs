@@ -1,4 +1,5 @@
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 using Microsoft.Extensions.Hosting;
 
@@ -34,4 +35,8 @@ internal sealed class LlmWorkerHost : WorkerHost
         await started.Component.Transport.ConnectAsync(timeout.Token);
         return started;
     }
+
+    /// <summary>A test's own subscription, deep enough for every answer and notice a case produces.</summary>
+    public static async Task<IMessageSubscription> WatchAsync(IMessageTransport transport, string filter, bool deduplicate = true) =>
+        await transport.SubscribeAsync(new SubscriptionRequest(filter) { Capacity = 1024, Deduplicate = deduplicate }, default);
 }
