@@ -124,7 +124,7 @@ public sealed class FleetDashboardOnNats_Tests(ITestOutputHelper output) : IDisp
         await Expect(later.Locator("[data-site=plant-a]")).ToHaveAttributeAsync("data-state", "online", Within);
     }
 
-    /// <summary>Calls <paramref name="poke"/> each second until the site's status says <paramref name="state"/>.</summary>
+    /// <summary>Calls <paramref name="poke"/> each second until the status says <paramref name="state"/>.</summary>
     private static async Task WaitForStateAsync(IMessageSubscription states, string state, Func<ValueTask> poke)
     {
         var deadline = DateTime.UtcNow + Timeout;

@@ -39,7 +39,7 @@ public sealed class HubRelay : IAsyncDisposable
     /// <summary>The WebSocket port the page connects to (path <c>/mqtt</c>).</summary>
     public int Port { get; }
 
-    /// <summary>Starts the WebSocket listener, connects to <paramref name="hub"/> (retrying in the background), relays.</summary>
+    /// <summary>Starts the WebSocket listener and the relay; the hub connects in the background.</summary>
     public static async Task<HubRelay> StartAsync(IMessageTransport hub, DashboardOptions options, ILogger logger, CancellationToken ct)
     {
         var broker = await EmbeddedBroker.StartAsync(new BrokerOptions
@@ -62,7 +62,7 @@ public sealed class HubRelay : IAsyncDisposable
         return relay;
     }
 
-    /// <summary>What the page subscribes to (dashboard.js): the relay carries nothing the page would not show.</summary>
+    /// <summary>What the page subscribes to (dashboard.js): nothing the page would not show is relayed.</summary>
     private IEnumerable<(string Filter, Delivery Delivery)> PageTopics(bool fleet)
     {
         var fleetTopics = new FleetTopics(_topics.Prefix);
@@ -98,7 +98,7 @@ public sealed class HubRelay : IAsyncDisposable
         }
     }
 
-    /// <summary>Retained at its source: a site's (or the hub's) scene, snapshot and status; the fleet's site states.</summary>
+    /// <summary>Retained at its source: scene, snapshot and status (of a site or the hub), and site states.</summary>
     private bool IsState(string topic)
     {
         if (topic.StartsWith(FleetTopics.FleetRoot + "/", StringComparison.Ordinal)) return true;
