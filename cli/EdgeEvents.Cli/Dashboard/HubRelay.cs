@@ -25,7 +25,7 @@ public sealed class HubRelay : IAsyncDisposable
     private readonly TopicScheme _topics;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly List<Task> _pumps = [];
+    private Task _relaying = Task.CompletedTask;
 
     private HubRelay(EmbeddedBroker broker, IMessageTransport hub, TopicScheme topics, ILogger logger)
     {
@@ -39,7 +39,10 @@ public sealed class HubRelay : IAsyncDisposable
     /// <summary>The WebSocket port the page connects to (path <c>/mqtt</c>).</summary>
     public int Port { get; }
 
-    /// <summary>Starts the WebSocket listener and the relay; the hub connects in the background.</summary>
+    /// <summary>
+    /// Starts the WebSocket listener; the relay connects to <paramref name="hub"/> in the background, so the page is
+    /// served (and shows the hub's state once it arrives) while the hub is still unreachable.
+    /// </summary>
     public static async Task<HubRelay> StartAsync(IMessageTransport hub, DashboardOptions options, ILogger logger, CancellationToken ct)
     {
         var broker = await EmbeddedBroker.StartAsync(new BrokerOptions
@@ -48,18 +51,36 @@ public sealed class HubRelay : IAsyncDisposable
         }, logger, ct);
         var relay = new HubRelay(broker, hub, new TopicScheme(options.Prefix), logger);
         broker.Server.InterceptingPublishAsync += relay.ForwardQuestionAsync;
-        _ = hub.ConnectAsync(relay._stopping.Token);
-        foreach (var (filter, delivery) in relay.PageTopics(options.Fleet))
-        {
-            var subscription = await hub.SubscribeAsync(new SubscriptionRequest(filter)
-            {
-                Delivery = delivery,
-                Overload = delivery == Delivery.AtMostOnce ? OverloadPolicy.DropOldest : OverloadPolicy.Wait,
-                RetainAsPublished = true,
-            }, ct);
-            relay._pumps.Add(relay.PumpAsync(subscription, delivery, relay._stopping.Token));
-        }
+        relay._relaying = Task.Run(() => relay.RelayAsync(options.Fleet, relay._stopping.Token), CancellationToken.None);
         return relay;
+    }
+
+    private async Task RelayAsync(bool fleet, CancellationToken ct)
+    {
+        try
+        {
+            _ = _hub.ConnectAsync(ct);
+            var pumps = new List<Task>();
+            foreach (var (filter, delivery) in PageTopics(fleet))
+            {
+                var subscription = await _hub.SubscribeAsync(new SubscriptionRequest(filter)
+                {
+                    Delivery = delivery,
+                    Overload = delivery == Delivery.AtMostOnce ? OverloadPolicy.DropOldest : OverloadPolicy.Wait,
+                    RetainAsPublished = true,
+                }, ct);
+                pumps.Add(PumpAsync(subscription, delivery, ct));
+            }
+            _logger.LogInformation("Relaying the hub to the page on port {Port}", Port);
+            await Task.WhenAll(pumps);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "The relay of the hub stopped: the page gets nothing more from the hub");
+        }
     }
 
     /// <summary>What the page subscribes to (dashboard.js): nothing the page would not show is relayed.</summary>
@@ -78,23 +99,17 @@ public sealed class HubRelay : IAsyncDisposable
 
     private async Task PumpAsync(IMessageSubscription subscription, Delivery delivery, CancellationToken ct)
     {
-        try
+        await foreach (var message in subscription.Messages.ReadAllAsync(ct))
         {
-            await foreach (var message in subscription.Messages.ReadAllAsync(ct))
+            // A NATS hub marks only replayed copies retained: a live state update must replace the stored one too.
+            var relayed = new OutgoingMessage(message.Topic, message.Payload)
             {
-                // A NATS hub marks only replayed copies retained: a live state update must replace the stored one too.
-                var relayed = new OutgoingMessage(message.Topic, message.Payload)
-                {
-                    ContentType = message.ContentType,
-                    Delivery = delivery,
-                    Retain = message.Retained || IsState(message.Topic),
-                    MessageId = message.MessageId,
-                };
-                await _broker.Server.InjectApplicationMessage(new InjectedMqttApplicationMessage(MqttTransport.ToMqtt(relayed)), ct);
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
+                ContentType = message.ContentType,
+                Delivery = delivery,
+                Retain = message.Retained || IsState(message.Topic),
+                MessageId = message.MessageId,
+            };
+            await _broker.Server.InjectApplicationMessage(new InjectedMqttApplicationMessage(MqttTransport.ToMqtt(relayed)), ct);
         }
     }
 
@@ -143,7 +158,7 @@ public sealed class HubRelay : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
-        await Task.WhenAll(_pumps);
+        await _relaying;
         await _hub.DisposeAsync();
         await _broker.DisposeAsync();
         _stopping.Dispose();
