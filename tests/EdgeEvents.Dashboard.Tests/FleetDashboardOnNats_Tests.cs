@@ -91,15 +91,7 @@ public sealed class FleetDashboardOnNats_Tests(ITestOutputHelper output) : IDisp
 
         // Plant A's LLM worker, as its leaf link shows it at the hub: questions in, answers back on the asker's topic.
         await using var questions = await observer.SubscribeAsync(new SubscriptionRequest(plantA.AllOf(TopicKind.Questions)), default);
-        await page.GetByTestId("question-site").SelectOptionAsync("plant-a");
-        await page.GetByTestId("question-input").FillAsync("How many people?");
-        await page.GetByTestId("ask-button").ClickAsync();
-        var asked = (await Receive.ExactlyAsync(questions, 1, Timeout))[0];
-        Assert.Equal(plantA.Questions("operator"), asked.Topic);
-        var question = MessageCodec.Deserialize<Question>(asked.Payload, ContentTypes.Json);
-        var answer = new Answer { Id = Answer.IdFor("operator", question.Id), QuestionId = question.Id, Question = question.Text, Asker = "operator", FactsAnswer = "There are 2 people on cam1." };
-        await sites.PublishAsync(Json(plantA.Answers("operator"), answer), default);
-        await Expect(page.GetByTestId("answer").GetByTestId("answer-text")).ToHaveTextAsync("There are 2 people on cam1.", new() { Timeout = 20_000 });
+        await FleetDashboard_Tests.AskPlantAAsync(page, questions, sites);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = HeadlessChromium.Artifact("fleet-dashboard-nats.png"), FullPage = true });
 
         // A browser may publish questions only: anything else is refused, not relayed to the hub.
