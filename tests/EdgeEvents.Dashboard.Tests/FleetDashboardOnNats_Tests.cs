@@ -67,16 +67,11 @@ public sealed class FleetDashboardOnNats_Tests(ITestOutputHelper output) : IDisp
         var detectorOnline = new OutgoingMessage(plantA.Status("detector"), Encoding.UTF8.GetBytes(StatusPayloads.Online)) { ContentType = "text/plain", Retain = true };
         await WaitForStateAsync(states, SiteStates.Online, () => sites.PublishAsync(detectorOnline, default));
 
-        var config = Path.Combine(_dir, "hub.json");
-        await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new { Transport = new { Nats = new { JetStream = new { RetainedSubjects = HubRetainedSubjects } } } }));
-        await using var dashboard = CliProcess.StartEdgeEvents("dashboard", "--fleet", "--http-port", "0", "--relay-port", "0", "--broker", hub.Url, "--config", config);
+        await using var dashboard = await StartDashboardAsync(hub);
         var url = dashboard.WaitForLine(l => l.StartsWith("http://", StringComparison.Ordinal), Timeout);
         await using var chromium = await HeadlessChromium.LaunchAsync();
-        var page = await chromium.Browser.NewPageAsync();
-        page.Console += (_, message) => output.WriteLine($"browser console {message.Type}: {message.Text}");
-        await page.GotoAsync(url + "?asker=operator");
+        var page = await OpenAsync(chromium, url);
 
-        await Expect(page.GetByTestId("connection")).ToHaveAttributeAsync("data-state", "connected", Within);
         await Expect(page.Locator("[data-site=plant-a]")).ToHaveAttributeAsync("data-state", "online", Within);
         await Expect(page.Locator("[data-site=plant-b]")).ToHaveAttributeAsync("data-state", "offline", Within);
         var camera = page.Locator("[data-camera='plant-a/cam1']");
@@ -110,10 +105,51 @@ public sealed class FleetDashboardOnNats_Tests(ITestOutputHelper output) : IDisp
         // State changed while the dashboard ran is what a page opened later shows (NATS marks live copies unretained).
         await sites.PublishAsync(Json(plantA.Scene("cam1"), new SceneState { Camera = "cam1", Counts = new Dictionary<string, int> { ["person"] = 3 } }) with { Retain = true }, default);
         await Expect(camera.GetByTestId("counts")).ToHaveTextAsync("person 3", new() { Timeout = 20_000 });
-        var later = await chromium.Browser.NewPageAsync();
-        await later.GotoAsync(url + "?asker=operator2");
+        var later = await OpenAsync(chromium, url);
         await Expect(later.Locator("[data-camera='plant-a/cam1']").GetByTestId("counts")).ToHaveTextAsync("person 3", new() { Timeout = 20_000 });
         await Expect(later.Locator("[data-site=plant-a]")).ToHaveAttributeAsync("data-state", "online", Within);
+    }
+
+    [Fact]
+    public async Task The_page_is_served_while_the_hub_is_down_and_shows_the_fleet_once_the_hub_is_up()
+    {
+        await using var hub = await NatsServer.StartNewAsync();
+        await hub.StopAsync();
+        await using var dashboard = await StartDashboardAsync(hub);
+        var url = dashboard.WaitForLine(l => l.StartsWith("http://", StringComparison.Ordinal), Timeout);
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        var page = await OpenAsync(chromium, url);
+
+        await hub.StartAsync();
+        await using var fleet = await hub.ConnectAsync("fleet", new NatsOptions { JetStream = new NatsJetStreamOptions { RetainedSubjects = HubRetainedSubjects } });
+        var status = new SiteStatus { Site = "plant-a", State = SiteStates.Online, Since = DateTimeOffset.UtcNow };
+        await fleet.PublishAsync(Json(FleetTopics.SiteStatus("plant-a"), status) with { Retain = true }, default);
+
+        await Expect(page.Locator("[data-site=plant-a]")).ToHaveAttributeAsync("data-state", "online", new() { Timeout = 30_000 });
+    }
+
+    /// <summary>
+    /// <c>edge-events dashboard --fleet</c> relaying <paramref name="hub"/>, configured with the hub's retained stream and
+    /// a quick reconnect.
+    /// </summary>
+    private async Task<CliProcess> StartDashboardAsync(NatsServer hub)
+    {
+        var config = Path.Combine(_dir, "hub.json");
+        await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new
+        {
+            Transport = new { ReconnectMaxDelay = "1s", Nats = new { JetStream = new { RetainedSubjects = HubRetainedSubjects } } },
+        }));
+        return CliProcess.StartEdgeEvents("dashboard", "--fleet", "--http-port", "0", "--relay-port", "0", "--broker", hub.Url, "--config", config);
+    }
+
+    /// <summary>The page at <paramref name="url"/> asking as <c>operator</c>, once it is connected to the relay.</summary>
+    private async Task<IPage> OpenAsync(HeadlessChromium chromium, string url)
+    {
+        var page = await chromium.Browser.NewPageAsync();
+        page.Console += (_, message) => output.WriteLine($"browser console {message.Type}: {message.Text}");
+        await page.GotoAsync(url + "?asker=operator");
+        await Expect(page.GetByTestId("connection")).ToHaveAttributeAsync("data-state", "connected", Within);
+        return page;
     }
 
     /// <summary>Calls <paramref name="poke"/> each second until the status says <paramref name="state"/>.</summary>
