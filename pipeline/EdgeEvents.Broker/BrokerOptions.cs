@@ -50,7 +50,10 @@ public sealed record BrokerOptions
     public int? WebSocketPort { get; init; }
     /// <summary>URL path of the WebSocket listener. Default <c>/mqtt</c>.</summary>
     public string WebSocketPath { get; init; } = "/mqtt";
-    /// <summary>Keep the plain-TCP listener when TLS is on. Default true; set false so nothing travels in clear text.</summary>
+    /// <summary>
+    /// Keep the plain-TCP listener when TLS or WebSockets are on. Default true; set false so nothing travels in clear
+    /// text, or to serve WebSockets only.
+    /// </summary>
     public bool PlainListener { get; init; } = true;
 }
 

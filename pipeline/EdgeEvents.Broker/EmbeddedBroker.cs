@@ -54,7 +54,8 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         if (options.MaxPacketBytes < 1024) throw new InvalidOperationException($"Broker:MaxPacketBytes is {options.MaxPacketBytes}: it must be at least 1024.");
         var address = IPAddress.Parse(options.BindAddress);
         var tls = options.TlsCertificateFile is { Length: > 0 };
-        if (!tls && !options.PlainListener) throw new InvalidOperationException("Broker:PlainListener is off but no TLS certificate is configured: the broker would listen nowhere.");
+        if (!tls && !options.PlainListener && options.WebSocketPort is null)
+            throw new InvalidOperationException("Broker:PlainListener is off but neither a TLS certificate nor a WebSocket port is configured: the broker would listen nowhere.");
         var port = !options.PlainListener ? 0 : options.Port == 0 ? PickFreePort(address) : options.Port;
         int? tlsPort = tls ? (options.TlsPort == 0 ? PickFreePort(address) : options.TlsPort) : null;
         var certificate = tls ? LoadCertificate(options.TlsCertificateFile!, options.TlsKeyFile) : null;

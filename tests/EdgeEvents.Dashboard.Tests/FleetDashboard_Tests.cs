@@ -51,6 +51,17 @@ public sealed class FleetDashboard_Tests(ITestOutputHelper output)
         await Expect(row.GetByTestId("event-site")).ToHaveTextAsync("plant-b");
         await Expect(row).ToContainTextAsync("cam2newdog #1");
 
+        await AskPlantAAsync(page, questions, sites);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = HeadlessChromium.Artifact("fleet-dashboard.png"), FullPage = true });
+    }
+
+    /// <summary>
+    /// The page (asking as <c>operator</c>) asks site plant-a; the question arrives on <paramref name="questions"/> and
+    /// is answered on <paramref name="sites"/> as plant-a's LLM worker would, and the answer shows on the page.
+    /// </summary>
+    internal static async Task AskPlantAAsync(IPage page, IMessageSubscription questions, IMessageTransport sites)
+    {
+        var plantA = new FleetTopics().ForSite("plant-a");
         await page.GetByTestId("question-site").SelectOptionAsync("plant-a");
         await page.GetByTestId("question-input").FillAsync("How many people?");
         await page.GetByTestId("ask-button").ClickAsync();
@@ -60,7 +71,6 @@ public sealed class FleetDashboard_Tests(ITestOutputHelper output)
         Assert.Null(question.ReplyTo);
         var answer = new Answer { Id = Answer.IdFor("operator", question.Id), QuestionId = question.Id, Question = question.Text, Asker = "operator", FactsAnswer = "There are 2 people on cam1." };
         await sites.PublishAsync(Json(plantA.Answers("operator"), answer), default);
-        await Expect(page.GetByTestId("answer").GetByTestId("answer-text")).ToHaveTextAsync("There are 2 people on cam1.");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = HeadlessChromium.Artifact("fleet-dashboard.png"), FullPage = true });
+        await Expect(page.GetByTestId("answer").GetByTestId("answer-text")).ToHaveTextAsync("There are 2 people on cam1.", new() { Timeout = 20_000 });
     }
 }

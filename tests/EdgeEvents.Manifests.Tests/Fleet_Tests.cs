@@ -37,6 +37,36 @@ public sealed class Fleet_Tests : IDisposable
     }
 
     [RequiresFact("kubectl")]
+    public void The_hub_serves_the_fleet_dashboard_relaying_the_hub_with_the_fleet_components_streams()
+    {
+        var rendered = Rendered.Of(Hub);
+        var dashboard = rendered.Workload("dashboard").Pod.Containers.Single();
+        Assert.Equal(["dashboard"], dashboard.Args);
+        var keys = ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, dashboard));
+        Expect.NoProblems(WorkerOptions.Problems(new ConfigurationBuilder().AddInMemoryCollection(keys).Build(), "dashboard"));
+        Assert.Equal("true", keys["Dashboard:Fleet"]);
+        Assert.Equal("0.0.0.0", keys["Dashboard:BindAddress"]);
+
+        // The browser reaches the page and the relay through one Service, on the ports the dashboard listens on.
+        var service = rendered.Single<V1Service>("dashboard");
+        foreach (var key in new[] { "Dashboard:HttpPort", "Dashboard:RelayPort" })
+        {
+            var port = int.Parse(keys[key]!, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Contains(dashboard.Ports, p => p.ContainerPort == port);
+            Assert.Contains(service.Spec.Ports, p => PodFacts.ResolvePort(dashboard, p.TargetPort) == port);
+        }
+
+        // Each hub client creates or updates the hub's streams: the dashboard's must be the fleet component's.
+        var fleet = rendered.Workload("fleet").Pod.Containers.Single();
+        var fleetKeys = ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, fleet));
+        Assert.Equal(Transport(fleetKeys), Transport(keys));
+        Assert.Contains("sites.*.edge.snapshots.>", Transport(keys).Values);
+    }
+
+    private static SortedDictionary<string, string?> Transport(IReadOnlyDictionary<string, string?> keys) =>
+        new(keys.Where(k => k.Key.StartsWith("Transport:", StringComparison.Ordinal)).ToDictionary(), StringComparer.Ordinal);
+
+    [RequiresFact("kubectl")]
     public void The_hub_accounts_are_what_edge_events_link_nats_prints_for_its_sites()
     {
         var accounts = Rendered.Of(Hub).All<V1ConfigMap>().Single(c => c.Metadata.Name.StartsWith("nats-hub-config", StringComparison.Ordinal)).Data["accounts.conf"];

@@ -12,9 +12,16 @@ public sealed record DashboardOptions
     /// <summary>
     /// MQTT-over-WebSockets URL the page connects to (the embedded broker's <c>--ws-port</c>, or mosquitto's
     /// <c>listener 9001</c> + <c>protocol websockets</c>). The browser connects to it, so name a host the browser can
-    /// reach. Default <c>ws://127.0.0.1:9001/mqtt</c>.
+    /// reach. Ignored with <see cref="RelayPort"/>. Default <c>ws://127.0.0.1:9001/mqtt</c>.
     /// </summary>
     public string BrokerWebSocket { get; init; } = "ws://127.0.0.1:9001/mqtt";
+    /// <summary>
+    /// For a hub without MQTT over WebSockets (NATS, or an MQTT broker without a WebSocket listener): the dashboard
+    /// connects to the <c>Transport</c> broker itself and serves the page MQTT over WebSockets on this port (path
+    /// <c>/mqtt</c>, on <see cref="BindAddress"/>), relaying what the page shows and the questions it asks. 0 picks a
+    /// free port. Default null: off, the page connects to <see cref="BrokerWebSocket"/>.
+    /// </summary>
+    public int? RelayPort { get; init; }
     /// <summary>Topic prefix the page subscribes under. Default <c>edge</c>.</summary>
     public string Prefix { get; init; } = "edge";
     /// <summary>

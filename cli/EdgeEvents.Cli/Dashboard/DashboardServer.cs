@@ -9,8 +9,8 @@ namespace EdgeEvents.Cli.Dashboard;
 
 /// <summary>
 /// Serves the dashboard: the static page embedded in this assembly (<c>Dashboard/page/</c>: HTML, JS, CSS and the
-/// vendored MQTT.js bundle) and <c>config.json</c>, which tells the page the broker's WebSocket URL, the prefix and
-/// whether to show the fleet.
+/// vendored MQTT.js bundle) and <c>config.json</c>, which tells the page the broker's WebSocket URL (or the port of the
+/// <see cref="HubRelay"/>), the prefix and whether to show the fleet.
 /// The page itself talks to the broker; this server only hands out files.
 /// </summary>
 public sealed class DashboardServer : IAsyncDisposable
@@ -38,13 +38,15 @@ public sealed class DashboardServer : IAsyncDisposable
     public static async Task<DashboardServer> StartAsync(DashboardOptions options, ILogger logger, CancellationToken ct)
     {
         var files = LoadPage();
-        files["config.json"] = (JsonSerializer.SerializeToUtf8Bytes(new { broker = options.BrokerWebSocket, prefix = options.Prefix, fleet = options.Fleet }), "application/json");
+        // With a relay the browser reaches it on the host it loaded the page from: only the port is handed out.
+        var broker = options.RelayPort is null ? options.BrokerWebSocket : null;
+        files["config.json"] = (JsonSerializer.SerializeToUtf8Bytes(new { broker, relayPort = options.RelayPort, prefix = options.Prefix, fleet = options.Fleet }), "application/json");
         var app = WebListener.CreateBuilder(options.BindAddress, options.HttpPort, logger).Build();
         app.Run(context => ServeAsync(context, files));
         await app.StartAsync(ct);
         var host = options.BindAddress is "0.0.0.0" ? "127.0.0.1" : options.BindAddress;
         var server = new DashboardServer(app, $"http://{host}:{WebListener.BoundPort(app)}/");
-        logger.LogInformation("Dashboard on {Url}, connecting browsers to {Broker}", server.Url, options.BrokerWebSocket);
+        logger.LogInformation("Dashboard on {Url}, connecting browsers to {Broker}", server.Url, broker ?? $"its relay on port {options.RelayPort}");
         return server;
     }
 

@@ -65,7 +65,8 @@ public sealed partial class MqttTransport
         EdgeTelemetry.TransportDropped(System, "disconnected");
     }
 
-    private static MqttApplicationMessage ToMqtt(OutgoingMessage message)
+    /// <summary>The MQTT form of <paramref name="message"/> (QoS, retain, MQTT 5 properties, id and headers as user properties).</summary>
+    public static MqttApplicationMessage ToMqtt(OutgoingMessage message)
     {
         var builder = new MqttApplicationMessageBuilder()
             .WithTopic(message.Topic)

@@ -129,7 +129,8 @@ public sealed partial class MqttTransport
         }
     }
 
-    private static ReceivedMessage ToReceived(MqttApplicationMessage message)
+    /// <summary>A received MQTT message as the transports deliver it (id and headers from its user properties).</summary>
+    public static ReceivedMessage ToReceived(MqttApplicationMessage message)
     {
         string? messageId = null;
         Dictionary<string, string>? headers = null;

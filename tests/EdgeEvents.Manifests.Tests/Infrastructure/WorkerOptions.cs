@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using EdgeEvents.Broker;
 using EdgeEvents.Camera;
+using EdgeEvents.Cli.Dashboard;
 using EdgeEvents.Detector;
 using EdgeEvents.Fleet;
 using EdgeEvents.Llm;
@@ -32,6 +33,7 @@ public static class WorkerOptions
         [SceneOptions.Section] = typeof(SceneOptions),
         [LlmOptions.Section] = typeof(LlmOptions),
         [FleetOptions.Section] = typeof(FleetOptions),
+        [DashboardOptions.Section] = typeof(DashboardOptions),
     };
 
     /// <summary>Sections every hosted command reads, whatever its role.</summary>

@@ -1,5 +1,6 @@
 // EdgeEvents dashboard: one MQTT-over-WebSockets client (MQTT.js) subscribed to the topics in the README's table.
-// The broker URL and prefix come from the serving CLI (config.json), overridden by ?broker=…&prefix=…&asker=…&fleet=1.
+// The broker URL (or the port of the dashboard's relay) and prefix come from the serving CLI (config.json), overridden by
+// ?broker=…&prefix=…&asker=…&fleet=1.
 // Fleet view (at a hub): every site's topics under sites/{site}/{prefix}/…, cameras named {site}/{camera}, site states
 // from fleet/sites/+, questions to one site (sites/{site}/{prefix}/questions/…) or to the hub's own LLM worker.
 "use strict";
@@ -93,8 +94,10 @@ async function loadConfig() {
     // Opened from a file or another web server: the query string or the defaults below decide.
   }
   const query = new URLSearchParams(location.search);
+  // The dashboard's own relay (a NATS hub) listens on the host the page came from.
+  const relay = served.relayPort ? `${location.protocol === "https:" ? "wss" : "ws"}://${location.hostname}:${served.relayPort}/mqtt` : null;
   return {
-    broker: query.get("broker") || served.broker || `ws://${location.hostname || "127.0.0.1"}:9001/mqtt`,
+    broker: query.get("broker") || served.broker || relay || `ws://${location.hostname || "127.0.0.1"}:9001/mqtt`,
     prefix: query.get("prefix") || served.prefix || "edge",
     asker: query.get("asker") || `dashboard-${randomHex(3)}`,
     fleet: query.has("fleet") ? query.get("fleet") !== "0" : served.fleet === true,
