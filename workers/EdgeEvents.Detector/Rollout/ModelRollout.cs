@@ -14,7 +14,8 @@ namespace EdgeEvents.Detector.Rollout;
 /// downloading (fetch and checksum) → verifying (load, gate on recent frames) → active (every lane switches between
 /// two batches; probation watches the new model's failed frames and its speed) → kept, or rolled back to the previous
 /// model, whose sessions stay loaded until probation ends. The state is retained on
-/// <c>{prefix}/status/detector/{clientId}/model</c> and remembered in <see cref="RolloutState"/>. Requests are handled one at a time, in order.
+/// <c>{prefix}/status/detector/{clientId}/model</c> and remembered in <see cref="RolloutState"/>. Requests are handled
+/// one at a time, in order.
 /// </summary>
 internal sealed class ModelRollout : IDisposable
 {
