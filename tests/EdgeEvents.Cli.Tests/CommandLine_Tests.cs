@@ -78,6 +78,21 @@ public sealed class CommandLine_Tests(ITestOutputHelper output)
         Assert.Empty(root.Parse([.. command.Split(' '), option, value + "s"]).Errors);
     }
 
+    [Theory]
+    [InlineData("detector")]
+    [InlineData("demo")]
+    public void The_data_option_sets_the_detectors_data_path_as_a_full_path(string name)
+    {
+        var command = Commands().Single(c => c.Name == name);
+        var root = new RootCommand { command };
+
+        var parse = root.Parse([name, "--data", "rollout-data"]);
+
+        Assert.Empty(parse.Errors);
+        var configuration = HostedCommand.ToConfiguration(parse, HostedCommand.ConfigOptionsOf(command));
+        Assert.Equal(Path.GetFullPath("rollout-data"), configuration["Detector:DataPath"]);
+    }
+
     [Fact]
     public async Task Version_prints_the_version_and_the_git_commit_it_was_built_from()
     {

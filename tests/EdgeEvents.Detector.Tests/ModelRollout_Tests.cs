@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -178,6 +179,33 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
         Assert.Equal((RolloutStates.RolledBack, "v2"), (remembered.State, remembered.ActiveVersion));
     }
 
+    [Fact]
+    public async Task A_model_much_slower_than_the_previous_one_in_probation_is_rolled_back()
+    {
+        await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
+        await using var detector = await StartDetectorAsync(broker, new()
+        {
+            ["Detector:Rollout:Probation"] = "00:00:06",
+            ["Detector:Rollout:ProbationMinSpeed"] = new RolloutOptions().ProbationMinSpeed.ToString(CultureInfo.InvariantCulture),
+        });
+        await using var status = await StatusAsync(detector);
+        using var stop = new CancellationTokenSource();
+        var camera = CameraAsync(detector, i => Samples[i % Samples.Length], stop.Token);
+
+        // The opset 11 export passes this test's lenient gate, but the lanes find it several times slower per inference.
+        await PublishControlAsync(detector, Request("v2", Opset11));
+        await WaitForStatusAsync(status, s => s.Version == "v2" && s is { State: RolloutStates.Active, ProbationUntil: not null });
+        var rolledBack = await WaitForStatusAsync(status, s => s.Version == "v2" && s.State is RolloutStates.RolledBack or RolloutStates.Active);
+        output.WriteLine($"v2: {rolledBack.State}: {rolledBack.Reason}");
+
+        Assert.Equal(RolloutStates.RolledBack, rolledBack.State);
+        Assert.Contains("frames per second of inference", rolledBack.Reason);
+        Assert.Equal(Original, rolledBack.ActiveVersion);
+        Assert.Equal(Original, Assert.Single(detector.Worker.Models).ModelId);
+        await stop.CancelAsync();
+        await camera;
+    }
+
     private Task<DetectorHost> StartDetectorAsync(MqttTestBroker broker, Dictionary<string, string?> settings)
     {
         var all = new Dictionary<string, string?>
@@ -189,9 +217,10 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
             // Frames wait for the gate's CPU on a loaded machine; a stale drop is not what these tests look for.
             ["Detector:MaxFrameAge"] = "00:01:00",
             ["Detector:Rollout:GateFrames"] = "4",
-            // The opset 11 export runs about 7× slower than the original on this CPU (720 against 98 ms per frame in
-            // the gate): the speed check is not what these tests are about.
-            ["Detector:Rollout:MaxSlowdown"] = "30",
+            // The opset 11 export runs 5-6× slower than the original on a CPU, warm and timed in turns (ModelGate_Tests;
+            // so the defaults reject it): these tests are about the switch, not speed, except the one that sets it.
+            ["Detector:Rollout:MaxSlowdown"] = "20",
+            ["Detector:Rollout:ProbationMinSpeed"] = "0",
         };
         foreach (var (key, value) in settings) all[key] = value;
         return DetectorHost.StartAsync(broker.Url, all);

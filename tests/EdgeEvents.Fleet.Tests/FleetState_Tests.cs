@@ -113,6 +113,41 @@ public sealed class FleetState_Tests
         Assert.Empty(_fleet.Evaluate(T0.AddSeconds(30)).Changed);
     }
 
+    [Fact]
+    public void Each_detectors_model_state_is_shown_and_a_change_is_published_at_once()
+    {
+        Text("sites/north/edge/stats/scene", "{}", T0);
+        Assert.Single(_fleet.Evaluate(T0).Changed);
+        var active = new ModelStatus(RolloutStates.Active, "v2", "v2", "v1", Agreement: 0.98);
+        Model("sites/north/edge/status/detector/det-a/model", active, T0.AddSeconds(1));
+        Model("sites/north/edge/status/detector/det-b/model", new ModelStatus(RolloutStates.Verifying, "v2", "v1"), T0.AddSeconds(1));
+        var published = Assert.Single(_fleet.Evaluate(T0.AddSeconds(1)).Changed);
+        Assert.Equal(["det-a", "det-b"], published.Models.Keys);
+        Assert.Equal(active, published.Models["det-a"]);
+        var overMessagePack = MessageCodec.Serialize(published, PayloadFormat.MessagePack);
+        Assert.Equal(published.Models, MessageCodec.Deserialize<SiteStatus>(overMessagePack, ContentTypes.MessagePack).Models);
+
+        var rolledBack = new ModelStatus(RolloutStates.RolledBack, "v2", "v1", Reason: "gate: agreement below 0.900");
+        Model("sites/north/edge/status/detector/det-b/model", rolledBack, T0.AddSeconds(2));
+        var changed = Assert.Single(_fleet.Evaluate(T0.AddSeconds(2)).Changed);
+        Assert.Equal((RolloutStates.RolledBack, "v1", "gate: agreement below 0.900"),
+            (changed.Models["det-b"].State, changed.Models["det-b"].ActiveVersion, changed.Models["det-b"].Reason));
+        Assert.Empty(_fleet.Evaluate(T0.AddSeconds(3)).Changed);
+    }
+
+    [Fact]
+    public void A_malformed_model_state_is_a_clear_error_and_other_status_topics_are_not_taken_for_one()
+    {
+        Assert.Throws<MessageFormatException>(() => Text("sites/north/edge/status/detector/det-a/model", "{\"state\": 3}", T0));
+        Assert.Throws<MessageFormatException>(() => Text("sites/north/edge/status/detector/det-a/model", "{\"state\": \"active\"}", T0));
+        Text("sites/north/edge/status/detector/det-a/other", "{}", T0);
+        Text("sites/north/edge/status/detector/a/b/model", "{}", T0);
+        Assert.Empty(Status("north", T0).Models);
+    }
+
+    private void Model(string topic, ModelStatus status, DateTimeOffset now) =>
+        _fleet.Observe(topic, MessageCodec.Serialize(status, PayloadFormat.Json), ContentTypes.Json, retained: true, now);
+
     private SiteStatus Status(string site, DateTimeOffset now) =>
         _fleet.Status(site, now) ?? throw new InvalidOperationException($"Site '{site}' is unknown.");
 

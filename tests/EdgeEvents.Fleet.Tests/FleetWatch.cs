@@ -33,14 +33,18 @@ internal sealed class FleetWatch : IAsyncDisposable
     public SiteStatus? Latest(string site) => _latest.GetValueOrDefault(site);
 
     /// <summary>Waits until the site's latest status is <paramref name="state"/>; returns it.</summary>
-    public async Task<SiteStatus> WaitForAsync(string site, string state, TimeSpan timeout)
+    public Task<SiteStatus> WaitForAsync(string site, string state, TimeSpan timeout) =>
+        WaitForAsync(site, s => s.State == state, $"'{state}'", timeout);
+
+    /// <summary>Waits until the site's latest status is <paramref name="wanted"/> (<paramref name="what"/>); returns it.</summary>
+    public async Task<SiteStatus> WaitForAsync(string site, Func<SiteStatus, bool> wanted, string what, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            if (Latest(site) is { } status && status.State == state) return status;
+            if (Latest(site) is { } status && wanted(status)) return status;
             if (clock.Elapsed > timeout)
-                throw new TimeoutException($"fleet/sites/{site} was not '{state}' within {timeout.TotalSeconds:0} s; last: {(Latest(site) is { } s ? s.State : "none")}.");
+                throw new TimeoutException($"fleet/sites/{site} was not {what} within {timeout.TotalSeconds:0} s; last: {(Latest(site) is { } s ? s.State : "none")}.");
             await Task.Delay(100);
         }
     }

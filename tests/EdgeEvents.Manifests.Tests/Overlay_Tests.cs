@@ -46,17 +46,24 @@ public sealed class Overlay_Tests
         Assert.True(int.Parse(Keys(rendered, "llm")["Llm:GpuLayerCount"]!, System.Globalization.CultureInfo.InvariantCulture) > 0);
     }
 
-    [RequiresFact("kubectl")]
-    public void Gpu_overlay_keeps_the_tensorrt_engine_cache_on_a_claim_of_the_detectors_own()
+    [RequiresTheory("kubectl")]
+    [InlineData("cpu")]
+    [InlineData("gpu")]
+    [InlineData("nats")]
+    [InlineData("microshift")]
+    public void Each_detector_keeps_its_models_rollout_state_and_engine_cache_on_a_claim_of_its_own(string overlay)
     {
-        var rendered = Rendered.Of(Gpu);
-        var detector = rendered.Workload("detector").Pod;
+        var rendered = Rendered.Of(Path.Combine("overlays", overlay));
+        var detector = rendered.Single<V1StatefulSet>("detector");
+        var keys = Keys(rendered, "detector");
 
-        Assert.Equal("/data/trt-cache", Keys(rendered, "detector")["Detector:TensorRt:EngineCachePath"]);
-        var mount = Assert.Single(detector.Containers.Single().VolumeMounts, m => m.MountPath == "/data/trt-cache");
+        Assert.Equal("/data", keys["Detector:DataPath"]);
+        var mount = Assert.Single(detector.Spec.Template.Spec.Containers.Single().VolumeMounts, m => m.MountPath == "/data");
         Assert.NotEqual(true, mount.ReadOnlyProperty);
-        var claim = detector.Volumes.Single(v => v.Name == mount.Name).PersistentVolumeClaim.ClaimName;
-        Assert.Contains(rendered.All<V1PersistentVolumeClaim>(), c => c.Metadata.Name == claim);
+        // A claim per pod (volumeClaimTemplates): two detectors never share one model folder and state file.
+        Assert.Contains(detector.Spec.VolumeClaimTemplates, c => c.Metadata.Name == mount.Name);
+        Assert.DoesNotContain(detector.Spec.Template.Spec.Volumes, v => v.Name == mount.Name);
+        if (overlay == "gpu") Assert.Equal("/data/trt-cache", keys["Detector:TensorRt:EngineCachePath"]);
     }
 
     [RequiresTheory("kubectl")]

@@ -132,7 +132,7 @@ public sealed class Rendering_Tests
     {
         var hpa = Assert.Single(Rendered.Of(Path.Combine("overlays", "cpu")).All<V2HorizontalPodAutoscaler>());
 
-        Assert.Equal(("Deployment", "detector"), (hpa.Spec.ScaleTargetRef.Kind, hpa.Spec.ScaleTargetRef.Name));
+        Assert.Equal(("StatefulSet", "detector"), (hpa.Spec.ScaleTargetRef.Kind, hpa.Spec.ScaleTargetRef.Name));
         var metric = Assert.Single(hpa.Spec.Metrics);
         Assert.Equal(("cpu", "Utilization"), (metric.Resource.Name, metric.Resource.Target.Type));
         Assert.InRange(hpa.Spec.MinReplicas ?? 1, 1, hpa.Spec.MaxReplicas);

@@ -11,11 +11,11 @@ using Microsoft.Extensions.Options;
 namespace EdgeEvents.Bridge;
 
 /// <summary>
-/// Joins a site's broker to the hub. Up: events, scene, status, errors, stats, answers and (throttled) snapshots, plus
-/// frames and detections when configured, each acknowledged to the local broker only once the hub side's outbox has
-/// committed it, so a killed bridge loses nothing (the persistent local session redelivers what was not yet in the
-/// outbox, the outbox resends what the hub had not acknowledged). Down: questions to the site and <c>control/#</c>,
-/// acknowledged at the hub once the local broker has them. The hub sees the link on retained
+/// Joins a site's broker to the hub. Up: events, scene, status (with the detectors' model states), errors, stats, answers
+/// and (throttled) snapshots, plus frames and detections when configured, each acknowledged to the local broker only
+/// once the hub side's outbox has committed it, so a killed bridge loses nothing (the persistent local session
+/// redelivers what was not yet in the outbox, the outbox resends what the hub had not acknowledged). Down: questions to
+/// the site and <c>control/#</c>, acknowledged at the hub once the local broker has them. The hub sees the link on retained
 /// <c>sites/{site}/link</c>: <c>1</c> at every connect, <c>0</c> on a clean stop and (MQTT) as the last will.
 /// </summary>
 public sealed class BridgeWorker : BackgroundService
@@ -57,8 +57,14 @@ public sealed class BridgeWorker : BackgroundService
             var pumps = new List<Task>();
             foreach (var (kind, delivery) in UpKinds())
             {
-                // Answers: also the anonymous asker's topic and reply levels (SiteMapping).
-                var filter = kind == TopicKind.Answers ? $"{_local.Topics.Answers()}/#" : _local.Topics.AllOf(kind);
+                // Answers: also the anonymous asker's topic and reply levels (SiteMapping). Status: also the detectors'
+                // model states (status/detector/{clientId}/model), which the hub's fleet view shows.
+                var filter = kind switch
+                {
+                    TopicKind.Answers => $"{_local.Topics.Answers()}/#",
+                    TopicKind.Status => $"{_local.Topics.Prefix}/status/#",
+                    _ => _local.Topics.AllOf(kind),
+                };
                 var subscription = await _local.Transport.SubscribeAsync(new SubscriptionRequest(filter)
                 {
                     Delivery = delivery,

@@ -20,7 +20,7 @@ internal sealed class FleetState(FleetTopics topics, FleetOptions options)
     }
 
     /// <summary>Applies one message from a site. Topics the fleet does not track are ignored.</summary>
-    /// <exception cref="MessageFormatException">A payload the fleet reads (link, status, scene) is malformed; the site still counts as heard.</exception>
+    /// <exception cref="MessageFormatException">A payload the fleet reads (link, status, model status, scene) is malformed; the site still counts as heard.</exception>
     public void Observe(string hubTopic, ReadOnlyMemory<byte> payload, string? contentType, bool retained, DateTimeOffset now)
     {
         if (FleetTopics.FromHub(hubTopic) is not var (site, local)) return;
@@ -34,6 +34,11 @@ internal sealed class FleetState(FleetTopics topics, FleetOptions options)
                 LinkPayloads.Down => false,
                 var other => throw new MessageFormatException($"Link state of site '{site}' is '{other}'; expected '{LinkPayloads.Up}' or '{LinkPayloads.Down}'."),
             });
+            return;
+        }
+        if (topics.Local.DetectorOfModel(local) is { } detector)
+        {
+            tracker.Model(detector, MessageCodec.Deserialize<ModelStatus>(payload, contentType).Validated());
             return;
         }
         var (kind, name) = topics.Local.Parse(local);

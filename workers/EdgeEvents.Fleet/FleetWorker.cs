@@ -15,9 +15,9 @@ namespace EdgeEvents.Fleet;
 
 /// <summary>
 /// The hub's view of its sites. Subscribes to what the sites' links bring to the hub (<c>sites/+/link</c> and each
-/// site's status, stats, scene, events and errors), and publishes a retained JSON <see cref="SiteStatus"/> on
-/// <c>fleet/sites/{site}</c> and a retained <see cref="FleetSummary"/> on <c>fleet/summary</c> (QoS 1). Messages
-/// and the periodic check take turns on one gate: the state has one writer.
+/// site's status, detectors' model states, stats, scene, events and errors), and publishes a retained JSON
+/// <see cref="SiteStatus"/> on <c>fleet/sites/{site}</c> and a retained <see cref="FleetSummary"/> on
+/// <c>fleet/summary</c> (QoS 1). Messages and the periodic check take turns on one gate: the state has one writer.
 /// </summary>
 public sealed class FleetWorker : BackgroundService
 {
@@ -51,6 +51,7 @@ public sealed class FleetWorker : BackgroundService
         string[] filters =
         [
             FleetTopics.AllLinks,
+            _topics.AllSitesDetectorModels,
             .. new[] { TopicKind.Status, TopicKind.Stats, TopicKind.Scene, TopicKind.Events, TopicKind.Errors }.Select(_topics.AllSitesOf),
         ];
         try

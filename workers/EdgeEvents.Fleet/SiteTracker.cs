@@ -12,6 +12,7 @@ internal sealed class SiteTracker
 
     private readonly SortedDictionary<string, bool> _components = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, SiteCamera> _cameras = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, ModelStatus> _models = new(StringComparer.Ordinal);
     private readonly Queue<DateTimeOffset> _events = new();
     private readonly Queue<DateTimeOffset> _errors = new();
     private bool? _linkUp;
@@ -41,6 +42,8 @@ internal sealed class SiteTracker
 
     public void Camera(string camera, IReadOnlyDictionary<string, int> counts, DateTimeOffset at) =>
         _cameras[camera] = new SiteCamera { Camera = camera, Counts = counts, UpdatedAt = at };
+
+    public void Model(string detector, ModelStatus status) => _models[detector] = status;
 
     public void Event(DateTimeOffset now) => _events.Enqueue(now);
 
@@ -76,12 +79,13 @@ internal sealed class SiteTracker
             Cameras = [.. _cameras.Values],
             EventsLastMinute = _events.Count,
             ErrorsLastMinute = _errors.Count,
+            Models = new SortedDictionary<string, ModelStatus>(_models, StringComparer.Ordinal),
         };
     }
 
     /// <summary>
-    /// Whether <paramref name="status"/> should be published: always the first time and when state, link or components
-    /// changed; when only figures changed, once <paramref name="publishInterval"/> has passed since the last publish.
+    /// Whether <paramref name="status"/> should be published: always the first time and when state, link, components or
+    /// a detector's model state changed; when only figures changed, once <paramref name="publishInterval"/> has passed since the last publish.
     /// </summary>
     public bool ShouldPublish(SiteStatus status, DateTimeOffset now, TimeSpan publishInterval)
     {
@@ -95,7 +99,8 @@ internal sealed class SiteTracker
 
     private static bool Significant(SiteStatus a, SiteStatus b) =>
         a.State != b.State || a.Link != b.Link
-        || !a.Components.Online.SequenceEqual(b.Components.Online) || !a.Components.Offline.SequenceEqual(b.Components.Offline);
+        || !a.Components.Online.SequenceEqual(b.Components.Online) || !a.Components.Offline.SequenceEqual(b.Components.Offline)
+        || !a.Models.SequenceEqual(b.Models);
 
     private static bool SameFigures(SiteStatus a, SiteStatus b) =>
         a.LastMessageAt == b.LastMessageAt && a.EventsLastMinute == b.EventsLastMinute && a.ErrorsLastMinute == b.ErrorsLastMinute

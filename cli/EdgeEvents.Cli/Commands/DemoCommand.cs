@@ -40,6 +40,7 @@ public static class DemoCommand
         ConfigOption[] options =
         [
             new(source, "Camera:Source"), new(fps, "Camera:Fps"), new(model, "Detector:ModelPath"), new(llmModel, "Llm:ModelPath"),
+            new(DetectorCommand.Data(), "Detector:DataPath"),
             new(HostedCommand.Prefix, "Transport:Prefix"), new(HostedCommand.HealthPort, "Health:Port"),
         ];
         var command = new Command("demo", "Run the whole pipeline on an embedded broker and print what flows: detections, scene events, a question and its answer.");

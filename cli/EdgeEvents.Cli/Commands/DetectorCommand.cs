@@ -24,6 +24,7 @@ public static class DetectorCommand
         var group = new Option<string>("--group") { Description = "Shared-subscription group to split frames between detectors, e.g. detectors [default: none]" };
         var partition = new Option<string>("--partition") { Description = "i/n: process only the cameras whose stable hash falls in partition i of n, so n detectors split the cameras and each camera's detections stay in order" + HelpDefault.Of(defaults.Partition) };
         var maxAge = DurationOption.Create("--max-frame-age", "Drop frames that waited longer than this" + HelpDefault.Of(defaults.MaxFrameAge));
+        var data = Data();
         var snapshots = new Option<double>("--snapshots") { Description = "Annotated JPEG snapshots per second per camera, retained on {prefix}/snapshots/{camera}; 0 = off" + HelpDefault.Of(defaults.SnapshotsPerSecond) };
         return HostedCommand.Create("detector", "Detect objects in frames from {prefix}/frames/+ and publish them on {prefix}/detections/{camera}.",
             [
@@ -31,7 +32,16 @@ public static class DetectorCommand
                 new(providers, "Detector:Providers"), new(preprocess, "Detector:Preprocess"), new(threads, "Detector:IntraOpThreads"), new(spinning, "Detector:IntraOpSpinning"), new(sessions, "Detector:Sessions"), new(inferenceNice, "Detector:InferenceNice"),
                 new(confidence, "Detector:Confidence"), new(iou, "Detector:Iou"), new(maxBatch, "Detector:MaxBatch"),
                 new(group, "Detector:Group"), new(partition, "Detector:Partition"), new(maxAge, "Detector:MaxFrameAge"), new(snapshots, "Detector:SnapshotsPerSecond"),
+                new(data, "Detector:DataPath"),
             ],
             builder => builder.Services.AddDetectorWorker(builder.Configuration));
     }
+
+    /// <summary><c>--data</c> (<c>Detector:DataPath</c>), shared with <c>demo</c>.</summary>
+    internal static Option<DirectoryInfo> Data() => new("--data")
+    {
+        Description = "Writable folder for over-the-air models: downloaded model files and model-state.json (the last model " +
+                      "that passed, started with after a restart); turns the rollout on ({prefix}/control/detector/model) " +
+                      "[default: none, rollout off]",
+    };
 }

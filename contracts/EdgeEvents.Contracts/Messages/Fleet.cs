@@ -57,6 +57,11 @@ public sealed record SiteStatus : IEdgeMessage
     [Key(9)] public IReadOnlyList<SiteCamera> Cameras { get; init; } = [];
     [Key(10)] public int EventsLastMinute { get; init; }
     [Key(11)] public int ErrorsLastMinute { get; init; }
+    /// <summary>
+    /// Each detector's model rollout state by its client id, from the retained
+    /// <c>{prefix}/status/detector/{clientId}/model</c>: which version runs, and how the last requested one fared.
+    /// </summary>
+    [Key(12)] public IReadOnlyDictionary<string, ModelStatus> Models { get; init; } = new Dictionary<string, ModelStatus>();
 }
 
 /// <summary>One line of the fleet summary.</summary>

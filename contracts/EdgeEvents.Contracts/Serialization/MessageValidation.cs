@@ -30,6 +30,14 @@ public static class MessageValidation
         return e;
     }
 
+    public static ModelStatus Validated(this ModelStatus status)
+    {
+        Require(status.State, "ModelStatus.state");
+        Require(status.Version, "ModelStatus.version");
+        Require(status.ActiveVersion, "ModelStatus.activeVersion");
+        return status;
+    }
+
     private static void Validate(SceneObject? o, string path)
     {
         Require(o, path);

@@ -33,6 +33,18 @@ public sealed class TopicScheme
     public string Errors(string component) => Topic("errors", component);
     public string Stats(string component) => Topic("stats", component);
 
+    /// <summary><c>{prefix}/status/detector/{clientId}/model</c>: a detector's retained model rollout state.</summary>
+    public string DetectorModel(string clientId) => $"{Prefix}/status/detector/{clientId}/model";
+
+    /// <summary>The detector's client id of a <see cref="DetectorModel"/> topic; null for any other topic.</summary>
+    public string? DetectorOfModel(string topic)
+    {
+        var start = $"{Prefix}/status/detector/";
+        if (!topic.StartsWith(start, StringComparison.Ordinal) || !topic.EndsWith("/model", StringComparison.Ordinal)) return null;
+        var clientId = topic[start.Length..^"/model".Length];
+        return clientId.Length == 0 || clientId.Contains('/') ? null : clientId;
+    }
+
     /// <summary>Filter for one kind across all cameras/components, e.g. <c>edge/frames/+</c>.</summary>
     public string AllOf(TopicKind kind) => kind switch
     {

@@ -8,7 +8,7 @@ public enum BrokerRole
 {
     /// <summary>Publishes its own frames only: <c>{prefix}/frames/{user}</c>.</summary>
     Camera,
-    /// <summary>Reads frames, publishes detections and annotated snapshots.</summary>
+    /// <summary>Reads frames and its model control message, publishes detections, annotated snapshots and model states.</summary>
     Detector,
     /// <summary>Reads detections, publishes scene state and events.</summary>
     Scene,
@@ -46,7 +46,9 @@ public static class AccessPolicy
         return role switch
         {
             BrokerRole.Camera => [Pub($"{p}/frames/{user}"), .. own],
-            BrokerRole.Detector => [Sub($"{p}/frames/+"), Pub($"{p}/detections/+"), Pub($"{p}/snapshots/+"), .. own],
+            // Model rollout: the control message, and the model state under the detector's client id (not its user).
+            BrokerRole.Detector => [Sub($"{p}/frames/+"), Pub($"{p}/detections/+"), Pub($"{p}/snapshots/+"),
+                Sub($"{p}/control/detector/model"), Pub($"{p}/status/detector/+/model"), .. own],
             BrokerRole.Scene => [Sub($"{p}/detections/+"), Pub($"{p}/scene/+"), Pub($"{p}/events/+"), .. own],
             BrokerRole.Llm => [Sub($"{p}/questions/#"), Sub($"{p}/scene/+"), Sub($"{p}/events/+"), Pub($"{p}/answers/#"), .. own],
             BrokerRole.Dashboard => [Sub($"{p}/#")],

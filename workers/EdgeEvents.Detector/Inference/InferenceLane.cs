@@ -215,7 +215,9 @@ internal sealed class InferenceLane
         var model = engine.Model;
         var start = Stopwatch.GetTimestamp();
         using var outputs = model.Run(batch.Input, batch.Count);
-        var inferenceMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        engine.RecordRun(batch.Count, elapsed);
+        var inferenceMs = elapsed.TotalMilliseconds;
         _stats.RecordBatch(batch.Count);
         var data = outputs[0].GetTensorDataAsSpan<float>();
         var perImage = engine.Postprocessor.ValuesPerImage;

@@ -6,14 +6,17 @@ namespace EdgeEvents.Detector.Inference;
 /// <summary>
 /// A loaded model with the preprocessing and postprocessing made for it: what a pipeline switches between when a new
 /// model is rolled out. The preprocessor belongs to one preparing thread, the postprocessor to one inference thread.
-/// Counts the frames it processed and the frames it failed on (a probation window judges a new model by them), and the
-/// batches in flight on it, so a replaced engine is disposed only once its last batch ran.
+/// Counts the frames it processed and the frames it failed on, and the time its model runs took (a probation window
+/// judges a new model by them), and the batches in flight on it, so a replaced engine is disposed only once its last
+/// batch ran.
 /// </summary>
 public sealed class ModelEngine : IDisposable
 {
     private int _inFlight;
     private long _processed;
     private long _failed;
+    private long _framesRun;
+    private long _runTicks;
 
     public ModelEngine(DetectorModel model, DetectorOptions options)
     {
@@ -31,6 +34,19 @@ public sealed class ModelEngine : IDisposable
 
     /// <summary>Frames this engine failed on: the run threw, or the output held no usable values.</summary>
     public long Failed => Interlocked.Read(ref _failed);
+
+    /// <summary>
+    /// Frames given to the model and the time its runs took (<see cref="DetectorModel.Run"/> only, not waiting for
+    /// frames): frames over time is how fast the model is on the load it had, whatever the cameras' rate.
+    /// </summary>
+    public (long Frames, TimeSpan RunTime) Runs =>
+        (Interlocked.Read(ref _framesRun), TimeSpan.FromTicks(Interlocked.Read(ref _runTicks)));
+
+    internal void RecordRun(int frames, TimeSpan elapsed)
+    {
+        Interlocked.Add(ref _framesRun, frames);
+        Interlocked.Add(ref _runTicks, elapsed.Ticks);
+    }
 
     internal void RecordProcessed() => Interlocked.Increment(ref _processed);
     internal void RecordFailed(int frames) => Interlocked.Add(ref _failed, frames);

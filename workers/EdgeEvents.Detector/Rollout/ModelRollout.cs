@@ -12,9 +12,10 @@ namespace EdgeEvents.Detector.Rollout;
 /// <summary>
 /// Over-the-air model rollout for one detector. For each request on <c>{prefix}/control/detector/model</c>:
 /// downloading (fetch and checksum) → verifying (load, gate on recent frames) → active (every lane switches between
-/// two batches; probation watches the new model's failed frames) → kept, or rolled back to the previous model, whose
-/// sessions stay loaded until probation ends. The state is retained on <c>{prefix}/status/detector/{clientId}/model</c>
-/// and remembered in <see cref="RolloutState"/>. Requests are handled one at a time, in order.
+/// two batches; probation watches the new model's failed frames and its speed) → kept, or rolled back to the previous
+/// model, whose sessions stay loaded until probation ends. The state is retained on
+/// <c>{prefix}/status/detector/{clientId}/model</c> and remembered in <see cref="RolloutState"/>. Requests are handled
+/// one at a time, in order.
 /// </summary>
 internal sealed class ModelRollout : IDisposable
 {
@@ -52,7 +53,7 @@ internal sealed class ModelRollout : IDisposable
         _logger = loggerFactory.CreateLogger<ModelRollout>();
         _fetcher = new ModelFetcher(_dataPath, http, _logger);
         ControlTopic = $"{component.Topics.Prefix}/control/detector/model";
-        StatusTopic = $"{component.Topics.Prefix}/status/detector/{clientId}/model";
+        StatusTopic = component.Topics.DetectorModel(clientId);
     }
 
     public string ControlTopic { get; }
@@ -222,7 +223,7 @@ internal sealed class ModelRollout : IDisposable
         using (candidateDetector)
         {
             using var currentDetector = ImageDetector.Load(OptionsFor(_options, _current) with { WarmupRuns = 1 }, _loggerFactory.CreateLogger<DetectorModel>());
-            return (ModelGate.Run(candidateDetector, currentDetector, frames, minAgreement, _rollout.MaxSlowdown), null);
+            return (ModelGate.Run(candidateDetector, currentDetector, frames, minAgreement, _rollout), null);
         }
     }
 
@@ -248,12 +249,13 @@ internal sealed class ModelRollout : IDisposable
         _state = _state with { OnProbation = candidate };
         _state.Save(_dataPath);
         var previous = _lanes.Select((lane, i) => lane.SwitchTo(engines[i])).ToList();
+        var previousRate = RunRate(previous);
         _standby = previous;
         var until = DateTimeOffset.UtcNow + _rollout.Probation;
         _logger.LogInformation("Switched to model {Version}; probation until {Until:u}", request.Version, until);
         await PublishAsync(new ModelStatus(RolloutStates.Active, request.Version, request.Version, _current.Version, null, agreement, until), ct);
 
-        var failure = await ProbationAsync(engines, ct);
+        var failure = await ProbationAsync(engines, previousRate, ct);
         if (failure is not null)
         {
             for (var i = 0; i < _lanes.Count; i++) _lanes[i].SwitchTo(previous[i]);
@@ -274,8 +276,11 @@ internal sealed class ModelRollout : IDisposable
         await PublishAsync(new ModelStatus(RolloutStates.Active, request.Version, request.Version, replaced.Version, null, agreement), ct);
     }
 
-    /// <summary>Null when the window passes, else why it failed: too large a share of failed frames.</summary>
-    private async Task<string?> ProbationAsync(IReadOnlyList<ModelEngine> engines, CancellationToken ct)
+    /// <summary>
+    /// Null when the window passes, else why it failed: too large a share of failed frames (checked throughout), or too
+    /// slow against <paramref name="previousRate"/> (at the end, over the whole window).
+    /// </summary>
+    private async Task<string?> ProbationAsync(IReadOnlyList<ModelEngine> engines, double? previousRate, CancellationToken ct)
     {
         var end = DateTime.UtcNow + _rollout.Probation;
         while (true)
@@ -285,9 +290,31 @@ internal sealed class ModelRollout : IDisposable
             if (failed >= _rollout.ProbationMinErrors && failed > _rollout.ProbationMaxErrorRate * total)
                 return $"the model failed on {failed} of {total} frames, more than {_rollout.ProbationMaxErrorRate:P0}";
             var left = end - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero) return null;
+            if (left <= TimeSpan.Zero) return TooSlow(engines, previousRate);
             await Task.Delay(left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100), ct);
         }
+    }
+
+    private string? TooSlow(IReadOnlyList<ModelEngine> engines, double? previousRate)
+    {
+        var frames = engines.Sum(e => e.Runs.Frames);
+        if (_rollout.ProbationMinSpeed == 0 || previousRate is not { } before || frames < _rollout.GateFrames
+            || RunRate(engines) is not { } rate || rate >= _rollout.ProbationMinSpeed * before) return null;
+        return $"the model ran {rate:F1} frames per second of inference over {frames} frames against {before:F1} for " +
+               $"{_current.Version}, below {_rollout.ProbationMinSpeed:P0}";
+    }
+
+    /// <summary>Frames per second of model run time over <paramref name="engines"/>; null before they ran.</summary>
+    private static double? RunRate(IEnumerable<ModelEngine> engines)
+    {
+        var (frames, time) = (0L, TimeSpan.Zero);
+        foreach (var engine in engines)
+        {
+            var runs = engine.Runs;
+            frames += runs.Frames;
+            time += runs.RunTime;
+        }
+        return time > TimeSpan.Zero ? frames / time.TotalSeconds : null;
     }
 
     private async Task RejectAsync(ModelRequest request, string state, string reason, double? agreement, CancellationToken ct)

@@ -1,6 +1,8 @@
-namespace EdgeEvents.Detector.Rollout;
+using MessagePack;
 
-/// <summary>The states of a rollout, published in <see cref="ModelStatus.State"/>.</summary>
+namespace EdgeEvents.Contracts.Messages;
+
+/// <summary>The states of a detector's model rollout, published in <see cref="ModelStatus.State"/>.</summary>
 public static class RolloutStates
 {
     /// <summary>Fetching the requested model into the data folder.</summary>
@@ -15,16 +17,21 @@ public static class RolloutStates
     public const string Failed = "failed";
 }
 
-/// <summary>A detector's model state, retained as JSON on <c>{prefix}/status/detector/{clientId}/model</c>.</summary>
+/// <summary>
+/// A detector's model state, retained as JSON on <c>{prefix}/status/detector/{clientId}/model</c>; the hub's fleet
+/// component carries each site's in <see cref="SiteStatus.Models"/>.
+/// </summary>
 /// <param name="State">One of <see cref="RolloutStates"/>.</param>
 /// <param name="Version">The requested version this state is about.</param>
 /// <param name="ActiveVersion">The version processing frames now.</param>
 /// <param name="PreviousVersion">The version kept to roll back to, if any.</param>
 /// <param name="Reason">Why it rolled back or failed.</param>
 /// <param name="Agreement">The gate's agreement with the current model, once measured.</param>
+[MessagePackObject]
 public sealed record ModelStatus(
-    string State, string Version, string ActiveVersion, string? PreviousVersion = null, string? Reason = null,
-    double? Agreement = null, DateTimeOffset? ProbationUntil = null)
+    [property: Key(0)] string State, [property: Key(1)] string Version, [property: Key(2)] string ActiveVersion,
+    [property: Key(3)] string? PreviousVersion = null, [property: Key(4)] string? Reason = null,
+    [property: Key(5)] double? Agreement = null, [property: Key(6)] DateTimeOffset? ProbationUntil = null)
 {
-    public DateTimeOffset At { get; init; } = DateTimeOffset.UtcNow;
+    [Key(7)] public DateTimeOffset At { get; init; } = DateTimeOffset.UtcNow;
 }
