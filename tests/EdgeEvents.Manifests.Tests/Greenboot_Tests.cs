@@ -20,7 +20,7 @@ public sealed class Greenboot_Tests : IDisposable
 
     private static readonly Workload[] AllReady =
     [
-        new("Deployment", "detector", 2, 2), new("StatefulSet", "scene", 1, 1), new("StatefulSet", "mosquitto", 1, 1),
+        new("StatefulSet", "detector", 2, 2), new("StatefulSet", "scene", 1, 1), new("StatefulSet", "mosquitto", 1, 1),
     ];
 
     private static readonly Pod[] ReadyPods =
@@ -91,13 +91,13 @@ public sealed class Greenboot_Tests : IDisposable
     public void Pod_that_never_becomes_ready_fails_the_check_naming_it()
     {
         Fixture(
-            [new("Deployment", "detector", 2, 1), new("StatefulSet", "scene", 1, 1)],
+            [new("StatefulSet", "detector", 2, 1), new("StatefulSet", "scene", 1, 1)],
             [new("detector-a", "10.42.0.11", true), new("detector-b", "10.42.0.12", false), new("scene-0", "10.42.0.13", true)]);
 
         var result = Run(timeoutSeconds: 2);
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("Deployment/detector: 1/2 replicas ready", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("StatefulSet/detector: 1/2 replicas ready", result.Stderr, StringComparison.Ordinal);
     }
 
     [RequiresFact("kubectl")]
@@ -116,14 +116,14 @@ public sealed class Greenboot_Tests : IDisposable
     public void Pipeline_that_becomes_ready_while_the_check_waits_passes()
     {
         // First two polls: workloads still starting; from the third on, everything is ready.
-        Fixture([new("Deployment", "detector", 2, 0)], [new("detector-a", "10.42.0.11", false)], call: 1);
-        Fixture([new("Deployment", "detector", 2, 1)], [new("detector-a", "10.42.0.11", true)], call: 2);
+        Fixture([new("StatefulSet", "detector", 2, 0)], [new("detector-a", "10.42.0.11", false)], call: 1);
+        Fixture([new("StatefulSet", "detector", 2, 1)], [new("detector-a", "10.42.0.11", true)], call: 2);
         Fixture(AllReady, ReadyPods);
 
         var result = Run(timeoutSeconds: 60);
 
         Assert.True(result.ExitCode == 0, result.Stderr);
-        Assert.Contains("waiting: Deployment/detector: 0/2 replicas ready", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("waiting: StatefulSet/detector: 0/2 replicas ready", result.Stderr, StringComparison.Ordinal);
         Assert.Equal("3", File.ReadAllText(Path.Combine(_dir, "workloads.calls")).Trim());
     }
 
