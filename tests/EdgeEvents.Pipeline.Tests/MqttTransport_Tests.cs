@@ -1,15 +1,20 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text;
+using EdgeEvents.Broker;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Pipeline.Mqtt;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using MQTTnet.Packets;
+using Xunit.Abstractions;
 
 namespace EdgeEvents.Pipeline.Tests;
 
-public sealed class MqttTransport_Tests
+public sealed class MqttTransport_Tests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
@@ -301,6 +306,80 @@ public sealed class MqttTransport_Tests
         var corrupt = received.Where(m => !published.TryGetValue(m.MessageId ?? "", out var sent) || !m.Payload.Span.SequenceEqual(sent)).Select(Describe).ToList();
         Assert.True(corrupt.Count == 0, $"{corrupt.Count} of {received.Count} frames arrived corrupted: {string.Join("; ", corrupt)}");
         Assert.Empty(after.Except(received.Select(m => m.MessageId!)));
+    }
+
+    [Fact]
+    public async Task A_publish_whose_acknowledgement_the_broker_loses_is_sent_again_on_a_new_connection()
+    {
+        await using var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance);
+        var options = TestTransports.Options(broker.Url) with { AckTimeout = TimeSpan.FromSeconds(1) };
+        var lostAcks = LoseNextAcknowledgement(broker, options.ClientId!);
+        await using var subscriber = await TestTransports.ConnectAsync(broker.Url);
+        var events = new SubscriptionRequest("edge/events/+");
+        await using var subscription = await subscriber.SubscribeAsync(events, default);
+        await using var publisher = await TestTransports.ConnectAsync(options);
+        var drops = 0;
+        publisher.ConnectionChanged += up => { if (!up) Interlocked.Increment(ref drops); };
+
+        lostAcks.Arm();
+        var started = Stopwatch.GetTimestamp();
+        var publish = publisher.PublishAsync(Message("edge/events/cam1", 1), default).AsTask();
+        var first = await Task.WhenAny(publish, Task.Delay(TimeSpan.FromSeconds(20)));
+        Assert.True(first == publish, "The publish still waits, 20 s on, for the acknowledgement never sent.");
+        await publish;
+        var elapsed = Stopwatch.GetElapsedTime(started);
+
+        Assert.Equal(1, lostAcks.Lost);
+        Assert.True(drops >= 1, "The publish ended without the connection being dropped and renewed.");
+        var received = await Receive.UntilQuietAsync(subscription.Messages, TimeSpan.FromSeconds(1));
+        Assert.Equal([1], received.Select(Number));
+        output.WriteLine($"acknowledged {elapsed.TotalMilliseconds:F0} ms after the publish (AckTimeout 1 s)");
+    }
+
+    [Fact]
+    public async Task A_connection_whose_online_status_is_not_acknowledged_is_made_again()
+    {
+        await using var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance);
+        var options = TestTransports.Options(broker.Url) with { AckTimeout = TimeSpan.FromSeconds(1) };
+        var lostAcks = LoseNextAcknowledgement(broker, options.ClientId!);
+        lostAcks.Arm();
+
+        // The connection loop publishes "online" and waits for its acknowledgement before it calls the link up.
+        await using var publisher = await TestTransports.ConnectAsync(options);
+
+        Assert.Equal(1, lostAcks.Lost);
+        await publisher.PublishAsync(Message("edge/events/cam1", 1), default);
+    }
+
+    /// <summary>
+    /// The broker sends no PUBACK for the client's next QoS 1 publish once armed. The link stays up and keepalive
+    /// pings are answered: only a bound on the wait for the acknowledgement ends that publish.
+    /// </summary>
+    private static LostAcknowledgements LoseNextAcknowledgement(EmbeddedBroker broker, string clientId)
+    {
+        var lost = new LostAcknowledgements();
+        broker.Server.InterceptingOutboundPacketAsync += e =>
+        {
+            if (e.Packet is MqttPubAckPacket && e.ClientId == clientId && lost.TakeArmed()) e.ProcessPacket = false;
+            return Task.CompletedTask;
+        };
+        return lost;
+    }
+
+    private sealed class LostAcknowledgements
+    {
+        private int _armed;
+        private int _lost;
+
+        public int Lost => Volatile.Read(ref _lost);
+        public void Arm() => Volatile.Write(ref _armed, 1);
+
+        public bool TakeArmed()
+        {
+            if (Interlocked.Exchange(ref _armed, 0) == 0) return false;
+            Interlocked.Increment(ref _lost);
+            return true;
+        }
     }
 
     private static byte[] RandomBytes(Random random, int min, int max)

@@ -33,8 +33,11 @@ public sealed partial class MqttTransport
             try
             {
                 ct.ThrowIfCancellationRequested();
-                // The token bounds our wait, never MQTTnet's write: see UntilSent.
-                var result = await UntilSent(_client.PublishAsync(mqttMessage, CancellationToken.None), ct);
+                // The token bounds our wait, never MQTTnet's write (see UntilSent); an acknowledgement, AckTimeout too.
+                var send = _client.PublishAsync(mqttMessage, CancellationToken.None);
+                var result = message.Delivery == Delivery.AtMostOnce
+                    ? await UntilSent(send, ct)
+                    : await UntilAcknowledged(send, message.Topic, ct);
                 if (!result.IsSuccess && result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
                     throw new InvalidOperationException($"Broker refused publish to '{message.Topic}': {result.ReasonCode} {result.ReasonString}");
                 return;

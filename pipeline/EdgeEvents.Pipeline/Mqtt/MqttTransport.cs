@@ -9,6 +9,7 @@ using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
+using MQTTnet.Exceptions;
 using MQTTnet.Protocol;
 
 namespace EdgeEvents.Pipeline.Mqtt;
@@ -50,6 +51,8 @@ public sealed partial class MqttTransport : IMessageTransport
         _topics = topics;
         _component = component;
         _logger = logger;
+        if (options.AckTimeout <= TimeSpan.Zero)
+            throw new InvalidOperationException($"Transport:AckTimeout is {options.AckTimeout}: it must be positive.");
         _presence = options.Presence ?? new Presence(topics.Status(component), StatusPayloads.Online, StatusPayloads.Offline);
         ClientId = clientId;
         // Beside the outbox, so the ids of id-less messages survive a restart where the outbox does.
@@ -112,11 +115,8 @@ public sealed partial class MqttTransport : IMessageTransport
             }
             catch (Exception ex)
             {
-                if (_client.IsConnected)
-                {
-                    // Connected but the set-up (subscribe, status) failed: drop the link and start over.
-                    try { await _client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None); } catch (Exception) { }
-                }
+                // Connected but the set-up (subscribe, status) failed: drop the link and start over.
+                await DropLinkAsync();
                 if (_connected.Task.IsCompleted) { _connected = NewSignal(); ConnectionChanged?.Invoke(false); }
                 _logger.LogWarning("Cannot connect to {Broker}: {Reason}; retrying in {Delay} ms", _address, ex.Message, (int)delay.TotalMilliseconds);
                 try { await Task.Delay(Jitter(delay), ct); } catch (OperationCanceledException) { break; }
@@ -135,6 +135,43 @@ public sealed partial class MqttTransport : IMessageTransport
     /// message may still go out, and its payload must not be reused until then (ours never are).
     /// </summary>
     private static Task<T> UntilSent<T>(Task<T> send, CancellationToken ct) => send.WaitAsync(ct);
+
+    /// <summary>
+    /// <see cref="UntilSent"/> for a QoS 1 publish, bounded by <see cref="TransportOptions.AckTimeout"/>. MQTTnet 5.2
+    /// waits for a PUBACK without limit while the link looks alive (keepalive pings answered, or never due because we
+    /// keep sending), so one acknowledgement the broker does not send would hold the publisher for ever. Past the
+    /// bound the link is dropped, which fails the publish as a link failure: MQTT resends an unacknowledged message
+    /// only on a new connection, and an at-least-once caller's retry does so after the reconnect.
+    /// </summary>
+    private async Task<MqttClientPublishResult> UntilAcknowledged(
+        Task<MqttClientPublishResult> send, string topic, CancellationToken ct)
+    {
+        try
+        {
+            return await send.WaitAsync(_options.AckTimeout, ct);
+        }
+        catch (TimeoutException)
+        {
+            _logger.LogError(
+                "No acknowledgement from {Broker} for a publish to {Topic} in {Timeout} ms; reconnecting to resend it",
+                _address, topic, (int)_options.AckTimeout.TotalMilliseconds);
+            await DropLinkAsync();
+            throw new MqttCommunicationTimedOutException();
+        }
+    }
+
+    private async Task DropLinkAsync()
+    {
+        if (!_client.IsConnected) return;
+        try
+        {
+            await _client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogDebug(ex, "Dropping the connection to {Broker} failed", _address);
+        }
+    }
 
     private static TimeSpan Jitter(TimeSpan delay) => delay * (0.5 + Random.Shared.NextDouble());
 
@@ -187,13 +224,13 @@ public sealed partial class MqttTransport : IMessageTransport
     }
 
     private Task PublishStatusAsync(string state, CancellationToken ct) =>
-        UntilSent(_client.PublishAsync(new MqttApplicationMessageBuilder()
+        UntilAcknowledged(_client.PublishAsync(new MqttApplicationMessageBuilder()
             .WithTopic(_presence.Topic)
             .WithPayload(Encoding.UTF8.GetBytes(state))
             .WithContentType("text/plain")
             .WithRetainFlag()
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .Build(), CancellationToken.None), ct);
+            .Build(), CancellationToken.None), _presence.Topic, ct);
 
     public async ValueTask DisposeAsync()
     {

@@ -28,6 +28,12 @@ public sealed record TransportOptions
     /// <summary>Largest payload accepted on receive; larger ones are rejected and counted. Default 16 MiB.</summary>
     public int MaxPayloadBytes { get; init; } = 16 * 1024 * 1024;
     public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// MQTT: longest wait for the broker's acknowledgement of a QoS 1 publish (its write included). Past it the
+    /// transport logs an error, drops the connection (MQTT resends an unacknowledged message only on a new one) and
+    /// sends the message again after the reconnect. Default 30 s.
+    /// </summary>
+    public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>First reconnect delay; doubles with jitter up to <see cref="ReconnectMaxDelay"/>. Default 200 ms.</summary>
     public TimeSpan ReconnectMinDelay { get; init; } = TimeSpan.FromMilliseconds(200);
     /// <summary>Default 10 s.</summary>
@@ -49,7 +55,8 @@ public sealed record TransportOptions
         builder.Append($"Broker = {Broker}, Prefix = {Prefix}, ClientId = {ClientId}, Username = {Username}, ");
         builder.Append($"Password = {(Password is null ? "null" : "***")}, PasswordFile = {PasswordFile}, CaFile = {CaFile}, ");
         builder.Append($"PersistentSession = {PersistentSession}, SessionExpiry = {SessionExpiry}, MaxPayloadBytes = {MaxPayloadBytes}, ");
-        builder.Append($"KeepAlive = {KeepAlive}, ReconnectMinDelay = {ReconnectMinDelay}, ReconnectMaxDelay = {ReconnectMaxDelay}, ");
+        builder.Append($"KeepAlive = {KeepAlive}, AckTimeout = {AckTimeout}, ");
+        builder.Append($"ReconnectMinDelay = {ReconnectMinDelay}, ReconnectMaxDelay = {ReconnectMaxDelay}, ");
         builder.Append($"BufferSize = {BufferSize}, Outbox = {Outbox}, Presence = {Presence}, Nats = {Nats}");
         return true;
     }
