@@ -83,8 +83,8 @@ public sealed class Deduplicator
             waiting = entry.Waiting;
             entry.Waiting = null;
         }
-        // Copies came on a newer connection than the original,
-        // whose own acknowledgement may no longer reach the broker.
+        // Copies came on a newer connection than the original, whose own acknowledgement may no
+        // longer reach the broker.
         if (waiting is not null)
             foreach (var ack in waiting) await ack(ct);
         await original(ct);

@@ -158,8 +158,8 @@ public sealed class OutboxTransport : TransportDecorator
         var delay = TimeSpan.FromMilliseconds(100);
         for (var failures = 0; ;)
         {
-            // Wait for the link here, not inside the inner publish,
-            // so overflow drops and expiry are judged at send time.
+            // Wait for the link here, not inside the inner publish, so overflow drops and expiry are
+            // judged at send time.
             if (!Inner.IsConnected) await _linkUp.Task.WaitAsync(ct);
             if (entry.Sequence <= _store.DroppedThrough) return;
             if (entry.ExpiresAt is { } expiresAt)
@@ -180,8 +180,8 @@ public sealed class OutboxTransport : TransportDecorator
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                // Failures while disconnected are the outage itself; only
-                // failures with the link up count towards giving up.
+                // Failures while disconnected are the outage itself; only failures with the link up
+                // count towards giving up.
                 if (Inner.IsConnected && ++failures >= _options.MaxAttempts)
                 {
                     Interlocked.Increment(ref _givenUp);

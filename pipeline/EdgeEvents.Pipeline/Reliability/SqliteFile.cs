@@ -50,8 +50,8 @@ public static class SqliteFile
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.CommandTimeout = timeoutSeconds;
-        // Not ExecuteNonQuery: after a statement that returns rows (the
-        // PRAGMAs) it let a later one's SQLITE_BUSY pass unreported here.
+        // Not ExecuteNonQuery: after a statement that returns rows (the PRAGMAs) it let a later one's SQLITE_BUSY pass
+        // unreported here.
         using var reader = command.ExecuteReader();
         while (reader.NextResult()) { }
     }
