@@ -120,8 +120,8 @@ public sealed class SceneWorker_Tests
         await using var reference = await scene.SubscribeAsync("edge/events/+");
         var start = DateTimeOffset.UtcNow;
         var frame = 0;
-        // Each burst: a person and a car for 10 frames, then 15
-        // empty frames end them: new, new, count, end, end, count.
+        // Each burst: a person and a car for 10 frames, then 15 empty frames end them: new, new,
+        // count, end, end, count.
         async Task BurstAsync()
         {
             for (var i = 0; i < 10; i++, frame++)
