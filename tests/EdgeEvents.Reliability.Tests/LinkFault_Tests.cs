@@ -53,7 +53,8 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
     [Theory]
     [InlineData(MqttTestBroker.Embedded)]
     [InlineData(MqttTestBroker.Mosquitto)]
-    public async Task Every_event_accepted_before_and_during_a_cut_of_both_links_arrives_exactly_once_in_order(string kind)
+    public async Task Every_event_accepted_before_and_during_a_cut_of_both_links_arrives_exactly_once_in_order(
+        string kind)
     {
         var figures = await RunAsync(kind, Outage(ShortOutage,
             down: links => { links.Camera.Cut(); links.Consumer.Cut(); },
