@@ -6,7 +6,9 @@ using Xunit.Abstractions;
 
 namespace EdgeEvents.Observability.Tests;
 
-/// <summary>Camera label cardinality (issue 24, finding 8): Telemetry:MaxCameraLabels per component, the rest as <c>other</c>.</summary>
+/// <summary>
+/// Camera label cardinality (issue 24, finding 8): Telemetry:MaxCameraLabels per component, the rest as <c>other</c>.
+/// </summary>
 public sealed class CameraLabels_Tests(ITestOutputHelper output)
 {
     [Fact]
@@ -19,11 +21,16 @@ public sealed class CameraLabels_Tests(ITestOutputHelper output)
 
         for (var i = 0; i < 2000; i++) EdgeTelemetry.FrameDropped(component, $"flood-{i}", "stale");
         var (_, text) = await host.GetAsync("/metrics");
-        var series = PrometheusText.Parse(text).Where(s => s.Name == "edge_frames_dropped_total" && s.Has(("component", component))).ToList();
+        var series = PrometheusText.Parse(text)
+            .Where(s => s.Name == "edge_frames_dropped_total" && s.Has(("component", component)))
+            .ToList();
 
-        output.WriteLine($"2000 camera ids → {series.Count} series (limit {CameraLabels.Limit}); 'other' counts {series.Single(s => s.Labels["camera"] == CameraLabels.Other).Value}");
+        var other = series.Single(s => s.Labels["camera"] == CameraLabels.Other).Value;
+        output.WriteLine(
+            $"2000 camera ids → {series.Count} series (limit {CameraLabels.Limit}); 'other' counts {other}");
         Assert.Equal(CameraLabels.Limit + 1, series.Count);
-        Assert.Equal(["flood-0", "flood-1"], series.Select(s => s.Labels["camera"]).Where(c => c is "flood-0" or "flood-1").Order());
+        Assert.Equal(["flood-0", "flood-1"],
+            series.Select(s => s.Labels["camera"]).Where(c => c is "flood-0" or "flood-1").Order());
         Assert.Equal(2000, series.Sum(s => s.Value));
         Assert.DoesNotContain("otel_metric_overflow", text, StringComparison.Ordinal);
     }

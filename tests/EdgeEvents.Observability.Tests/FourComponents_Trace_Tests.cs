@@ -21,8 +21,8 @@ namespace EdgeEvents.Observability.Tests;
 
 /// <summary>
 /// The acceptance test of issue 7: one real frame through the real detector, scene and LLM workers (each in its own
-/// host, as the CLI builds them) is one trace from the camera's capture to the LLM's receipt of the scene state, and the
-/// answer grounded on that scene links to it.
+/// host, as the CLI builds them) is one trace from the camera's capture to the LLM's receipt of the scene state, and
+/// the answer grounded on that scene links to it.
 /// </summary>
 public sealed class FourComponents_Trace_Tests : IDisposable
 {
@@ -45,11 +45,13 @@ public sealed class FourComponents_Trace_Tests : IDisposable
         await using var observer = await TestTransports.ConnectAsync(broker.Url, component: "observer");
         await using var camera = await TestTransports.ConnectAsync(broker.Url, component: "camera");
         await using var status = await observer.SubscribeAsync(new SubscriptionRequest("edge/status/+"), default);
-        await using var sceneStates = await observer.SubscribeAsync(new SubscriptionRequest("edge/scene/cam1"), default);
+        await using var sceneStates =
+            await observer.SubscribeAsync(new SubscriptionRequest("edge/scene/cam1"), default);
 
         var llm = await StartAsync(broker.Url, "llm", (s, c) => s.AddLlmWorker(c), new()
         {
-            ["Llm:ModelPath"] = TestData.Model("stories260K.gguf"), ["Llm:ContextSize"] = "512", ["Llm:MaxTokens"] = "8",
+            ["Llm:ModelPath"] = TestData.Model("stories260K.gguf"), ["Llm:ContextSize"] = "512",
+            ["Llm:MaxTokens"] = "8",
             ["Llm:Threads"] = "2", ["Llm:Parallelism"] = "1",
         });
         await using var _llm = Stopping(llm);
@@ -60,7 +62,8 @@ public sealed class FourComponents_Trace_Tests : IDisposable
         await using var _scene = Stopping(scene);
         var detector = await StartAsync(broker.Url, "detector", (s, c) => s.AddDetectorWorker(c), new()
         {
-            ["Detector:ModelPath"] = TestData.Model("yolov8n_int8_dynamic.onnx"), ["Detector:Providers"] = "CPU", ["Detector:WarmupRuns"] = "1",
+            ["Detector:ModelPath"] = TestData.Model("yolov8n_int8_dynamic.onnx"), ["Detector:Providers"] = "CPU",
+            ["Detector:WarmupRuns"] = "1",
         });
         await using var _detector = Stopping(detector);
         await llm.Services.GetRequiredService<LlmWorker>().Ready.WaitAsync(Timeout);
@@ -76,20 +79,25 @@ public sealed class FourComponents_Trace_Tests : IDisposable
         };
         using (EdgeTelemetry.StartStage("camera", "capture"))
         {
-            await camera.PublishAsync(new OutgoingMessage("edge/frames/cam1", MessageCodec.Serialize(frame, PayloadFormat.MessagePack))
+            var payload = MessageCodec.Serialize(frame, PayloadFormat.MessagePack);
+            await camera.PublishAsync(new OutgoingMessage("edge/frames/cam1", payload)
             {
                 ContentType = ContentTypes.MessagePack, Delivery = Delivery.AtMostOnce, MessageId = frame.Id,
             }, default);
         }
 
-        // The scene state made from that frame's detections (retained: a stale copy from before cannot exist, the broker is new).
-        var state = MessageCodec.Deserialize<SceneState>((await Receive.ExactlyAsync(sceneStates, 1, Timeout))[0].Payload, ContentTypes.Json);
+        // The scene state made from that frame's detections (retained: a stale copy from before cannot exist, the
+        // broker is new).
+        var state = MessageCodec.Deserialize<SceneState>(
+            (await Receive.ExactlyAsync(sceneStates, 1, Timeout))[0].Payload, ContentTypes.Json);
         Assert.NotEmpty(state.Objects);
-        var llmGotState = await WaitForSpanAsync(s => s.Source.Name == "EdgeEvents.llm" && s.DisplayName == "receive edge/scene/cam1");
+        var llmGotState = await WaitForSpanAsync(s =>
+            s.Source.Name == "EdgeEvents.llm" && s.DisplayName == "receive edge/scene/cam1");
 
         using (EdgeTelemetry.StartStage("ask", "ask"))
         {
-            var question = Encoding.UTF8.GetBytes("""{"id":"q-trace-1","text":"How many buses are there?","camera":"cam1"}""");
+            var question =
+                Encoding.UTF8.GetBytes("""{"id":"q-trace-1","text":"How many buses are there?","camera":"cam1"}""");
             await observer.RequestAsync(new OutgoingMessage("edge/questions/tester", question)
             {
                 ContentType = ContentTypes.Json, ResponseTopic = "edge/answers/tester",
@@ -109,21 +117,30 @@ public sealed class FourComponents_Trace_Tests : IDisposable
                 ("EdgeEvents.scene", "receive edge/detections/cam1"),
                 ("EdgeEvents.scene", "track"),
             ],
-            Chain(trace, ["capture", "publish edge/frames/cam1", "receive edge/frames/cam1", "detect", "publish edge/detections/cam1", "receive edge/detections/cam1", "track"])
+            Chain(trace,
+                [
+                    "capture", "publish edge/frames/cam1", "receive edge/frames/cam1", "detect",
+                    "publish edge/detections/cam1", "receive edge/detections/cam1", "track",
+                ])
                 .Select(s => (s.Source.Name, s.DisplayName)));
         var track = Assert.Single(trace, s => s.DisplayName == "track");
-        // What the scene published for these detections: the new-object event(s) and the scene state, children of track.
+        // What the scene published for these detections: the new-object event(s) and the scene
+        // state, children of track.
         var eventPublishes = trace.Where(s => s.DisplayName == "publish edge/events/cam1").ToList();
         Assert.NotEmpty(eventPublishes);
         Assert.All(eventPublishes, s => Assert.Equal(track.SpanId, s.ParentSpanId));
-        var statePublish = Assert.Single(trace, s => s.DisplayName == "publish edge/scene/cam1" && s.Source.Name == "EdgeEvents.scene");
+        var statePublish = Assert.Single(trace, s =>
+            s.DisplayName == "publish edge/scene/cam1" && s.Source.Name == "EdgeEvents.scene");
         Assert.Equal(track.SpanId, statePublish.ParentSpanId);
         // The LLM's receipt of that scene state continues the same trace.
-        Assert.Equal(frame.Id, Assert.Single(trace, s => s.DisplayName == "receive edge/frames/cam1" && s.Source.Name == "EdgeEvents.detector").GetTagItem("messaging.message.id"));
+        var detectorReceive = Assert.Single(trace, s =>
+            s.DisplayName == "receive edge/frames/cam1" && s.Source.Name == "EdgeEvents.detector");
+        Assert.Equal(frame.Id, detectorReceive.GetTagItem("messaging.message.id"));
         Assert.Equal(trace[0].TraceId, llmGotState.TraceId);
         Assert.Equal(statePublish.SpanId, llmGotState.ParentSpanId);
 
-        // The answer belongs to the asker's trace (child of the question's receive) and links to the scene state it used.
+        // The answer belongs to the asker's trace (child of the question's receive) and links to the
+        // scene state it used.
         var ask = SpansOfTraceStartedBy("ask");
         Assert.Contains(answer, ask);
         Assert.Equal("receive edge/questions/tester", ask.Single(s => s.SpanId == answer.ParentSpanId).DisplayName);
@@ -131,7 +148,8 @@ public sealed class FourComponents_Trace_Tests : IDisposable
         Assert.Equal((llmGotState.TraceId, llmGotState.SpanId), (link.Context.TraceId, link.Context.SpanId));
     }
 
-    private static async Task<IHost> StartAsync(string brokerUrl, string component, Action<IServiceCollection, IConfiguration> add, Dictionary<string, string?> settings)
+    private static async Task<IHost> StartAsync(string brokerUrl, string component,
+        Action<IServiceCollection, IConfiguration> add, Dictionary<string, string?> settings)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         settings["Transport:Broker"] = brokerUrl;
@@ -162,7 +180,8 @@ public sealed class FourComponents_Trace_Tests : IDisposable
         while (waiting.Count > 0)
         {
             var message = await status.Messages.ReadAsync(timeout.Token);
-            if (Encoding.UTF8.GetString(message.Payload.Span) == StatusPayloads.Online) waiting.Remove(message.Topic["edge/status/".Length..]);
+            if (Encoding.UTF8.GetString(message.Payload.Span) == StatusPayloads.Online)
+                waiting.Remove(message.Topic["edge/status/".Length..]);
         }
     }
 
@@ -193,7 +212,10 @@ public sealed class FourComponents_Trace_Tests : IDisposable
         var chain = new List<Activity> { trace.Single(s => s.ParentSpanId == default) };
         foreach (var name in names.Skip(1))
         {
-            var next = trace.Where(s => s.ParentSpanId == chain[^1].SpanId && s.DisplayName == name && s.Source.Name != "EdgeEvents.observer").ToList();
+            var next = trace
+                .Where(s => s.ParentSpanId == chain[^1].SpanId && s.DisplayName == name &&
+                    s.Source.Name != "EdgeEvents.observer")
+                .ToList();
             if (next is not [var only]) break;
             chain.Add(only);
         }

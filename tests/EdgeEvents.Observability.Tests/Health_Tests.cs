@@ -39,9 +39,11 @@ public sealed class Health_Tests
     {
         await using var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance);
         var model = new ModelState();
-        await using var host = await ServiceHost.StartAsync("check-detector", broker.Url, configure: services => services
-            .AddSingleton(model)
-            .AddReadinessCheck<ModelState>("model", m => m.Warm ? ReadinessResult.Ready("warmed up") : ReadinessResult.NotReady("warming up")));
+        await using var host = await ServiceHost.StartAsync("check-detector", broker.Url,
+            configure: services => services
+                .AddSingleton(model)
+                .AddReadinessCheck<ModelState>("model",
+                    m => m.Warm ? ReadinessResult.Ready("warmed up") : ReadinessResult.NotReady("warming up")));
 
         // Connected but the model is not warm yet: not ready, and the body says which check failed.
         await host.WaitForAsync("/readyz", HttpStatusCode.ServiceUnavailable, StartTimeout);
@@ -60,13 +62,15 @@ public sealed class Health_Tests
     {
         await using var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance);
         await using var local = await ServiceHost.StartAsync("bind-default", broker.Url);
-        await using var open = await ServiceHost.StartAsync("bind-all", broker.Url, settings: new Dictionary<string, string?> { ["Health:BindAddress"] = "0.0.0.0" });
+        await using var open = await ServiceHost.StartAsync("bind-all", broker.Url,
+            settings: new Dictionary<string, string?> { ["Health:BindAddress"] = "0.0.0.0" });
         await local.WaitForAsync("/healthz", HttpStatusCode.OK, StartTimeout);
         await open.WaitForAsync("/healthz", HttpStatusCode.OK, StartTimeout);
 
         // 127.0.0.2 is another address of this machine: only a listener on every address answers there.
         using var http = new HttpClient { Timeout = FewSeconds };
-        var fromElsewhere = await Record.ExceptionAsync(() => http.GetStringAsync($"http://127.0.0.2:{local.Port}/healthz"));
+        var fromElsewhere =
+            await Record.ExceptionAsync(() => http.GetStringAsync($"http://127.0.0.2:{local.Port}/healthz"));
         Assert.IsType<HttpRequestException>(fromElsewhere);
         Assert.Equal("alive\n", await http.GetStringAsync($"http://127.0.0.2:{open.Port}/healthz"));
     }

@@ -23,19 +23,23 @@ public sealed class Metrics_Tests
         await using var host = await ServiceHost.StartAsync(component, broker.Url);
         await host.WaitForAsync("/readyz", HttpStatusCode.OK, Timeout);
         var detector = host.ComponentNamed(component);
-        await using var frames = await detector.Transport.SubscribeAsync(new SubscriptionRequest("edge/frames/+") { Delivery = Delivery.AtMostOnce }, default);
+        await using var frames = await detector.Transport.SubscribeAsync(
+            new SubscriptionRequest("edge/frames/+") { Delivery = Delivery.AtMostOnce }, default);
         await using var camera = await TestTransports.ConnectAsync(broker.Url, component: "metrics-camera");
 
         for (var i = 0; i < 5; i++)
-            await camera.PublishAsync(new OutgoingMessage($"edge/frames/{cam}", new byte[100]) { Delivery = Delivery.AtMostOnce }, default);
+            await camera.PublishAsync(
+                new OutgoingMessage($"edge/frames/{cam}", new byte[100]) { Delivery = Delivery.AtMostOnce }, default);
         foreach (var frame in await Receive.ExactlyAsync(frames, 5, Timeout))
         {
             using var span = EdgeTelemetry.StartProcessing(component, "detect", frame);
             EdgeTelemetry.FrameProcessed(component, cam);
-            EdgeTelemetry.DetectionsPublished(component, cam, ["person", "person", "bus"], DateTimeOffset.UtcNow.AddMilliseconds(-40));
+            EdgeTelemetry.DetectionsPublished(component, cam, ["person", "person", "bus"],
+                DateTimeOffset.UtcNow.AddMilliseconds(-40));
         }
         EdgeTelemetry.FrameDropped(component, cam, "stale");
-        EdgeTelemetry.Generation(component, promptTokens: 120, completionTokens: 40, timeToFirstToken: TimeSpan.FromMilliseconds(30), total: TimeSpan.FromMilliseconds(400));
+        EdgeTelemetry.Generation(component, promptTokens: 120, completionTokens: 40,
+            timeToFirstToken: TimeSpan.FromMilliseconds(30), total: TimeSpan.FromMilliseconds(400));
         detector.Errors.Report(ErrorKinds.MalformedPayload, "test");
 
         var (status, text) = await host.GetAsync("/metrics");
@@ -57,11 +61,13 @@ public sealed class Metrics_Tests
 
         Assert.Equal(5, Value("edge_stage_duration_milliseconds_count", ("stage", "detect")));
         Assert.Equal(5, Value("edge_stage_duration_milliseconds_bucket", ("stage", "detect"), ("le", "+Inf")));
-        Assert.Contains(samples, s => s.Name == "edge_stage_duration_milliseconds_bucket" && s.Has(("stage", "detect"), ("le", "0.5")));
+        Assert.Contains(samples, s =>
+            s.Name == "edge_stage_duration_milliseconds_bucket" && s.Has(("stage", "detect"), ("le", "0.5")));
         Assert.Equal(5, Value("edge_latency_capture_to_detection_milliseconds_count", ("camera", cam)));
         // Recorded 40 ms after capture: all five fall in the (20, 50] bucket or later, none at or below 20 ms.
         Assert.Equal(0, Value("edge_latency_capture_to_detection_milliseconds_bucket", ("camera", cam), ("le", "20")));
-        Assert.Equal(5, Value("edge_latency_capture_to_detection_milliseconds_bucket", ("camera", cam), ("le", "+Inf")));
+        Assert.Equal(5,
+            Value("edge_latency_capture_to_detection_milliseconds_bucket", ("camera", cam), ("le", "+Inf")));
         Assert.Equal(40, Value("edge_llm_tokens_total", ("kind", "completion")));
         Assert.Equal(100, Value("edge_llm_tokens_per_second_sum"));
         Assert.Equal(30, Value("edge_llm_time_to_first_token_milliseconds_sum"));
@@ -73,7 +79,8 @@ public sealed class Metrics_Tests
         const string component = "stats-detector";
         await using var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = 0 }, NullLogger.Instance);
         await using var watcher = await TestTransports.ConnectAsync(broker.Url, component: "stats-watch");
-        await using var stats = await watcher.SubscribeAsync(new SubscriptionRequest($"edge/stats/{component}") { Delivery = Delivery.AtMostOnce }, default);
+        await using var stats = await watcher.SubscribeAsync(
+            new SubscriptionRequest($"edge/stats/{component}") { Delivery = Delivery.AtMostOnce }, default);
         await using var host = await ServiceHost.StartAsync(component, broker.Url, statsSeconds: 0.5);
         await host.WaitForAsync("/readyz", HttpStatusCode.OK, Timeout);
 
@@ -89,7 +96,8 @@ public sealed class Metrics_Tests
         using var deadline = new CancellationTokenSource(Timeout);
         while (status?.Values.GetValueOrDefault("frames_processed") != 3)
         {
-            status = MessageCodec.Deserialize<StatusMessage>((await stats.Messages.ReadAsync(deadline.Token)).Payload, ContentTypes.Json);
+            status = MessageCodec.Deserialize<StatusMessage>(
+                (await stats.Messages.ReadAsync(deadline.Token)).Payload, ContentTypes.Json);
             sawStageMean |= status.Values.ContainsKey("stage_duration_ms.inference");
         }
 

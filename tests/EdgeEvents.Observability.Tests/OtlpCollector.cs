@@ -47,7 +47,8 @@ internal sealed class OtlpCollector : IAsyncDisposable
         while (!_exports.ContainsKey(path))
         {
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"No OTLP export on {path} within {timeout.TotalSeconds:0.#} s; received: {string.Join(", ", _exports.Select(e => $"{e.Key} ×{e.Value}"))}");
+                throw new TimeoutException($"No OTLP export on {path} within {timeout.TotalSeconds:0.#} s; received: " +
+                    string.Join(", ", _exports.Select(e => $"{e.Key} ×{e.Value}")));
             await Task.Delay(100);
         }
     }

@@ -38,7 +38,8 @@ public sealed class Otlp_Tests
         await using (host)
         {
             using (EdgeTelemetry.StartStage("otlp-detector", "inference")) { }
-            host.Host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("otlp-test").LogWarning("exported to the collector");
+            host.Host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("otlp-test")
+                .LogWarning("exported to the collector");
 
             await collector.WaitForAsync("/v1/traces", Timeout);
             await collector.WaitForAsync("/v1/metrics", Timeout);

@@ -6,7 +6,8 @@ namespace EdgeEvents.Observability.Tests;
 /// <summary>One sample line of the Prometheus text format: <c>name{label="value",…} 12.5</c>.</summary>
 internal sealed record Sample(string Name, IReadOnlyDictionary<string, string> Labels, double Value)
 {
-    public bool Has(params (string Label, string Value)[] labels) => labels.All(l => Labels.TryGetValue(l.Label, out var v) && v == l.Value);
+    public bool Has(params (string Label, string Value)[] labels) =>
+        labels.All(l => Labels.TryGetValue(l.Label, out var v) && v == l.Value);
 }
 
 internal static partial class PrometheusText
@@ -19,8 +20,10 @@ internal static partial class PrometheusText
             if (line.Length == 0 || line[0] == '#') continue;
             var match = SampleLine().Match(line);
             Assert.True(match.Success, $"Not a Prometheus sample line: {line}");
-            var labels = LabelPair().Matches(match.Groups["labels"].Value).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
-            samples.Add(new Sample(match.Groups["name"].Value, labels, double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture)));
+            var labels = LabelPair().Matches(match.Groups["labels"].Value)
+                .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+            samples.Add(new Sample(match.Groups["name"].Value, labels,
+                double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture)));
         }
         return samples;
     }

@@ -6,7 +6,9 @@ using Microsoft.Extensions.Hosting;
 
 namespace EdgeEvents.Observability.Tests;
 
-/// <summary>A worker host as <c>HostedCommand</c> builds it: service defaults plus one component, on a free health port.</summary>
+/// <summary>
+/// A worker host as <c>HostedCommand</c> builds it: service defaults plus one component, on a free health port.
+/// </summary>
 internal sealed class ServiceHost : WorkerHost
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
@@ -15,8 +17,8 @@ internal sealed class ServiceHost : WorkerHost
 
     public int Port { get; }
 
-    public static async Task<ServiceHost> StartAsync(string component, string brokerUrl, double statsSeconds = 0, Action<IServiceCollection>? configure = null,
-        IReadOnlyDictionary<string, string?>? settings = null)
+    public static async Task<ServiceHost> StartAsync(string component, string brokerUrl, double statsSeconds = 0,
+        Action<IServiceCollection>? configure = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var port = FreePort.Next();
         var configuration = new Dictionary<string, string?>
@@ -42,7 +44,10 @@ internal sealed class ServiceHost : WorkerHost
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    /// <summary>Polls <paramref name="path"/> until it answers <paramref name="expected"/>; fails with the last answer after <paramref name="timeout"/>.</summary>
+    /// <summary>
+    /// Polls <paramref name="path"/> until it answers <paramref name="expected"/>; fails with the last answer after
+    /// <paramref name="timeout"/>.
+    /// </summary>
     public async Task<string> WaitForAsync(string path, HttpStatusCode expected, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -60,7 +65,8 @@ internal sealed class ServiceHost : WorkerHost
                 last = ex.Message;
             }
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{path} did not answer {(int)expected} within {timeout.TotalSeconds:0.#} s; last answer {last}");
+                throw new TimeoutException($"{path} did not answer {(int)expected} within " +
+                    $"{timeout.TotalSeconds:0.#} s; last answer {last}");
             await Task.Delay(100);
         }
     }

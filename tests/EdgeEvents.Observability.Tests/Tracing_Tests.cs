@@ -37,13 +37,21 @@ public sealed class Tracing_Tests : IDisposable
         await using var camera = await TestTransports.ConnectAsync(url, component: "camera");
         await using var detector = await TestTransports.ConnectAsync(url, component: "detector");
         await using var scene = await TestTransports.ConnectAsync(url, component: "scene");
-        await using var frames = await detector.SubscribeAsync(new SubscriptionRequest("edge/frames/+") { Delivery = Delivery.AtMostOnce, Overload = OverloadPolicy.DropOldest }, default);
+        await using var frames = await detector.SubscribeAsync(new SubscriptionRequest("edge/frames/+")
+        {
+            Delivery = Delivery.AtMostOnce, Overload = OverloadPolicy.DropOldest,
+        }, default);
         await using var detections = await scene.SubscribeAsync(new SubscriptionRequest("edge/detections/+"), default);
 
-        var frame = new Frame { Camera = "cam1", Sequence = 1, CapturedAt = DateTimeOffset.UtcNow, Encoding = FrameEncoding.Jpeg, Data = [0xFF, 0xD8, 0xFF, 0xD9] };
+        var frame = new Frame
+        {
+            Camera = "cam1", Sequence = 1, CapturedAt = DateTimeOffset.UtcNow, Encoding = FrameEncoding.Jpeg,
+            Data = [0xFF, 0xD8, 0xFF, 0xD9],
+        };
         using (EdgeTelemetry.StartStage("camera", "capture"))
         {
-            await camera.PublishAsync(new OutgoingMessage("edge/frames/cam1", MessageCodec.Serialize(frame, PayloadFormat.MessagePack))
+            var payload = MessageCodec.Serialize(frame, PayloadFormat.MessagePack);
+            await camera.PublishAsync(new OutgoingMessage("edge/frames/cam1", payload)
             {
                 Delivery = Delivery.AtMostOnce, MessageId = frame.Id,
             }, default);
@@ -55,8 +63,13 @@ public sealed class Tracing_Tests : IDisposable
         using (EdgeTelemetry.StartProcessing("detector", "detect", queued))
         {
             using (EdgeTelemetry.StartStage("detector", "inference")) { }
-            var set = new DetectionSet { Camera = "cam1", ModelId = "test", FrameId = frame.Id, CapturedAt = frame.CapturedAt };
-            await detector.PublishAsync(new OutgoingMessage("edge/detections/cam1", MessageCodec.Serialize(set, PayloadFormat.MessagePack)) { MessageId = set.Id }, default);
+            var set = new DetectionSet
+            {
+                Camera = "cam1", ModelId = "test", FrameId = frame.Id, CapturedAt = frame.CapturedAt,
+            };
+            var payload = MessageCodec.Serialize(set, PayloadFormat.MessagePack);
+            await detector.PublishAsync(new OutgoingMessage("edge/detections/cam1", payload) { MessageId = set.Id },
+                default);
         }
         var detected = (await Receive.ExactlyAsync(detections, 1, Timeout))[0];
         using (EdgeTelemetry.StartProcessing("scene", "track", detected)) { }
@@ -107,16 +120,25 @@ public sealed class Tracing_Tests : IDisposable
         {
             var question = (await Receive.ExactlyAsync(questions, 1, Timeout))[0];
             using var span = EdgeTelemetry.StartProcessing("llm", "answer", question).AddLink(sceneUsed);
-            await llm.PublishAsync(new OutgoingMessage(question.ResponseTopic!, "two buses"u8.ToArray()) { CorrelationData = question.CorrelationData }, default);
+            await llm.PublishAsync(new OutgoingMessage(question.ResponseTopic!, "two buses"u8.ToArray())
+            {
+                CorrelationData = question.CorrelationData,
+            }, default);
         });
 
         using (EdgeTelemetry.StartStage("ask", "ask"))
-            await asker.RequestAsync(new OutgoingMessage("edge/questions/tester", "how many buses?"u8.ToArray()) { ResponseTopic = "edge/answers/tester" }, Timeout, default);
+            await asker.RequestAsync(new OutgoingMessage("edge/questions/tester", "how many buses?"u8.ToArray())
+            {
+                ResponseTopic = "edge/answers/tester",
+            }, Timeout, default);
         await responder;
 
         var trace = SpansOfTraceStartedBy("ask");
         Assert.Equal(
-            ["ask", "request edge/questions/tester", "receive edge/questions/tester", "answer", "publish edge/answers/tester"],
+            [
+                "ask", "request edge/questions/tester", "receive edge/questions/tester", "answer",
+                "publish edge/answers/tester",
+            ],
             Chain(trace).Select(s => s.DisplayName));
         // The answer links to the scene state it used, which belongs to the scene's own trace.
         var link = Assert.Single(trace.Single(s => s.DisplayName == "answer").Links);
@@ -148,7 +170,8 @@ public sealed class Tracing_Tests : IDisposable
     private static List<Activity> Chain(List<Activity> trace)
     {
         var chain = new List<Activity> { trace.Single(s => s.ParentSpanId == default) };
-        while (trace.Where(s => s.ParentSpanId == chain[^1].SpanId && s.DisplayName != "inference").ToList() is [var next])
+        while (trace.Where(s => s.ParentSpanId == chain[^1].SpanId && s.DisplayName != "inference").ToList()
+            is [var next])
             chain.Add(next);
         return chain;
     }

@@ -9,16 +9,19 @@ public sealed class Deduplication_Tests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
-    private static OutgoingMessage Copy(string id, string text) => new("edge/events/cam1", Encoding.UTF8.GetBytes(text)) { MessageId = id };
+    private static OutgoingMessage Copy(string id, string text) =>
+        new("edge/events/cam1", Encoding.UTF8.GetBytes(text)) { MessageId = id };
 
     [Theory]
     [InlineData(true, new[] { "first", "second" }, 2)]
     [InlineData(false, new[] { "first", "again", "second", "and again" }, 0)]
-    public async Task Copies_of_a_message_id_reach_the_handler_once_unless_deduplication_is_off(bool deduplicate, string[] expected, long suppressed)
+    public async Task Copies_of_a_message_id_reach_the_handler_once_unless_deduplication_is_off(bool deduplicate,
+        string[] expected, long suppressed)
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
         await using var subscriber = await TestTransports.ConnectAsync(broker.Url);
-        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+") { Deduplicate = deduplicate }, default);
+        await using var subscription = await subscriber.SubscribeAsync(
+            new SubscriptionRequest("edge/events/+") { Deduplicate = deduplicate }, default);
         await using var publisher = await TestTransports.ConnectAsync(broker.Url);
 
         await publisher.PublishAsync(Copy("a", "first"), default);
@@ -36,7 +39,8 @@ public sealed class Deduplication_Tests
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
         await using var subscriber = await TestTransports.ConnectAsync(broker.Url);
-        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+") { Delivery = Delivery.AtMostOnce }, default);
+        await using var subscription = await subscriber.SubscribeAsync(
+            new SubscriptionRequest("edge/events/+") { Delivery = Delivery.AtMostOnce }, default);
         await using var publisher = await TestTransports.ConnectAsync(broker.Url);
 
         await publisher.PublishAsync(Copy("a", "1") with { Delivery = Delivery.AtMostOnce }, default);
@@ -72,7 +76,10 @@ public sealed class Deduplication_Tests
     {
         var deduplicator = new Deduplicator(count: 100, age: TimeSpan.FromHours(1), filter: "edge/questions/#");
         var acks = new List<string>();
-        ReceivedMessage WithAck(string connection) => Received("q1") with { Acknowledge = _ => { acks.Add(connection); return ValueTask.CompletedTask; } };
+        ReceivedMessage WithAck(string connection) => Received("q1") with
+        {
+            Acknowledge = _ => { acks.Add(connection); return ValueTask.CompletedTask; },
+        };
 
         var (_, original) = deduplicator.Check(WithAck("old connection"));
         var (duplicate, copy) = deduplicator.Check(WithAck("new connection"));

@@ -10,7 +10,8 @@ public sealed class Expiry_Tests
     [InlineData(MqttTestBroker.Embedded)]
     [InlineData(MqttTestBroker.EmbeddedDurable)]
     [InlineData(MqttTestBroker.Mosquitto)]
-    public async Task An_expired_qos1_frame_is_not_delivered_to_a_persistent_session_that_returns_after_the_expiry(string kind)
+    public async Task An_expired_qos1_frame_is_not_delivered_to_a_persistent_session_that_returns_after_the_expiry(
+        string kind)
     {
         await using var broker = await MqttTestBroker.StartAsync(kind);
         var detector = TestTransports.Options(broker.Url, $"expiry-{kind}", persistent: true);
@@ -34,5 +35,8 @@ public sealed class Expiry_Tests
     }
 
     private static OutgoingMessage Frame(string text, TimeSpan? expiry) =>
-        new("edge/frames/cam1", Encoding.UTF8.GetBytes(text)) { Delivery = Delivery.AtLeastOnce, Expiry = expiry, MessageId = text };
+        new("edge/frames/cam1", Encoding.UTF8.GetBytes(text))
+        {
+            Delivery = Delivery.AtLeastOnce, Expiry = expiry, MessageId = text,
+        };
 }

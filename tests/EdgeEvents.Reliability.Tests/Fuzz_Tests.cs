@@ -27,16 +27,19 @@ namespace EdgeEvents.Reliability.Tests;
 public sealed class Fuzz_Tests(ITestOutputHelper output)
 {
     private const int MaxPayloadBytes = 256 * 1024;
-    private static readonly string[] Topics = ["edge/frames/cam1", "edge/detections/cam1", "edge/questions/alice", "edge/events/cam1"];
+    private static readonly string[] Topics =
+        ["edge/frames/cam1", "edge/detections/cam1", "edge/questions/alice", "edge/events/cam1"];
 
     [Fact]
     public async Task Thousands_of_malformed_payloads_are_rejected_reported_and_counted_without_crashing_the_consumer()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
-        await using var component = await TestTransports.ComponentAsync(TestTransports.Options(broker.Url) with { MaxPayloadBytes = MaxPayloadBytes }, "fuzzed");
+        await using var component = await TestTransports.ComponentAsync(
+            TestTransports.Options(broker.Url) with { MaxPayloadBytes = MaxPayloadBytes }, "fuzzed");
         await using var consumer = await Consumer.StartAsync(component);
         await using var watcher = await TestTransports.ConnectAsync(broker.Url);
-        await using var errors = await watcher.SubscribeAsync(new SubscriptionRequest("edge/errors/fuzzed") { Capacity = 10_000 }, default);
+        await using var errors = await watcher.SubscribeAsync(
+            new SubscriptionRequest("edge/errors/fuzzed") { Capacity = 10_000 }, default);
         await using var publisher = await TestTransports.ConnectAsync(broker.Url);
         var payloads = Payloads.All(new Random(20261128)).ToList();
 
@@ -45,7 +48,8 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
         for (var i = 0; i < payloads.Count; i++)
         {
             // Every kind of payload goes to every topic in turn.
-            await publisher.PublishAsync(new OutgoingMessage(Topics[i / 10 % Topics.Length], payloads[i].Bytes), default);
+            await publisher.PublishAsync(new OutgoingMessage(Topics[i / 10 % Topics.Length], payloads[i].Bytes),
+                default);
             if (i % 200 != 199 && i != payloads.Count - 1) continue;
             // Pace by batches so the reporter's bounded queue (1,000, oldest dropped) never has to drop.
             var handled = i + 1;
@@ -60,7 +64,9 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
         await WaitUntilAsync(() => consumer.Accepted + component.Errors.Count == payloads.Count + 1);
 
         var kinds = string.Join(", ", payloads.GroupBy(p => p.Kind).Select(g => $"{g.Key} {g.Count()}"));
-        output.WriteLine($"sent {payloads.Count} ({kinds}); accepted {consumer.Accepted}, rejected {component.Errors.Count}, error events {reported}, crashes {consumer.Unexpected.Count}, managed memory growth {growth / 1024} KiB");
+        output.WriteLine($"sent {payloads.Count} ({kinds}); accepted {consumer.Accepted}, " +
+            $"rejected {component.Errors.Count}, error events {reported}, crashes {consumer.Unexpected.Count}, " +
+            $"managed memory growth {growth / 1024} KiB");
         Assert.Empty(consumer.Unexpected);
         Assert.Equal(payloads.Count, consumer.Accepted - 1 + component.Errors.Count);
         Assert.Equal(component.Errors.Count, reported);
@@ -85,12 +91,14 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(target.Settings)
         {
-            ["Transport:Broker"] = broker.Url, ["Transport:ClientId"] = $"fuzzed-{worker}", ["Transport:PersistentSession"] = "false",
+            ["Transport:Broker"] = broker.Url, ["Transport:ClientId"] = $"fuzzed-{worker}",
+            ["Transport:PersistentSession"] = "false",
         });
         target.Add(builder.Services, builder.Configuration);
         using var host = builder.Build();
         await host.StartAsync();
-        // Stopped before it is disposed, whatever happens: a worker disposed while running may throw and hide the failure.
+        // Stopped before it is disposed, whatever happens: a worker disposed while running may throw
+        // and hide the failure.
         EdgeComponent component;
         var kinds = new Dictionary<string, int>();
         string? firstInternal = null;
@@ -100,8 +108,10 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
         {
             component = host.Services.GetRequiredKeyedService<EdgeComponent>(worker);
             await using var watcher = await TestTransports.ConnectAsync(broker.Url);
-            await using var errors = await watcher.SubscribeAsync(new SubscriptionRequest($"edge/errors/{worker}") { Capacity = 10_000 }, default);
-            await using var replies = await watcher.SubscribeAsync(new SubscriptionRequest(target.ReplyTopic) { Capacity = 10_000 }, default);
+            await using var errors = await watcher.SubscribeAsync(
+                new SubscriptionRequest($"edge/errors/{worker}") { Capacity = 10_000 }, default);
+            await using var replies = await watcher.SubscribeAsync(
+                new SubscriptionRequest(target.ReplyTopic) { Capacity = 10_000 }, default);
             await using var publisher = await TestTransports.ConnectAsync(broker.Url);
             // Alive before: the worker has subscribed (and loaded its model) once it answers the probe.
             await ProbeAsync(publisher, replies, target);
@@ -111,7 +121,8 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
             long baseline = 0;
             for (var i = 0; i < payloads.Count; i++)
             {
-                await publisher.PublishAsync(new OutgoingMessage(target.Topics[i / 10 % target.Topics.Length], payloads[i].Bytes), default);
+                await publisher.PublishAsync(
+                    new OutgoingMessage(target.Topics[i / 10 % target.Topics.Length], payloads[i].Bytes), default);
                 if (i % 200 != 199 && i != payloads.Count - 1) continue;
                 await DrainErrorsAsync();
                 if (i == 399) baseline = Memory();
@@ -138,7 +149,9 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
             await host.StopAsync();
         }
 
-        output.WriteLine($"{worker} worker: sent {payloads.Count}, errors reported {component.Errors.Count} ({string.Join(", ", kinds.OrderByDescending(k => k.Value).Select(k => $"{k.Key} {k.Value}"))}), managed memory growth {growth / 1024} KiB; still answers afterwards");
+        var errorKinds = string.Join(", ", kinds.OrderByDescending(k => k.Value).Select(k => $"{k.Key} {k.Value}"));
+        output.WriteLine($"{worker} worker: sent {payloads.Count}, errors reported {component.Errors.Count} " +
+            $"({errorKinds}), managed memory growth {growth / 1024} KiB; still answers afterwards");
         Assert.True(firstInternal is null, $"An exception escaped the worker's input checks: {firstInternal}");
         Assert.Equal(component.Errors.Count, kinds.Values.Sum());
         Assert.True(component.Errors.Count > payloads.Count / 2, "Most of the fuzzed inputs should be rejected.");
@@ -180,22 +193,39 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
 
         public static Worker Get(string name) => name switch
         {
-            "scene" => new("scene", (s, c) => s.AddSceneWorker(c), [], ["edge/detections/cam1", "edge/detections/cam2", "edge/detections/bad name"],
+            "scene" => new("scene", (s, c) => s.AddSceneWorker(c), [],
+                ["edge/detections/cam1", "edge/detections/cam2", "edge/detections/bad name"],
                 () => new OutgoingMessage("edge/detections/valid", MessageCodec.Serialize(new DetectionSet
                 {
-                    Camera = "valid", ModelId = "m", FrameSequence = Interlocked.Increment(ref _probe), CapturedAt = DateTimeOffset.UtcNow,
-                    Detections = [new Detection { Label = "person", Confidence = 0.9f, Box = new Box(10, 10, 50, 100) }],
+                    Camera = "valid", ModelId = "m", FrameSequence = Interlocked.Increment(ref _probe),
+                    CapturedAt = DateTimeOffset.UtcNow,
+                    Detections =
+                        [new Detection { Label = "person", Confidence = 0.9f, Box = new Box(10, 10, 50, 100) }],
                 }, PayloadFormat.MessagePack)),
                 "edge/scene/valid", Payloads.NonsenseDetections),
             "detector" => new("detector", (s, c) => s.AddDetectorWorker(c),
-                new() { ["Detector:ModelPath"] = TestData.Model("yolov8n_int8_dynamic.onnx"), ["Detector:MaxFrameAge"] = "00:05:00" },
+                new()
+                {
+                    ["Detector:ModelPath"] = TestData.Model("yolov8n_int8_dynamic.onnx"),
+                    ["Detector:MaxFrameAge"] = "00:05:00",
+                },
                 ["edge/frames/cam1", "edge/frames/cam2"],
-                () => new OutgoingMessage("edge/frames/valid", File.ReadAllBytes(TestData.Sample("bus.jpg"))) { Delivery = Delivery.AtMostOnce },
+                () => new OutgoingMessage("edge/frames/valid", File.ReadAllBytes(TestData.Sample("bus.jpg")))
+                {
+                    Delivery = Delivery.AtMostOnce,
+                },
                 "edge/detections/valid", Payloads.NonsenseFrames),
             "llm" => new("llm", (s, c) => s.AddLlmWorker(c),
-                new() { ["Llm:ModelPath"] = TestData.Model("stories260K.gguf"), ["Llm:ContextSize"] = "1024", ["Llm:MaxTokens"] = "16", ["Llm:Threads"] = "2" },
+                new()
+                {
+                    ["Llm:ModelPath"] = TestData.Model("stories260K.gguf"), ["Llm:ContextSize"] = "1024",
+                    ["Llm:MaxTokens"] = "16", ["Llm:Threads"] = "2",
+                },
                 ["edge/questions/alice", "edge/scene/cam1", "edge/events/cam1"],
-                () => new OutgoingMessage("edge/questions/probe", "How many people are there?"u8.ToArray()) { MessageId = MessageId.New() },
+                () => new OutgoingMessage("edge/questions/probe", "How many people are there?"u8.ToArray())
+                {
+                    MessageId = MessageId.New(),
+                },
                 "edge/answers/probe", Payloads.NonsenseQuestions),
             _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown worker."),
         };
@@ -228,10 +258,13 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Decodes by topic kind like the workers and reports what it refuses; anything but a clean rejection is a crash.</summary>
+    /// <summary>
+    /// Decodes by topic kind like the workers and reports what it refuses; anything but a clean rejection is a crash.
+    /// </summary>
     private sealed class Consumer : IAsyncDisposable
     {
-        private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        private static readonly UTF8Encoding StrictUtf8 =
+            new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
         private readonly EdgeComponent _component;
         private readonly List<IMessageSubscription> _subscriptions = [];
         private readonly List<Task> _loops = [];
@@ -245,9 +278,11 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
         public static async Task<Consumer> StartAsync(EdgeComponent component)
         {
             var consumer = new Consumer(component);
-            foreach (var kind in new[] { TopicKind.Frames, TopicKind.Detections, TopicKind.Questions, TopicKind.Events })
+            foreach (var kind in new[]
+                     { TopicKind.Frames, TopicKind.Detections, TopicKind.Questions, TopicKind.Events })
             {
-                var subscription = await component.Transport.SubscribeAsync(new SubscriptionRequest(component.Topics.AllOf(kind)), default);
+                var subscription = await component.Transport.SubscribeAsync(
+                    new SubscriptionRequest(component.Topics.AllOf(kind)), default);
                 consumer._subscriptions.Add(subscription);
                 consumer._loops.Add(Task.Run(() => consumer.ConsumeAsync(subscription)));
             }
@@ -265,11 +300,13 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
                 }
                 catch (Exception ex) when (ex is MessageFormatException or DecoderFallbackException)
                 {
-                    _component.Errors.Report(ErrorKinds.MalformedPayload, ex.Message, message.Topic, message.Payload.Length);
+                    _component.Errors.Report(ErrorKinds.MalformedPayload, ex.Message, message.Topic,
+                        message.Payload.Length);
                 }
                 catch (Exception ex)
                 {
-                    Unexpected.Enqueue($"{message.Topic} ({message.Payload.Length} bytes): {ex.GetType().Name}: {ex.Message}");
+                    Unexpected.Enqueue(
+                        $"{message.Topic} ({message.Payload.Length} bytes): {ex.GetType().Name}: {ex.Message}");
                     _component.Errors.Report(ErrorKinds.Internal, ex.Message, message.Topic, message.Payload.Length);
                 }
             }
@@ -284,7 +321,8 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
                     FramePayload.Parse(message.Payload, name!, 0, message.ReceivedAt, message.ContentType);
                     break;
                 case TopicKind.Detections:
-                    Require(MessageCodec.Deserialize<DetectionSet>(message.Payload, message.ContentType).Camera, "camera");
+                    Require(MessageCodec.Deserialize<DetectionSet>(message.Payload, message.ContentType).Camera,
+                        "camera");
                     break;
                 case TopicKind.Events:
                     var scene = MessageCodec.Deserialize<SceneEvent>(message.Payload, message.ContentType);
@@ -293,17 +331,22 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
                     break;
                 case TopicKind.Questions:
                     // A question is a Question envelope or plain UTF-8 text.
-                    var text = message.Payload.Span is [(byte)'{', ..] || MessageCodec.Sniff(message.Payload.Span) == PayloadFormat.MessagePack && IsMessagePackMap(message.Payload)
+                    var envelope = message.Payload.Span is [(byte)'{', ..] ||
+                        MessageCodec.Sniff(message.Payload.Span) == PayloadFormat.MessagePack &&
+                        IsMessagePackMap(message.Payload);
+                    var text = envelope
                         ? MessageCodec.Deserialize<Question>(message.Payload, message.ContentType).Text
                         : StrictUtf8.GetString(message.Payload.Span);
-                    if (string.IsNullOrWhiteSpace(text) || text.Length > 2000) throw new MessageFormatException("A question must be 1 to 2,000 characters of text.");
+                    if (string.IsNullOrWhiteSpace(text) || text.Length > 2000)
+                        throw new MessageFormatException("A question must be 1 to 2,000 characters of text.");
                     break;
                 default:
                     throw new MessageFormatException($"No decoder for topic '{message.Topic}'.");
             }
         }
 
-        private static bool IsMessagePackMap(ReadOnlyMemory<byte> payload) => payload.Span is [>= 0x90 and <= 0x9F, ..] or [0xDC or 0xDD, ..];
+        private static bool IsMessagePackMap(ReadOnlyMemory<byte> payload) =>
+            payload.Span is [>= 0x90 and <= 0x9F, ..] or [0xDC or 0xDD, ..];
 
         private static void Require(string? value, string field)
         {
@@ -339,7 +382,9 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
                     6 => new("invalid UTF-8", InvalidUtf8(random)),
                     7 => new("wrong-shape JSON", Encoding.UTF8.GetBytes(WrongJson(random))),
                     8 => new("deep nesting", Nested(random)),
-                    _ => i % 100 == 9 ? new("oversize", RandomBytes(random, MaxPayloadBytes + 1 + random.Next(1024))) : new("random bytes", RandomBytes(random, random.Next(1, 64))),
+                    _ => i % 100 == 9
+                        ? new("oversize", RandomBytes(random, MaxPayloadBytes + 1 + random.Next(1024)))
+                        : new("random bytes", RandomBytes(random, random.Next(1, 64))),
                 };
             }
         }
@@ -356,14 +401,17 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
                     Label = random.Next(4) == 0 ? new string('x', random.Next(0, 500)) : "person",
                     ClassId = random.Next(-5, 200),
                     Confidence = odd[random.Next(odd.Length)],
-                    Box = new Box(odd[random.Next(odd.Length)], random.Next(-100, 5000), odd[random.Next(odd.Length)], random.Next(-100, 5000)),
+                    Box = new Box(odd[random.Next(odd.Length)], random.Next(-100, 5000), odd[random.Next(odd.Length)],
+                        random.Next(-100, 5000)),
                 }).ToList();
                 var set = new DetectionSet
                 {
                     Camera = random.Next(3) == 0 ? "someone-else" : $"cam{i % 7}",
                     ModelId = "fuzz",
                     FrameSequence = random.Next(3) == 0 ? -random.Next() : random.Next(),
-                    CapturedAt = random.Next(3) == 0 ? DateTimeOffset.MinValue.AddDays(1) : DateTimeOffset.UtcNow.AddYears(random.Next(-50, 50)),
+                    CapturedAt = random.Next(3) == 0
+                        ? DateTimeOffset.MinValue.AddDays(1)
+                        : DateTimeOffset.UtcNow.AddYears(random.Next(-50, 50)),
                     ImageWidth = random.Next(-10, 100_000),
                     ImageHeight = random.Next(-10, 100_000),
                     Detections = detections,
@@ -393,7 +441,9 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
             }
         }
 
-        /// <summary>Well-formed question envelopes with empty, huge or control-character text and bogus reply topics.</summary>
+        /// <summary>
+        /// Well-formed question envelopes with empty, huge or control-character text and bogus reply topics.
+        /// </summary>
         public static IEnumerable<Payload> NonsenseQuestions(Random random)
         {
             string[] texts = ["", "   ", new string('?', 100_000), "\u0000\u0001\u0002", "what\u202Eis"];
@@ -406,17 +456,30 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
                     Camera = random.Next(3) == 0 ? "no such camera/" : null,
                     ReplyTo = replies[random.Next(replies.Length)],
                 };
-                yield return new("nonsense questions", MessageCodec.Serialize(question, random.Next(2) == 0 ? PayloadFormat.MessagePack : PayloadFormat.Json));
+                yield return new("nonsense questions", MessageCodec.Serialize(question,
+                    random.Next(2) == 0 ? PayloadFormat.MessagePack : PayloadFormat.Json));
             }
         }
 
         private static IEnumerable<byte[]> ValidMessages()
         {
-            yield return MessageCodec.Serialize(new Frame { Camera = "cam1", Sequence = 7, Encoding = FrameEncoding.Rgb24, Width = 2, Height = 2, Data = new byte[12] }, PayloadFormat.MessagePack);
-            yield return MessageCodec.Serialize(new DetectionSet { Camera = "cam1", ModelId = "yolov8n", Detections = [new Detection { Label = "person", Confidence = 0.9f }] }, PayloadFormat.MessagePack);
-            yield return MessageCodec.Serialize(new Question { Text = "How many people are on cam1?" }, PayloadFormat.MessagePack);
-            yield return MessageCodec.Serialize(new SceneEvent { Camera = "cam1", Type = SceneEventTypes.New, Label = "bus" }, PayloadFormat.MessagePack);
-            yield return MessageCodec.Serialize(new SceneEvent { Camera = "cam1", Type = SceneEventTypes.End, Label = "person" }, PayloadFormat.Json);
+            yield return MessageCodec.Serialize(new Frame
+            {
+                Camera = "cam1", Sequence = 7, Encoding = FrameEncoding.Rgb24, Width = 2, Height = 2,
+                Data = new byte[12],
+            }, PayloadFormat.MessagePack);
+            yield return MessageCodec.Serialize(new DetectionSet
+            {
+                Camera = "cam1", ModelId = "yolov8n",
+                Detections = [new Detection { Label = "person", Confidence = 0.9f }],
+            }, PayloadFormat.MessagePack);
+            yield return MessageCodec.Serialize(new Question { Text = "How many people are on cam1?" },
+                PayloadFormat.MessagePack);
+            yield return MessageCodec.Serialize(
+                new SceneEvent { Camera = "cam1", Type = SceneEventTypes.New, Label = "bus" },
+                PayloadFormat.MessagePack);
+            yield return MessageCodec.Serialize(
+                new SceneEvent { Camera = "cam1", Type = SceneEventTypes.End, Label = "person" }, PayloadFormat.Json);
         }
 
         private static byte[] RandomBytes(Random random, int length)
@@ -435,7 +498,9 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
             return copy;
         }
 
-        /// <summary>Valid MessagePack, wrong structure: scalars, arrays of the wrong arity and types, maps, nil.</summary>
+        /// <summary>
+        /// Valid MessagePack, wrong structure: scalars, arrays of the wrong arity and types, maps, nil.
+        /// </summary>
         private static byte[] WrongShape(Random random)
         {
             var buffer = new ArrayBufferWriter<byte>();
@@ -472,7 +537,9 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
             }
         }
 
-        /// <summary>Headers that declare gigabytes (bin/str/array/map 32) followed by a few bytes, bare or inside an envelope.</summary>
+        /// <summary>
+        /// Headers that declare gigabytes (bin/str/array/map 32) followed by a few bytes, bare or inside an envelope.
+        /// </summary>
         private static byte[] HugeLength(Random random)
         {
             byte[] header = random.Next(4) switch
@@ -483,13 +550,17 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
                 _ => [0xDF, 0x7F, 0xFF, 0xFF, 0xFF],
             };
             // Inside an 11-element envelope the header sits where a Frame's data or a list would be.
-            byte[] envelope = random.Next(2) == 0 ? [] : [0x9B, 0x01, 0xA1, (byte)'x', 0x00, 0xA4, (byte)'c', (byte)'a', (byte)'m', (byte)'1', 0x00, 0x00, 0x00, 0x00, 0x00];
+            byte[] envelope = random.Next(2) == 0
+                ? []
+                : [0x9B, 0x01, 0xA1, (byte)'x', 0x00, 0xA4, (byte)'c', (byte)'a', (byte)'m', (byte)'1',
+                    0x00, 0x00, 0x00, 0x00, 0x00];
             return [.. envelope, .. header, .. RandomBytes(random, random.Next(0, 16))];
         }
 
         private static byte[] InvalidUtf8(Random random)
         {
-            byte[][] bad = [[0xC3, 0x28], [0xA0, 0xA1], [0xE2, 0x28, 0xA1], [0xF0, 0x28, 0x8C, 0xBC], [0xFF], [0xED, 0xA0, 0x80]];
+            byte[][] bad =
+                [[0xC3, 0x28], [0xA0, 0xA1], [0xE2, 0x28, 0xA1], [0xF0, 0x28, 0x8C, 0xBC], [0xFF], [0xED, 0xA0, 0x80]];
             var text = Encoding.UTF8.GetBytes("how many " + RandomString(random));
             return random.Next(2) == 0
                 ? [.. text, .. bad[random.Next(bad.Length)]]
@@ -516,6 +587,7 @@ public sealed class Fuzz_Tests(ITestOutputHelper output)
                 : [.. Enumerable.Repeat((byte)0x91, depth), 0xC0];
         }
 
-        private static string RandomString(Random random) => new([.. Enumerable.Range(0, random.Next(0, 12)).Select(_ => (char)random.Next(0x20, 0x7F))]);
+        private static string RandomString(Random random) =>
+            new([.. Enumerable.Range(0, random.Next(0, 12)).Select(_ => (char)random.Next(0x20, 0x7F))]);
     }
 }

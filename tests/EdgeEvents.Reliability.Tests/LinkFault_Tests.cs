@@ -14,14 +14,19 @@ namespace EdgeEvents.Reliability.Tests;
 /// </summary>
 public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
 {
-    /// <summary>How long links stay down in the short tests; the one 30 s outage the issue asks for is its own test.</summary>
+    /// <summary>
+    /// How long links stay down in the short tests; the one 30 s outage the issue asks for is its own test.
+    /// </summary>
     private static readonly TimeSpan ShortOutage = TimeSpan.FromSeconds(6);
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
     private static readonly string[] Cameras = ["cam1", "cam2", "cam3"];
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("edge-faults-");
 
     private TransportOptions PublisherOptions(string brokerUrl, string camera) =>
-        TestTransports.Options(brokerUrl, $"pub-{camera}", persistent: true) with { Outbox = new OutboxOptions { Path = Path.Combine(_folder.FullName, "{component}.db") } };
+        TestTransports.Options(brokerUrl, $"pub-{camera}", persistent: true) with
+        {
+            Outbox = new OutboxOptions { Path = Path.Combine(_folder.FullName, "{component}.db") },
+        };
 
     /// <summary>
     /// The camera link goes silent (every byte held, nothing closed: only keepalives notice, and reconnects hang until
@@ -36,14 +41,20 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
         var figures = await RunAsync(MqttTestBroker.Embedded, Outage(outage,
             down: links => { links.Camera.Stall(); links.Consumer.Cut(); },
             up: links => { links.Camera.Resume(); links.Consumer.Restore(); }),
-            timings: o => o with { KeepAlive = defaults.KeepAlive, ReconnectMinDelay = defaults.ReconnectMinDelay, ReconnectMaxDelay = defaults.ReconnectMaxDelay });
+            timings: o => o with
+            {
+                KeepAlive = defaults.KeepAlive,
+                ReconnectMinDelay = defaults.ReconnectMinDelay,
+                ReconnectMaxDelay = defaults.ReconnectMaxDelay,
+            });
         output.WriteLine($"camera link stalled and consumer link cut for {outage.TotalSeconds} s: {figures}");
     }
 
     [Theory]
     [InlineData(MqttTestBroker.Embedded)]
     [InlineData(MqttTestBroker.Mosquitto)]
-    public async Task Every_event_accepted_before_and_during_a_cut_of_both_links_arrives_exactly_once_in_order(string kind)
+    public async Task Every_event_accepted_before_and_during_a_cut_of_both_links_arrives_exactly_once_in_order(
+        string kind)
     {
         var figures = await RunAsync(kind, Outage(ShortOutage,
             down: links => { links.Camera.Cut(); links.Consumer.Cut(); },
@@ -51,14 +62,17 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"{kind}, both links cut for {ShortOutage.TotalSeconds} s: {figures}");
     }
 
-    /// <summary>The backlog builds up in the outboxes (stalled camera link) and in the broker (consumer link at a trickle).</summary>
+    /// <summary>
+    /// The backlog builds up in the outboxes (stalled camera link) and in the broker (consumer link at a trickle).
+    /// </summary>
     [Fact]
     public async Task Every_event_accepted_while_the_camera_link_stalls_and_the_consumer_link_crawls_arrives_exactly_once_in_order()
     {
         var figures = await RunAsync(MqttTestBroker.Embedded, Outage(ShortOutage,
             down: links => { links.Camera.Stall(); links.Consumer.Throttle(2_000); },
             up: links => { links.Camera.Resume(); links.Consumer.Throttle(null); }));
-        output.WriteLine($"camera link stalled and consumer link at 2 KB/s for {ShortOutage.TotalSeconds} s: {figures}");
+        output.WriteLine(
+            $"camera link stalled and consumer link at 2 KB/s for {ShortOutage.TotalSeconds} s: {figures}");
     }
 
     /// <summary>
@@ -82,16 +96,20 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
     /// event must arrive exactly once and in order. <paramref name="timings"/> adjusts every client's options (default:
     /// the tests' quick keepalive and reconnects). Returns the figures.
     /// </summary>
-    private async Task<string> RunAsync(string kind, Func<Links, Task> fault, Func<TransportOptions, TransportOptions>? timings = null)
+    private async Task<string> RunAsync(string kind, Func<Links, Task> fault,
+        Func<TransportOptions, TransportOptions>? timings = null)
     {
         timings ??= o => o;
         await using var broker = await MqttTestBroker.StartAsync(kind);
         await using var cameraLink = new TcpProxy(broker.Port);
         await using var consumerLink = new TcpProxy(broker.Port);
-        await using var subscriber = await TestTransports.ConnectAsync(timings(TestTransports.Options(consumerLink.MqttUrl, "fault-sub", persistent: true)));
-        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
+        await using var subscriber = await TestTransports.ConnectAsync(
+            timings(TestTransports.Options(consumerLink.MqttUrl, "fault-sub", persistent: true)));
+        await using var subscription = await subscriber.SubscribeAsync(
+            new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
         await using var check = new StreamCheck(subscription);
-        await using var flow = await EventFlow.StartAsync(Cameras.Select(c => timings(PublisherOptions(cameraLink.MqttUrl, c))), Cameras);
+        await using var flow = await EventFlow.StartAsync(
+            Cameras.Select(c => timings(PublisherOptions(cameraLink.MqttUrl, c))), Cameras);
 
         await Task.Delay(1000);
         await fault(new Links(broker, cameraLink, consumerLink));
@@ -109,7 +127,10 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
         return $"{check.AssertExactlyOnceInOrder(accepted)}, outbox peak {flow.PeakPending}";
     }
 
-    /// <summary>A fault that takes the links <paramref name="down"/> for <paramref name="duration"/>, then brings them <paramref name="up"/>.</summary>
+    /// <summary>
+    /// A fault that takes the links <paramref name="down"/> for <paramref name="duration"/>, then brings them
+    /// <paramref name="up"/>.
+    /// </summary>
     private static Func<Links, Task> Outage(TimeSpan duration, Action<Links> down, Action<Links> up) => async links =>
     {
         down(links);
@@ -125,8 +146,10 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
         const int total = 10_000;
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
         await using var link = new TcpProxy(broker.Port);
-        await using var subscriber = await TestTransports.ConnectAsync(TestTransports.Options(broker.Url, "kill-sub", persistent: true));
-        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
+        await using var subscriber = await TestTransports.ConnectAsync(
+            TestTransports.Options(broker.Url, "kill-sub", persistent: true));
+        await using var subscription = await subscriber.SubscribeAsync(
+            new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
         await using var check = new StreamCheck(subscription);
         var outbox = Path.Combine(_folder.FullName, "cam1.db");
 
@@ -137,7 +160,8 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
         holding.Kill();
         Assert.Equal(0, check.Count);
 
-        // 2. A second process drains part of it over the restored link and is killed mid-stream (unacknowledged sends come back as duplicates).
+        // 2. A second process drains part of it over the restored link and is
+        // killed mid-stream (unacknowledged sends come back as duplicates).
         link.Restore();
         using var draining = OutboxChild.Start(outbox, link.MqttUrl, "cam1", 0);
         await check.WaitUntilAsync(c => c.Count >= total / 3, Timeout);
@@ -145,11 +169,14 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
         var beforeRestart = check.Count;
 
         // 3. The component starts again on the same outbox and sends the rest.
-        await using (var restarted = await TestTransports.ConnectAsync(PublisherOptions(broker.Url, "cam1"), component: "cam1"))
+        await using (var restarted =
+            await TestTransports.ConnectAsync(PublisherOptions(broker.Url, "cam1"), component: "cam1"))
         {
             await check.WaitUntilAsync(c => c.Of("cam1").Count >= total, Timeout);
             var remaining = restarted.Outbox().Pending;
-            output.WriteLine($"killed holding {total}; second process killed after {beforeRestart} delivered; after restart: {check.AssertExactlyOnceInOrder(new Dictionary<string, int> { ["cam1"] = total })}, outbox left {remaining}");
+            var figures = check.AssertExactlyOnceInOrder(new Dictionary<string, int> { ["cam1"] = total });
+            output.WriteLine($"killed holding {total}; second process killed after {beforeRestart} delivered; " +
+                $"after restart: {figures}, outbox left {remaining}");
         }
     }
 
@@ -171,9 +198,11 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
         public static async Task<EventFlow> StartAsync(IEnumerable<TransportOptions> options, string[] cameras)
         {
             var publishers = new List<IMessageTransport>();
-            foreach (var (o, camera) in options.Zip(cameras)) publishers.Add(await TestTransports.ConnectAsync(o, component: camera));
+            foreach (var (o, camera) in options.Zip(cameras))
+                publishers.Add(await TestTransports.ConnectAsync(o, component: camera));
             var flow = new EventFlow(publishers);
-            foreach (var (publisher, camera) in publishers.Zip(cameras)) flow._loops.Add(Task.Run(() => flow.PublishAsync(publisher, camera)));
+            foreach (var (publisher, camera) in publishers.Zip(cameras))
+                flow._loops.Add(Task.Run(() => flow.PublishAsync(publisher, camera)));
             return flow;
         }
 
@@ -206,7 +235,10 @@ public sealed class LinkFault_Tests(ITestOutputHelper output) : IDisposable
     }
 }
 
-/// <summary>This test assembly run as a separate process holding an outbox (see <see cref="Program"/>); killed on dispose if still running.</summary>
+/// <summary>
+/// This test assembly run as a separate process holding an outbox (see <see cref="Program"/>); killed on dispose if
+/// still running.
+/// </summary>
 internal sealed class OutboxChild : IDisposable
 {
     private readonly Process _process;
@@ -218,13 +250,23 @@ internal sealed class OutboxChild : IDisposable
     {
         var assembly = typeof(Program).Assembly.Location;
         var apphost = Path.ChangeExtension(assembly, null);
-        var info = File.Exists(apphost) ? new ProcessStartInfo(apphost) : new ProcessStartInfo("dotnet") { ArgumentList = { "exec", assembly } };
-        foreach (var argument in new[] { "outbox-child", outbox, brokerUrl, source, count.ToString() }) info.ArgumentList.Add(argument);
+        var info = File.Exists(apphost)
+            ? new ProcessStartInfo(apphost)
+            : new ProcessStartInfo("dotnet") { ArgumentList = { "exec", assembly } };
+        foreach (var argument in new[] { "outbox-child", outbox, brokerUrl, source, count.ToString() })
+            info.ArgumentList.Add(argument);
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
-        var child = new OutboxChild(Process.Start(info) ?? throw new InvalidOperationException("Could not start the outbox child process."));
-        child._process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (child._lines) child._lines.Add(e.Data); };
-        child._process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (child._lines) child._lines.Add(e.Data); };
+        var child = new OutboxChild(Process.Start(info) ??
+            throw new InvalidOperationException("Could not start the outbox child process."));
+        child._process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) lock (child._lines) child._lines.Add(e.Data);
+        };
+        child._process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) lock (child._lines) child._lines.Add(e.Data);
+        };
         child._process.BeginOutputReadLine();
         child._process.BeginErrorReadLine();
         return child;
@@ -237,7 +279,8 @@ internal sealed class OutboxChild : IDisposable
         {
             lock (_lines) if (_lines.Contains(line)) return;
             if (_process.HasExited || DateTime.UtcNow > deadline)
-                throw new TimeoutException($"Child did not print '{line}' (exited: {_process.HasExited}):\n{string.Join('\n', _lines)}");
+                throw new TimeoutException(
+                    $"Child did not print '{line}' (exited: {_process.HasExited}):\n{string.Join('\n', _lines)}");
             await Task.Delay(50);
         }
     }

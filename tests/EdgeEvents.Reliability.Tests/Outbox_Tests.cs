@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
+using EdgeEvents.Pipeline.Hosting;
 using EdgeEvents.Pipeline.Observability;
 using EdgeEvents.Pipeline.Reliability;
 using EdgeEvents.Pipeline.Transport;
@@ -16,7 +17,10 @@ public sealed class Outbox_Tests(ITestOutputHelper output) : IDisposable
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("edge-outbox-");
 
     private TransportOptions Options(string brokerUrl, OutboxOptions? outbox = null) =>
-        TestTransports.Options(brokerUrl, persistent: true) with { Outbox = (outbox ?? new OutboxOptions()) with { Path = Path.Combine(_folder.FullName, "{component}.db") } };
+        TestTransports.Options(brokerUrl, persistent: true) with
+        {
+            Outbox = (outbox ?? new OutboxOptions()) with { Path = Path.Combine(_folder.FullName, "{component}.db") },
+        };
 
     private static OutboxTransport Outbox(IMessageTransport transport) => transport.Outbox();
 
@@ -26,7 +30,8 @@ public sealed class Outbox_Tests(ITestOutputHelper output) : IDisposable
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
         await using var proxy = new TcpProxy(broker.Port);
         await using var subscriber = await TestTransports.ConnectAsync(broker.Url);
-        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
+        await using var subscription = await subscriber.SubscribeAsync(
+            new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
         await using var check = new StreamCheck(subscription);
         await using var publisher = await TestTransports.ConnectAsync(Options(proxy.MqttUrl), component: "cam1");
 
@@ -65,7 +70,8 @@ public sealed class Outbox_Tests(ITestOutputHelper output) : IDisposable
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == EdgeTelemetry.Name && instrument.Name == EdgeTelemetry.OutboxSize.Name) l.EnableMeasurementEvents(instrument);
+            if (instrument.Meter.Name == EdgeTelemetry.Name && instrument.Name == EdgeTelemetry.OutboxSize.Name)
+                l.EnableMeasurementEvents(instrument);
         };
         listener.SetMeasurementEventCallback<long>((_, measurement, tags, _) =>
         {
@@ -83,10 +89,12 @@ public sealed class Outbox_Tests(ITestOutputHelper output) : IDisposable
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
         await using var proxy = new TcpProxy(broker.Port);
         await using var subscriber = await TestTransports.ConnectAsync(broker.Url);
-        await using var events = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
+        await using var events = await subscriber.SubscribeAsync(
+            new SubscriptionRequest("edge/events/+") { Capacity = 1000 }, default);
         await using var errors = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/errors/+"), default);
         await using var check = new StreamCheck(events);
-        await using var publisher = await TestTransports.ConnectAsync(Options(proxy.MqttUrl, new OutboxOptions { MaxMessages = 100 }), component: "cam1");
+        await using var publisher = await TestTransports.ConnectAsync(
+            Options(proxy.MqttUrl, new OutboxOptions { MaxMessages = 100 }), component: "cam1");
 
         proxy.Cut();
         await WaitAsync(() => !publisher.IsConnected);
@@ -99,7 +107,8 @@ public sealed class Outbox_Tests(ITestOutputHelper output) : IDisposable
         var report = MessageCodec.Deserialize<ErrorEvent>((await Receive.ExactlyAsync(errors, 1, Timeout))[0].Payload);
         Assert.Equal((ErrorKinds.OutboxOverflow, "cam1"), (report.Kind, report.Component));
         Assert.Contains("50 oldest messages were dropped", report.Message);
-        output.WriteLine($"sent 150, outbox limit 100, dropped {Outbox(publisher).Dropped} (reported: {report.Message}), received {check.Count}");
+        output.WriteLine($"sent 150, outbox limit 100, dropped {Outbox(publisher).Dropped} " +
+            $"(reported: {report.Message}), received {check.Count}");
     }
 
     [Fact]
@@ -108,9 +117,13 @@ public sealed class Outbox_Tests(ITestOutputHelper output) : IDisposable
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
         await using var publisher = await TestTransports.ConnectAsync(Options(broker.Url), component: "cam1");
         await using var subscriber = await TestTransports.ConnectAsync(broker.Url);
-        await using var frames = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/frames/+") { Delivery = Delivery.AtMostOnce }, default);
+        await using var frames = await subscriber.SubscribeAsync(
+            new SubscriptionRequest("edge/frames/+") { Delivery = Delivery.AtMostOnce }, default);
 
-        await publisher.PublishAsync(new OutgoingMessage("edge/frames/cam1", new byte[] { 0xFF, 0xD8, 0xFF }) { Delivery = Delivery.AtMostOnce }, default);
+        await publisher.PublishAsync(new OutgoingMessage("edge/frames/cam1", new byte[] { 0xFF, 0xD8, 0xFF })
+        {
+            Delivery = Delivery.AtMostOnce,
+        }, default);
 
         await Receive.ExactlyAsync(frames, 1, Timeout);
         Assert.Equal(0, Outbox(publisher).Sent);
@@ -122,12 +135,16 @@ public sealed class Outbox_Tests(ITestOutputHelper output) : IDisposable
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
         await using var proxy = new TcpProxy(broker.Port);
         await using var subscriber = await TestTransports.ConnectAsync(broker.Url);
-        await using var subscription = await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+"), default);
+        await using var subscription =
+            await subscriber.SubscribeAsync(new SubscriptionRequest("edge/events/+"), default);
         await using var publisher = await TestTransports.ConnectAsync(Options(proxy.MqttUrl), component: "cam1");
 
         proxy.Cut();
         await WaitAsync(() => !publisher.IsConnected);
-        await publisher.PublishAsync(new OutgoingMessage("edge/events/cam1", "stale"u8.ToArray()) { Expiry = TimeSpan.FromMilliseconds(200) }, default);
+        await publisher.PublishAsync(new OutgoingMessage("edge/events/cam1", "stale"u8.ToArray())
+        {
+            Expiry = TimeSpan.FromMilliseconds(200),
+        }, default);
         await publisher.PublishAsync(new OutgoingMessage("edge/events/cam1", "fresh"u8.ToArray()), default);
         await Task.Delay(500);
         proxy.Restore();
@@ -144,7 +161,8 @@ public sealed class Outbox_Tests(ITestOutputHelper output) : IDisposable
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
         await using var first = await TestTransports.ConnectAsync(Options(broker.Url), component: "scene");
 
-        var refused = await Assert.ThrowsAsync<IOException>(() => TestTransports.ConnectAsync(Options(broker.Url), component: "scene"));
+        var refused = await Assert.ThrowsAsync<IOException>(() =>
+            TestTransports.ConnectAsync(Options(broker.Url), component: "scene"));
         Assert.Contains("in use by another process", refused.Message);
     }
 
@@ -159,8 +177,10 @@ public sealed class Outbox_Tests(ITestOutputHelper output) : IDisposable
         }).Build();
         var loggers = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
 
-        await using var scene = EdgeEvents.Pipeline.Hosting.TransportFactory.Create(EdgeEvents.Pipeline.Hosting.EdgeServiceCollectionExtensions.BindTransportOptions(configuration, "scene"), "scene", loggers);
-        await using var llm = EdgeEvents.Pipeline.Hosting.TransportFactory.Create(EdgeEvents.Pipeline.Hosting.EdgeServiceCollectionExtensions.BindTransportOptions(configuration, "llm"), "llm", loggers);
+        await using var scene = TransportFactory.Create(
+            EdgeServiceCollectionExtensions.BindTransportOptions(configuration, "scene"), "scene", loggers);
+        await using var llm = TransportFactory.Create(
+            EdgeServiceCollectionExtensions.BindTransportOptions(configuration, "llm"), "llm", loggers);
         await scene.PublishAsync(Streams.Event("cam1", 0), default);
 
         Assert.Equal((1, 0), (Outbox(scene).Pending, Outbox(llm).Pending));

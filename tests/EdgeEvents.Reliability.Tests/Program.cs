@@ -19,7 +19,10 @@ public static class Program
     {
         if (args is not ["outbox-child", var path, var broker, var source, var countText]) return 2;
         var count = int.Parse(countText);
-        var options = TestTransports.Options(broker, clientId: $"child-{source}", persistent: true) with { Outbox = new OutboxOptions { Path = path, FlushToDisk = false } };
+        var options = TestTransports.Options(broker, clientId: $"child-{source}", persistent: true) with
+        {
+            Outbox = new OutboxOptions { Path = path, FlushToDisk = false },
+        };
         var transport = TransportFactory.Create(options, source, NullLoggerFactory.Instance);
         _ = transport.ConnectAsync(CancellationToken.None);
         for (var i = 0; i < count; i++) await transport.PublishAsync(Streams.Event(source, i), default);

@@ -19,7 +19,9 @@ namespace EdgeEvents.Reliability.Tests;
 public sealed class Redelivery_Tests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
-    /// <summary>Seconds between asking and the fault: before the worker has the question, while it answers, after.</summary>
+    /// <summary>
+    /// Seconds between asking and the fault: before the worker has the question, while it answers, after.
+    /// </summary>
     private static readonly double[] FaultOffsets = [0, 0.1, 0.2, 0.5, 1.0];
     private const string Text = "Question 1: what do you see?";
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("edge-redelivery-");
@@ -31,14 +33,16 @@ public sealed class Redelivery_Tests(ITestOutputHelper output) : IDisposable
     [InlineData(MqttTestBroker.Mosquitto, Fault.Cut)]
     [InlineData(MqttTestBroker.Embedded, Fault.Kill)]
     [InlineData(MqttTestBroker.Mosquitto, Fault.Kill)]
-    public async Task Idless_questions_hit_by_a_fault_get_answers_that_share_one_answer_id_on_mqtt(string kind, Fault fault)
+    public async Task Idless_questions_hit_by_a_fault_get_answers_that_share_one_answer_id_on_mqtt(string kind,
+        Fault fault)
     {
         await using var broker = await MqttTestBroker.StartAsync(kind);
         await using var asker = await TestTransports.ConnectAsync(broker.Url);
         await using var listener = await TestTransports.ConnectAsync(broker.Url);
         // Like mosquitto_pub: no message id of ours, QoS 1.
         async Task Ask(string who, byte[] payload, string? contentType) =>
-            await asker.PublishAsync(new OutgoingMessage($"edge/questions/{who}", payload) { ContentType = contentType }, default);
+            await asker.PublishAsync(
+                new OutgoingMessage($"edge/questions/{who}", payload) { ContentType = contentType }, default);
         var figures = await RunAsync(broker.Port, link => link.MqttUrl, listener, Ask, fault, [], lossless: true);
         output.WriteLine($"{kind}, {fault}: {figures}");
     }
@@ -47,7 +51,8 @@ public sealed class Redelivery_Tests(ITestOutputHelper output) : IDisposable
     [InlineData(true, Fault.Cut)]
     [InlineData(true, Fault.Kill)]
     [InlineData(false, Fault.Cut)]
-    public async Task Idless_questions_hit_by_a_fault_get_answers_that_share_one_answer_id_on_nats(bool jetStream, Fault fault)
+    public async Task Idless_questions_hit_by_a_fault_get_answers_that_share_one_answer_id_on_nats(bool jetStream,
+        Fault fault)
     {
         await using var server = await NatsServer.StartNewAsync(jetStream);
         await using var listener = await server.ConnectAsync("listener");
@@ -61,9 +66,12 @@ public sealed class Redelivery_Tests(ITestOutputHelper output) : IDisposable
             await asker.PingAsync();
         }
         // JetStream redelivers an unacknowledged question after AckWait: short here, so the test is.
-        Dictionary<string, string> settings = jetStream ? new() { ["EDGEEVENTS_Transport__Nats__JetStream__AckWait"] = "00:00:02" } : [];
+        Dictionary<string, string> settings = jetStream
+            ? new() { ["EDGEEVENTS_Transport__Nats__JetStream__AckWait"] = "00:00:02" }
+            : [];
         // Core NATS stores nothing: a question published while the worker is away is lost, never redelivered.
-        var figures = await RunAsync(server.Port, link => link.NatsUrl, listener, Ask, fault, settings, lossless: jetStream);
+        var figures = await RunAsync(server.Port, link => link.NatsUrl, listener, Ask, fault, settings,
+            lossless: jetStream);
         output.WriteLine($"NATS {(jetStream ? "JetStream" : "core")}, {fault}: {figures}");
     }
 
@@ -76,7 +84,8 @@ public sealed class Redelivery_Tests(ITestOutputHelper output) : IDisposable
     {
         await using var link = new TcpProxy(brokerPort);
         // Every copy counts here: no de-duplication on the listener.
-        var answers = new AnswerLog(await listener.SubscribeAsync(new SubscriptionRequest("edge/answers/#") { Capacity = 1024, Deduplicate = false }, default));
+        var answers = new AnswerLog(await listener.SubscribeAsync(
+            new SubscriptionRequest("edge/answers/#") { Capacity = 1024, Deduplicate = false }, default));
         var outbox = Path.Combine(_folder.FullName, "llm.outbox.db");
         var worker = await StartLlmAsync(url(link), outbox, settings);
         var logs = new List<string>();
@@ -123,7 +132,8 @@ public sealed class Redelivery_Tests(ITestOutputHelper output) : IDisposable
                     worker = await StartLlmAsync(url(link), outbox, settings);
                 }
             }
-            await answers.WaitAsync(log => asked.All(a => log.DistinctIds(a.Key) >= a.Value), lossless ? Timeout : TimeSpan.FromSeconds(10));
+            await answers.WaitAsync(log => asked.All(a => log.DistinctIds(a.Key) >= a.Value),
+                lossless ? Timeout : TimeSpan.FromSeconds(10));
             await answers.WaitUntilQuietAsync(TimeSpan.FromSeconds(4), Timeout);
         }
         finally
@@ -134,13 +144,15 @@ public sealed class Redelivery_Tests(ITestOutputHelper output) : IDisposable
 
         var repeats = logs.Sum(l => CountOf(l, "seen again"));
         var lost = asked.Sum(a => a.Value - Math.Min(a.Value, answers.DistinctIds(a.Key)));
-        var figures = $"questions {asked.Values.Sum()}, answers received {answers.Count} (distinct ids {asked.Keys.Sum(answers.DistinctIds)}), " +
+        var figures = $"questions {asked.Values.Sum()}, answers received {answers.Count} " +
+            $"(distinct ids {asked.Keys.Sum(answers.DistinctIds)}), " +
             $"questions the worker saw again {repeats}, lost {lost}";
         foreach (var (who, count) in asked)
         {
             // One answer id per question: copies share it; a repeat asked on purpose has an id of its own.
-            if (lossless) Assert.True(count == answers.DistinctIds(who), $"{who} asked {count}, answers {answers.Describe(who)}; {figures}");
-            else Assert.True(answers.DistinctIds(who) <= count, $"{who} asked {count}, answers {answers.Describe(who)}; {figures}");
+            var message = $"{who} asked {count}, answers {answers.Describe(who)}; {figures}";
+            if (lossless) Assert.True(count == answers.DistinctIds(who), message);
+            else Assert.True(answers.DistinctIds(who) <= count, message);
             Assert.All(answers.Of(who), a => Assert.Equal(Answer.IdFor(who, a.QuestionId), a.Id));
         }
         // The faults must have hit the window at least once, or nothing was tested.
@@ -148,16 +160,23 @@ public sealed class Redelivery_Tests(ITestOutputHelper output) : IDisposable
         return figures;
     }
 
-    /// <summary>The real <c>edge-events llm</c>: fixed client id (persistent session / durable consumer), outbox (and so the ledger) in the test folder, fast reconnects.</summary>
-    private static async Task<CliProcess> StartLlmAsync(string brokerUrl, string outbox, Dictionary<string, string> settings)
+    /// <summary>
+    /// The real <c>edge-events llm</c>: fixed client id (persistent session / durable consumer), outbox (and so the
+    /// ledger) in the test folder, fast reconnects.
+    /// </summary>
+    private static async Task<CliProcess> StartLlmAsync(string brokerUrl, string outbox,
+        Dictionary<string, string> settings)
     {
         var environment = new Dictionary<string, string>(settings)
         {
             ["EDGEEVENTS_Transport__Outbox__Path"] = outbox,
             ["EDGEEVENTS_Transport__ReconnectMaxDelay"] = "00:00:00.5",
         };
-        var process = CliProcess.Start("dotnet", [CliProcess.EdgeEventsDll, "llm", "--broker", brokerUrl, "--client-id", "llm-redelivery",
-            "--model", TestData.Model("stories260K.gguf"), "--context", "512", "--max-tokens", "16"], environment);
+        var process = CliProcess.Start("dotnet",
+            [
+                CliProcess.EdgeEventsDll, "llm", "--broker", brokerUrl, "--client-id", "llm-redelivery",
+                "--model", TestData.Model("stories260K.gguf"), "--context", "512", "--max-tokens", "16",
+            ], environment);
         await WaitForLogAsync(process, "Loaded ");
         return process;
     }
@@ -167,7 +186,8 @@ public sealed class Redelivery_Tests(ITestOutputHelper output) : IDisposable
         var deadline = DateTime.UtcNow + Timeout;
         while (CountOf(process.StandardError, text) < times)
         {
-            Assert.True(DateTime.UtcNow < deadline && !process.HasExited, $"No '{text}' in the LLM worker's log:\n{process.StandardError}");
+            Assert.True(DateTime.UtcNow < deadline && !process.HasExited,
+                $"No '{text}' in the LLM worker's log:\n{process.StandardError}");
             await Task.Delay(20);
         }
     }
@@ -175,7 +195,9 @@ public sealed class Redelivery_Tests(ITestOutputHelper output) : IDisposable
     private static int CountOf(string text, string part)
     {
         var count = 0;
-        for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal)) count++;
+        for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0;
+             at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal))
+            count++;
         return count;
     }
 

@@ -7,7 +7,8 @@ public sealed class CameraScene_Tests
 {
     private static string Describe(SceneEvent e) => e.Type switch
     {
-        SceneEventTypes.Count => $"count {string.Join(",", e.Counts!.OrderBy(c => c.Key).Select(c => $"{c.Key}={c.Value}"))}",
+        SceneEventTypes.Count =>
+            $"count {string.Join(",", e.Counts!.OrderBy(c => c.Key).Select(c => $"{c.Key}={c.Value}"))}",
         SceneEventTypes.Update => $"update {e.Label} {string.Join(",", e.Changes)}",
         _ => $"{e.Type} {e.Label}",
     };
@@ -34,7 +35,8 @@ public sealed class CameraScene_Tests
     {
         var scene = new CameraScene("cam1", new SceneOptions { LostAfter = TimeSpan.FromSeconds(1) });
         var events = new List<SceneEvent>();
-        for (var frame = 0; frame < 5; frame++) events.AddRange(scene.Apply(Frame("cam1", frame, Person(100 + frame, 100)), At(frame)));
+        for (var frame = 0; frame < 5; frame++)
+            events.AddRange(scene.Apply(Frame("cam1", frame, Person(100 + frame, 100)), At(frame)));
         // Then the camera keeps sending empty frames until the track is lost.
         for (var frame = 5; frame < 20; frame++) events.AddRange(scene.Apply(Frame("cam1", frame), At(frame)));
 
@@ -57,14 +59,20 @@ public sealed class CameraScene_Tests
     [Fact]
     public void Entering_and_leaving_a_zone_raise_updates_and_entered_zones_remember_it()
     {
-        var options = new SceneOptions { Zones = new() { ["cam1"] = new() { ["door"] = "320,200,640,200,640,480,320,480" } } };
+        var options = new SceneOptions
+        {
+            Zones = new() { ["cam1"] = new() { ["door"] = "320,200,640,200,640,480,320,480" } },
+        };
         var scene = new CameraScene("cam1", options);
         var events = new List<SceneEvent>();
         // Walks right into the door zone (bottom-centre crosses x = 320 at frame 13), then back out.
-        for (var frame = 0; frame < 20; frame++) events.AddRange(scene.Apply(Frame("cam1", frame, Person(100 + 10 * frame, 100)), At(frame)));
-        for (var frame = 20; frame < 30; frame++) events.AddRange(scene.Apply(Frame("cam1", frame, Person(290 - 10 * (frame - 20), 100)), At(frame)));
+        for (var frame = 0; frame < 20; frame++)
+            events.AddRange(scene.Apply(Frame("cam1", frame, Person(100 + 10 * frame, 100)), At(frame)));
+        for (var frame = 20; frame < 30; frame++)
+            events.AddRange(scene.Apply(Frame("cam1", frame, Person(290 - 10 * (frame - 20), 100)), At(frame)));
 
-        Assert.Equal(["new person", "count person=1", "update person zone_entered", "update person zone_left"], events.Select(Describe));
+        Assert.Equal(["new person", "count person=1", "update person zone_entered", "update person zone_left"],
+            events.Select(Describe));
         var (entered, left) = (events[2], events[3]);
         Assert.Empty(entered.Before!.CurrentZones);
         Assert.Equal(["door"], entered.After!.CurrentZones);
@@ -79,8 +87,10 @@ public sealed class CameraScene_Tests
     {
         var scene = new CameraScene("cam1", new SceneOptions { StationaryAfter = TimeSpan.FromSeconds(2) });
         var events = new List<SceneEvent>();
-        for (var frame = 0; frame < 30; frame++) events.AddRange(scene.Apply(Frame("cam1", frame, Object("car", 300, 300)), At(frame)));
-        for (var frame = 30; frame < 35; frame++) events.AddRange(scene.Apply(Frame("cam1", frame, Object("car", 300 + 8 * (frame - 29), 300)), At(frame)));
+        for (var frame = 0; frame < 30; frame++)
+            events.AddRange(scene.Apply(Frame("cam1", frame, Object("car", 300, 300)), At(frame)));
+        for (var frame = 30; frame < 35; frame++)
+            events.AddRange(scene.Apply(Frame("cam1", frame, Object("car", 300 + 8 * (frame - 29), 300)), At(frame)));
 
         Assert.Equal(["new car", "count car=1", "update car stationary", "update car moving"], events.Select(Describe));
         Assert.Equal(At(20), events[2].Frame.CapturedAt);
@@ -107,8 +117,13 @@ public sealed class CameraScene_Tests
     {
         var scene = new CameraScene("cam1", new SceneOptions { LostAfter = TimeSpan.FromMilliseconds(500) });
         var events = new List<SceneEvent>();
-        for (var frame = 0; frame < 3; frame++) events.AddRange(scene.Apply(Frame("cam1", frame, Person(100, 100), Person(300, 100), Object("car", 400, 300)), At(frame)));
-        for (var frame = 3; frame < 10; frame++) events.AddRange(scene.Apply(Frame("cam1", frame, Person(100, 100), Object("car", 400, 300)), At(frame)));
+        for (var frame = 0; frame < 3; frame++)
+        {
+            events.AddRange(scene.Apply(
+                Frame("cam1", frame, Person(100, 100), Person(300, 100), Object("car", 400, 300)), At(frame)));
+        }
+        for (var frame = 3; frame < 10; frame++)
+            events.AddRange(scene.Apply(Frame("cam1", frame, Person(100, 100), Object("car", 400, 300)), At(frame)));
 
         var counts = events.Where(e => e.Type == SceneEventTypes.Count).ToList();
         Assert.Equal(["count car=1,person=2", "count car=1,person=1"], counts.Select(Describe));

@@ -36,8 +36,10 @@ public sealed class HomeAssistantDiscovery_Tests(ITestOutputHelper output)
         var configs = await RetainedConfigsAsync(broker.Url, "ha-cam", expected: 5);
         Assert.Equal(
             [
-                "homeassistant/binary_sensor/edgeevents_ha-cam/occupancy/config", "homeassistant/camera/edgeevents_ha-cam/snapshot/config",
-                "homeassistant/sensor/edgeevents_ha-cam/last_event/config", "homeassistant/sensor/edgeevents_ha-cam/person_count/config",
+                "homeassistant/binary_sensor/edgeevents_ha-cam/occupancy/config",
+                "homeassistant/camera/edgeevents_ha-cam/snapshot/config",
+                "homeassistant/sensor/edgeevents_ha-cam/last_event/config",
+                "homeassistant/sensor/edgeevents_ha-cam/person_count/config",
                 "homeassistant/sensor/edgeevents_ha-cam/traffic_light_count/config",
             ],
             configs.Keys.Order());
@@ -45,11 +47,14 @@ public sealed class HomeAssistantDiscovery_Tests(ITestOutputHelper output)
         {
             Assert.Empty(HomeAssistantSchema.Check(topic, config, "homeassistant", out _));
             Assert.Equal("edgeevents_edge_ha-cam", (string?)config["device"]!["identifiers"]![0]);
-            Assert.Equal(["edge/status/scene", "edge/status/ha-cam"], config["availability"]!.AsArray().Select(a => (string)a!["topic"]!));
+            Assert.Equal(["edge/status/scene", "edge/status/ha-cam"],
+                config["availability"]!.AsArray().Select(a => (string)a!["topic"]!));
         }
         Assert.Equal(5, configs.Values.Select(c => (string)c["unique_id"]!).Distinct().Count());
-        Assert.Equal("edge/snapshots/ha-cam", (string?)configs["homeassistant/camera/edgeevents_ha-cam/snapshot/config"]["topic"]);
-        Assert.Equal("measurement", (string?)configs["homeassistant/sensor/edgeevents_ha-cam/person_count/config"]["state_class"]);
+        Assert.Equal("edge/snapshots/ha-cam",
+            (string?)configs["homeassistant/camera/edgeevents_ha-cam/snapshot/config"]["topic"]);
+        Assert.Equal("measurement",
+            (string?)configs["homeassistant/sensor/edgeevents_ha-cam/person_count/config"]["state_class"]);
 
         // The state topics carry what the templates read: every path resolves on the latest real payload.
         var latest = new Dictionary<string, JsonNode>();
@@ -70,12 +75,18 @@ public sealed class HomeAssistantDiscovery_Tests(ITestOutputHelper output)
             foreach (var path in paths)
             {
                 output.WriteLine($"{topic}: {path.Path} = {path.Value?.ToJsonString() ?? "(absent)"}");
-                Assert.True(path.Value is not null || path.HasDefault, $"{topic}: {path.Path} is not in {payload.ToJsonString()}");
+                Assert.True(path.Value is not null || path.HasDefault,
+                    $"{topic}: {path.Path} is not in {payload.ToJsonString()}");
             }
         }
-        var personCount = JinjaPaths.Evaluate((string)configs["homeassistant/sensor/edgeevents_ha-cam/person_count/config"]["value_template"]!, latest["edge/scene/ha-cam"]);
+        var scene = latest["edge/scene/ha-cam"];
+        var personCountTemplate =
+            (string)configs["homeassistant/sensor/edgeevents_ha-cam/person_count/config"]["value_template"]!;
+        var personCount = JinjaPaths.Evaluate(personCountTemplate, scene);
         Assert.Equal(2, (int)Assert.Single(personCount).Value!);
-        var lightCount = JinjaPaths.Evaluate((string)configs["homeassistant/sensor/edgeevents_ha-cam/traffic_light_count/config"]["value_template"]!, latest["edge/scene/ha-cam"]);
+        var lightCountTemplate =
+            (string)configs["homeassistant/sensor/edgeevents_ha-cam/traffic_light_count/config"]["value_template"]!;
+        var lightCount = JinjaPaths.Evaluate(lightCountTemplate, scene);
         Assert.Equal(1, (int)Assert.Single(lightCount).Value!);
     }
 
@@ -87,7 +98,8 @@ public sealed class HomeAssistantDiscovery_Tests(ITestOutputHelper output)
             ["name"] = "Count", ["unique_id"] = "u1", ["stat_topic"] = "edge/scene/c1", ["state_class"] = "measurment",
             ["device"] = new JsonObject { ["name"] = "c1" },
         };
-        var errors = HomeAssistantSchema.Check("homeassistant/sensor/edgeevents_c1/count/config", config, "homeassistant", out _);
+        var errors = HomeAssistantSchema.Check("homeassistant/sensor/edgeevents_c1/count/config", config,
+            "homeassistant", out _);
         Assert.Equal(
             [
                 "homeassistant/sensor/edgeevents_c1/count/config: required 'state_topic' missing",
@@ -96,11 +108,14 @@ public sealed class HomeAssistantDiscovery_Tests(ITestOutputHelper output)
                 "homeassistant/sensor/edgeevents_c1/count/config: state_class 'measurment'",
             ],
             errors);
-        Assert.Single(HomeAssistantSchema.Check("homeassistant/sensor/c1 count/config", config, "homeassistant", out _));
+        Assert.Single(
+            HomeAssistantSchema.Check("homeassistant/sensor/c1 count/config", config, "homeassistant", out _));
 
         var scene = JsonNode.Parse("""{"camera":"c1","counts":{"person":2}}""")!;
-        var paths = JinjaPaths.Evaluate("{{ value_json.count.person }} {{ value_json.counts['car'] | default(0) }}", scene);
-        Assert.Equal([("value_json.count.person", false), ("value_json.counts['car']", true)], paths.Select(p => (p.Path, p.HasDefault)));
+        var paths = JinjaPaths.Evaluate("{{ value_json.count.person }} {{ value_json.counts['car'] | default(0) }}",
+            scene);
+        Assert.Equal([("value_json.count.person", false), ("value_json.counts['car']", true)],
+            paths.Select(p => (p.Path, p.HasDefault)));
         Assert.All(paths, p => Assert.Null(p.Value));
     }
 
@@ -110,7 +125,8 @@ public sealed class HomeAssistantDiscovery_Tests(ITestOutputHelper output)
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Mosquitto);
         await using var host = await SceneHost.StartAsync(broker.Url, settings: Enabled(retireAfter: "2s"));
         var start = DateTimeOffset.UtcNow;
-        for (var frame = 0; frame < 4; frame++) await host.PublishAsync(Synthetic.Frame(start, "old-cam", frame, Synthetic.Person(100, 100)));
+        for (var frame = 0; frame < 4; frame++)
+            await host.PublishAsync(Synthetic.Frame(start, "old-cam", frame, Synthetic.Person(100, 100)));
         Assert.Equal(4, (await RetainedConfigsAsync(broker.Url, "old-cam", expected: 4)).Count);
 
         // No more detections: after RetireAfter each config topic gets an empty retained message, which deletes it.
@@ -136,7 +152,8 @@ public sealed class HomeAssistantDiscovery_Tests(ITestOutputHelper output)
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Transport:Broker"] = "mqtt://127.0.0.1:1", ["HomeAssistant:Enabled"] = "true", ["HomeAssistant:DiscoveryPrefix"] = prefix,
+            ["Transport:Broker"] = "mqtt://127.0.0.1:1", ["HomeAssistant:Enabled"] = "true",
+            ["HomeAssistant:DiscoveryPrefix"] = prefix,
         });
         builder.Services.AddSceneWorker(builder.Configuration);
         using var host = builder.Build();
@@ -149,19 +166,23 @@ public sealed class HomeAssistantDiscovery_Tests(ITestOutputHelper output)
     /// The retained discovery configs of one camera, as a fresh subscriber (Home Assistant starting) receives them:
     /// subscribes again until <paramref name="expected"/> are retained (or, for 0, takes one look).
     /// </summary>
-    private static async Task<Dictionary<string, JsonObject>> RetainedConfigsAsync(string brokerUrl, string camera, int expected)
+    private static async Task<Dictionary<string, JsonObject>> RetainedConfigsAsync(string brokerUrl, string camera,
+        int expected)
     {
         var deadline = DateTime.UtcNow + Timeout;
         while (true)
         {
             await using var client = await TestTransports.ConnectAsync(brokerUrl, component: $"ha-{Guid.NewGuid():N}");
-            await using var subscription = await client.SubscribeAsync(new SubscriptionRequest($"homeassistant/+/edgeevents_{camera}/+/config") { Capacity = 100 }, default);
+            await using var subscription = await client.SubscribeAsync(
+                new SubscriptionRequest($"homeassistant/+/edgeevents_{camera}/+/config") { Capacity = 100 }, default);
             var configs = new Dictionary<string, JsonObject>();
             // Retained messages arrive right after subscribing; a quiet second means all are in.
             foreach (var message in await Receive.UntilQuietAsync(subscription.Messages, TimeSpan.FromSeconds(1)))
-                if (message.Retained && message.Payload.Length > 0) configs[message.Topic] = JsonNode.Parse(Encoding.UTF8.GetString(message.Payload.Span))!.AsObject();
+                if (message.Retained && message.Payload.Length > 0)
+                    configs[message.Topic] = JsonNode.Parse(Encoding.UTF8.GetString(message.Payload.Span))!.AsObject();
             if (configs.Count >= expected || expected == 0) return configs;
-            Assert.True(DateTime.UtcNow < deadline, $"{configs.Count} of {expected} configs retained: {string.Join(", ", configs.Keys)}");
+            Assert.True(DateTime.UtcNow < deadline,
+                $"{configs.Count} of {expected} configs retained: {string.Join(", ", configs.Keys)}");
         }
     }
 }

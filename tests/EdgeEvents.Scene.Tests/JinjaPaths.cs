@@ -4,9 +4,9 @@ using System.Text.RegularExpressions;
 namespace EdgeEvents.Scene.Tests;
 
 /// <summary>
-/// The <c>value_json…</c> paths of a Home Assistant template, evaluated against a real payload: <c>value_json.a.b</c>,
-/// <c>value_json.counts['person']</c>, each optionally followed by <c>| default(…)</c>. Enough to prove that a state
-/// topic carries what its template reads; not a Jinja engine.
+/// The <c>value_json…</c> paths of a Home Assistant template, evaluated against a real payload:
+/// <c>value_json.a.b</c>, <c>value_json.counts['person']</c>, each optionally followed by <c>| default(…)</c>. Enough
+/// to prove that a state topic carries what its template reads; not a Jinja engine.
 /// </summary>
 internal static partial class JinjaPaths
 {

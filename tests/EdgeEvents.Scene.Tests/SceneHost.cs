@@ -8,7 +8,9 @@ using Microsoft.Extensions.Hosting;
 
 namespace EdgeEvents.Scene.Tests;
 
-/// <summary>A scene worker in a real host, as <c>edge-events scene</c> runs it, plus a client to feed and watch it.</summary>
+/// <summary>
+/// A scene worker in a real host, as <c>edge-events scene</c> runs it, plus a client to feed and watch it.
+/// </summary>
 internal sealed class SceneHost : WorkerHost
 {
     private SceneHost(IHost host, IMessageTransport client) : base(host) => Client = client;
@@ -22,13 +24,17 @@ internal sealed class SceneHost : WorkerHost
 
     /// <param name="clientId">The worker's MQTT client id; the same id resumes the same persistent session.</param>
     /// <param name="settings">Other configuration keys, e.g. <c>HomeAssistant:Enabled</c>.</param>
-    public static async Task<SceneHost> StartAsync(string brokerUrl, Dictionary<string, string?>? scene = null, string? clientId = null,
-        Dictionary<string, string?>? settings = null)
+    public static async Task<SceneHost> StartAsync(string brokerUrl, Dictionary<string, string?>? scene = null,
+        string? clientId = null, Dictionary<string, string?>? settings = null)
     {
-        var configuration = new Dictionary<string, string?> { ["Transport:ClientId"] = clientId ?? $"scene-{Guid.NewGuid():N}" };
+        var configuration = new Dictionary<string, string?>
+        {
+            ["Transport:ClientId"] = clientId ?? $"scene-{Guid.NewGuid():N}",
+        };
         foreach (var (key, value) in scene ?? []) configuration[$"{SceneOptions.Section}:{key}"] = value;
         foreach (var (key, value) in settings ?? []) configuration[key] = value;
-        var host = await StartHostAsync(brokerUrl, builder => builder.Services.AddSceneWorker(builder.Configuration), configuration);
+        var host = await StartHostAsync(brokerUrl, builder => builder.Services.AddSceneWorker(builder.Configuration),
+            configuration);
         var sceneHost = new SceneHost(host, await TestTransports.ConnectAsync(brokerUrl));
         await sceneHost.WaitUntilTrackingAsync();
         return sceneHost;
@@ -38,12 +44,14 @@ internal sealed class SceneHost : WorkerHost
         PublishRawAsync(detections.Camera, MessageCodec.Serialize(detections, format), ContentTypes.For(format));
 
     public Task PublishRawAsync(string camera, byte[] payload, string? contentType = null) =>
-        Client.PublishAsync(new OutgoingMessage($"edge/detections/{camera}", payload) { ContentType = contentType }, default).AsTask();
+        Client.PublishAsync(new OutgoingMessage($"edge/detections/{camera}", payload) { ContentType = contentType },
+            default).AsTask();
 
     public Task<IMessageSubscription> SubscribeAsync(string filter) =>
         Client.SubscribeAsync(new SubscriptionRequest(filter) { Capacity = 10_000 }, default);
 
-    public static T Decode<T>(ReceivedMessage message) where T : class => MessageCodec.Deserialize<T>(message.Payload, message.ContentType);
+    public static T Decode<T>(ReceivedMessage message) where T : class =>
+        MessageCodec.Deserialize<T>(message.Payload, message.ContentType);
 
     /// <summary>
     /// The worker connects and subscribes in the background after host start: feed a probe camera until its scene
@@ -55,7 +63,10 @@ internal sealed class SceneHost : WorkerHost
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         for (var sequence = 0; ; sequence++)
         {
-            await PublishAsync(new DetectionSet { Camera = "probe", ModelId = "probe", FrameSequence = sequence, CapturedAt = DateTimeOffset.UtcNow });
+            await PublishAsync(new DetectionSet
+            {
+                Camera = "probe", ModelId = "probe", FrameSequence = sequence, CapturedAt = DateTimeOffset.UtcNow,
+            });
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
             wait.CancelAfter(TimeSpan.FromMilliseconds(200));
             try

@@ -13,12 +13,14 @@ public sealed class SceneWorker_Tests
 
     private static string Describe(SceneEvent e) => e.Type switch
     {
-        SceneEventTypes.Count => $"count {string.Join(",", e.Counts!.OrderBy(c => c.Key).Select(c => $"{c.Key}={c.Value}"))}",
+        SceneEventTypes.Count =>
+            $"count {string.Join(",", e.Counts!.OrderBy(c => c.Key).Select(c => $"{c.Key}={c.Value}"))}",
         SceneEventTypes.Update => $"update {e.Label} {string.Join(",", e.Changes)}",
         _ => $"{e.Type} {e.Label}",
     };
 
-    private static async Task<List<SceneEvent>> EventsAsync(Pipeline.Transport.IMessageSubscription subscription, int count) =>
+    private static async Task<List<SceneEvent>> EventsAsync(Pipeline.Transport.IMessageSubscription subscription,
+        int count) =>
         [.. (await Receive.ExactlyAsync(subscription, count, Timeout)).Select(SceneHost.Decode<SceneEvent>)];
 
     // Scripted capture times are a timeline of their own, not the wall clock: a wide skew limit keeps a slow run
@@ -88,7 +90,9 @@ public sealed class SceneWorker_Tests
         for (var frame = 0; frame <= 20; frame++) await scene.PublishAsync(GateFrame(start, frame));
         var announced = await EventsAsync(events, 5);
         // The rate-limited scene settles on frame 20; a subscriber arriving now gets it from the broker.
-        while (SceneHost.Decode<SceneState>((await Receive.ExactlyAsync(states, 1, Timeout))[0]).Frame.Sequence != 20) { }
+        while (SceneHost.Decode<SceneState>((await Receive.ExactlyAsync(states, 1, Timeout))[0]).Frame.Sequence != 20)
+        {
+        }
 
         await using var late = await TestTransports.ConnectAsync(broker.Url);
         await using var lateScene = await late.SubscribeAsync(new("edge/scene/gate"), default);
@@ -111,14 +115,17 @@ public sealed class SceneWorker_Tests
     public async Task A_persistent_subscriber_that_was_offline_receives_every_event_it_missed_once()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
-        await using var scene = await SceneHost.StartAsync(broker.Url, new() { ["LostAfter"] = "00:00:01", ["MaxClockSkew"] = "01:00:00" });
+        await using var scene = await SceneHost.StartAsync(broker.Url,
+            new() { ["LostAfter"] = "00:00:01", ["MaxClockSkew"] = "01:00:00" });
         await using var reference = await scene.SubscribeAsync("edge/events/+");
         var start = DateTimeOffset.UtcNow;
         var frame = 0;
-        // Each burst: a person and a car for 10 frames, then 15 empty frames end them: new, new, count, end, end, count.
+        // Each burst: a person and a car for 10 frames, then 15 empty frames end them: new, new,
+        // count, end, end, count.
         async Task BurstAsync()
         {
-            for (var i = 0; i < 10; i++, frame++) await scene.PublishAsync(Frame(start, "yard", frame, Person(100, 100), Object("car", 300, 200)));
+            for (var i = 0; i < 10; i++, frame++)
+                await scene.PublishAsync(Frame(start, "yard", frame, Person(100, 100), Object("car", 300, 200)));
             for (var i = 0; i < 15; i++, frame++) await scene.PublishAsync(Frame(start, "yard", frame));
         }
         const int perBurst = 6;
@@ -160,7 +167,9 @@ public sealed class SceneWorker_Tests
         for (var frame = 0; frame < 5; frame++)
         {
             var detections = Frame(start, "cam1", frame, Person(100, 100));
-            await camera.PublishAsync(new("edge/detections/cam1", MessageCodec.Serialize(detections, PayloadFormat.Json)) { ContentType = ContentTypes.Json }, default);
+            var payload = MessageCodec.Serialize(detections, PayloadFormat.Json);
+            await camera.PublishAsync(new("edge/detections/cam1", payload) { ContentType = ContentTypes.Json },
+                default);
         }
 
         await using var scene = await SceneHost.StartAsync(broker.Url, clientId: "scene-1");
@@ -179,19 +188,27 @@ public sealed class SceneWorker_Tests
         await using var events = await scene.SubscribeAsync("edge/events/cam1");
         var start = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(2);
 
-        for (var frame = 10; frame < 13; frame++) await scene.PublishAsync(Frame(start, "cam1", frame, Person(100, 100)), PayloadFormat.Json);
+        for (var frame = 10; frame < 13; frame++)
+            await scene.PublishAsync(Frame(start, "cam1", frame, Person(100, 100)), PayloadFormat.Json);
         await scene.PublishRawAsync("cam1", "{\"camera\":\"cam1\",\"detections\":["u8.ToArray(), ContentTypes.Json);
         await scene.PublishRawAsync("cam1", [0xc1, 0x00, 0xff]);
-        await scene.PublishRawAsync("cam1", MessageCodec.Serialize(Frame(start, "cam2", 13, Person(100, 100)), PayloadFormat.MessagePack), ContentTypes.MessagePack);
+        var wrongCamera = MessageCodec.Serialize(Frame(start, "cam2", 13, Person(100, 100)), PayloadFormat.MessagePack);
+        await scene.PublishRawAsync("cam1", wrongCamera, ContentTypes.MessagePack);
         await scene.PublishAsync(Frame(start, "cam1", 5, Person(100, 100)));
-        await scene.PublishAsync(Frame(start, "cam1", 14, Person(100, 100)) with { CapturedAt = DateTimeOffset.UtcNow.AddHours(1) });
+        await scene.PublishAsync(
+            Frame(start, "cam1", 14, Person(100, 100)) with { CapturedAt = DateTimeOffset.UtcNow.AddHours(1) });
         // Still tracking: a car confirmed over three more frames.
-        for (var frame = 15; frame < 18; frame++) await scene.PublishAsync(Frame(start, "cam1", frame, Person(100, 100), Object("car", 300, 300)));
+        for (var frame = 15; frame < 18; frame++)
+            await scene.PublishAsync(Frame(start, "cam1", frame, Person(100, 100), Object("car", 300, 300)));
 
-        Assert.Equal(["new person", "count person=1", "new car", "count car=1,person=1"], (await EventsAsync(events, 4)).Select(Describe));
+        Assert.Equal(["new person", "count person=1", "new car", "count car=1,person=1"],
+            (await EventsAsync(events, 4)).Select(Describe));
         var reported = (await Receive.ExactlyAsync(errors, 5, Timeout)).Select(SceneHost.Decode<ErrorEvent>).ToList();
         Assert.Equal(
-            [ErrorKinds.MalformedPayload, ErrorKinds.MalformedPayload, ErrorKinds.MalformedPayload, ErrorKinds.OutOfOrder, ErrorKinds.ClockSkew],
+            [
+                ErrorKinds.MalformedPayload, ErrorKinds.MalformedPayload, ErrorKinds.MalformedPayload,
+                ErrorKinds.OutOfOrder, ErrorKinds.ClockSkew,
+            ],
             reported.Select(e => e.Kind));
         Assert.All(reported, e => Assert.Equal("scene", e.Component));
         Assert.Contains("does not match the topic's camera 'cam1'", reported[2].Message, StringComparison.Ordinal);
@@ -209,10 +226,13 @@ public sealed class SceneWorker_Tests
         for (var frame = 0; frame < 3; frame++) await scene.PublishAsync(Frame(start, "cam1", frame, Person(100, 100)));
         await using (var states = await scene.SubscribeAsync("edge/scene/cam1"))
         {
-            while (SceneHost.Decode<SceneState>((await Receive.ExactlyAsync(states, 1, Timeout))[0]).Objects.Count == 0) { }
+            while (SceneHost.Decode<SceneState>((await Receive.ExactlyAsync(states, 1, Timeout))[0]).Objects.Count == 0)
+            {
+            }
         }
 
-        // The embedded broker keeps retained messages in memory only: after a restart only a republish brings the scene back.
+        // The embedded broker keeps retained messages in memory only:
+        // after a restart only a republish brings the scene back.
         await broker.RestartAsync();
 
         await using var late = await TestTransports.ConnectAsync(broker.Url);

@@ -104,8 +104,10 @@ public sealed class Tracker_Tests
 
         Assert.Equal(6, ids.Count);
         Assert.Equal(ids.Count, ids.Distinct().Count());
-        Assert.Equal(["cam1-20261128101500-1", "cam1-20261128101500-2", "cam1-20261128101500-3"], ids.Where(i => i.StartsWith("cam1-", StringComparison.Ordinal)).Order());
-        Assert.All(ids.Where(i => !i.StartsWith("cam1-", StringComparison.Ordinal)), id => Assert.StartsWith("cam2-20261128101500-", id));
+        Assert.Equal(["cam1-20261128101500-1", "cam1-20261128101500-2", "cam1-20261128101500-3"],
+            ids.Where(i => i.StartsWith("cam1-", StringComparison.Ordinal)).Order());
+        Assert.All(ids.Where(i => !i.StartsWith("cam1-", StringComparison.Ordinal)),
+            id => Assert.StartsWith("cam2-20261128101500-", id));
     }
 
     [Fact]
@@ -118,7 +120,8 @@ public sealed class Tracker_Tests
         // Partly hidden for 3 s: only weak detections of it, plus a weak one elsewhere.
         for (var frame = 3; frame < 33; frame++)
         {
-            var step = tracker.Update([Person(100, 100, confidence: 0.3f), Person(400, 100, confidence: 0.3f)], At(frame));
+            var step = tracker.Update([Person(100, 100, confidence: 0.3f), Person(400, 100, confidence: 0.3f)],
+                At(frame));
             Assert.Empty(step.Ended);
         }
 
@@ -144,7 +147,8 @@ public sealed class Tracker_Tests
     [Fact]
     public void An_object_resting_within_the_distance_becomes_stationary_and_moving_again_when_it_leaves()
     {
-        var tracker = NewTracker(options: new SceneOptions { StationaryDistance = 10, StationaryAfter = TimeSpan.FromSeconds(1) });
+        var tracker = NewTracker(
+            options: new SceneOptions { StationaryDistance = 10, StationaryAfter = TimeSpan.FromSeconds(1) });
         // Jitters by up to 4 px for 1 s.
         for (var frame = 0; frame <= 10; frame++) tracker.Update([Person(200 + frame % 3 * 2, 100)], At(frame));
         var track = Assert.Single(tracker.Tracks);

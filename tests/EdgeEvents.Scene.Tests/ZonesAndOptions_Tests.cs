@@ -39,11 +39,13 @@ public sealed class ZonesAndOptions_Tests
         };
         var results = new List<ValidationResult>();
 
-        Assert.False(Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true));
+        Assert.False(Validator.TryValidateObject(options, new ValidationContext(options), results,
+            validateAllProperties: true));
 
         Assert.Contains(results, r => r.ErrorMessage!.Contains("Partition '2/2'", StringComparison.Ordinal));
         Assert.Contains(results, r => r.ErrorMessage!.Contains("LowConfidence", StringComparison.Ordinal));
-        Assert.Contains(results, r => r.ErrorMessage!.Contains("Zone 'door' of camera 'cam1'", StringComparison.Ordinal));
+        Assert.Contains(results,
+            r => r.ErrorMessage!.Contains("Zone 'door' of camera 'cam1'", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -52,7 +54,9 @@ public sealed class ZonesAndOptions_Tests
     [InlineData("Scene:Zones:cam1:door", "0,0,1", "Zone 'door' of camera 'cam1'")]
     public void Bad_configuration_fails_when_the_options_are_first_used(string key, string value, string expected)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { [key] = value })
+            .Build();
         using var services = new ServiceCollection().AddLogging().AddSceneWorker(configuration).BuildServiceProvider();
 
         var error = Assert.ThrowsAny<Exception>(() => services.GetRequiredService<IOptions<SceneOptions>>().Value);
@@ -85,7 +89,9 @@ public sealed class ZonesAndOptions_Tests
     [Fact]
     public void Each_camera_belongs_to_exactly_one_partition()
     {
-        var workers = Enumerable.Range(0, 3).Select(i => new CameraOwnership(new SceneOptions { Partition = $"{i}/3" })).ToList();
+        var workers = Enumerable.Range(0, 3)
+            .Select(i => new CameraOwnership(new SceneOptions { Partition = $"{i}/3" }))
+            .ToList();
         var cameras = Enumerable.Range(0, 100).Select(i => $"cam{i}").ToList();
 
         foreach (var camera in cameras) Assert.Single(workers, w => w.Owns(camera));

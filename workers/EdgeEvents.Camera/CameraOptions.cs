@@ -43,7 +43,9 @@ public sealed record CameraOptions
     /// <summary>Envelope (default) or Bare. Synthetic frames are raw RGB and always use the envelope.</summary>
     public FramePayloadKind Payload { get; init; } = FramePayloadKind.Envelope;
 
-    /// <summary>The broker discards a frame not delivered within this time: an old frame is worthless. Default 10 s.</summary>
+    /// <summary>
+    /// The broker discards a frame not delivered within this time: an old frame is worthless. Default 10 s.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan FrameExpiry { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -19,7 +19,9 @@ public sealed class CameraWorker(
     IHostApplicationLifetime lifetime,
     ILogger<CameraWorker> logger) : BackgroundService
 {
-    /// <summary>Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.</summary>
+    /// <summary>
+    /// Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.
+    /// </summary>
     public const string Component = "camera";
 
     private long _published;
@@ -37,9 +39,10 @@ public sealed class CameraWorker(
         await component.Transport.ConnectAsync(stoppingToken);
         // Reported once connected, so the error events reach the broker; the camera publishes the other images.
         foreach (var unreadable in source.Unreadable)
-            component.Errors.Report(
-                ErrorKinds.DecodeFailed, $"Skipped image '{unreadable.Path}': {unreadable.Reason}", camera: settings.Id);
-        logger.LogInformation("Camera {Camera} publishing {Source} at {Fps} fps on {Topic}", settings.Id, sourceName, settings.Fps, topic);
+            component.Errors.Report(ErrorKinds.DecodeFailed,
+                $"Skipped image '{unreadable.Path}': {unreadable.Reason}", camera: settings.Id);
+        logger.LogInformation("Camera {Camera} publishing {Source} at {Fps} fps on {Topic}",
+            settings.Id, sourceName, settings.Fps, topic);
 
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1 / settings.Fps));
         for (long sequence = 0; settings.MaxFrames == 0 || sequence < settings.MaxFrames; sequence++)
@@ -57,7 +60,8 @@ public sealed class CameraWorker(
     public static OutgoingMessage ToMessage(string topic, SourceImage image, long sequence, CameraOptions settings)
     {
         var now = DateTimeOffset.UtcNow;
-        var bare = settings.Payload == FramePayloadKind.Bare && image.Encoding is FrameEncoding.Jpeg or FrameEncoding.Png;
+        var bare = settings.Payload == FramePayloadKind.Bare &&
+            image.Encoding is FrameEncoding.Jpeg or FrameEncoding.Png;
         var frame = new Frame
         {
             Camera = settings.Id, Sequence = sequence, CapturedAt = now, Encoding = image.Encoding,
@@ -66,14 +70,18 @@ public sealed class CameraWorker(
         };
         return new OutgoingMessage(topic, bare ? image.Data : MessageCodec.Serialize(frame, PayloadFormat.MessagePack))
         {
-            ContentType = bare ? (image.Encoding == FrameEncoding.Png ? ContentTypes.Png : ContentTypes.Jpeg) : ContentTypes.MessagePack,
+            ContentType = bare
+                ? (image.Encoding == FrameEncoding.Png ? ContentTypes.Png : ContentTypes.Jpeg)
+                : ContentTypes.MessagePack,
             Delivery = Delivery.AtMostOnce,
             Expiry = settings.FrameExpiry,
             MessageId = frame.Id,
         };
     }
 
-    /// <summary>The sample photos of the shared test-data folder beside the repository, if present; else synthetic frames.</summary>
+    /// <summary>
+    /// The sample photos of the shared test-data folder beside the repository, if present; else synthetic frames.
+    /// </summary>
     private static string DefaultSource()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -87,7 +95,8 @@ public sealed class CameraWorker(
 
 public static class CameraServiceCollectionExtensions
 {
-    public static IServiceCollection AddCameraWorker(this IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration)
+    public static IServiceCollection AddCameraWorker(this IServiceCollection services,
+        Microsoft.Extensions.Configuration.IConfiguration configuration)
     {
         services.AddEdgeOptions<CameraOptions>(configuration, CameraOptions.Section);
         // On the wire the camera is its camera id: its status topic and broker user are edge/status/{id} and {id}.

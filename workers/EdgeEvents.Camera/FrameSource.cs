@@ -11,7 +11,9 @@ public sealed record UnreadableImage(string Path, string Reason);
 /// <summary>Where a simulated camera gets its images.</summary>
 public abstract class FrameSource
 {
-    /// <summary>The image for frame number <paramref name="index"/> (0-based), or null when a non-looping source is exhausted.</summary>
+    /// <summary>
+    /// The image for frame number <paramref name="index"/> (0-based), or null when a non-looping source is exhausted.
+    /// </summary>
     public abstract SourceImage? Get(long index, bool loop);
 
     /// <summary>Files of the source that could not be read as JPEG or PNG; the camera publishes the others.</summary>
@@ -27,11 +29,13 @@ public abstract class FrameSource
                 .Where(f => Path.GetExtension(f).ToLowerInvariant() is ".jpg" or ".jpeg" or ".png")
                 .Order(StringComparer.Ordinal)
                 .ToList();
-            if (files.Count == 0) throw new FileNotFoundException($"No .jpg, .jpeg or .png images in camera source folder '{source}'.");
+            if (files.Count == 0)
+                throw new FileNotFoundException($"No .jpg, .jpeg or .png images in camera source folder '{source}'.");
             return Readable(new FileSource(files), source);
         }
         if (File.Exists(source)) return Readable(new FileSource([source]), source);
-        throw new FileNotFoundException($"Camera source '{source}' is neither a folder, an image file nor 'synthetic'.", source);
+        throw new FileNotFoundException(
+            $"Camera source '{source}' is neither a folder, an image file nor 'synthetic'.", source);
     }
 
     /// <summary>A source with nothing to publish is a configuration error, reported at start.</summary>

@@ -46,7 +46,10 @@ public sealed class CameraScene
     /// <param name="capturedAt">The frame's capture time after clock-skew correction.</param>
     public IReadOnlyList<SceneEvent> Apply(DetectionSet detections, DateTimeOffset capturedAt)
     {
-        Frame = new FrameRef { Sequence = detections.FrameSequence, CapturedAt = capturedAt, FrameId = detections.FrameId };
+        Frame = new FrameRef
+        {
+            Sequence = detections.FrameSequence, CapturedAt = capturedAt, FrameId = detections.FrameId,
+        };
         HasFrames = true;
         var step = _tracker.Update(detections.Detections, capturedAt);
         var events = Events(step, capturedAt);
@@ -112,7 +115,8 @@ public sealed class CameraScene
         var changes = new List<string>();
         if (now.CurrentZones.Any(z => !before.CurrentZones.Contains(z))) changes.Add(SceneChanges.ZoneEntered);
         if (before.CurrentZones.Any(z => !now.CurrentZones.Contains(z))) changes.Add(SceneChanges.ZoneLeft);
-        if (now.Stationary != before.Stationary) changes.Add(now.Stationary ? SceneChanges.Stationary : SceneChanges.Moving);
+        if (now.Stationary != before.Stationary)
+            changes.Add(now.Stationary ? SceneChanges.Stationary : SceneChanges.Moving);
         if (now.TopConfidence >= before.TopConfidence + _options.ConfidenceMargin) changes.Add(SceneChanges.Confidence);
         return changes;
     }
@@ -140,18 +144,19 @@ public sealed class CameraScene
         };
     }
 
-    private SceneEvent Event(string type, SceneObject? before, SceneObject after, DateTimeOffset? endTime, IReadOnlyList<string> changes) => new()
-    {
-        Camera = Camera,
-        Type = type,
-        TrackId = after.TrackId,
-        Label = after.Label,
-        Before = before,
-        After = after,
-        StartTime = after.FirstSeen,
-        EndTime = endTime,
-        Zones = after.EnteredZones,
-        Frame = Frame,
-        Changes = changes,
-    };
+    private SceneEvent Event(string type, SceneObject? before, SceneObject after, DateTimeOffset? endTime,
+        IReadOnlyList<string> changes) => new()
+        {
+            Camera = Camera,
+            Type = type,
+            TrackId = after.TrackId,
+            Label = after.Label,
+            Before = before,
+            After = after,
+            StartTime = after.FirstSeen,
+            EndTime = endTime,
+            Zones = after.EnteredZones,
+            Frame = Frame,
+            Changes = changes,
+        };
 }

@@ -8,8 +8,9 @@ namespace EdgeEvents.Scene;
 public static class SceneServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the scene worker: its <see cref="EdgeComponent"/> (<c>scene</c>), <see cref="SceneOptions"/> from section
-    /// <c>Scene</c> and <see cref="HomeAssistantOptions"/> from <c>HomeAssistant</c> (validated at start), and the <see cref="SceneWorker"/> hosted service (also resolvable, for its history).
+    /// Registers the scene worker: its <see cref="EdgeComponent"/> (<c>scene</c>), <see cref="SceneOptions"/> from
+    /// section <c>Scene</c> and <see cref="HomeAssistantOptions"/> from <c>HomeAssistant</c> (validated at start), and
+    /// the <see cref="SceneWorker"/> hosted service (also resolvable, for its history).
     /// </summary>
     public static IServiceCollection AddSceneWorker(this IServiceCollection services, IConfiguration configuration)
     {

@@ -22,7 +22,9 @@ namespace EdgeEvents.Scene;
 /// </summary>
 public sealed class SceneWorker : BackgroundService
 {
-    /// <summary>Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.</summary>
+    /// <summary>
+    /// Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.
+    /// </summary>
     public const string Component = "scene";
 
     // Bounds how late a rate-limited scene publish or a timer-driven track end can be.
@@ -45,7 +47,8 @@ public sealed class SceneWorker : BackgroundService
         _options = options.Value;
         _ownership = new CameraOwnership(_options);
         _logger = logger;
-        if (homeAssistant.Value.Enabled) _homeAssistant = new DiscoveryPublisher(component, homeAssistant.Value, logger);
+        if (homeAssistant.Value.Enabled)
+            _homeAssistant = new DiscoveryPublisher(component, homeAssistant.Value, logger);
         _retireAfter = homeAssistant.Value.RetireAfter;
         History = new SceneHistory(_options);
     }
@@ -65,9 +68,12 @@ public sealed class SceneWorker : BackgroundService
                 ? _options.Cameras.Select(_component.Topics.Detections)
                 : [_component.Topics.AllOf(TopicKind.Detections)];
             foreach (var filter in filters)
-                subscriptions.Add(await transport.SubscribeAsync(new SubscriptionRequest(filter) { Delivery = Delivery.AtLeastOnce }, stoppingToken));
-            _logger.LogInformation("Scene worker tracking {Filters} (partition {Partition})", string.Join(", ", subscriptions.Select(s => s.Request.Filter)), _options.Partition);
-            await Task.WhenAll([.. subscriptions.Select(s => ConsumeAsync(s, stoppingToken)), HousekeepAsync(stoppingToken)]);
+                subscriptions.Add(await transport.SubscribeAsync(
+                    new SubscriptionRequest(filter) { Delivery = Delivery.AtLeastOnce }, stoppingToken));
+            _logger.LogInformation("Scene worker tracking {Filters} (partition {Partition})",
+                string.Join(", ", subscriptions.Select(s => s.Request.Filter)), _options.Partition);
+            await Task.WhenAll(
+                [.. subscriptions.Select(s => ConsumeAsync(s, stoppingToken)), HousekeepAsync(stoppingToken)]);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -102,7 +108,8 @@ public sealed class SceneWorker : BackgroundService
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 span.Fail(ex);
-                _component.Errors.Report(ErrorKinds.Internal, $"Processing detections failed: {ex.Message}", message.Topic, message.Payload.Length);
+                _component.Errors.Report(ErrorKinds.Internal, $"Processing detections failed: {ex.Message}",
+                    message.Topic, message.Payload.Length);
             }
             finally
             {
@@ -116,7 +123,8 @@ public sealed class SceneWorker : BackgroundService
         var (kind, camera) = _component.Topics.Parse(message.Topic);
         if (kind != TopicKind.Detections || camera is null || !TopicScheme.IsValidName(camera))
         {
-            _component.Errors.Report(ErrorKinds.UnknownTopic, "Not a detections topic with a valid camera id.", message.Topic, message.Payload.Length);
+            _component.Errors.Report(ErrorKinds.UnknownTopic, "Not a detections topic with a valid camera id.",
+                message.Topic, message.Payload.Length);
             return;
         }
         if (!_ownership.Owns(camera)) return;
@@ -129,7 +137,8 @@ public sealed class SceneWorker : BackgroundService
         }
         catch (MessageFormatException ex)
         {
-            _component.Errors.Report(ErrorKinds.MalformedPayload, ex.Message, message.Topic, message.Payload.Length, camera);
+            _component.Errors.Report(ErrorKinds.MalformedPayload, ex.Message, message.Topic, message.Payload.Length,
+                camera);
             return;
         }
 
@@ -139,7 +148,8 @@ public sealed class SceneWorker : BackgroundService
         if (!entry.Scene.IsNewer(detections.FrameSequence, capturedAt))
         {
             _component.Errors.Report(ErrorKinds.OutOfOrder,
-                $"Frame {detections.FrameSequence} (captured {capturedAt:O}) is not newer than frame {entry.Scene.Frame.Sequence} (captured {entry.Scene.Frame.CapturedAt:O}); dropped.",
+                $"Frame {detections.FrameSequence} (captured {capturedAt:O}) is not newer than frame " +
+                $"{entry.Scene.Frame.Sequence} (captured {entry.Scene.Frame.CapturedAt:O}); dropped.",
                 message.Topic, message.Payload.Length, camera);
             return;
         }
@@ -153,7 +163,8 @@ public sealed class SceneWorker : BackgroundService
     private static void Check(DetectionSet detections, string camera)
     {
         if (detections.Camera != camera)
-            throw new MessageFormatException($"Camera '{detections.Camera}' in the payload does not match the topic's camera '{camera}'.");
+            throw new MessageFormatException(
+                $"Camera '{detections.Camera}' in the payload does not match the topic's camera '{camera}'.");
         if (detections.Detections is null)
             throw new MessageFormatException("Detections list is missing.");
         foreach (var d in detections.Detections)
@@ -163,8 +174,10 @@ public sealed class SceneWorker : BackgroundService
             if (!float.IsFinite(d.Confidence) || d.Confidence is < 0 or > 1)
                 throw new MessageFormatException($"Detection '{d.Label}' has confidence {d.Confidence}, outside 0..1.");
             var b = d.Box;
-            if (!(float.IsFinite(b.X1) && float.IsFinite(b.Y1) && float.IsFinite(b.X2) && float.IsFinite(b.Y2)) || b.X2 < b.X1 || b.Y2 < b.Y1)
-                throw new MessageFormatException($"Detection '{d.Label}' has an invalid box ({b.X1}, {b.Y1}, {b.X2}, {b.Y2}).");
+            if (!(float.IsFinite(b.X1) && float.IsFinite(b.Y1) && float.IsFinite(b.X2) && float.IsFinite(b.Y2)) ||
+                b.X2 < b.X1 || b.Y2 < b.Y1)
+                throw new MessageFormatException(
+                    $"Detection '{d.Label}' has an invalid box ({b.X1}, {b.Y1}, {b.X2}, {b.Y2}).");
         }
     }
 
@@ -180,7 +193,8 @@ public sealed class SceneWorker : BackgroundService
         var skew = detections.CapturedAt - reference;
         if (skew.Duration() <= _options.MaxClockSkew) return detections.CapturedAt;
         _component.Errors.Report(ErrorKinds.ClockSkew,
-            $"Capture time {detections.CapturedAt:O} is {skew.TotalSeconds:0.#} s off the detector/receiver clock; clamped to {reference:O}.",
+            $"Capture time {detections.CapturedAt:O} is {skew.TotalSeconds:0.#} s off the detector/receiver clock; " +
+            $"clamped to {reference:O}.",
             message.Topic, message.Payload.Length, detections.Camera);
         return reference;
     }
@@ -212,7 +226,8 @@ public sealed class SceneWorker : BackgroundService
         if (republish && _homeAssistant is not null) await _homeAssistant.RepublishAsync(ct);
         foreach (var entry in _cameras.Values)
         {
-            if (_homeAssistant is not null && now - entry.ProcessedAt > _retireAfter) await _homeAssistant.RetireAsync(entry.Scene.Camera, ct);
+            if (_homeAssistant is not null && now - entry.ProcessedAt > _retireAfter)
+                await _homeAssistant.RetireAsync(entry.Scene.Camera, ct);
             // A camera that stopped sending: its capture clock runs on at wall-clock speed from its last frame.
             await PublishEventsAsync(entry.Scene.Expire(entry.Scene.Frame.CapturedAt + (now - entry.ProcessedAt)), ct);
             if (republish) entry.Republish = true;
@@ -229,7 +244,9 @@ public sealed class SceneWorker : BackgroundService
     {
         foreach (var sceneEvent in events)
         {
-            await _component.Transport.PublishAsync(new OutgoingMessage(_component.Topics.Events(sceneEvent.Camera), MessageCodec.Serialize(sceneEvent, PayloadFormat.Json))
+            var topic = _component.Topics.Events(sceneEvent.Camera);
+            var payload = MessageCodec.Serialize(sceneEvent, PayloadFormat.Json);
+            await _component.Transport.PublishAsync(new OutgoingMessage(topic, payload)
             {
                 ContentType = ContentTypes.Json,
                 Delivery = Delivery.AtLeastOnce,
@@ -239,18 +256,22 @@ public sealed class SceneWorker : BackgroundService
             if (_homeAssistant is not null && sceneEvent is { Type: SceneEventTypes.New, Label: { } label })
                 await _homeAssistant.LabelSeenAsync(sceneEvent.Camera, label, ct);
             EdgeTelemetry.EventPublished(_component.Name, sceneEvent.Camera, sceneEvent.Type);
-            _logger.LogDebug("{Type} {TrackId} {Label} on {Camera} [{Changes}]", sceneEvent.Type, sceneEvent.TrackId, sceneEvent.Label, sceneEvent.Camera, string.Join(",", sceneEvent.Changes));
+            _logger.LogDebug("{Type} {TrackId} {Label} on {Camera} [{Changes}]", sceneEvent.Type, sceneEvent.TrackId,
+                sceneEvent.Label, sceneEvent.Camera, string.Join(",", sceneEvent.Changes));
         }
     }
 
-    /// <summary>Publishes the retained scene if it changed and the rate limit allows, or if a reconnect asked for it.</summary>
+    /// <summary>
+    /// Publishes the retained scene if it changed and the rate limit allows, or if a reconnect asked for it.
+    /// </summary>
     private async Task PublishStateAsync(CameraEntry entry, DateTimeOffset now, CancellationToken ct)
     {
         if (!entry.Republish && (!entry.Scene.Changed || now - entry.PublishedAt < _options.PublishInterval)) return;
         var state = entry.Scene.TakeState();
         entry.Republish = false;
         entry.PublishedAt = now;
-        await _component.Transport.PublishAsync(new OutgoingMessage(_component.Topics.Scene(state.Camera), MessageCodec.Serialize(state, PayloadFormat.Json))
+        var payload = MessageCodec.Serialize(state, PayloadFormat.Json);
+        await _component.Transport.PublishAsync(new OutgoingMessage(_component.Topics.Scene(state.Camera), payload)
         {
             ContentType = ContentTypes.Json,
             Delivery = Delivery.AtLeastOnce,
@@ -259,7 +280,9 @@ public sealed class SceneWorker : BackgroundService
         }, ct);
     }
 
-    /// <summary>On shutdown: the last changes held back by the rate limit still go out (briefly, if the broker is there).</summary>
+    /// <summary>
+    /// On shutdown: the last changes held back by the rate limit still go out (briefly, if the broker is there).
+    /// </summary>
     private async Task PublishFinalStatesAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
@@ -281,7 +304,10 @@ public sealed class SceneWorker : BackgroundService
     {
         if (_cameras.TryGetValue(camera, out var entry)) return entry;
         _logger.LogInformation("Tracking camera {Camera}", camera);
-        return _cameras[camera] = new CameraEntry(new CameraScene(camera, _options)) { SnapshotAt = DateTimeOffset.UtcNow };
+        return _cameras[camera] = new CameraEntry(new CameraScene(camera, _options))
+        {
+            SnapshotAt = DateTimeOffset.UtcNow,
+        };
     }
 
     private sealed class CameraEntry(CameraScene scene)

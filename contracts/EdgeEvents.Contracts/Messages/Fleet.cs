@@ -51,7 +51,9 @@ public sealed record SiteStatus : IEdgeMessage
     [Key(5)] public DateTimeOffset Since { get; init; }
     /// <summary>When anything last arrived from the site; null if nothing ever did.</summary>
     [Key(6)] public DateTimeOffset? LastMessageAt { get; init; }
-    /// <summary>One of <see cref="LinkStates"/>, from <c>sites/{site}/link</c>; null when the link does not report.</summary>
+    /// <summary>
+    /// One of <see cref="LinkStates"/>, from <c>sites/{site}/link</c>; null when the link does not report.
+    /// </summary>
     [Key(7)] public string? Link { get; init; }
     [Key(8)] public SiteComponents Components { get; init; } = new();
     [Key(9)] public IReadOnlyList<SiteCamera> Cameras { get; init; } = [];
@@ -61,7 +63,8 @@ public sealed record SiteStatus : IEdgeMessage
     /// Each detector's model rollout state by its client id, from the retained
     /// <c>{prefix}/status/detector/{clientId}/model</c>: which version runs, and how the last requested one fared.
     /// </summary>
-    [Key(12)] public IReadOnlyDictionary<string, ModelStatus> Models { get; init; } = new Dictionary<string, ModelStatus>();
+    [Key(12)]
+    public IReadOnlyDictionary<string, ModelStatus> Models { get; init; } = new Dictionary<string, ModelStatus>();
 }
 
 /// <summary>One line of the fleet summary.</summary>

@@ -9,7 +9,9 @@ public static class RolloutStates
     public const string Downloading = "downloading";
     /// <summary>Checking the downloaded model: loading it and running the gate on recent frames.</summary>
     public const string Verifying = "verifying";
-    /// <summary>The requested model runs (in probation until <see cref="ModelStatus.ProbationUntil"/>, if set).</summary>
+    /// <summary>
+    /// The requested model runs (in probation until <see cref="ModelStatus.ProbationUntil"/>, if set).
+    /// </summary>
     public const string Active = "active";
     /// <summary>The requested model was worse than the current one (gate or probation); the current one runs.</summary>
     public const string RolledBack = "rolled_back";

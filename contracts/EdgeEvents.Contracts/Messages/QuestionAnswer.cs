@@ -2,7 +2,9 @@ using MessagePack;
 
 namespace EdgeEvents.Contracts.Messages;
 
-/// <summary>A question for the LLM worker. Plain UTF-8 text is accepted too on <c>{prefix}/questions[/{asker}]</c>.</summary>
+/// <summary>
+/// A question for the LLM worker. Plain UTF-8 text is accepted too on <c>{prefix}/questions[/{asker}]</c>.
+/// </summary>
 [MessagePackObject]
 public sealed record Question : IEdgeMessage
 {
@@ -62,7 +64,9 @@ public sealed record Answer : IEdgeMessage
     [Key(4)] public required string Question { get; init; }
     /// <summary>The model's answer; empty when generation did not run or failed.</summary>
     [Key(5)] public string Text { get; init; } = "";
-    /// <summary>A deterministic answer computed from the scene facts alone, when the facts answer the question.</summary>
+    /// <summary>
+    /// A deterministic answer computed from the scene facts alone, when the facts answer the question.
+    /// </summary>
     [Key(6)] public string? FactsAnswer { get; init; }
     [Key(7)] public IReadOnlyList<CameraFacts> Facts { get; init; } = [];
     [Key(8)] public string? ModelId { get; init; }
@@ -81,8 +85,11 @@ public sealed record Answer : IEdgeMessage
     /// The answer id for a question: one per question, so a question answered twice (a worker killed after publishing
     /// its answer but before acknowledging the question) yields copies that de-duplication by id removes.
     /// </summary>
-    /// <remarks>Question ids are scoped to their asker (two askers may both use id 1), so the answer id names both.</remarks>
-    public static string IdFor(string? asker, string questionId) => asker is null ? $"answer-{questionId}" : $"answer-{asker}:{questionId}";
+    /// <remarks>
+    /// Question ids are scoped to their asker (two askers may both use id 1), so the answer id names both.
+    /// </remarks>
+    public static string IdFor(string? asker, string questionId) =>
+        asker is null ? $"answer-{questionId}" : $"answer-{asker}:{questionId}";
 
     /// <summary>The id of a <c>queued</c> notice for a question, distinct from its answer's.</summary>
     public static string NoticeIdFor(string? asker, string questionId) => IdFor(asker, questionId) + ":queued";

@@ -52,7 +52,10 @@ public static class SceneEventTypes
     public const string Count = "count";
 }
 
-/// <summary>Values of <see cref="SceneEvent.Changes"/> on <c>update</c> events (a <c>count</c> event lists the labels whose count changed).</summary>
+/// <summary>
+/// Values of <see cref="SceneEvent.Changes"/> on <c>update</c> events (a <c>count</c> event lists the labels whose
+/// count changed).
+/// </summary>
 public static class SceneChanges
 {
     public const string ZoneEntered = "zone_entered";
@@ -80,7 +83,9 @@ public sealed record SceneEvent : IEdgeMessage
     [Key(10)] public DateTimeOffset? EndTime { get; init; }
     [Key(11)] public IReadOnlyList<string> Zones { get; init; } = [];
     [Key(12)] public FrameRef Frame { get; init; } = new();
-    /// <summary>Why an <c>update</c> was raised, e.g. <c>zone_entered</c>, <c>stationary</c>, <c>confidence</c>.</summary>
+    /// <summary>
+    /// Why an <c>update</c> was raised, e.g. <c>zone_entered</c>, <c>stationary</c>, <c>confidence</c>.
+    /// </summary>
     [Key(13)] public IReadOnlyList<string> Changes { get; init; } = [];
     /// <summary>Counts per label after the event (always set on <c>count</c> events).</summary>
     [Key(14)] public IReadOnlyDictionary<string, int>? Counts { get; init; }

@@ -36,7 +36,9 @@ public static class ErrorKinds
     public const string ModelOutput = "model_output";
     public const string Overload = "overload";
     public const string OutboxOverflow = "outbox_overflow";
-    /// <summary>A frame's sequence number is not newer than the last one processed for its camera; it was dropped.</summary>
+    /// <summary>
+    /// A frame's sequence number is not newer than the last one processed for its camera; it was dropped.
+    /// </summary>
     public const string OutOfOrder = "out_of_order";
     /// <summary>A capture time was too far from the producer's or receiver's clock; it was clamped.</summary>
     public const string ClockSkew = "clock_skew";

@@ -25,7 +25,9 @@ public static class MessageCodec
         _ => MessagePackSerializer.Serialize(message, MsgPack),
     };
 
-    /// <summary>Decodes a payload; the format comes from the content type, else is sniffed (JSON starts with '{').</summary>
+    /// <summary>
+    /// Decodes a payload; the format comes from the content type, else is sniffed (JSON starts with '{').
+    /// </summary>
     /// <exception cref="MessageFormatException">The payload is not a valid <typeparamref name="T"/>.</exception>
     public static T Deserialize<T>(ReadOnlyMemory<byte> payload, string? contentType = null) where T : class
     {
@@ -38,11 +40,13 @@ public static class MessageCodec
                 ? JsonSerializer.Deserialize<T>(payload.Span, Json)
                 : MessagePackSerializer.Deserialize<T>(payload, MsgPack);
         }
-        catch (Exception ex) when (ex is JsonException or MessagePackSerializationException or InvalidOperationException or NotSupportedException or ArgumentException or OverflowException)
+        catch (Exception ex) when (ex is JsonException or MessagePackSerializationException or InvalidOperationException
+            or NotSupportedException or ArgumentException or OverflowException)
         {
             throw new MessageFormatException($"Malformed {format} {typeof(T).Name}: {Innermost(ex).Message}", ex);
         }
-        return value ?? throw new MessageFormatException($"Payload decoded to null where a {typeof(T).Name} was expected.");
+        return value ??
+            throw new MessageFormatException($"Payload decoded to null where a {typeof(T).Name} was expected.");
     }
 
     public static PayloadFormat Sniff(ReadOnlySpan<byte> payload)

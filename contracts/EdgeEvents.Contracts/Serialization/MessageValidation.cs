@@ -45,7 +45,8 @@ public static class MessageValidation
         Require(o.Label, $"{path}.label");
         Require(o.CurrentZones, $"{path}.currentZones");
         Require(o.EnteredZones, $"{path}.enteredZones");
-        if (!float.IsFinite(o.Confidence) || !float.IsFinite(o.Box.X1) || !float.IsFinite(o.Box.Y1) || !float.IsFinite(o.Box.X2) || !float.IsFinite(o.Box.Y2))
+        if (!float.IsFinite(o.Confidence) || !float.IsFinite(o.Box.X1) || !float.IsFinite(o.Box.Y1) ||
+            !float.IsFinite(o.Box.X2) || !float.IsFinite(o.Box.Y2))
             throw new MessageFormatException($"{path} has a non-finite confidence or box.");
     }
 

@@ -36,10 +36,14 @@ public sealed class FleetTopics
     /// <summary>Filter for one kind of topic across every site, e.g. <c>sites/+/edge/events/+</c>.</summary>
     public string AllSitesOf(TopicKind kind) => $"{SitesRoot}/+/{Local.AllOf(kind)}";
 
-    /// <summary>Filter for every detector's model state at every site: <c>sites/+/edge/status/detector/+/model</c>.</summary>
+    /// <summary>
+    /// Filter for every detector's model state at every site: <c>sites/+/edge/status/detector/+/model</c>.
+    /// </summary>
     public string AllSitesDetectorModels => $"{SitesRoot}/+/{Local.DetectorModel("+")}";
 
-    /// <summary><c>sites/{site}/link</c>: <c>1</c> while the site's link to the hub is up, <c>0</c> when down (retained).</summary>
+    /// <summary>
+    /// <c>sites/{site}/link</c>: <c>1</c> while the site's link to the hub is up, <c>0</c> when down (retained).
+    /// </summary>
     public static string Link(string site) => $"{SiteRoot(site)}/link";
 
     /// <summary><c>fleet/sites/{site}</c>: the hub's retained JSON <c>SiteStatus</c> of the site.</summary>

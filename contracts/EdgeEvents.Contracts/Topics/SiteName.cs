@@ -17,5 +17,6 @@ public static class SiteName
     public static string Validate(string? name) => IsValid(name)
         ? name!
         : throw new ArgumentException(
-            $"Site name '{name}' is not valid: use lower-case letters, digits and '-' (not first), at most {MaxLength} characters, e.g. 'plant-a'.");
+            $"Site name '{name}' is not valid: use lower-case letters, digits and '-' (not first), " +
+            $"at most {MaxLength} characters, e.g. 'plant-a'.");
 }

@@ -1,7 +1,10 @@
 namespace EdgeEvents.Contracts.Topics;
 
 /// <summary>What a topic carries; decides its QoS, retain flag and default payload format.</summary>
-public enum TopicKind { Unknown, Frames, Detections, Scene, Events, Questions, Answers, Status, Errors, Stats, Snapshots }
+public enum TopicKind
+{
+    Unknown, Frames, Detections, Scene, Events, Questions, Answers, Status, Errors, Stats, Snapshots
+}
 
 /// <summary>
 /// The one place that defines topic names. MQTT form uses <c>/</c> (<c>edge/frames/cam1</c>);
@@ -15,7 +18,9 @@ public sealed class TopicScheme
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(prefix);
         if (prefix.IndexOfAny(['+', '#', '.', ' ', '*', '>']) >= 0 || prefix.StartsWith('/') || prefix.EndsWith('/'))
-            throw new ArgumentException($"Topic prefix '{prefix}' must not contain wildcards, dots or spaces, nor start or end with '/'.", nameof(prefix));
+            throw new ArgumentException(
+                $"Topic prefix '{prefix}' must not contain wildcards, dots or spaces, nor start or end with '/'.",
+                nameof(prefix));
         Prefix = prefix;
     }
 
@@ -25,7 +30,9 @@ public sealed class TopicScheme
     public string Detections(string camera) => Topic("detections", camera);
     public string Scene(string camera) => Topic("scene", camera);
     public string Events(string camera) => Topic("events", camera);
-    /// <summary>Annotated JPEG of a camera's latest processed frame, retained (detector); NATS <c>edge.snapshots.{camera}</c>.</summary>
+    /// <summary>
+    /// Annotated JPEG of a camera's latest processed frame, retained (detector); NATS <c>edge.snapshots.{camera}</c>.
+    /// </summary>
     public string Snapshots(string camera) => Topic("snapshots", camera);
     public string Questions(string? asker = null) => asker is null ? $"{Prefix}/questions" : Topic("questions", asker);
     public string Answers(string? asker = null) => asker is null ? $"{Prefix}/answers" : Topic("answers", asker);
@@ -40,7 +47,8 @@ public sealed class TopicScheme
     public string? DetectorOfModel(string topic)
     {
         var start = $"{Prefix}/status/detector/";
-        if (!topic.StartsWith(start, StringComparison.Ordinal) || !topic.EndsWith("/model", StringComparison.Ordinal)) return null;
+        if (!topic.StartsWith(start, StringComparison.Ordinal) || !topic.EndsWith("/model", StringComparison.Ordinal))
+            return null;
         var clientId = topic[start.Length..^"/model".Length];
         return clientId.Length == 0 || clientId.Contains('/') ? null : clientId;
     }
@@ -55,7 +63,9 @@ public sealed class TopicScheme
     /// <summary>Everything under the prefix.</summary>
     public string Everything => $"{Prefix}/#";
 
-    /// <summary>Splits a concrete topic into its kind and the name after the kind (camera, asker or component).</summary>
+    /// <summary>
+    /// Splits a concrete topic into its kind and the name after the kind (camera, asker or component).
+    /// </summary>
     public (TopicKind Kind, string? Name) Parse(string topic)
     {
         if (!topic.StartsWith(Prefix + "/", StringComparison.Ordinal)) return (TopicKind.Unknown, null);
@@ -79,7 +89,8 @@ public sealed class TopicScheme
         };
         // Only questions and answers may omit the name (anonymous asker); the rest need exactly one name segment.
         if (kind is TopicKind.Questions or TopicKind.Answers) return (kind, name);
-        if (kind == TopicKind.Unknown || string.IsNullOrEmpty(name) || name.Contains('/')) return (TopicKind.Unknown, null);
+        if (kind == TopicKind.Unknown || string.IsNullOrEmpty(name) || name.Contains('/'))
+            return (TopicKind.Unknown, null);
         return (kind, name);
     }
 
@@ -88,7 +99,9 @@ public sealed class TopicScheme
         !string.IsNullOrEmpty(name) && name.Length <= 128 &&
         name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
-    /// <summary>MQTT topic or filter to NATS subject: <c>/</c>→<c>.</c>, <c>+</c>→<c>*</c>, <c>#</c>→<c>&gt;</c>.</summary>
+    /// <summary>
+    /// MQTT topic or filter to NATS subject: <c>/</c>→<c>.</c>, <c>+</c>→<c>*</c>, <c>#</c>→<c>&gt;</c>.
+    /// </summary>
     public static string ToNatsSubject(string mqttTopic) =>
         string.Create(mqttTopic.Length, mqttTopic, static (span, t) =>
         {
@@ -99,7 +112,10 @@ public sealed class TopicScheme
     /// <summary>NATS subject back to the MQTT form every component works with.</summary>
     public static string FromNatsSubject(string subject) => subject.Replace('.', '/');
 
-    /// <summary>True if an MQTT topic filter (with <c>+</c> and <c>#</c>) matches a concrete topic. Allocation-free: it runs per message.</summary>
+    /// <summary>
+    /// True if an MQTT topic filter (with <c>+</c> and <c>#</c>) matches a concrete topic. Allocation-free:
+    /// it runs per message.
+    /// </summary>
     public static bool Matches(string filter, string topic)
     {
         var f = filter.AsSpan();
@@ -132,7 +148,8 @@ public sealed class TopicScheme
     private string Topic(string kind, string name)
     {
         if (!IsValidName(name))
-            throw new ArgumentException($"'{name}' is not a valid topic name level (letters, digits, '-' and '_', at most 128).", nameof(name));
+            throw new ArgumentException(
+                $"'{name}' is not a valid topic name level (letters, digits, '-' and '_', at most 128).", nameof(name));
         return $"{Prefix}/{kind}/{name}";
     }
 

@@ -20,7 +20,8 @@ public static class EdgeServiceCollectionExtensions
     /// The name on the wire (status, errors and stats topics, default client id) when it differs from the service key:
     /// a camera is known by its camera id, which is also its broker user name.
     /// </param>
-    public static IServiceCollection AddEdgeComponent(this IServiceCollection services, IConfiguration configuration, string component, string? name = null)
+    public static IServiceCollection AddEdgeComponent(this IServiceCollection services, IConfiguration configuration,
+        string component, string? name = null)
     {
         services.TryAddTopicScheme(configuration);
         services.AddKeyedSingleton(component, (sp, _) =>
@@ -30,7 +31,8 @@ public static class EdgeServiceCollectionExtensions
             var transport = TransportFactory.Create(options, name ?? component, loggerFactory);
             return new EdgeComponent(name ?? component, sp.GetRequiredService<TopicScheme>(), transport, loggerFactory);
         });
-        services.AddSingleton<IHostedService>(sp => new ComponentConnector(sp.GetRequiredKeyedService<EdgeComponent>(component)));
+        services.AddSingleton<IHostedService>(sp =>
+            new ComponentConnector(sp.GetRequiredKeyedService<EdgeComponent>(component)));
         return services;
     }
 
@@ -46,19 +48,27 @@ public static class EdgeServiceCollectionExtensions
     private static void TryAddTopicScheme(this IServiceCollection services, IConfiguration configuration)
     {
         if (services.Any(d => d.ServiceType == typeof(TopicScheme))) return;
-        services.AddSingleton(_ => new TopicScheme(configuration[$"{TransportOptions.Section}:Prefix"] ?? TopicScheme.DefaultPrefix));
+        services.AddSingleton(_ =>
+            new TopicScheme(configuration[$"{TransportOptions.Section}:Prefix"] ?? TopicScheme.DefaultPrefix));
     }
 
-    /// <summary>Binds an options record from a configuration section and validates its data annotations at start.</summary>
-    public static OptionsBuilder<T> AddEdgeOptions<T>(this IServiceCollection services, IConfiguration configuration, string section) where T : class
+    /// <summary>
+    /// Binds an options record from a configuration section and validates its data annotations at start.
+    /// </summary>
+    public static OptionsBuilder<T> AddEdgeOptions<T>(this IServiceCollection services, IConfiguration configuration,
+        string section) where T : class
     {
         Durations.UseForConfiguration();
-        return services.AddOptions<T>().Bind(configuration.GetSection(section), o => o.ErrorOnUnknownConfiguration = true).ValidateDataAnnotations().ValidateOnStart();
+        return services.AddOptions<T>()
+            .Bind(configuration.GetSection(section), o => o.ErrorOnUnknownConfiguration = true)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
     }
 
     private sealed class ComponentConnector(EdgeComponent component) : IHostedService
     {
-        // Start the connection loop without blocking host start-up: subscriptions and at-least-once publishes wait for it.
+        // Start the connection loop without blocking host start-up:
+        // subscriptions and at-least-once publishes wait for it.
         public Task StartAsync(CancellationToken cancellationToken)
         {
             _ = component.Transport.ConnectAsync(CancellationToken.None);

@@ -39,14 +39,18 @@ public sealed class ErrorReporter : IAsyncDisposable
     /// <summary>Errors reported since start.</summary>
     public long Count => Interlocked.Read(ref _count);
 
-    public void Report(string kind, string message, string? topic = null, int? payloadBytes = null, string? camera = null)
+    public void Report(string kind, string message, string? topic = null, int? payloadBytes = null,
+        string? camera = null)
     {
         Interlocked.Increment(ref _count);
-        EdgeTelemetry.Errors.Add(1, new KeyValuePair<string, object?>("component", Component), new KeyValuePair<string, object?>("kind", kind));
-        _logger.LogWarning("Rejected {Kind} on {Topic} ({Bytes} bytes): {Reason}", kind, topic ?? "-", payloadBytes, message);
+        EdgeTelemetry.Errors.Add(1, new KeyValuePair<string, object?>("component", Component),
+            new KeyValuePair<string, object?>("kind", kind));
+        _logger.LogWarning("Rejected {Kind} on {Topic} ({Bytes} bytes): {Reason}",
+            kind, topic ?? "-", payloadBytes, message);
         _queue.Writer.TryWrite(new ErrorEvent
         {
-            Component = Component, Kind = kind, Message = message, Topic = topic, PayloadBytes = payloadBytes, Camera = camera,
+            Component = Component, Kind = kind, Message = message, Topic = topic, PayloadBytes = payloadBytes,
+            Camera = camera,
         });
     }
 
@@ -58,7 +62,8 @@ public sealed class ErrorReporter : IAsyncDisposable
             {
                 try
                 {
-                    await _transport.PublishAsync(new OutgoingMessage(_topics.Errors(Component), MessageCodec.Serialize(error, PayloadFormat.Json))
+                    var payload = MessageCodec.Serialize(error, PayloadFormat.Json);
+                    await _transport.PublishAsync(new OutgoingMessage(_topics.Errors(Component), payload)
                     {
                         ContentType = ContentTypes.Json, Delivery = Delivery.AtLeastOnce, MessageId = error.Id,
                     }, _stop.Token);

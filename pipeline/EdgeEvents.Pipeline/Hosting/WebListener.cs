@@ -18,7 +18,8 @@ namespace EdgeEvents.Pipeline.Hosting;
 /// </summary>
 public static class WebListener
 {
-    public static WebApplicationBuilder CreateBuilder(string bindAddress, int port, ILogger logger, X509Certificate2? certificate = null)
+    public static WebApplicationBuilder CreateBuilder(string bindAddress, int port, ILogger logger,
+        X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
@@ -37,7 +38,8 @@ public static class WebListener
 
     /// <summary>The port a started application listens on (the one Kestrel picked when asked for 0).</summary>
     public static int BoundPort(WebApplication app) =>
-        new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single()).Port;
+        new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>()
+            .Addresses.Single()).Port;
 
     private sealed class ForwardingLoggerProvider(ILogger logger) : ILoggerProvider
     {

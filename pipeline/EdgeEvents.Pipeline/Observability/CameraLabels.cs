@@ -13,7 +13,8 @@ public static class CameraLabels
 {
     public const string Other = "other";
 
-    private static readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> Known = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> Known =
+        new(StringComparer.Ordinal);
     private static int _limit = new TelemetryOptions().MaxCameraLabels;
 
     /// <summary>Set once at start from <see cref="TelemetryOptions.MaxCameraLabels"/>.</summary>

@@ -28,7 +28,8 @@ public static class EdgeServiceDefaults
     public static HostApplicationBuilder AddEdgeServiceDefaults(this HostApplicationBuilder builder, string component)
     {
         var services = builder.Services;
-        // The host reads only EDGEEVENTS_-prefixed variables; OpenTelemetry reads its standard OTEL_* ones from configuration.
+        // The host reads only EDGEEVENTS_-prefixed variables;
+        // OpenTelemetry reads its standard OTEL_* ones from configuration.
         builder.Configuration.AddInMemoryCollection(Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
             .Where(e => e.Key is string key && key.StartsWith("OTEL_", StringComparison.Ordinal))
             .Select(e => KeyValuePair.Create((string)e.Key, e.Value?.ToString())));
@@ -36,22 +37,27 @@ public static class EdgeServiceDefaults
         services.AddEdgeOptions<StatsOptions>(builder.Configuration, StatsOptions.Section);
         services.AddEdgeOptions<TelemetryOptions>(builder.Configuration, TelemetryOptions.Section);
         var stats = builder.Configuration.GetSection(StatsOptions.Section).Get<StatsOptions>() ?? new StatsOptions();
-        CameraLabels.Limit = (builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions()).MaxCameraLabels;
+        var telemetryOptions = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>();
+        CameraLabels.Limit = (telemetryOptions ?? new TelemetryOptions()).MaxCameraLabels;
 
         var telemetry = services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService(component, serviceNamespace: "edgeevents", serviceInstanceId: Environment.MachineName))
+            .ConfigureResource(r =>
+                r.AddService(component, serviceNamespace: "edgeevents", serviceInstanceId: Environment.MachineName))
             .WithTracing(tracing => tracing.AddSource($"{EdgeTelemetry.Name}.*"))
             .WithMetrics(metrics =>
             {
-                // The SDK preallocates every stream for its cardinality limit: the default 2000 costs ~16 MB of live heap
-                // here, 256 about 2 MB. 256 label sets per metric covers e.g. 16 cameras × 16 labels; beyond that
+                // The SDK preallocates every stream for its cardinality limit: the default 2000 costs ~16 MB of live
+                // heap here, 256 about 2 MB. 256 label sets per metric covers e.g. 16 cameras × 16 labels; beyond that
                 // measurements go to the otel_metric_overflow="true" series, so totals stay right. Camera ids are
                 // bounded before that (CameraLabels, Telemetry:MaxCameraLabels).
                 metrics.AddMeter(EdgeTelemetry.Name, "System.Runtime").AddPrometheusExporter()
-                    .AddView(_ => new MetricStreamConfiguration { CardinalityLimit = EdgeTelemetry.MaxSeriesPerMetric });
-                if (stats.Interval > TimeSpan.Zero) metrics.AddReader(sp => sp.GetRequiredService<StatsCollector>().Reader);
+                    .AddView(_ =>
+                        new MetricStreamConfiguration { CardinalityLimit = EdgeTelemetry.MaxSeriesPerMetric });
+                if (stats.Interval > TimeSpan.Zero)
+                    metrics.AddReader(sp => sp.GetRequiredService<StatsCollector>().Reader);
             });
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])) telemetry.UseOtlpExporter();
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+            telemetry.UseOtlpExporter();
 
         services.AddSingleton<ReadinessProbe>();
         services.AddSingleton<Heartbeat>();

@@ -28,7 +28,9 @@ public static class EdgeTelemetry
         public const string Label = "label";
         public const string Type = "type";
         public const string Site = "site";
-        /// <summary>Topic class (<c>frames</c>, <c>detections</c>, …), never the full topic: bounded cardinality.</summary>
+        /// <summary>
+        /// Topic class (<c>frames</c>, <c>detections</c>, …), never the full topic: bounded cardinality.
+        /// </summary>
         public const string Topic = "topic";
         public const string Queue = "queue";
         public const string MessagingSystem = "messaging.system";
@@ -36,7 +38,9 @@ public static class EdgeTelemetry
 
     public static readonly Meter Meter = new(Name, "1.0");
 
-    /// <summary>Label sets kept per metric by the service defaults' meter provider; more go to one overflow series.</summary>
+    /// <summary>
+    /// Label sets kept per metric by the service defaults' meter provider; more go to one overflow series.
+    /// </summary>
     public const int MaxSeriesPerMetric = 256;
 
     // Millisecond buckets from sub-millisecond stages (letterbox) to LLM answers (tens of seconds).
@@ -48,25 +52,31 @@ public static class EdgeTelemetry
     // ---- Counters ----
 
     public static readonly Counter<long> FramesReceived = Meter.CreateCounter<long>(
-        "edge.frames.received", unit: "{frame}", description: "Frames handed to a subscriber, by component and camera. Counted by the transport decorator.");
+        "edge.frames.received", unit: "{frame}",
+        description: "Frames handed to a subscriber, by component and camera. Counted by the transport decorator.");
 
     public static readonly Counter<long> FramesProcessed = Meter.CreateCounter<long>(
-        "edge.frames.processed", unit: "{frame}", description: "Frames run through the model, by component and camera.");
+        "edge.frames.processed", unit: "{frame}",
+        description: "Frames run through the model, by component and camera.");
 
     public static readonly Counter<long> FramesDropped = Meter.CreateCounter<long>(
-        "edge.frames.dropped", unit: "{frame}", description: "Frames received but not processed, by component, camera and reason (superseded, stale, too_many_cameras, …).");
+        "edge.frames.dropped", unit: "{frame}",
+        description: "Frames received but not processed, by component, camera and reason " +
+            "(superseded, stale, too_many_cameras, …).");
 
     public static readonly Counter<long> Detections = Meter.CreateCounter<long>(
         "edge.detections", unit: "{detection}", description: "Objects detected, by component, camera and label.");
 
     public static readonly Counter<long> Events = Meter.CreateCounter<long>(
-        "edge.events", unit: "{event}", description: "Scene events published, by component, camera and type (new, update, end, count).");
+        "edge.events", unit: "{event}",
+        description: "Scene events published, by component, camera and type (new, update, end, count).");
 
     public static readonly Counter<long> Questions = Meter.CreateCounter<long>(
         "edge.questions", unit: "{question}", description: "Questions accepted, by component.");
 
     public static readonly Counter<long> Answers = Meter.CreateCounter<long>(
-        "edge.answers", unit: "{answer}", description: "Answers published, by component and status (ok, timeout, error, rejected).");
+        "edge.answers", unit: "{answer}",
+        description: "Answers published, by component and status (ok, timeout, error, rejected).");
 
     public static readonly Counter<long> LlmTokens = Meter.CreateCounter<long>(
         "edge.llm.tokens", unit: "{token}", description: "Prompt and completion tokens, by kind.");
@@ -75,70 +85,95 @@ public static class EdgeTelemetry
         "edge.errors", unit: "{error}", description: "Rejected inputs and failed operations, by component and kind.");
 
     public static readonly Counter<long> MessagesPublished = Meter.CreateCounter<long>(
-        "edge.messages.published", unit: "{message}", description: "Messages published, by component and topic class. Counted by the transport decorator.");
+        "edge.messages.published", unit: "{message}",
+        description: "Messages published, by component and topic class. Counted by the transport decorator.");
 
     public static readonly Counter<long> MessagesReceived = Meter.CreateCounter<long>(
-        "edge.messages.received", unit: "{message}", description: "Messages handed to a subscriber, by component and topic class. Counted by the transport decorator.");
+        "edge.messages.received", unit: "{message}",
+        description: "Messages handed to a subscriber, by component and topic class. " +
+            "Counted by the transport decorator.");
 
     public static readonly Counter<long> MessagesDropped = Meter.CreateCounter<long>(
-        "edge.messages.dropped", unit: "{message}", description: "Messages dropped by a subscription's overload policy or while disconnected, by topic class and reason.");
+        "edge.messages.dropped", unit: "{message}",
+        description: "Messages dropped by a subscription's overload policy or while disconnected, " +
+            "by topic class and reason.");
 
-    /// <summary>Counts one message a transport dropped itself (while disconnected, expired), tagged like every drop.</summary>
+    /// <summary>
+    /// Counts one message a transport dropped itself (while disconnected, expired), tagged like every drop.
+    /// </summary>
     public static void TransportDropped(string messagingSystem, string reason) =>
         MessagesDropped.Add(1,
             new KeyValuePair<string, object?>("messaging.system", messagingSystem),
             new KeyValuePair<string, object?>("reason", reason));
 
     public static readonly Counter<long> BrokerDisconnects = Meter.CreateCounter<long>(
-        "edge.broker.disconnects", unit: "{disconnect}", description: "Times a component lost its broker connection, by component and messaging.system.");
+        "edge.broker.disconnects", unit: "{disconnect}",
+        description: "Times a component lost its broker connection, by component and messaging.system.");
 
     // ---- Histograms ----
 
     public static readonly Histogram<double> StageDuration = Meter.CreateHistogram(
-        "edge.stage.duration", unit: "ms", description: "Time spent in one processing stage, by component and stage (detect, decode, letterbox, inference, postprocess, track, prompt, generate, reply, …).",
+        "edge.stage.duration", unit: "ms",
+        description: "Time spent in one processing stage, by component and stage " +
+            "(detect, decode, letterbox, inference, postprocess, track, prompt, generate, reply, …).",
         tags: null, advice: MillisecondBuckets);
 
     public static readonly Histogram<double> CaptureToDetection = Meter.CreateHistogram(
-        "edge.latency.capture_to_detection", unit: "ms", description: "From a frame's capture time to its detections being published, by component and camera.",
+        "edge.latency.capture_to_detection", unit: "ms",
+        description: "From a frame's capture time to its detections being published, by component and camera.",
         tags: null, advice: MillisecondBuckets);
 
     public static readonly Histogram<double> QuestionToAnswer = Meter.CreateHistogram(
-        "edge.latency.question_to_answer", unit: "ms", description: "From a question's creation time to its answer being published, by component and status.",
+        "edge.latency.question_to_answer", unit: "ms",
+        description: "From a question's creation time to its answer being published, by component and status.",
         tags: null, advice: MillisecondBuckets);
 
     public static readonly Histogram<double> TimeToFirstToken = Meter.CreateHistogram(
-        "edge.llm.time_to_first_token", unit: "ms", description: "From handing a question to the generator to its first token.",
+        "edge.llm.time_to_first_token", unit: "ms",
+        description: "From handing a question to the generator to its first token.",
         tags: null, advice: MillisecondBuckets);
 
     public static readonly Histogram<double> TokensPerSecond = Meter.CreateHistogram(
-        "edge.llm.tokens_per_second", unit: "{token}/s", description: "Completion tokens per second of one generation, by component.",
-        tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] });
+        "edge.llm.tokens_per_second", unit: "{token}/s",
+        description: "Completion tokens per second of one generation, by component.",
+        tags: null, advice: new InstrumentAdvice<double>
+        {
+            HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+        });
 
     // ---- Observable gauges (sources register with the Observe… helpers) ----
 
     public static readonly GaugeRegistry QueueDepth = new(Meter,
-        "edge.queue.depth", "{message}", "Messages waiting in a bounded queue, by component and queue (a subscription's filter or a worker's own queue).");
+        "edge.queue.depth", "{message}",
+        "Messages waiting in a bounded queue, by component and queue " +
+        "(a subscription's filter or a worker's own queue).");
 
     public static readonly GaugeRegistry OutboxSize = new(Meter,
         "edge.outbox.size", "{message}", "Messages stored in the outbox waiting for the broker, by component.");
 
     public static readonly GaugeRegistry FleetSiteUp = new(Meter,
-        "edge.fleet.site.up", "{site}", "At the hub: 1 while the fleet component sees a site online or degraded, 0 while it is offline; by site.");
+        "edge.fleet.site.up", "{site}",
+        "At the hub: 1 while the fleet component sees a site online or degraded, 0 while it is offline; by site.");
 
     public static readonly GaugeRegistry BrokerConnected = new(Meter,
-        "edge.broker.connected", "{connection}", "1 while the component is connected to its broker, else 0; by component and messaging.system.");
+        "edge.broker.connected", "{connection}",
+        "1 while the component is connected to its broker, else 0; by component and messaging.system.");
 
     // ---- Tracing ----
 
-    /// <summary>The activity source of one component (<c>EdgeEvents.detector</c>, …). Service defaults listen to <c>EdgeEvents.*</c>.</summary>
-    public static ActivitySource Source(string component) => Sources.GetOrAdd(component, static c => new ActivitySource($"{Name}.{c}", "1.0"));
+    /// <summary>
+    /// The activity source of one component (<c>EdgeEvents.detector</c>, …). Service defaults listen to
+    /// <c>EdgeEvents.*</c>.
+    /// </summary>
+    public static ActivitySource Source(string component) =>
+        Sources.GetOrAdd(component, static c => new ActivitySource($"{Name}.{c}", "1.0"));
 
     private static readonly ConcurrentDictionary<string, ActivitySource> Sources = new();
 
     /// <summary>
-    /// Starts the span in which a worker handles <paramref name="message"/>: a child of the message's receive span (so of
-    /// the producer's trace), current for the rest of the scope, so whatever the worker publishes inside it continues
-    /// the trace. On dispose records <c>edge.stage.duration{stage}</c>.
+    /// Starts the span in which a worker handles <paramref name="message"/>: a child of the message's receive span (so
+    /// of the producer's trace), current for the rest of the scope, so whatever the worker publishes inside it
+    /// continues the trace. On dispose records <c>edge.stage.duration{stage}</c>.
     /// <code>using var span = EdgeTelemetry.StartProcessing(component.Name, "detect", message);</code>
     /// </summary>
     public static StageScope StartProcessing(string component, string stage, ReceivedMessage message) =>
@@ -157,9 +192,13 @@ public static class EdgeTelemetry
     /// <c>edge.stage.duration{stage}</c> on dispose. With no current span it starts a new trace (the camera's capture).
     /// <code>using (EdgeTelemetry.StartStage(component.Name, "inference")) { … }</code>
     /// </summary>
-    public static StageScope StartStage(string component, string stage) => StageScope.Start(component, stage, default, null);
+    public static StageScope StartStage(string component, string stage) =>
+        StageScope.Start(component, stage, default, null);
 
-    /// <summary>The trace context a received message carries, to link an answer to the scene updates it used (<see cref="StageScope.AddLink"/>).</summary>
+    /// <summary>
+    /// The trace context a received message carries, to link an answer to the scene updates it used
+    /// (<see cref="StageScope.AddLink"/>).
+    /// </summary>
     public static ActivityContext ContextOf(ReceivedMessage message) => TraceContext.Extract(message.Headers);
 
     /// <summary>Records a stage measured elsewhere (e.g. the detector's <c>StageTimings</c>).</summary>
@@ -171,24 +210,35 @@ public static class EdgeTelemetry
     // Camera ids below become labels through CameraLabels: bounded per component.
 
     public static void FrameProcessed(string component, string camera) =>
-        FramesProcessed.Add(1, new TagList { { Tags.Component, component }, { Tags.Camera, CameraLabels.Of(component, camera) } });
+        FramesProcessed.Add(1,
+            new TagList { { Tags.Component, component }, { Tags.Camera, CameraLabels.Of(component, camera) } });
 
     public static void FrameDropped(string component, string camera, string reason) =>
-        FramesDropped.Add(1, new TagList { { Tags.Component, component }, { Tags.Camera, CameraLabels.Of(component, camera) }, { Tags.Reason, reason } });
+        FramesDropped.Add(1, new TagList
+        {
+            { Tags.Component, component }, { Tags.Camera, CameraLabels.Of(component, camera) }, { Tags.Reason, reason },
+        });
 
     /// <summary>Counts one detection per label and records capture→detection latency.</summary>
-    public static void DetectionsPublished(string component, string camera, IEnumerable<string> labels, DateTimeOffset capturedAt)
+    public static void DetectionsPublished(string component, string camera, IEnumerable<string> labels,
+        DateTimeOffset capturedAt)
     {
         camera = CameraLabels.Of(component, camera);
         foreach (var label in labels)
-            Detections.Add(1, new TagList { { Tags.Component, component }, { Tags.Camera, camera }, { Tags.Label, label } });
-        CaptureToDetection.Record(MillisecondsSince(capturedAt), new TagList { { Tags.Component, component }, { Tags.Camera, camera } });
+            Detections.Add(1,
+                new TagList { { Tags.Component, component }, { Tags.Camera, camera }, { Tags.Label, label } });
+        CaptureToDetection.Record(MillisecondsSince(capturedAt),
+            new TagList { { Tags.Component, component }, { Tags.Camera, camera } });
     }
 
     public static void EventPublished(string component, string camera, string type) =>
-        Events.Add(1, new TagList { { Tags.Component, component }, { Tags.Camera, CameraLabels.Of(component, camera) }, { Tags.Type, type } });
+        Events.Add(1, new TagList
+        {
+            { Tags.Component, component }, { Tags.Camera, CameraLabels.Of(component, camera) }, { Tags.Type, type },
+        });
 
-    public static void QuestionAccepted(string component) => Questions.Add(1, new TagList { { Tags.Component, component } });
+    public static void QuestionAccepted(string component) =>
+        Questions.Add(1, new TagList { { Tags.Component, component } });
 
     /// <summary>Counts an answer and records question→answer latency from the question's creation time.</summary>
     public static void AnswerPublished(string component, string status, DateTimeOffset askedAt)
@@ -199,7 +249,8 @@ public static class EdgeTelemetry
     }
 
     /// <summary>Records one generation: token counters, tokens/s and time to first token.</summary>
-    public static void Generation(string component, int promptTokens, int completionTokens, TimeSpan timeToFirstToken, TimeSpan total)
+    public static void Generation(string component, int promptTokens, int completionTokens, TimeSpan timeToFirstToken,
+        TimeSpan total)
     {
         LlmTokens.Add(promptTokens, new TagList { { Tags.Component, component }, { Tags.Kind, "prompt" } });
         LlmTokens.Add(completionTokens, new TagList { { Tags.Component, component }, { Tags.Kind, "completion" } });
@@ -209,13 +260,19 @@ public static class EdgeTelemetry
         if (total > TimeSpan.Zero) TokensPerSecond.Record(completionTokens / total.TotalSeconds, tags);
     }
 
-    /// <summary>Reports the length of a worker's own queue as <c>edge.queue.depth</c>; dispose the result when the queue goes away.</summary>
+    /// <summary>
+    /// Reports the length of a worker's own queue as <c>edge.queue.depth</c>; dispose the result when the
+    /// queue goes away.
+    /// </summary>
     public static IDisposable ObserveQueueDepth(string component, string queue, Func<long> depth) =>
         QueueDepth.Observe(depth, new TagList { { Tags.Component, component }, { Tags.Queue, queue } });
 
-    /// <summary>Reports the outbox's stored message count as <c>edge.outbox.size</c>; dispose the result with the outbox.</summary>
+    /// <summary>
+    /// Reports the outbox's stored message count as <c>edge.outbox.size</c>; dispose the result with the outbox.
+    /// </summary>
     public static IDisposable ObserveOutboxSize(string component, Func<long> size) =>
         OutboxSize.Observe(size, new TagList { { Tags.Component, component } });
 
-    private static double MillisecondsSince(DateTimeOffset at) => Math.Max(0, (DateTimeOffset.UtcNow - at).TotalMilliseconds);
+    private static double MillisecondsSince(DateTimeOffset at) =>
+        Math.Max(0, (DateTimeOffset.UtcNow - at).TotalMilliseconds);
 }

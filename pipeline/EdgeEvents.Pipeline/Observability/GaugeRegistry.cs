@@ -20,7 +20,9 @@ public sealed class GaugeRegistry
 
     public string Name { get; }
 
-    /// <summary>Reports <paramref name="read"/> with <paramref name="tags"/> at every collection until disposed.</summary>
+    /// <summary>
+    /// Reports <paramref name="read"/> with <paramref name="tags"/> at every collection until disposed.
+    /// </summary>
     public IDisposable Observe(Func<long> read, in TagList tags)
     {
         var registration = new Registration(this, read, [.. tags]);
@@ -33,14 +35,16 @@ public sealed class GaugeRegistry
         foreach (var source in _sources.Keys)
         {
             long value;
-            // A source being torn down may throw (e.g. ObjectDisposedException); skip it rather than lose the whole gauge.
+            // A source being torn down may throw (e.g. ObjectDisposedException);
+            // skip it rather than lose the whole gauge.
             try { value = source.Read(); }
             catch (Exception) { continue; }
             yield return new Measurement<long>(value, source.Tags);
         }
     }
 
-    private sealed class Registration(GaugeRegistry owner, Func<long> read, KeyValuePair<string, object?>[] tags) : IDisposable
+    private sealed class Registration(GaugeRegistry owner, Func<long> read, KeyValuePair<string, object?>[] tags)
+        : IDisposable
     {
         public Func<long> Read { get; } = read;
         public KeyValuePair<string, object?>[] Tags { get; } = tags;

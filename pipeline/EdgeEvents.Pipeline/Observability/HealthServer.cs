@@ -15,7 +15,8 @@ namespace EdgeEvents.Pipeline.Observability;
 /// (Prometheus text format from the host's meter provider). Off when the port is 0.
 /// </summary>
 internal sealed class HealthServer(
-    IOptions<HealthOptions> options, ReadinessProbe readiness, Heartbeat heartbeat, IServiceProvider services, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
+    IOptions<HealthOptions> options, ReadinessProbe readiness, Heartbeat heartbeat, IServiceProvider services,
+    ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
     private WebApplication? _app;
 
@@ -28,10 +29,12 @@ internal sealed class HealthServer(
         _app = builder.Build();
         // The exporter lives in the worker host's meter provider, not in this listener's services.
         var meterProvider = services.GetRequiredService<MeterProvider>();
-        _app.UseOpenTelemetryPrometheusScrapingEndpoint(meterProvider, predicate: null, path: "/metrics", configureBranchedPipeline: null, optionsName: null);
+        _app.UseOpenTelemetryPrometheusScrapingEndpoint(meterProvider, predicate: null, path: "/metrics",
+            configureBranchedPipeline: null, optionsName: null);
         _app.Run(HandleAsync);
         await _app.StartAsync(cancellationToken);
-        loggers.CreateLogger<HealthServer>().LogInformation("Serving /healthz, /readyz and /metrics on {Address}:{Port}", health.BindAddress, health.Port);
+        loggers.CreateLogger<HealthServer>().LogInformation(
+            "Serving /healthz, /readyz and /metrics on {Address}:{Port}", health.BindAddress, health.Port);
     }
 
     private async Task HandleAsync(HttpContext context)
@@ -44,16 +47,19 @@ internal sealed class HealthServer(
                 context.Response.StatusCode = alive ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
                 await context.Response.WriteAsync(alive
                     ? "alive\n"
-                    : $"not alive: host loop last ticked {heartbeat.SinceLastBeat.TotalSeconds:0.#} s ago\n", context.RequestAborted);
+                    : $"not alive: host loop last ticked {heartbeat.SinceLastBeat.TotalSeconds:0.#} s ago\n",
+                    context.RequestAborted);
                 break;
             case "/readyz":
                 var report = await readiness.CheckAsync(context.RequestAborted);
-                context.Response.StatusCode = report.IsReady ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+                context.Response.StatusCode =
+                    report.IsReady ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
                 await context.Response.WriteAsync(report.ToString(), context.RequestAborted);
                 break;
             default:
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
-                await context.Response.WriteAsync("not found: use /healthz, /readyz or /metrics\n", context.RequestAborted);
+                await context.Response.WriteAsync("not found: use /healthz, /readyz or /metrics\n",
+                    context.RequestAborted);
                 break;
         }
     }

@@ -3,8 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace EdgeEvents.Pipeline.Observability;
 
 /// <summary>
-/// One condition <c>/readyz</c> requires (model loaded and warmed up, outbox not full, …). Register as many as needed;
-/// the broker connection of every <see cref="Hosting.EdgeComponent"/> is checked without registering anything.
+/// One condition <c>/readyz</c> requires (model loaded and warmed up, outbox not full, …). Register as many as
+/// needed; the broker connection of every <see cref="Hosting.EdgeComponent"/> is checked without registering
+/// anything.
 /// </summary>
 public interface IReadinessCheck
 {
@@ -25,11 +26,14 @@ public static class ReadinessServiceCollectionExtensions
 {
     /// <summary>
     /// Adds a readiness check that asks a service, e.g.
-    /// <c>services.AddReadinessCheck&lt;DetectorModel&gt;("model", m =&gt; m.IsWarm ? ReadinessResult.Ready() : ReadinessResult.NotReady("warming up"))</c>.
+    /// <c>services.AddReadinessCheck&lt;DetectorModel&gt;("model", m =&gt; m.IsWarm ? ReadinessResult.Ready() :
+    /// ReadinessResult.NotReady("warming up"))</c>.
     /// </summary>
-    public static IServiceCollection AddReadinessCheck<TService>(this IServiceCollection services, string name, Func<TService, ReadinessResult> check)
+    public static IServiceCollection AddReadinessCheck<TService>(this IServiceCollection services, string name,
+        Func<TService, ReadinessResult> check)
         where TService : notnull =>
-        services.AddSingleton<IReadinessCheck>(sp => new DelegateCheck(name, () => check(sp.GetRequiredService<TService>())));
+        services.AddSingleton<IReadinessCheck>(sp =>
+            new DelegateCheck(name, () => check(sp.GetRequiredService<TService>())));
 
     private sealed class DelegateCheck(string name, Func<ReadinessResult> check) : IReadinessCheck
     {

@@ -1,6 +1,8 @@
 namespace EdgeEvents.Pipeline.Observability;
 
-/// <summary>OpenTelemetry messaging semantic-convention attribute names used on publish, receive and processing spans.</summary>
+/// <summary>
+/// OpenTelemetry messaging semantic-convention attribute names used on publish, receive and processing spans.
+/// </summary>
 public static class MessagingTags
 {
     public const string System = "messaging.system";

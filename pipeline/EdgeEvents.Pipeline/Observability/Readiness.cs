@@ -11,21 +11,26 @@ public sealed record ReadinessReport(IReadOnlyList<(string Name, ReadinessResult
 {
     public bool IsReady => Checks.All(c => c.Result.IsReady);
 
-    /// <summary>First line <c>ready</c> or <c>not ready</c>, then one line per check: <c>ok|fail name: detail</c>.</summary>
+    /// <summary>
+    /// First line <c>ready</c> or <c>not ready</c>, then one line per check: <c>ok|fail name: detail</c>.
+    /// </summary>
     public override string ToString()
     {
         var text = new StringBuilder(IsReady ? "ready\n" : "not ready\n");
         foreach (var (name, result) in Checks)
-            text.Append(result.IsReady ? "ok   " : "fail ").Append(name).Append(": ").Append(result.Detail).Append('\n');
+            text.Append(result.IsReady ? "ok   " : "fail ")
+                .Append(name).Append(": ").Append(result.Detail).Append('\n');
         return text.ToString();
     }
 }
 
 /// <summary>
 /// Runs the readiness checks: the host is not stopping, every <see cref="EdgeComponent"/> of the host is connected to
-/// its broker, and every registered <see cref="IReadinessCheck"/> passes within <see cref="HealthOptions.CheckTimeout"/>.
+/// its broker, and every registered <see cref="IReadinessCheck"/> passes within
+/// <see cref="HealthOptions.CheckTimeout"/>.
 /// </summary>
-public sealed class ReadinessProbe(IServiceProvider services, IEnumerable<IReadinessCheck> checks, IHostApplicationLifetime lifetime, IOptions<HealthOptions> options)
+public sealed class ReadinessProbe(IServiceProvider services, IEnumerable<IReadinessCheck> checks,
+    IHostApplicationLifetime lifetime, IOptions<HealthOptions> options)
 {
     public async Task<ReadinessReport> CheckAsync(CancellationToken ct)
     {
@@ -71,7 +76,8 @@ public sealed class Heartbeat(IOptions<HealthOptions> options) : BackgroundServi
 {
     private long _lastBeat = Environment.TickCount64;
 
-    public TimeSpan SinceLastBeat => TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref _lastBeat));
+    public TimeSpan SinceLastBeat =>
+        TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref _lastBeat));
 
     public bool IsAlive => SinceLastBeat <= options.Value.LivenessTimeout;
 

@@ -6,8 +6,8 @@ namespace EdgeEvents.Pipeline.Observability;
 
 /// <summary>
 /// One processing stage: a span (current until disposed, null when nobody listens) and a timer recorded as
-/// <c>edge.stage.duration{component, stage}</c> on dispose. Start it with <see cref="EdgeTelemetry.StartProcessing"/> or
-/// <see cref="EdgeTelemetry.StartStage"/> in a <c>using</c>.
+/// <c>edge.stage.duration{component, stage}</c> on dispose. Start it with <see cref="EdgeTelemetry.StartProcessing"/>
+/// or <see cref="EdgeTelemetry.StartStage"/> in a <c>using</c>.
 /// </summary>
 public readonly struct StageScope : IDisposable
 {
@@ -26,7 +26,10 @@ public readonly struct StageScope : IDisposable
     /// <summary>The span, for extra tags; null when tracing is off.</summary>
     public Activity? Activity { get; }
 
-    /// <summary>This span's context, to continue the trace in later work (<see cref="EdgeTelemetry.StartProcessing(string, string, ActivityContext)"/>).</summary>
+    /// <summary>
+    /// This span's context, to continue the trace in later work
+    /// (<see cref="EdgeTelemetry.StartProcessing(string, string, ActivityContext)"/>).
+    /// </summary>
     public ActivityContext Context => Activity?.Context ?? default;
 
     internal static StageScope Start(string component, string stage, ActivityContext parent, ReceivedMessage? message)
@@ -47,7 +50,10 @@ public readonly struct StageScope : IDisposable
         return this;
     }
 
-    /// <summary>Links the span to another trace, e.g. an answer to the scene updates it used (<see cref="EdgeTelemetry.ContextOf"/>).</summary>
+    /// <summary>
+    /// Links the span to another trace, e.g. an answer to the scene updates it used
+    /// (<see cref="EdgeTelemetry.ContextOf"/>).
+    /// </summary>
     public StageScope AddLink(ActivityContext context)
     {
         if (context != default) Activity?.AddLink(new ActivityLink(context));

@@ -18,7 +18,8 @@ public sealed class StatsCollector
     // Tags that split a key, in this order; others (messaging.system, filter) are summed over.
     private static readonly string[] Dimensions =
     [
-        EdgeTelemetry.Tags.Camera, EdgeTelemetry.Tags.Stage, EdgeTelemetry.Tags.Queue, EdgeTelemetry.Tags.Kind, EdgeTelemetry.Tags.Type,
+        EdgeTelemetry.Tags.Camera, EdgeTelemetry.Tags.Stage, EdgeTelemetry.Tags.Queue, EdgeTelemetry.Tags.Kind,
+        EdgeTelemetry.Tags.Type,
         EdgeTelemetry.Tags.Status, EdgeTelemetry.Tags.Reason, EdgeTelemetry.Tags.Label, EdgeTelemetry.Tags.Topic,
     ];
 
@@ -27,7 +28,10 @@ public sealed class StatsCollector
     private readonly Dictionary<string, Dictionary<string, double>> _totals = [];
     private Dictionary<string, Dictionary<string, double>> _latest = [];
 
-    public StatsCollector() => Reader = new BaseExportingMetricReader(new Exporter(this)) { TemporalityPreference = MetricReaderTemporalityPreference.Delta };
+    public StatsCollector() => Reader = new BaseExportingMetricReader(new Exporter(this))
+    {
+        TemporalityPreference = MetricReaderTemporalityPreference.Delta,
+    };
 
     /// <summary>The reader to add to the meter provider.</summary>
     public MetricReader Reader { get; }
@@ -78,7 +82,8 @@ public sealed class StatsCollector
                             Set(latest, component, key, point.GetGaugeLastValueDouble(), add: false);
                             break;
                         case MetricType.Histogram when point.GetHistogramCount() > 0:
-                            Set(latest, component, key, point.GetHistogramSum() / point.GetHistogramCount(), add: false);
+                            Set(latest, component, key, point.GetHistogramSum() / point.GetHistogramCount(),
+                                add: false);
                             break;
                     }
                 }
@@ -93,9 +98,11 @@ public sealed class StatsCollector
         if (key != name) Set(_totals, component, name, delta, add: true);
     }
 
-    private static void Set(Dictionary<string, Dictionary<string, double>> target, string component, string key, double value, bool add)
+    private static void Set(Dictionary<string, Dictionary<string, double>> target, string component, string key,
+        double value, bool add)
     {
-        if (!target.TryGetValue(component, out var map)) target[component] = map = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (!target.TryGetValue(component, out var map))
+            target[component] = map = new Dictionary<string, double>(StringComparer.Ordinal);
         map[key] = add && map.TryGetValue(key, out var current) ? current + value : value;
     }
 

@@ -16,7 +16,8 @@ namespace EdgeEvents.Pipeline.Observability;
 /// <c>{prefix}/stats/{component}</c> for each component of the host, like Frigate's <c>stats</c>, and writes the same
 /// values as one log line. At most once and not retained: a missed interval is replaced by the next.
 /// </summary>
-internal sealed class StatsPublisher(StatsCollector collector, IServiceProvider services, IOptions<StatsOptions> options, ILogger<StatsPublisher> logger) : BackgroundService
+internal sealed class StatsPublisher(StatsCollector collector, IServiceProvider services,
+    IOptions<StatsOptions> options, ILogger<StatsPublisher> logger) : BackgroundService
 {
     private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
 
@@ -39,14 +40,18 @@ internal sealed class StatsPublisher(StatsCollector collector, IServiceProvider 
     {
         var values = collector.Snapshot(component.Name);
         values["uptime_s"] = Math.Round((DateTimeOffset.UtcNow - _startedAt).TotalSeconds);
-        var status = new StatusMessage { Component = component.Name, StartedAt = _startedAt, Host = Environment.MachineName, Values = values };
+        var status = new StatusMessage
+        {
+            Component = component.Name, StartedAt = _startedAt, Host = Environment.MachineName, Values = values,
+        };
         if (options.Value.Log) logger.LogInformation("{Component} stats: {Stats}", component.Name, Format(values));
         if (!component.Transport.IsConnected) return;
         try
         {
             // Not a trace of its own every interval.
             using var _ = SuppressInstrumentationScope.Begin();
-            await component.Transport.PublishAsync(new OutgoingMessage(component.Topics.Stats(component.Name), MessageCodec.Serialize(status, PayloadFormat.Json))
+            var payload = MessageCodec.Serialize(status, PayloadFormat.Json);
+            await component.Transport.PublishAsync(new OutgoingMessage(component.Topics.Stats(component.Name), payload)
             {
                 ContentType = ContentTypes.Json, Delivery = Delivery.AtMostOnce, MessageId = status.Id,
             }, ct);
@@ -58,5 +63,6 @@ internal sealed class StatsPublisher(StatsCollector collector, IServiceProvider 
     }
 
     private static string Format(Dictionary<string, double> values) =>
-        string.Join(' ', values.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"{v.Key}={v.Value.ToString("0.##", CultureInfo.InvariantCulture)}"));
+        string.Join(' ', values.OrderBy(v => v.Key, StringComparer.Ordinal)
+            .Select(v => $"{v.Key}={v.Value.ToString("0.##", CultureInfo.InvariantCulture)}"));
 }

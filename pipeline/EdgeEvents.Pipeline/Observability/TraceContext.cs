@@ -23,7 +23,8 @@ public static class TraceContext
     /// <paramref name="headers"/> plus the trace context of <paramref name="activity"/> (replacing any it carried);
     /// the headers unchanged when there is no activity or it does not use W3C ids.
     /// </summary>
-    public static IReadOnlyDictionary<string, string>? Inject(Activity? activity, IReadOnlyDictionary<string, string>? headers)
+    public static IReadOnlyDictionary<string, string>? Inject(Activity? activity,
+        IReadOnlyDictionary<string, string>? headers)
     {
         if (activity is null || activity.IdFormat != ActivityIdFormat.W3C || activity.Id is not { } id) return headers;
         var result = headers is null ? new Dictionary<string, string>(2) : new Dictionary<string, string>(headers);

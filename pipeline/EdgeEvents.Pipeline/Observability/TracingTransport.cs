@@ -17,15 +17,17 @@ namespace EdgeEvents.Pipeline.Observability;
 /// is the time spent queued. The subscriber gets the message with <c>traceparent</c> pointing at this span, so
 /// <see cref="EdgeTelemetry.StartProcessing"/> makes the worker's span its child: publish → receive → process →
 /// publish … form one chain across components.</item>
-/// <item>Metrics: <c>edge.messages.published/received{component, topic}</c>, <c>edge.frames.received{component, camera}</c>,
-/// <c>edge.broker.connected</c>, <c>edge.broker.disconnects</c> and <c>edge.queue.depth</c> of each subscription.</item>
+/// <item>Metrics: <c>edge.messages.published/received{component, topic}</c>,
+/// <c>edge.frames.received{component, camera}</c>, <c>edge.broker.connected</c>, <c>edge.broker.disconnects</c> and
+/// <c>edge.queue.depth</c> of each subscription.</item>
 /// </list>
 /// Another decorator that stores messages for later sending (an outbox) belongs inside this one, so the trace context
 /// is in the headers before the message is stored.
 /// </summary>
 public sealed class TracingTransport : TransportDecorator
 {
-    private static readonly string[] TopicClasses = [.. Enum.GetValues<TopicKind>().Select(k => k.ToString().ToLowerInvariant())];
+    private static readonly string[] TopicClasses =
+        [.. Enum.GetValues<TopicKind>().Select(k => k.ToString().ToLowerInvariant())];
 
     private readonly string _component;
     private readonly TopicScheme _topics;
@@ -38,7 +40,10 @@ public sealed class TracingTransport : TransportDecorator
         _topics = topics;
         _source = EdgeTelemetry.Source(component);
         _connectedGauge = EdgeTelemetry.BrokerConnected.Observe(() => inner.IsConnected ? 1 : 0,
-            new TagList { { EdgeTelemetry.Tags.Component, component }, { EdgeTelemetry.Tags.MessagingSystem, inner.System } });
+            new TagList
+            {
+                { EdgeTelemetry.Tags.Component, component }, { EdgeTelemetry.Tags.MessagingSystem, inner.System },
+            });
         Inner.ConnectionChanged += OnConnectionChanged;
     }
 
@@ -68,7 +73,8 @@ public sealed class TracingTransport : TransportDecorator
         Count(EdgeTelemetry.MessagesPublished, message.Topic);
     }
 
-    public override async Task<ReceivedMessage> RequestAsync(OutgoingMessage request, TimeSpan timeout, CancellationToken ct)
+    public override async Task<ReceivedMessage> RequestAsync(OutgoingMessage request, TimeSpan timeout,
+        CancellationToken ct)
     {
         // One span over the round trip; the responder's spans hang below it through the injected context.
         using var activity = StartProducer("request", request);
@@ -85,7 +91,8 @@ public sealed class TracingTransport : TransportDecorator
         }
     }
 
-    public override async Task<IMessageSubscription> SubscribeAsync(SubscriptionRequest request, CancellationToken ct) =>
+    public override async Task<IMessageSubscription> SubscribeAsync(SubscriptionRequest request,
+        CancellationToken ct) =>
         new TracingSubscription(this, await Inner.SubscribeAsync(request, ct));
 
     private Activity? StartProducer(string operation, OutgoingMessage message)
@@ -126,7 +133,11 @@ public sealed class TracingTransport : TransportDecorator
         {
             var (kind, name) = Count(EdgeTelemetry.MessagesReceived, message.Topic);
             if (kind == TopicKind.Frames && name is not null)
-                EdgeTelemetry.FramesReceived.Add(1, new TagList { { EdgeTelemetry.Tags.Component, _component }, { EdgeTelemetry.Tags.Camera, CameraLabels.Of(_component, name) } });
+                EdgeTelemetry.FramesReceived.Add(1, new TagList
+                {
+                    { EdgeTelemetry.Tags.Component, _component },
+                    { EdgeTelemetry.Tags.Camera, CameraLabels.Of(_component, name) },
+                });
         }
         if (!_source.HasListeners()) return message;
 
@@ -142,21 +153,30 @@ public sealed class TracingTransport : TransportDecorator
             if (message.MessageId is not null) activity.SetTag(MessagingTags.MessageId, message.MessageId);
             if (request.Group is not null) activity.SetTag(MessagingTags.ConsumerGroup, request.Group);
         }
-        return message with { Headers = TraceContext.Inject(activity, message.Headers) ?? ReceivedMessage.EmptyHeaders };
+        return message with
+        {
+            Headers = TraceContext.Inject(activity, message.Headers) ?? ReceivedMessage.EmptyHeaders,
+        };
     }
 
     private (TopicKind Kind, string? Name) Count(System.Diagnostics.Metrics.Counter<long> counter, string topic)
     {
         if (!counter.Enabled) return (TopicKind.Unknown, null);
         var parsed = _topics.Parse(topic);
-        counter.Add(1, new TagList { { EdgeTelemetry.Tags.Component, _component }, { EdgeTelemetry.Tags.Topic, TopicClasses[(int)parsed.Kind] } });
+        counter.Add(1, new TagList
+        {
+            { EdgeTelemetry.Tags.Component, _component }, { EdgeTelemetry.Tags.Topic, TopicClasses[(int)parsed.Kind] },
+        });
         return parsed;
     }
 
     private void OnConnectionChanged(bool connected)
     {
         if (!connected)
-            EdgeTelemetry.BrokerDisconnects.Add(1, new TagList { { EdgeTelemetry.Tags.Component, _component }, { EdgeTelemetry.Tags.MessagingSystem, Inner.System } });
+            EdgeTelemetry.BrokerDisconnects.Add(1, new TagList
+            {
+                { EdgeTelemetry.Tags.Component, _component }, { EdgeTelemetry.Tags.MessagingSystem, Inner.System },
+            });
     }
 
     public override async ValueTask DisposeAsync()
@@ -166,7 +186,9 @@ public sealed class TracingTransport : TransportDecorator
         await Inner.DisposeAsync();
     }
 
-    /// <summary>The inner subscription, read through a <see cref="TracingReader"/>; reports its queue depth while open.</summary>
+    /// <summary>
+    /// The inner subscription, read through a <see cref="TracingReader"/>; reports its queue depth while open.
+    /// </summary>
     private sealed class TracingSubscription : IMessageSubscription
     {
         private readonly IMessageSubscription _inner;
@@ -177,7 +199,8 @@ public sealed class TracingTransport : TransportDecorator
             _inner = inner;
             Messages = new TracingReader(inner.Messages, m => owner.OnReceived(m, inner.Request));
             if (inner.Messages.CanCount)
-                _depthGauge = EdgeTelemetry.ObserveQueueDepth(owner._component, inner.Request.Filter, () => inner.Messages.Count);
+                _depthGauge = EdgeTelemetry.ObserveQueueDepth(owner._component, inner.Request.Filter,
+                    () => inner.Messages.Count);
         }
 
         public SubscriptionRequest Request => _inner.Request;
@@ -196,7 +219,9 @@ public sealed class TracingTransport : TransportDecorator
     /// A channel reader that hands each message through <paramref name="onRead"/> as it is taken. The base class builds
     /// <c>ReadAsync</c> and <c>ReadAllAsync</c> on <see cref="TryRead"/>, so every way of reading passes through it.
     /// </summary>
-    private sealed class TracingReader(ChannelReader<ReceivedMessage> inner, Func<ReceivedMessage, ReceivedMessage> onRead) : ChannelReader<ReceivedMessage>
+    private sealed class TracingReader(
+        ChannelReader<ReceivedMessage> inner, Func<ReceivedMessage, ReceivedMessage> onRead)
+        : ChannelReader<ReceivedMessage>
     {
         public override Task Completion => inner.Completion;
         public override bool CanCount => inner.CanCount;
@@ -216,6 +241,7 @@ public sealed class TracingTransport : TransportDecorator
 
         public override bool TryPeek(out ReceivedMessage item) => inner.TryPeek(out item!);
 
-        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(cancellationToken);
+        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
+            inner.WaitToReadAsync(cancellationToken);
     }
 }

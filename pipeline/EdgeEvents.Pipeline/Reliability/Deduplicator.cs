@@ -17,8 +17,9 @@ namespace EdgeEvents.Pipeline.Reliability;
 /// </remarks>
 public sealed class Deduplicator
 {
-    private static readonly System.Diagnostics.Metrics.Counter<long> Suppressed = EdgeTelemetry.Meter.CreateCounter<long>(
-        "edge.messages.duplicates", unit: "{message}", description: "Redelivered messages suppressed by consumer-side de-duplication, by filter.");
+    private static readonly System.Diagnostics.Metrics.Counter<long> Suppressed =
+        EdgeTelemetry.Meter.CreateCounter<long>("edge.messages.duplicates", unit: "{message}",
+            description: "Redelivered messages suppressed by consumer-side de-duplication, by filter.");
 
     private readonly int _count;
     private readonly TimeSpan _age;
@@ -41,9 +42,9 @@ public sealed class Deduplicator
 
     /// <summary>
     /// Checks a received message. For a new one, returns it (its acknowledgement now also releases copies that
-    /// arrive before it is handled). For a duplicate, returns true and the copy whose <see cref="ReceivedMessage.AckAsync"/>
-    /// the caller must invoke: it acknowledges now, or does nothing when the acknowledgement waits for the original.
-    /// Messages without an id are never duplicates.
+    /// arrive before it is handled). For a duplicate, returns true and the copy whose
+    /// <see cref="ReceivedMessage.AckAsync"/> the caller must invoke: it acknowledges now, or does nothing when the
+    /// acknowledgement waits for the original. Messages without an id are never duplicates.
     /// </summary>
     public (bool Duplicate, ReceivedMessage Message) Check(ReceivedMessage message)
     {
@@ -72,7 +73,8 @@ public sealed class Deduplicator
         }
     }
 
-    private async ValueTask AcknowledgeAsync(Entry entry, Func<CancellationToken, ValueTask> original, CancellationToken ct)
+    private async ValueTask AcknowledgeAsync(Entry entry, Func<CancellationToken, ValueTask> original,
+        CancellationToken ct)
     {
         List<Func<CancellationToken, ValueTask>>? waiting;
         lock (_gate)
@@ -81,7 +83,8 @@ public sealed class Deduplicator
             waiting = entry.Waiting;
             entry.Waiting = null;
         }
-        // Copies came on a newer connection than the original, whose own acknowledgement may no longer reach the broker.
+        // Copies came on a newer connection than the original, whose own acknowledgement may no
+        // longer reach the broker.
         if (waiting is not null)
             foreach (var ack in waiting) await ack(ct);
         await original(ct);

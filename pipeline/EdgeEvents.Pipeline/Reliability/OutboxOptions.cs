@@ -25,13 +25,20 @@ public sealed record OutboxOptions
     /// </summary>
     public bool FlushToDisk { get; init; } = true;
 
-    /// <summary>How long disposing waits for the outbox to drain while connected; the rest stays on disk for the next start. Default 2 s.</summary>
+    /// <summary>
+    /// How long disposing waits for the outbox to drain while connected; the rest stays on disk for the next start.
+    /// Default 2 s.
+    /// </summary>
     public TimeSpan DrainOnDispose { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Failed attempts, while the link is up, after which one message is given up (logged, counted) so it cannot block the queue. Default 5.</summary>
+    /// <summary>
+    /// Failed attempts, while the link is up, after which one message is given up (logged, counted) so it cannot block
+    /// the queue. Default 5.
+    /// </summary>
     public int MaxAttempts { get; init; } = 5;
 
     /// <summary>The path for one component.</summary>
     public string ResolvePath(string component) =>
-        (Path ?? throw new InvalidOperationException("Outbox path is not set.")).Replace("{component}", component, StringComparison.Ordinal);
+        (Path ?? throw new InvalidOperationException("Outbox path is not set."))
+            .Replace("{component}", component, StringComparison.Ordinal);
 }

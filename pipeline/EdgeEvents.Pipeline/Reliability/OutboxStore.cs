@@ -59,12 +59,16 @@ internal sealed class OutboxStore : IDisposable
         return store;
     }
 
-    /// <summary>Appends a message durably; drops the oldest first when the limits would be exceeded. Returns how many were dropped.</summary>
+    /// <summary>
+    /// Appends a message durably; drops the oldest first when the limits would be exceeded. Returns how
+    /// many were dropped.
+    /// </summary>
     public int Append(OutgoingMessage message, DateTimeOffset? expiresAt)
     {
         var size = message.Payload.Length;
         if (size > _options.MaxBytes)
-            throw new ArgumentException($"A {size}-byte message cannot fit an outbox of {_options.MaxBytes} bytes.", nameof(message));
+            throw new ArgumentException(
+                $"A {size}-byte message cannot fit an outbox of {_options.MaxBytes} bytes.", nameof(message));
         lock (_gate)
         {
             using var transaction = _connection.BeginTransaction();
@@ -72,7 +76,8 @@ internal sealed class OutboxStore : IDisposable
             while (_count > 0 && (_count + 1 > _options.MaxMessages || _bytes + size > _options.MaxBytes))
             {
                 using var drop = _connection.CreateCommand();
-                drop.CommandText = "DELETE FROM outbox WHERE seq = (SELECT MIN(seq) FROM outbox) RETURNING seq, length(payload)";
+                drop.CommandText =
+                    "DELETE FROM outbox WHERE seq = (SELECT MIN(seq) FROM outbox) RETURNING seq, length(payload)";
                 using var reader = drop.ExecuteReader();
                 reader.Read();
                 _droppedThrough = reader.GetInt64(0);
@@ -83,18 +88,24 @@ internal sealed class OutboxStore : IDisposable
             using (var insert = _connection.CreateCommand())
             {
                 insert.CommandText = """
-                    INSERT INTO outbox (topic, payload, content_type, retain, expires_at, response_topic, correlation, message_id, headers)
-                    VALUES ($topic, $payload, $contentType, $retain, $expiresAt, $responseTopic, $correlation, $messageId, $headers)
+                    INSERT INTO outbox (topic, payload, content_type, retain, expires_at, response_topic, correlation,
+                        message_id, headers)
+                    VALUES ($topic, $payload, $contentType, $retain, $expiresAt, $responseTopic, $correlation,
+                        $messageId, $headers)
                     """;
                 insert.Parameters.AddWithValue("$topic", message.Topic);
                 insert.Parameters.Add("$payload", SqliteType.Blob).Value = message.Payload.ToArray();
                 insert.Parameters.AddWithValue("$contentType", (object?)message.ContentType ?? DBNull.Value);
                 insert.Parameters.AddWithValue("$retain", message.Retain ? 1 : 0);
-                insert.Parameters.AddWithValue("$expiresAt", (object?)expiresAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$expiresAt",
+                    (object?)expiresAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
                 insert.Parameters.AddWithValue("$responseTopic", (object?)message.ResponseTopic ?? DBNull.Value);
-                insert.Parameters.Add("$correlation", SqliteType.Blob).Value = message.CorrelationData.IsEmpty ? DBNull.Value : message.CorrelationData.ToArray();
-                insert.Parameters.AddWithValue("$messageId", message.MessageId ?? throw new ArgumentException("Outbox messages need an id.", nameof(message)));
-                insert.Parameters.AddWithValue("$headers", message.Headers is { Count: > 0 } h ? JsonSerializer.Serialize(h) : DBNull.Value);
+                insert.Parameters.Add("$correlation", SqliteType.Blob).Value =
+                    message.CorrelationData.IsEmpty ? DBNull.Value : message.CorrelationData.ToArray();
+                insert.Parameters.AddWithValue("$messageId",
+                    message.MessageId ?? throw new ArgumentException("Outbox messages need an id.", nameof(message)));
+                insert.Parameters.AddWithValue("$headers",
+                    message.Headers is { Count: > 0 } h ? JsonSerializer.Serialize(h) : DBNull.Value);
                 insert.ExecuteNonQuery();
             }
             if (dropped > 0) AddUnreportedDrops(dropped);
@@ -112,7 +123,8 @@ internal sealed class OutboxStore : IDisposable
         {
             using var select = _connection.CreateCommand();
             select.CommandText = """
-                SELECT seq, topic, payload, content_type, retain, expires_at, response_topic, correlation, message_id, headers
+                SELECT seq, topic, payload, content_type, retain, expires_at, response_topic, correlation, message_id,
+                    headers
                 FROM outbox WHERE seq > $after ORDER BY seq LIMIT $limit
                 """;
             select.Parameters.AddWithValue("$after", afterSequence);
@@ -129,16 +141,22 @@ internal sealed class OutboxStore : IDisposable
                     ResponseTopic = reader.IsDBNull(6) ? null : reader.GetString(6),
                     CorrelationData = reader.IsDBNull(7) ? ReadOnlyMemory<byte>.Empty : (byte[])reader[7],
                     MessageId = reader.GetString(8),
-                    Headers = reader.IsDBNull(9) ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(9)),
+                    Headers = reader.IsDBNull(9)
+                        ? null
+                        : JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(9)),
                 };
-                var expiresAt = reader.IsDBNull(5) ? (DateTimeOffset?)null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5));
+                var expiresAt = reader.IsDBNull(5)
+                    ? (DateTimeOffset?)null
+                    : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5));
                 entries.Add(new OutboxEntry(reader.GetInt64(0), message, expiresAt));
             }
             return entries;
         }
     }
 
-    /// <summary>Removes every message up to and including <paramref name="sequence"/> (sent and acknowledged).</summary>
+    /// <summary>
+    /// Removes every message up to and including <paramref name="sequence"/> (sent and acknowledged).
+    /// </summary>
     public void RemoveThrough(long sequence)
     {
         lock (_gate)

@@ -29,7 +29,8 @@ public sealed class OutboxTransport : TransportDecorator
     private readonly string _component;
     private readonly ILogger _logger;
     private readonly IDisposable _sizeGauge;
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<bool> _wake =
+        Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stop = new();
     private TaskCompletionSource _linkUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _sender;
@@ -39,7 +40,8 @@ public sealed class OutboxTransport : TransportDecorator
     private long _sent;
     private int _disposed;
 
-    private OutboxTransport(IMessageTransport inner, OutboxStore store, OutboxOptions options, TopicScheme topics, string component, ILogger logger) : base(inner)
+    private OutboxTransport(IMessageTransport inner, OutboxStore store, OutboxOptions options, TopicScheme topics,
+        string component, ILogger logger) : base(inner)
     {
         _store = store;
         _options = options;
@@ -53,16 +55,22 @@ public sealed class OutboxTransport : TransportDecorator
     private void OnConnectionChanged(bool up)
     {
         if (up) _linkUp.TrySetResult();
-        else if (_linkUp.Task.IsCompleted) Interlocked.Exchange(ref _linkUp, new(TaskCreationOptions.RunContinuationsAsynchronously));
+        else if (_linkUp.Task.IsCompleted)
+            Interlocked.Exchange(ref _linkUp, new(TaskCreationOptions.RunContinuationsAsynchronously));
     }
 
-    /// <summary>Opens (or creates) the component's outbox file and wraps <paramref name="inner"/>. Messages left by a previous run are sent after connecting.</summary>
-    public static OutboxTransport Open(IMessageTransport inner, OutboxOptions options, TopicScheme topics, string component, ILogger logger)
+    /// <summary>
+    /// Opens (or creates) the component's outbox file and wraps <paramref name="inner"/>. Messages left by a previous
+    /// run are sent after connecting.
+    /// </summary>
+    public static OutboxTransport Open(IMessageTransport inner, OutboxOptions options, TopicScheme topics,
+        string component, ILogger logger)
     {
         var path = options.ResolvePath(component);
         var store = OutboxStore.Open(path, options);
         if (store.Count > 0)
-            logger.LogInformation("Outbox {Path} holds {Count} messages ({Bytes} bytes) from a previous run; sending them once connected", path, store.Count, store.Bytes);
+            logger.LogInformation("Outbox {Path} holds {Count} messages ({Bytes} bytes) from a previous run; " +
+                "sending them once connected", path, store.Count, store.Bytes);
         return new OutboxTransport(inner, store, options, topics, component, logger);
     }
 
@@ -74,7 +82,10 @@ public sealed class OutboxTransport : TransportDecorator
     public long Dropped => Interlocked.Read(ref _dropped);
     /// <summary>Messages whose expiry passed while they waited, since start.</summary>
     public long Expired => Interlocked.Read(ref _expired);
-    /// <summary>Messages given up after <see cref="OutboxOptions.MaxAttempts"/> failures with the link up (e.g. refused by the broker's ACL).</summary>
+    /// <summary>
+    /// Messages given up after <see cref="OutboxOptions.MaxAttempts"/> failures with the link up (e.g. refused by the
+    /// broker's ACL).
+    /// </summary>
     public long GivenUp => Interlocked.Read(ref _givenUp);
     /// <summary>Messages the broker acknowledged, since start.</summary>
     public long Sent => Interlocked.Read(ref _sent);
@@ -86,7 +97,10 @@ public sealed class OutboxTransport : TransportDecorator
         return Inner.ConnectAsync(ct);
     }
 
-    /// <summary>At-least-once: durable in the outbox when this returns (the broker gets it later). At-most-once: straight through.</summary>
+    /// <summary>
+    /// At-least-once: durable in the outbox when this returns (the broker gets it later). At-most-once:
+    /// straight through.
+    /// </summary>
     public override ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -133,7 +147,8 @@ public sealed class OutboxTransport : TransportDecorator
         }
         catch (Exception ex)
         {
-            _logger.LogCritical(ex, "Outbox sender of {Component} stopped; {Pending} messages stay on disk for the next start", _component, Pending);
+            _logger.LogCritical(ex, "Outbox sender of {Component} stopped; {Pending} messages stay on disk for the " +
+                "next start", _component, Pending);
         }
     }
 
@@ -143,7 +158,8 @@ public sealed class OutboxTransport : TransportDecorator
         var delay = TimeSpan.FromMilliseconds(100);
         for (var failures = 0; ;)
         {
-            // Wait for the link here, not inside the inner publish, so overflow drops and expiry are judged at send time.
+            // Wait for the link here, not inside the inner publish, so overflow drops and expiry are
+            // judged at send time.
             if (!Inner.IsConnected) await _linkUp.Task.WaitAsync(ct);
             if (entry.Sequence <= _store.DroppedThrough) return;
             if (entry.ExpiresAt is { } expiresAt)
@@ -164,21 +180,26 @@ public sealed class OutboxTransport : TransportDecorator
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                // Failures while disconnected are the outage itself; only failures with the link up count towards giving up.
+                // Failures while disconnected are the outage itself; only failures with the link up
+                // count towards giving up.
                 if (Inner.IsConnected && ++failures >= _options.MaxAttempts)
                 {
                     Interlocked.Increment(ref _givenUp);
-                    _logger.LogError(ex, "Outbox gave up message {MessageId} on {Topic} after {Attempts} attempts", message.MessageId, message.Topic, failures);
+                    _logger.LogError(ex, "Outbox gave up message {MessageId} on {Topic} after {Attempts} attempts",
+                        message.MessageId, message.Topic, failures);
                     return;
                 }
-                _logger.LogWarning("Outbox publish of {MessageId} on {Topic} failed ({Reason}); retrying in {Delay} ms", message.MessageId, message.Topic, ex.Message, (int)delay.TotalMilliseconds);
+                _logger.LogWarning("Outbox publish of {MessageId} on {Topic} failed ({Reason}); retrying in {Delay} ms",
+                    message.MessageId, message.Topic, ex.Message, (int)delay.TotalMilliseconds);
                 await Task.Delay(delay, ct);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
         }
     }
 
-    /// <summary>Once the link carries messages again, says on the error topic how many the full outbox dropped.</summary>
+    /// <summary>
+    /// Once the link carries messages again, says on the error topic how many the full outbox dropped.
+    /// </summary>
     private async Task ReportDropsAsync(CancellationToken ct)
     {
         var drops = _store.UnreportedDrops;
@@ -186,11 +207,13 @@ public sealed class OutboxTransport : TransportDecorator
         {
             Component = _component,
             Kind = ErrorKinds.OutboxOverflow,
-            Message = $"The outbox was full ({_options.MaxMessages} messages / {_options.MaxBytes} bytes) while the broker was unreachable: {drops} oldest messages were dropped.",
+            Message = $"The outbox was full ({_options.MaxMessages} messages / {_options.MaxBytes} bytes) while " +
+                $"the broker was unreachable: {drops} oldest messages were dropped.",
         };
         try
         {
-            await Inner.PublishAsync(new OutgoingMessage(_topics.Errors(_component), MessageCodec.Serialize(error, PayloadFormat.Json))
+            var payload = MessageCodec.Serialize(error, PayloadFormat.Json);
+            await Inner.PublishAsync(new OutgoingMessage(_topics.Errors(_component), payload)
             {
                 ContentType = ContentTypes.Json, Delivery = Delivery.AtLeastOnce, MessageId = error.Id,
             }, ct);
@@ -202,7 +225,8 @@ public sealed class OutboxTransport : TransportDecorator
             return;
         }
         _store.MarkDropsReported(drops);
-        _logger.LogWarning("Outbox of {Component} dropped {Count} messages while full; reported on {Topic}", _component, drops, _topics.Errors(_component));
+        _logger.LogWarning("Outbox of {Component} dropped {Count} messages while full; reported on {Topic}",
+            _component, drops, _topics.Errors(_component));
     }
 
     public override async ValueTask DisposeAsync()
@@ -217,7 +241,8 @@ public sealed class OutboxTransport : TransportDecorator
             await _sender;
         }
         if (_store.Count > 0)
-            _logger.LogInformation("Outbox of {Component} keeps {Count} unsent messages for the next start", _component, _store.Count);
+            _logger.LogInformation("Outbox of {Component} keeps {Count} unsent messages for the next start",
+                _component, _store.Count);
         _sizeGauge.Dispose();
         _store.Dispose();
         await Inner.DisposeAsync();

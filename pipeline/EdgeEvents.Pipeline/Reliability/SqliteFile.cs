@@ -9,11 +9,15 @@ namespace EdgeEvents.Pipeline.Reliability;
 /// </summary>
 public static class SqliteFile
 {
-    /// <summary>Opens (or creates) <paramref name="path"/> and runs <paramref name="schema"/>; throws <see cref="IOException"/> when another process holds it.</summary>
+    /// <summary>
+    /// Opens (or creates) <paramref name="path"/> and runs <paramref name="schema"/>; throws <see cref="IOException"/>
+    /// when another process holds it.
+    /// </summary>
     public static SqliteConnection Open(string path, bool flushToDisk, string schema, string usedBy)
     {
         if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder) Directory.CreateDirectory(folder);
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        var connection = new SqliteConnection(
+            new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         try
         {
             connection.Open();
@@ -37,13 +41,17 @@ public static class SqliteFile
         }
     }
 
-    /// <summary>Runs every statement of <paramref name="sql"/>, failing on the first that fails (a file in use: at the journal mode).</summary>
+    /// <summary>
+    /// Runs every statement of <paramref name="sql"/>, failing on the first that fails (a file in use: at
+    /// the journal mode).
+    /// </summary>
     public static void Execute(SqliteConnection connection, string sql, int timeoutSeconds = 30)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.CommandTimeout = timeoutSeconds;
-        // Not ExecuteNonQuery: after a statement that returns rows (the PRAGMAs) it let a later one's SQLITE_BUSY pass unreported here.
+        // Not ExecuteNonQuery: after a statement that returns rows (the PRAGMAs) it let a later one's SQLITE_BUSY pass
+        // unreported here.
         using var reader = command.ExecuteReader();
         while (reader.NextResult()) { }
     }

@@ -26,14 +26,16 @@ public sealed class AlertRules_Tests(ITestOutputHelper output) : IDisposable
         foreach (var alert in AlertNames(await File.ReadAllTextAsync(Promtool.RulesFile)))
         {
             var occurrences = tests.Split($"alertname: {alert}\n").Length - 1;
-            Assert.True(occurrences >= 3, $"{alert}: {occurrences} evaluations in the unit tests; want before, firing and cleared");
+            Assert.True(occurrences >= 3,
+                $"{alert}: {occurrences} evaluations in the unit tests; want before, firing and cleared");
         }
     }
 
     [Fact]
     public async Task The_PrometheusRule_manifest_carries_exactly_the_rules_file()
     {
-        var manifest = await File.ReadAllLinesAsync(Path.Combine(Promtool.MonitoringFolder, "..", "components", "monitoring", "prometheusrule.yaml"));
+        var manifest = await File.ReadAllLinesAsync(
+            Path.Combine(Promtool.MonitoringFolder, "..", "components", "monitoring", "prometheusrule.yaml"));
         var spec = manifest.SkipWhile(l => l != "spec:").Skip(1).Select(l => l.Length >= 2 ? l[2..] : l);
         Assert.Equal(await File.ReadAllLinesAsync(Promtool.RulesFile), spec);
     }
@@ -43,7 +45,8 @@ public sealed class AlertRules_Tests(ITestOutputHelper output) : IDisposable
     {
         var rules = await File.ReadAllTextAsync(Promtool.RulesFile);
         var broken = Path.Combine(_folder.FullName, "typo.rules.yml");
-        await File.WriteAllTextAsync(broken, rules.Replace("rate(edge_answers_total[10m])", "rate(edge_answers_total[10m]", StringComparison.Ordinal));
+        await File.WriteAllTextAsync(broken,
+            rules.Replace("rate(edge_answers_total[10m])", "rate(edge_answers_total[10m]", StringComparison.Ordinal));
         var (exit, text) = await Promtool.RunAsync(_folder.FullName, "check", "rules", broken);
         output.WriteLine(text);
         Assert.NotEqual(0, exit);
@@ -52,7 +55,10 @@ public sealed class AlertRules_Tests(ITestOutputHelper output) : IDisposable
     }
 
     internal static IEnumerable<string> AlertNames(string rules) =>
-        rules.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("- alert: ", StringComparison.Ordinal)).Select(l => l["- alert: ".Length..]);
+        rules.Split('\n')
+            .Select(l => l.Trim())
+            .Where(l => l.StartsWith("- alert: ", StringComparison.Ordinal))
+            .Select(l => l["- alert: ".Length..]);
 
     public void Dispose() => _folder.Delete(recursive: true);
 }

@@ -7,7 +7,9 @@ using EdgeEvents.Testing;
 
 namespace EdgeEvents.Observability.Tests.Monitoring;
 
-/// <summary>The metric names README documents, and those the code creates on the <c>EdgeEvents</c> meter, in Prometheus form.</summary>
+/// <summary>
+/// The metric names README documents, and those the code creates on the <c>EdgeEvents</c> meter, in Prometheus form.
+/// </summary>
 internal static partial class MetricCatalog
 {
     /// <summary>Every <c>edge_…</c> name in the first column of README's Observability metric table.</summary>
@@ -26,9 +28,14 @@ internal static partial class MetricCatalog
     /// </summary>
     public static SortedSet<string> Created()
     {
-        var assemblies = new[] { typeof(EdgeTelemetry).Assembly, typeof(Detector.DetectorWorker).Assembly, typeof(Scene.SceneWorker).Assembly, typeof(Llm.LlmWorker).Assembly };
+        var assemblies = new[]
+        {
+            typeof(EdgeTelemetry).Assembly, typeof(Detector.DetectorWorker).Assembly,
+            typeof(Scene.SceneWorker).Assembly, typeof(Llm.LlmWorker).Assembly,
+        };
         foreach (var type in assemblies.SelectMany(a => a.GetTypes()))
-            if (type.GetFields(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic).Any(f => typeof(Instrument).IsAssignableFrom(f.FieldType) || f.FieldType == typeof(GaugeRegistry)))
+            if (type.GetFields(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
+                .Any(f => typeof(Instrument).IsAssignableFrom(f.FieldType) || f.FieldType == typeof(GaugeRegistry)))
                 RuntimeHelpers.RunClassConstructor(type.TypeHandle);
         var names = new SortedSet<string>(StringComparer.Ordinal);
         using var listener = new MeterListener();
@@ -40,7 +47,10 @@ internal static partial class MetricCatalog
         return names;
     }
 
-    /// <summary>The OpenTelemetry Prometheus exporter's name: dots to underscores, the unit appended (ms → milliseconds, /s → per_second), counters _total.</summary>
+    /// <summary>
+    /// The OpenTelemetry Prometheus exporter's name: dots to underscores, the unit appended (ms → milliseconds,
+    /// /s → per_second), counters _total.
+    /// </summary>
     public static string PrometheusName(Instrument instrument)
     {
         var name = instrument.Name.Replace('.', '_');
@@ -56,9 +66,13 @@ internal static partial class MetricCatalog
         return counter ? name + "_total" : name;
     }
 
-    /// <summary>Metric names in a <c>/metrics</c> text (from its <c># TYPE</c> lines: histograms by their base name).</summary>
+    /// <summary>
+    /// Metric names in a <c>/metrics</c> text (from its <c># TYPE</c> lines: histograms by their base name).
+    /// </summary>
     public static SortedSet<string> Served(string metricsText) =>
-        new(metricsText.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]), StringComparer.Ordinal);
+        new(metricsText.Split('\n')
+            .Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal))
+            .Select(l => l.Split(' ')[2]), StringComparer.Ordinal);
 
     [GeneratedRegex(@"`(edge_[a-z_]+)`")]
     private static partial Regex Name();

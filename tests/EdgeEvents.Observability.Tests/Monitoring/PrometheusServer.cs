@@ -43,7 +43,8 @@ internal sealed class PrometheusServer : IAsyncDisposable
             $"--web.listen-address=127.0.0.1:{port}",
         ]);
         var server = new PrometheusServer(process, folder, port);
-        await server.WaitUntilAsync(async () => (await server._http.GetAsync("/-/ready")).IsSuccessStatusCode, timeout, "Prometheus ready");
+        await server.WaitUntilAsync(async () => (await server._http.GetAsync("/-/ready")).IsSuccessStatusCode,
+            timeout, "Prometheus ready");
         return server;
     }
 
@@ -55,7 +56,8 @@ internal sealed class PrometheusServer : IAsyncDisposable
         var response = await _http.GetFromJsonAsync<JsonNode>($"/api/v1/query?query={Uri.EscapeDataString(promql)}");
         Assert.Equal("success", (string?)response!["status"]);
         return response["data"]!["result"]!.AsArray()
-            .Select(r => (r!["metric"]!.AsObject(), double.Parse((string)r["value"]![1]!, System.Globalization.CultureInfo.InvariantCulture)))
+            .Select(r => (r!["metric"]!.AsObject(),
+                double.Parse((string)r["value"]![1]!, System.Globalization.CultureInfo.InvariantCulture)))
             .ToList();
     }
 
@@ -77,7 +79,8 @@ internal sealed class PrometheusServer : IAsyncDisposable
                 if (await condition()) return;
             }
             catch (HttpRequestException) { }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{what}: not within {timeout.TotalSeconds:0} s.\nprometheus log:\n{Log}");
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{what}: not within {timeout.TotalSeconds:0} s.\nprometheus log:\n{Log}");
             await Task.Delay(250);
         }
     }

@@ -21,8 +21,10 @@ public sealed partial class RunningPipeline : IAsyncLifetime
     {
         _demo = CliProcess.Start("dotnet",
             [
-                CliProcess.EdgeEventsDll, "demo", "--port", "0", "--ws-port", "0", "--http-port", "0", "--health-port", $"{HealthPort}",
-                "--model", TestData.Model("yolov8n_int8_dynamic.onnx"), "--llm-model", TestData.Model("stories260K.gguf"),
+                CliProcess.EdgeEventsDll, "demo", "--port", "0", "--ws-port", "0", "--http-port", "0",
+                "--health-port", $"{HealthPort}",
+                "--model", TestData.Model("yolov8n_int8_dynamic.onnx"),
+                "--llm-model", TestData.Model("stories260K.gguf"),
             ],
             new Dictionary<string, string>
             {

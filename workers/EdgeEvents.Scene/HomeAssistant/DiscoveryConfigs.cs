@@ -5,21 +5,27 @@ using EdgeEvents.Contracts.Topics;
 
 namespace EdgeEvents.Scene.HomeAssistant;
 
-/// <summary>One retained discovery message: <c>{discovery prefix}/{component}/{node id}/{object id}/config</c> and its JSON.</summary>
+/// <summary>
+/// One retained discovery message: <c>{discovery prefix}/{component}/{node id}/{object id}/config</c> and its JSON.
+/// </summary>
 public sealed record DiscoveryConfig(string Topic, JsonObject Payload);
 
 /// <summary>
 /// The Home Assistant MQTT discovery configs of one camera, following Home Assistant's documented schema: topic
-/// <c>&lt;discovery_prefix&gt;/&lt;component&gt;/[&lt;node_id&gt;/]&lt;object_id&gt;/config</c> (node id <c>edgeevents_{camera}</c>),
-/// full key names, one <c>device</c> per camera, <c>availability</c> from the scene worker's and the camera's
-/// <c>{prefix}/status/…</c> last wills (both must be online), stable <c>unique_id</c>s built from prefix, camera and entity.
+/// <c>&lt;discovery_prefix&gt;/&lt;component&gt;/[&lt;node_id&gt;/]&lt;object_id&gt;/config</c> (node id
+/// <c>edgeevents_{camera}</c>), full key names, one <c>device</c> per camera, <c>availability</c> from the scene
+/// worker's and the camera's <c>{prefix}/status/…</c> last wills (both must be online), stable <c>unique_id</c>s
+/// built from prefix, camera and entity.
 /// </summary>
 public sealed class DiscoveryConfigs(TopicScheme topics, HomeAssistantOptions options)
 {
     private static readonly string Version =
-        typeof(DiscoveryConfigs).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        typeof(DiscoveryConfigs).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()
+            ?.InformationalVersion ?? "unknown";
 
-    /// <summary>The entities every camera has: the snapshot camera, occupancy (a person present) and the last event.</summary>
+    /// <summary>
+    /// The entities every camera has: the snapshot camera, occupancy (a person present) and the last event.
+    /// </summary>
     public IEnumerable<DiscoveryConfig> Device(string camera)
     {
         yield return Config("camera", camera, "snapshot", new JsonObject
@@ -47,25 +53,31 @@ public sealed class DiscoveryConfigs(TopicScheme topics, HomeAssistantOptions op
         });
     }
 
-    /// <summary>The count sensor of one object label on one camera (e.g. <c>person</c>: how many are in view).</summary>
+    /// <summary>
+    /// The count sensor of one object label on one camera (e.g. <c>person</c>: how many are in view).
+    /// </summary>
     public DiscoveryConfig LabelCount(string camera, string label) =>
         Config("sensor", camera, $"{Slug(label)}_count", new JsonObject
         {
             ["name"] = $"{char.ToUpperInvariant(label[0])}{label[1..]} count",
             ["icon"] = "mdi:counter",
             ["state_topic"] = topics.Scene(camera),
-            ["value_template"] = $"{{{{ value_json.counts['{label.Replace("'", "\\'", StringComparison.Ordinal)}'] | default(0) }}}}",
+            ["value_template"] =
+                $"{{{{ value_json.counts['{label.Replace("'", "\\'", StringComparison.Ordinal)}'] | default(0) }}}}",
             ["state_class"] = "measurement",
         });
 
-    /// <summary>A label as an object id: lower-case letters, digits and '_' (<c>traffic light</c> → <c>traffic_light</c>).</summary>
+    /// <summary>
+    /// A label as an object id: lower-case letters, digits and '_' (<c>traffic light</c> → <c>traffic_light</c>).
+    /// </summary>
     public static string Slug(string label) =>
         string.Concat(label.Trim().ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_'));
 
     private DiscoveryConfig Config(string component, string camera, string objectId, JsonObject payload)
     {
         payload["unique_id"] = $"edgeevents_{topics.Prefix.Replace('/', '_')}_{camera}_{objectId}";
-        payload["availability"] = new JsonArray(Availability(topics.Status(SceneWorker.Component)), Availability(topics.Status(camera)));
+        payload["availability"] = new JsonArray(Availability(topics.Status(SceneWorker.Component)),
+            Availability(topics.Status(camera)));
         payload["availability_mode"] = "all";
         payload["device"] = new JsonObject
         {
@@ -76,7 +88,8 @@ public sealed class DiscoveryConfigs(TopicScheme topics, HomeAssistantOptions op
             ["sw_version"] = Version,
         };
         payload["origin"] = new JsonObject { ["name"] = "EdgeEvents", ["sw_version"] = Version };
-        return new DiscoveryConfig($"{options.DiscoveryPrefix}/{component}/edgeevents_{camera}/{objectId}/config", payload);
+        return new DiscoveryConfig($"{options.DiscoveryPrefix}/{component}/edgeevents_{camera}/{objectId}/config",
+            payload);
     }
 
     private static JsonObject Availability(string topic) => new()

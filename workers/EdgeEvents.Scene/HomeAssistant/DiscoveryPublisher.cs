@@ -25,7 +25,8 @@ public sealed class DiscoveryPublisher(EdgeComponent component, HomeAssistantOpt
         if (_cameras.ContainsKey(camera)) return;
         var announced = _cameras[camera] = new Announced();
         foreach (var config in _configs.Device(camera)) await PublishAsync(announced, config, ct);
-        logger.LogInformation("Announced camera {Camera} to Home Assistant under {Prefix}", camera, options.DiscoveryPrefix);
+        logger.LogInformation("Announced camera {Camera} to Home Assistant under {Prefix}",
+            camera, options.DiscoveryPrefix);
     }
 
     /// <summary>A label was first tracked on a camera: its count sensor.</summary>
@@ -40,24 +41,32 @@ public sealed class DiscoveryPublisher(EdgeComponent component, HomeAssistantOpt
     {
         foreach (var (camera, announced) in _cameras)
         {
-            foreach (var config in _configs.Device(camera).Concat(announced.Labels.Select(l => _configs.LabelCount(camera, l))))
+            var labelCounts = announced.Labels.Select(l => _configs.LabelCount(camera, l));
+            foreach (var config in _configs.Device(camera).Concat(labelCounts))
                 await PublishAsync(announced, config, ct);
         }
     }
 
-    /// <summary>Removes a camera's device from Home Assistant: an empty retained message on each of its config topics.</summary>
+    /// <summary>
+    /// Removes a camera's device from Home Assistant: an empty retained message on each of its config topics.
+    /// </summary>
     public async Task RetireAsync(string camera, CancellationToken ct)
     {
         if (!_cameras.Remove(camera, out var announced)) return;
         foreach (var topic in announced.Topics)
-            await component.Transport.PublishAsync(new OutgoingMessage(topic, ReadOnlyMemory<byte>.Empty) { Retain = true, Delivery = Delivery.AtLeastOnce }, ct);
-        logger.LogInformation("Retired camera {Camera} from Home Assistant ({Count} entities removed)", camera, announced.Topics.Count);
+            await component.Transport.PublishAsync(new OutgoingMessage(topic, ReadOnlyMemory<byte>.Empty)
+            {
+                Retain = true, Delivery = Delivery.AtLeastOnce,
+            }, ct);
+        logger.LogInformation("Retired camera {Camera} from Home Assistant ({Count} entities removed)",
+            camera, announced.Topics.Count);
     }
 
     private async Task PublishAsync(Announced announced, DiscoveryConfig config, CancellationToken ct)
     {
         announced.Topics.Add(config.Topic);
-        await component.Transport.PublishAsync(new OutgoingMessage(config.Topic, System.Text.Encoding.UTF8.GetBytes(config.Payload.ToJsonString()))
+        var payload = System.Text.Encoding.UTF8.GetBytes(config.Payload.ToJsonString());
+        await component.Transport.PublishAsync(new OutgoingMessage(config.Topic, payload)
         {
             ContentType = ContentTypes.Json,
             Retain = true,

@@ -4,7 +4,8 @@ using EdgeEvents.Contracts.Messages;
 namespace EdgeEvents.Scene.Tracking;
 
 /// <summary>What one tracker step changed in the set of confirmed tracks.</summary>
-public sealed record TrackerStep(IReadOnlyList<Track> Confirmed, IReadOnlyList<Track> Matched, IReadOnlyList<Track> Ended)
+public sealed record TrackerStep(
+    IReadOnlyList<Track> Confirmed, IReadOnlyList<Track> Matched, IReadOnlyList<Track> Ended)
 {
     public static readonly TrackerStep Empty = new([], [], []);
 }
@@ -20,8 +21,9 @@ public sealed record TrackerStep(IReadOnlyList<Track> Confirmed, IReadOnlyList<T
 /// <item>high-confidence detections still unmatched start tentative tracks.</item>
 /// </list>
 /// Matching is greedy, highest IoU first, and only between the same label. A track is confirmed after
-/// <see cref="SceneOptions.ConfirmHits"/> consecutive matches and ends when unseen for <see cref="SceneOptions.LostAfter"/>.
-/// Time is the frames' capture time and never runs backwards. Not thread-safe: one caller per camera.
+/// <see cref="SceneOptions.ConfirmHits"/> consecutive matches and ends when unseen for
+/// <see cref="SceneOptions.LostAfter"/>. Time is the frames' capture time and never runs backwards. Not thread-safe:
+/// one caller per camera.
 /// </summary>
 public sealed class Tracker
 {
@@ -91,7 +93,8 @@ public sealed class Tracker
 
     /// <summary>
     /// Greedy IoU assignment: all same-label pairs above <paramref name="minIoU"/>, best first. For the sparse IoU
-    /// matrices of a camera scene this nearly always equals the optimal (Hungarian) assignment, at a fraction of the code.
+    /// matrices of a camera scene this nearly always equals the optimal (Hungarian) assignment, at a
+    /// fraction of the code.
     /// </summary>
     /// <returns>The tracks left unmatched.</returns>
     private List<Track> Associate(List<Track> tracks, List<Detection> detections, float minIoU, DateTimeOffset at,
@@ -108,7 +111,10 @@ public sealed class Tracker
             }
         }
         // Best IoU first; ties in input order so a run is reproducible.
-        pairs.Sort(static (a, b) => b.IoU != a.IoU ? b.IoU.CompareTo(a.IoU) : a.Track != b.Track ? a.Track.CompareTo(b.Track) : a.Detection.CompareTo(b.Detection));
+        pairs.Sort(static (a, b) =>
+            b.IoU != a.IoU ? b.IoU.CompareTo(a.IoU)
+            : a.Track != b.Track ? a.Track.CompareTo(b.Track)
+            : a.Detection.CompareTo(b.Detection));
         var trackUsed = new bool[tracks.Count];
         var detectionUsed = new bool[detections.Count];
         foreach (var (_, t, d) in pairs)
@@ -135,5 +141,6 @@ public sealed class Tracker
     }
 
     private string NewId(DateTimeOffset firstSeen) =>
-        string.Create(CultureInfo.InvariantCulture, $"{Camera}-{firstSeen.UtcDateTime:yyyyMMddHHmmss}-{++_confirmedCount}");
+        string.Create(CultureInfo.InvariantCulture,
+            $"{Camera}-{firstSeen.UtcDateTime:yyyyMMddHHmmss}-{++_confirmedCount}");
 }

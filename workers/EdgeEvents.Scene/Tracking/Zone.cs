@@ -11,7 +11,8 @@ public sealed class Zone
     public Zone(string name, IReadOnlyList<Vector2> points)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        if (points.Count < 3) throw new ArgumentException($"Zone '{name}' needs at least 3 points, got {points.Count}.", nameof(points));
+        if (points.Count < 3)
+            throw new ArgumentException($"Zone '{name}' needs at least 3 points, got {points.Count}.", nameof(points));
         Name = name;
         _points = [.. points];
     }
@@ -30,9 +31,12 @@ public sealed class Zone
         var points = new Vector2[parts.Length / 2];
         for (var i = 0; i < points.Length; i++)
         {
-            if (!float.TryParse(parts[2 * i], NumberStyles.Float, CultureInfo.InvariantCulture, out var x) || !float.IsFinite(x) ||
-                !float.TryParse(parts[2 * i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out var y) || !float.IsFinite(y))
-                throw new FormatException($"'{parts[2 * i]},{parts[2 * i + 1]}' in '{coordinates}' is not a pair of numbers.");
+            if (!float.TryParse(parts[2 * i], NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ||
+                !float.IsFinite(x) ||
+                !float.TryParse(parts[2 * i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out var y) ||
+                !float.IsFinite(y))
+                throw new FormatException(
+                    $"'{parts[2 * i]},{parts[2 * i + 1]}' in '{coordinates}' is not a pair of numbers.");
             points[i] = new Vector2(x, y);
         }
         return new Zone(name, points);
