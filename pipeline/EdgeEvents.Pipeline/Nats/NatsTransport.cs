@@ -58,8 +58,7 @@ public sealed partial class NatsTransport : IMessageTransport
         if (_jetStream is not null)
         {
             var prefix = TopicScheme.ToNatsSubject(topics.Prefix);
-            _stream = new StreamConfig(_jetStream.Stream, _jetStream.Subjects?.ToList() ??
-                [$"{prefix}.events.>", $"{prefix}.questions", $"{prefix}.questions.>", $"{prefix}.answers", $"{prefix}.answers.>", $"{prefix}.errors.>"])
+            _stream = new StreamConfig(_jetStream.Stream, (_jetStream.Subjects ?? NatsJetStreamOptions.DefaultSubjects(prefix)).ToList())
             {
                 Storage = StreamConfigStorage.File,
                 MaxAge = _jetStream.MaxAge,
@@ -67,7 +66,7 @@ public sealed partial class NatsTransport : IMessageTransport
                 Discard = StreamConfigDiscard.Old,
             };
             if (_jetStream.RetainedStream is { Length: > 0 } retained)
-                _retainedStream = new StreamConfig(retained, _jetStream.RetainedSubjects?.ToList() ?? [$"{prefix}.scene.>", $"{prefix}.snapshots.>", $"{prefix}.status.>"])
+                _retainedStream = new StreamConfig(retained, (_jetStream.RetainedSubjects ?? NatsJetStreamOptions.DefaultRetainedSubjects(prefix)).ToList())
                 {
                     Storage = StreamConfigStorage.File,
                     MaxMsgsPerSubject = 1,
@@ -248,6 +247,8 @@ public sealed partial class NatsTransport : IMessageTransport
             ReconnectWaitMax = _options.ReconnectMaxDelay,
             ReconnectJitter = _options.ReconnectMinDelay,
             HeaderEncoding = Encoding.UTF8,
+            // Per user, so permissions can keep other users from reading its replies and JetStream pulls.
+            InboxPrefix = NatsUserScope.InboxPrefix(_options.Username),
         };
         if (!string.IsNullOrEmpty(_options.Username))
             opts = opts with { AuthOpts = NatsAuthOpts.Default with { Username = _options.Username, Password = _options.ReadPassword() } };
