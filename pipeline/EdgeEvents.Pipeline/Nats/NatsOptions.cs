@@ -16,6 +16,13 @@ public sealed record NatsOptions
     /// degrades to core NATS with a warning.
     /// </summary>
     public NatsJetStreamOptions? JetStream { get; init; } = new();
+
+    /// <summary>
+    /// Prefix of reply inboxes (<c>{prefix}.{random}</c>), for request/reply and JetStream. Default null:
+    /// <c>_INBOX.{Transport:Username}</c> when logged in (the shipped authorization lets each user read its own inboxes
+    /// only), else <c>_INBOX</c>. Must be <c>_INBOX</c> or start with <c>_INBOX.</c>, without wildcards.
+    /// </summary>
+    public string? InboxPrefix { get; init; }
 }
 
 /// <summary>

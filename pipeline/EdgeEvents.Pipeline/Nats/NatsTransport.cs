@@ -29,6 +29,7 @@ public sealed partial class NatsTransport : IMessageTransport
     private readonly NatsConnection _connection;
     private readonly NatsJSContext _js;
     private readonly NatsJetStreamOptions? _jetStream;
+    private readonly string _inboxPrefix;
     private readonly StreamConfig? _stream;
     private readonly StreamConfig? _retainedStream;
     /// <summary>Subjects of both streams: at-least-once publishes to these go through JetStream.</summary>
@@ -54,6 +55,9 @@ public sealed partial class NatsTransport : IMessageTransport
         _logger = logger;
         _presence = options.Presence ?? new Presence(topics.Status(component), StatusPayloads.Online, StatusPayloads.Offline);
         ClientId = clientId;
+        _inboxPrefix = natsOptions.InboxPrefix ?? NatsUserScope.InboxPrefix(options.Username);
+        if (!(_inboxPrefix == "_INBOX" || NatsSubjects.IsInbox(_inboxPrefix)) || _inboxPrefix.IndexOfAny(['*', '>', ' ', '\t']) >= 0 || _inboxPrefix.EndsWith('.'))
+            throw new ArgumentException($"Transport:Nats:InboxPrefix '{_inboxPrefix}' must be '_INBOX' or start with '_INBOX.', without wildcards.", nameof(natsOptions));
         _jetStream = natsOptions.JetStream;
         if (_jetStream is not null)
         {
@@ -248,7 +252,7 @@ public sealed partial class NatsTransport : IMessageTransport
             ReconnectJitter = _options.ReconnectMinDelay,
             HeaderEncoding = Encoding.UTF8,
             // Per user, so permissions can keep other users from reading its replies and JetStream pulls.
-            InboxPrefix = NatsUserScope.InboxPrefix(_options.Username),
+            InboxPrefix = _inboxPrefix,
         };
         if (!string.IsNullOrEmpty(_options.Username))
             opts = opts with { AuthOpts = NatsAuthOpts.Default with { Username = _options.Username, Password = _options.ReadPassword() } };

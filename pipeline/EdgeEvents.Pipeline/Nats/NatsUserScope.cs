@@ -8,10 +8,17 @@ namespace EdgeEvents.Pipeline.Nats;
 /// transport and <see cref="Security.AccessPolicy.RenderNatsAuthorization"/> both use these, which keeps them in step.
 /// A user name that is not a valid topic level (<see cref="TopicScheme.IsValidName"/>) gets the unscoped names.
 /// </summary>
-internal static class NatsUserScope
+public static class NatsUserScope
 {
     /// <summary>Inbox prefix: <c>_INBOX.{user}</c> (inboxes <c>_INBOX.{user}.{nuid}</c>), else NATS's <c>_INBOX</c>.</summary>
     public static string InboxPrefix(string? user) => Scoped(user) ? $"{NatsSubjects.InboxPrefix}{user}" : NatsSubjects.InboxPrefix[..^1];
+
+    /// <summary>True if <paramref name="topic"/> is a NATS reply inbox (<c>_INBOX.…</c>).</summary>
+    public static bool IsInbox(string topic) => NatsSubjects.IsInbox(topic);
+
+    /// <summary>True if <paramref name="topic"/> is one of <paramref name="user"/>'s reply inboxes, which only that user may read.</summary>
+    public static bool IsInboxOf(string topic, string user) =>
+        Scoped(user) && topic.StartsWith($"{NatsSubjects.InboxPrefix}{user}.", StringComparison.Ordinal);
 
     /// <summary>Subjects a user's replies arrive on: <c>_INBOX.{user}.&gt;</c>.</summary>
     public static string Inboxes(string user) => $"{InboxPrefix(user)}.>";
