@@ -69,7 +69,8 @@ public sealed class SecureBroker : IAsyncDisposable
         return config;
     }
 
-    public static async Task<SecureBroker> StartAsync(string kind, bool tls = false, bool durable = false)
+    /// <param name="change">Changes the embedded broker's options (limits).</param>
+    public static async Task<SecureBroker> StartAsync(string kind, bool tls = false, bool durable = false, Func<BrokerOptions, BrokerOptions>? change = null)
     {
         var folder = Directory.CreateTempSubdirectory("edge-secure-");
         File.SetUnixFileMode(folder.FullName, (UnixFileMode)0x1ED);
@@ -94,6 +95,7 @@ public sealed class SecureBroker : IAsyncDisposable
                 TlsKeyFile = certificates?.ServerKeyFile,
                 DataPath = durable ? Path.Combine(folder.FullName, "data") : null,
             };
+            if (change is not null) options = change(options);
             return new SecureBroker(await EmbeddedBroker.StartAsync(options, NullLogger.Instance), null, folder, certificates) { _embeddedOptions = options };
         }
         var tlsConfig = certificates is null ? "" : $"cafile {certificates.CaFile}\ncertfile {certificates.ServerCertificateFile}\nkeyfile {certificates.ServerKeyFile}\n";
