@@ -31,17 +31,16 @@ public sealed class NatsAnswerIsolation_Tests(ITestOutputHelper output)
         await using var attacker = await nats.ConnectRawAsync("asker");
         var js = new NatsJSContext(attacker);
 
-        string[] refused =
-        [
-            await RefusedAsync(() => js.CreateOrUpdateConsumerAsync("EDGE", Pull("asker~edge~answers~asker", "edge.answers.bob")).AsTask()),
-            await RefusedAsync(() => js.CreateOrUpdateConsumerAsync("EDGE", Pull(BobsConsumer, "edge.answers.bob")).AsTask()),
-            await RefusedAsync(() => js.CreateOrUpdateConsumerAsync("EDGE", Pull("asker~edge~answers~asker", "edge.answers.>")).AsTask()),
+        // Together: each refusal is the API request's timeout, since the server drops the request.
+        var refused = await Task.WhenAll(
+            RefusedAsync(() => js.CreateOrUpdateConsumerAsync("EDGE", Pull("asker~edge~answers~asker", "edge.answers.bob")).AsTask()),
+            RefusedAsync(() => js.CreateOrUpdateConsumerAsync("EDGE", Pull(BobsConsumer, "edge.answers.bob")).AsTask()),
+            RefusedAsync(() => js.CreateOrUpdateConsumerAsync("EDGE", Pull("asker~edge~answers~asker", "edge.answers.>")).AsTask()),
             // The old create subjects carry no filter, so no permission could scope them: none is given.
-            await RefusedAsync(() => attacker.RequestAsync<string, string>("$JS.API.CONSUMER.DURABLE.CREATE.EDGE.sneaky",
+            RefusedAsync(() => attacker.RequestAsync<string, string>("$JS.API.CONSUMER.DURABLE.CREATE.EDGE.sneaky",
                 """{"stream_name":"EDGE","config":{"durable_name":"sneaky","filter_subject":"edge.answers.bob","ack_policy":"explicit"}}""").AsTask()),
-            await RefusedAsync(() => attacker.RequestAsync<string, string>("$JS.API.CONSUMER.CREATE.EDGE",
-                """{"stream_name":"EDGE","config":{"filter_subject":"edge.answers.bob","ack_policy":"none"}}""").AsTask()),
-        ];
+            RefusedAsync(() => attacker.RequestAsync<string, string>("$JS.API.CONSUMER.CREATE.EDGE",
+                """{"stream_name":"EDGE","config":{"filter_subject":"edge.answers.bob","ack_policy":"none"}}""").AsTask()));
         // The same client may create its own consumer: the refusals above are about whose answers, not a broken client.
         var own = await js.CreateOrUpdateConsumerAsync("EDGE", Pull("asker~edge~answers~asker", "edge.answers.asker"));
 
@@ -179,7 +178,7 @@ public sealed class NatsAnswerIsolation_Tests(ITestOutputHelper output)
     /// <summary>Runs an attempt the server must refuse; returns how the client saw the refusal.</summary>
     private static async Task<string> RefusedAsync(Func<Task> attempt)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => attempt().WaitAsync(timeout.Token));
         return ex.GetType().Name;
     }
@@ -237,7 +236,7 @@ public sealed class NatsAnswerIsolation_Tests(ITestOutputHelper output)
             {
                 Url = Server.Url,
                 InboxPrefix = $"_INBOX.{user}",
-                RequestTimeout = TimeSpan.FromSeconds(2),
+                RequestTimeout = TimeSpan.FromSeconds(5),
                 AuthOpts = NatsAuthOpts.Default with { Username = user, Password = SecureBroker.Password(user) },
             });
             await connection.ConnectAsync();
