@@ -22,6 +22,11 @@ public sealed record BrokerOptions
     /// </summary>
     public int MaxPendingMessagesPerClient { get; init; } = 10_000;
     /// <summary>
+    /// Connections one user name may hold at once; one more is refused with <c>QuotaExceeded</c>. Default 0: no limit
+    /// (replicas of a worker share a user). Anonymous clients are not counted.
+    /// </summary>
+    public int MaxConnectionsPerUser { get; init; }
+    /// <summary>
     /// Folder for the broker's store (<c>broker.db</c>, SQLite): retained messages, persistent sessions with their
     /// subscriptions, and QoS 1/2 messages queued for them until acknowledged survive a restart of the broker. Default
     /// null: everything lives in memory and a restart forgets it.

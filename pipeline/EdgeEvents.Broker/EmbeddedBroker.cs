@@ -51,6 +51,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
 
     public static async Task<EmbeddedBroker> StartAsync(BrokerOptions options, ILogger logger, CancellationToken ct = default)
     {
+        if (options.MaxConnectionsPerUser < 0) throw new InvalidOperationException($"Broker:MaxConnectionsPerUser is {options.MaxConnectionsPerUser}: 0 (no limit) or more.");
         if (options.MaxPacketBytes < 1024) throw new InvalidOperationException($"Broker:MaxPacketBytes is {options.MaxPacketBytes}: it must be at least 1024.");
         var address = IPAddress.Parse(options.BindAddress);
         var tls = options.TlsCertificateFile is { Length: > 0 };
@@ -88,6 +89,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             ? DurableSessions.Open(data, options.MaxPendingMessagesPerClient, authorization is null ? null : authorization.MayRead, logger) : null;
         // Before the store: a delivery the owner may not read is refused before the store queues it.
         if (authorization is not null) new ClientIdOwnership(durable?.StoredOwners ?? new Dictionary<string, string>(), authorization.MayRead, logger).Attach(server);
+        if (options.MaxConnectionsPerUser > 0) new ConnectionsPerUser(options.MaxConnectionsPerUser, logger).Attach(server);
         durable?.Attach(server);
         new MessageExpiry(options.MaxPendingMessagesPerClient).Attach(server);
         var broker = new EmbeddedBroker(server, durable, port, tlsPort, options.BindAddress, logger);

@@ -54,17 +54,23 @@ public sealed class SecureBroker : IAsyncDisposable
     /// <summary>
     /// A nats-server.conf in <paramref name="folder"/> that includes a copy of the shipped authorization block after
     /// <paramref name="settings"/>; sets the passwords' environment variables, which nats-server inherits from this process.
+    /// With <paramref name="extraAskers"/>, the block is the policy rendered for the shipped users plus those askers (the
+    /// shipped file is that rendering for the shipped users alone, which <see cref="ShippedPolicy_Tests"/> checks).
     /// </summary>
-    public static string ShippedNatsConfig(string folder, string settings = "")
+    public static string ShippedNatsConfig(string folder, string settings = "", params string[] extraAskers)
     {
-        File.Copy(ShippedFile("nats-authorization.conf"), Path.Combine(folder, "nats-authorization.conf"));
+        var users = ShippedUsers().Concat(extraAskers.Select(a => KeyValuePair.Create(a, BrokerRole.Asker))).ToList();
+        var authorization = Path.Combine(folder, "nats-authorization.conf");
+        if (extraAskers.Length == 0) File.Copy(ShippedFile("nats-authorization.conf"), authorization);
+        else File.WriteAllText(authorization, AccessPolicy.RenderNatsAuthorization(users, ShippedOptions().Prefix));
         var config = Path.Combine(folder, "nats-server.conf");
         File.WriteAllText(config, $"{settings}include \"nats-authorization.conf\"\n");
-        foreach (var (user, _) in ShippedUsers()) Environment.SetEnvironmentVariable(AccessPolicy.PasswordVariable(user), Password(user));
+        foreach (var (user, _) in users) Environment.SetEnvironmentVariable(AccessPolicy.PasswordVariable(user), Password(user));
         return config;
     }
 
-    public static async Task<SecureBroker> StartAsync(string kind, bool tls = false, bool durable = false)
+    /// <param name="change">Changes the embedded broker's options (limits).</param>
+    public static async Task<SecureBroker> StartAsync(string kind, bool tls = false, bool durable = false, Func<BrokerOptions, BrokerOptions>? change = null)
     {
         var folder = Directory.CreateTempSubdirectory("edge-secure-");
         File.SetUnixFileMode(folder.FullName, (UnixFileMode)0x1ED);
@@ -89,6 +95,7 @@ public sealed class SecureBroker : IAsyncDisposable
                 TlsKeyFile = certificates?.ServerKeyFile,
                 DataPath = durable ? Path.Combine(folder.FullName, "data") : null,
             };
+            if (change is not null) options = change(options);
             return new SecureBroker(await EmbeddedBroker.StartAsync(options, NullLogger.Instance), null, folder, certificates) { _embeddedOptions = options };
         }
         var tlsConfig = certificates is null ? "" : $"cafile {certificates.CaFile}\ncertfile {certificates.ServerCertificateFile}\nkeyfile {certificates.ServerKeyFile}\n";

@@ -1,6 +1,7 @@
 using System.Text;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
+using EdgeEvents.Pipeline.Security;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
 
@@ -43,6 +44,53 @@ public sealed class AskerIsolation_Tests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.Contains(all, m => m.Topic == "edge/answers/mallory/kitchen");
         Assert.DoesNotContain(all, m => m.Topic.StartsWith("edge/answers/bob", StringComparison.Ordinal) || m.Topic.StartsWith("zigbee2mqtt", StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// Finding 3 on NATS (JetStream, the shipped policy for the llm user and askers asker and bob): a request's reply
+    /// reaches the asker's own inbox; a reply inbox of another user's is refused on the asker's own topic.
+    /// </summary>
+    [Fact]
+    public async Task On_nats_an_asker_gets_its_answer_on_its_own_inbox_and_cannot_aim_it_at_another_users()
+    {
+        var folder = Directory.CreateTempSubdirectory("edge-llm-nats-");
+        try
+        {
+            var users = new Dictionary<string, BrokerRole> { ["llm"] = BrokerRole.Llm, ["asker"] = BrokerRole.Asker, ["bob"] = BrokerRole.Asker };
+            var config = Path.Combine(folder.FullName, "nats-server.conf");
+            File.WriteAllText(config, AccessPolicy.RenderNatsAuthorization(users, "edge"));
+            foreach (var user in users.Keys) Environment.SetEnvironmentVariable(AccessPolicy.PasswordVariable(user), $"{user}-secret");
+            await using var server = await NatsServer.StartNewAsync(jetStream: true, extraArguments: $"-c {config}");
+            await using var worker = await LlmWorkerHost.StartAsync(server.Url,
+                settings: new Dictionary<string, string?> { ["Transport:Username"] = "llm", ["Transport:Password"] = "llm-secret" });
+            await using var asker = await LoginAsync(server, "asker");
+            await using var bob = await LoginAsync(server, "bob");
+            var own = await LlmWorkerHost.WatchAsync(asker, "edge/answers/asker", deduplicate: false);
+            var bobsInboxes = await LlmWorkerHost.WatchAsync(bob, "_INBOX.bob.>", deduplicate: false);
+
+            var reply = await asker.RequestAsync(Question("asker", """{"id":"a1","text":"What do you see?"}"""), LlmWorker_Tests.Timeout, default);
+            await asker.PublishAsync(Question("asker", """{"id":"a2","text":"hi"}""") with { ResponseTopic = "_INBOX.bob.guessed" }, default);
+            // Its own topic gets the first answer's copy, then the refusal (under the message's id: the JSON is not read).
+            Answer? refused = null;
+            while (refused is null)
+                refused = (await Receive.ExactlyAsync(own, 1, LlmWorker_Tests.Timeout)).Select(LlmWorker_Tests.Decode).FirstOrDefault(a => a.Status != AnswerStatus.Ok);
+            var overheard = await Receive.UntilQuietAsync(bobsInboxes.Messages, TimeSpan.FromSeconds(1));
+
+            var answer = LlmWorker_Tests.Decode(reply);
+            output.WriteLine($"reply on {reply.Topic}: {answer.Status}; aimed at bob's inbox: {refused.Status} ({refused.Reason}); bob's inboxes got {overheard.Count}");
+            Assert.StartsWith("_INBOX.asker.", reply.Topic);
+            Assert.Equal(("a1", AnswerStatus.Ok), (answer.QuestionId, answer.Status));
+            Assert.Equal(AnswerStatus.Rejected, refused.Status);
+            Assert.Contains("the asker's own '_INBOX.asker.", refused.Reason);
+            Assert.Empty(overheard);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    private static Task<IMessageTransport> LoginAsync(NatsServer server, string user) =>
+        TestTransports.ConnectAsync(TestTransports.Options(server.Url) with { Username = user, Password = $"{user}-secret" }, component: user);
 
     /// <summary>Finding 5: the same id from two askers is two questions; the same id again from one asker gets its answer again.</summary>
     [Fact]

@@ -142,6 +142,25 @@ public sealed class QuestionIntake_Tests
         Assert.Equal("edge/answers/wall-display", incoming.Route.ReplyTopic);
     }
 
+    /// <summary>Issue 24 on NATS: a request's reply inbox must be the asker's own, <c>_INBOX.{asker}.…</c>.</summary>
+    [Theory]
+    [InlineData(ReplyTopics.Own, "edge/questions/mallory", "_INBOX.mallory.k3J9.2", true)]
+    [InlineData(ReplyTopics.Own, "edge/questions/mallory", "_INBOX.bob.k3J9.2", false)]
+    [InlineData(ReplyTopics.Own, "edge/questions/mallory", "_INBOX.k3J9.2", false)]
+    [InlineData(ReplyTopics.Own, "edge/questions/mallory", "_INBOX.malloryx.k3J9.2", false)]
+    [InlineData(ReplyTopics.Own, "edge/questions", "_INBOX.k3J9.2", false)]
+    [InlineData(ReplyTopics.Own, "edge/questions/mallory", "_INBOX.mallory.>", false)]
+    [InlineData(ReplyTopics.Answers, "edge/questions/mallory", "_INBOX.bob.k3J9.2", true)]
+    public void A_nats_reply_inbox_is_accepted_only_when_it_is_the_askers_own(ReplyTopics policy, string topic, string inbox, bool accepted)
+    {
+        var intake = new QuestionIntake(new TopicScheme("edge"), maxBytes: 4096, policy);
+
+        var incoming = intake.Read(Message(topic, "hi") with { ResponseTopic = inbox });
+
+        Assert.Equal(accepted, incoming.Rejection is null);
+        Assert.Equal(accepted ? inbox : topic.Replace("questions", "answers"), incoming.Route.ReplyTopic);
+    }
+
     /// <summary>Issue 20: a question without an id of its own takes the transport's message id, which its redeliveries share.</summary>
     [Theory]
     [InlineData("What do you see?", null)]

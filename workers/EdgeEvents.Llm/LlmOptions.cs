@@ -107,11 +107,17 @@ public sealed record LlmOptions
     public bool Fleet { get; init; }
 }
 
-/// <summary>Where answers to a question may be sent (<see cref="LlmOptions.ReplyTopics"/>). Never outside <c>{prefix}/answers</c>.</summary>
+/// <summary>
+/// Where answers to a question may be sent (<see cref="LlmOptions.ReplyTopics"/>). Never outside <c>{prefix}/answers</c>
+/// and NATS reply inboxes.
+/// </summary>
 public enum ReplyTopics
 {
-    /// <summary>Only the asker's own <c>{prefix}/answers/{asker}</c> and topics below it: an asker cannot write into another's answers.</summary>
+    /// <summary>
+    /// Only the asker's own <c>{prefix}/answers/{asker}</c> and topics below it, or its own NATS reply inboxes
+    /// <c>_INBOX.{asker}.…</c>: an asker cannot write into another's answers.
+    /// </summary>
     Own,
-    /// <summary>Anywhere under <c>{prefix}/answers</c> (trusted askers that route answers to each other).</summary>
+    /// <summary>Anywhere under <c>{prefix}/answers</c>, or any NATS reply inbox (trusted askers that route answers to each other).</summary>
     Answers,
 }

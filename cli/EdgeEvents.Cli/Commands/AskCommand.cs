@@ -5,6 +5,7 @@ using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
 using EdgeEvents.Pipeline.Hosting;
+using EdgeEvents.Pipeline.Nats;
 using EdgeEvents.Pipeline.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -51,6 +52,8 @@ public static class AskCommand
             var options = HostedCommand.TransportFrom(builder.Configuration, "ask");
             // A short-lived client: its own id, no session left behind on the broker.
             options = options with { ClientId = options.ClientId ?? $"ask-{name}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}", PersistentSession = false };
+            // NATS: the reply comes to an inbox of the asker's, the only kind the LLM worker answers on (Llm:ReplyTopics).
+            options = options with { Nats = options.Nats with { InboxPrefix = options.Nats.InboxPrefix ?? NatsUserScope.InboxPrefix(name) } };
             var topics = new TopicScheme(options.Prefix);
             await using var transport = TransportFactory.Create(options, "ask", loggers);
             var payload = new Question { Text = parse.GetValue(question) ?? "", Camera = scope };

@@ -16,6 +16,13 @@ public sealed record NatsOptions
     /// degrades to core NATS with a warning.
     /// </summary>
     public NatsJetStreamOptions? JetStream { get; init; } = new();
+
+    /// <summary>
+    /// Prefix of reply inboxes (<c>{prefix}.{random}</c>), for request/reply and JetStream. Default null:
+    /// <c>_INBOX.{Transport:Username}</c> when logged in (the shipped authorization lets each user read its own inboxes
+    /// only), else <c>_INBOX</c>. Must be <c>_INBOX</c> or start with <c>_INBOX.</c>, without wildcards.
+    /// </summary>
+    public string? InboxPrefix { get; init; }
 }
 
 /// <summary>
@@ -24,8 +31,19 @@ public sealed record NatsOptions
 /// </summary>
 public sealed record NatsJetStreamOptions
 {
+    /// <summary>Subjects of <see cref="Stream"/> when <see cref="Subjects"/> is null.</summary>
+    public static IReadOnlyList<string> DefaultSubjects(string subjectPrefix) =>
+        [$"{subjectPrefix}.events.>", $"{subjectPrefix}.questions", $"{subjectPrefix}.questions.>", $"{subjectPrefix}.answers", $"{subjectPrefix}.answers.>", $"{subjectPrefix}.errors.>"];
+
+    /// <summary>Subjects of <see cref="RetainedStream"/> when <see cref="RetainedSubjects"/> is null.</summary>
+    public static IReadOnlyList<string> DefaultRetainedSubjects(string subjectPrefix) =>
+        [$"{subjectPrefix}.scene.>", $"{subjectPrefix}.snapshots.>", $"{subjectPrefix}.status.>"];
+
+    public const string DefaultStream = "EDGE";
+    public const string DefaultRetainedStream = "EDGE_RETAINED";
+
     /// <summary>Stream that stores at-least-once topics. Default <c>EDGE</c>.</summary>
-    public string Stream { get; init; } = "EDGE";
+    public string Stream { get; init; } = DefaultStream;
 
     /// <summary>
     /// Subjects of <see cref="Stream"/>. Default null: events, questions, answers and errors under the prefix
@@ -44,7 +62,7 @@ public sealed record NatsJetStreamOptions
     /// Stream keeping the last message per subject of retained topics (MQTT's retain flag). Default
     /// <c>EDGE_RETAINED</c>. Null: no retained state on NATS.
     /// </summary>
-    public string? RetainedStream { get; init; } = "EDGE_RETAINED";
+    public string? RetainedStream { get; init; } = DefaultRetainedStream;
 
     /// <summary>Subjects of <see cref="RetainedStream"/>. Default null: <c>edge.scene.&gt;</c>, <c>edge.snapshots.&gt;</c> and <c>edge.status.&gt;</c>.</summary>
     public IReadOnlyList<string>? RetainedSubjects { get; init; }

@@ -11,8 +11,9 @@ public sealed partial class NatsTransport
     /// <summary>
     /// Without <see cref="SubscriptionRequest.Durable"/>: a core subscription (queue group when
     /// <see cref="SubscriptionRequest.Group"/> is set), preceded by the retained messages of the subjects it covers.
-    /// With it: a JetStream durable pull consumer of that name on the stream storing the subject; processes sharing
-    /// the name share the consumer and so split the stream. Without JetStream a durable request falls back to a core
+    /// With it: a JetStream durable pull consumer on the stream storing the subject, named after the user and the
+    /// subject when logged in (<see cref="NatsUserScope.DurableConsumer"/>, so permissions can pin it), else after
+    /// <see cref="SubscriptionRequest.Durable"/>; processes sharing the name share the consumer and so split the stream. Without JetStream a durable request falls back to a core
     /// subscription in a queue group of that name (shared the same way; nothing is kept while the client is away).
     /// Waits for the connection.
     /// </summary>
@@ -34,7 +35,7 @@ public sealed partial class NatsTransport
             for (var i = 0; i < subjects.Count; i++)
             {
                 if (durable is not null)
-                    await StartDurableAsync(subscription, subjects[i], i == 0 && subjects.Count > 1 ? $"{durable}-parent" : durable, ct);
+                    await StartDurableAsync(subscription, subjects[i], NatsUserScope.DurableConsumer(_options.Username, durable, subjects[i], parent: i == 0 && subjects.Count > 1), ct);
                 else
                     await StartCoreAsync(subscription, subjects[i], queueGroup, ct);
             }

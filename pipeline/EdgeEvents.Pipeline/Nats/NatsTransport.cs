@@ -29,6 +29,7 @@ public sealed partial class NatsTransport : IMessageTransport
     private readonly NatsConnection _connection;
     private readonly NatsJSContext _js;
     private readonly NatsJetStreamOptions? _jetStream;
+    private readonly string _inboxPrefix;
     private readonly StreamConfig? _stream;
     private readonly StreamConfig? _retainedStream;
     /// <summary>Subjects of both streams: at-least-once publishes to these go through JetStream.</summary>
@@ -54,12 +55,14 @@ public sealed partial class NatsTransport : IMessageTransport
         _logger = logger;
         _presence = options.Presence ?? new Presence(topics.Status(component), StatusPayloads.Online, StatusPayloads.Offline);
         ClientId = clientId;
+        _inboxPrefix = natsOptions.InboxPrefix ?? NatsUserScope.InboxPrefix(options.Username);
+        if (!(_inboxPrefix == "_INBOX" || NatsSubjects.IsInbox(_inboxPrefix)) || _inboxPrefix.IndexOfAny(['*', '>', ' ', '\t']) >= 0 || _inboxPrefix.EndsWith('.'))
+            throw new ArgumentException($"Transport:Nats:InboxPrefix '{_inboxPrefix}' must be '_INBOX' or start with '_INBOX.', without wildcards.", nameof(natsOptions));
         _jetStream = natsOptions.JetStream;
         if (_jetStream is not null)
         {
             var prefix = TopicScheme.ToNatsSubject(topics.Prefix);
-            _stream = new StreamConfig(_jetStream.Stream, _jetStream.Subjects?.ToList() ??
-                [$"{prefix}.events.>", $"{prefix}.questions", $"{prefix}.questions.>", $"{prefix}.answers", $"{prefix}.answers.>", $"{prefix}.errors.>"])
+            _stream = new StreamConfig(_jetStream.Stream, (_jetStream.Subjects ?? NatsJetStreamOptions.DefaultSubjects(prefix)).ToList())
             {
                 Storage = StreamConfigStorage.File,
                 MaxAge = _jetStream.MaxAge,
@@ -67,7 +70,7 @@ public sealed partial class NatsTransport : IMessageTransport
                 Discard = StreamConfigDiscard.Old,
             };
             if (_jetStream.RetainedStream is { Length: > 0 } retained)
-                _retainedStream = new StreamConfig(retained, _jetStream.RetainedSubjects?.ToList() ?? [$"{prefix}.scene.>", $"{prefix}.snapshots.>", $"{prefix}.status.>"])
+                _retainedStream = new StreamConfig(retained, (_jetStream.RetainedSubjects ?? NatsJetStreamOptions.DefaultRetainedSubjects(prefix)).ToList())
                 {
                     Storage = StreamConfigStorage.File,
                     MaxMsgsPerSubject = 1,
@@ -248,6 +251,8 @@ public sealed partial class NatsTransport : IMessageTransport
             ReconnectWaitMax = _options.ReconnectMaxDelay,
             ReconnectJitter = _options.ReconnectMinDelay,
             HeaderEncoding = Encoding.UTF8,
+            // Per user, so permissions can keep other users from reading its replies and JetStream pulls.
+            InboxPrefix = _inboxPrefix,
         };
         if (!string.IsNullOrEmpty(_options.Username))
             opts = opts with { AuthOpts = NatsAuthOpts.Default with { Username = _options.Username, Password = _options.ReadPassword() } };

@@ -1,5 +1,6 @@
 using System.Text;
 using EdgeEvents.Contracts.Topics;
+using EdgeEvents.Pipeline.Nats;
 
 namespace EdgeEvents.Pipeline.Security;
 
@@ -105,9 +106,20 @@ public static class AccessPolicy
 
     /// <summary>
     /// The policy as a nats-server <c>authorization</c> block. Passwords come from environment variables
-    /// (<c>EDGE_PASSWORD_{USER}</c>), never from the file. Every user may also receive replies on <c>_INBOX.&gt;</c>;
-    /// every user may create or update the EdgeEvents streams (the transport does at connect); consumers may drive
-    /// JetStream consumers and hold MQTT-gateway QoS 1 subscriptions; the LLM worker may reply to NATS requests.
+    /// (<c>EDGE_PASSWORD_{USER}</c>), never from the file. Besides its topics, every user but the admin gets:
+    /// <list type="bullet">
+    /// <item>its own reply inboxes only, <c>_INBOX.{user}.&gt;</c> (the transport's inbox prefix when logged in);
+    /// the LLM worker may publish to any inbox, to answer NATS requests;</item>
+    /// <item>creating or updating the EdgeEvents streams (the transport does at connect);</item>
+    /// <item>JetStream consumers scoped to what it may read: on the <c>EDGE</c> stream one durable consumer per
+    /// subscribe subject, named <c>{user}~{subject}</c> (<see cref="NatsUserScope.DurableConsumer"/>), created only
+    /// through the create subject that carries the filter, and pulled, acknowledged and inspected by that name alone;
+    /// on <c>EDGE_RETAINED</c>, where retained state is replayed through short-lived consumers, consumers filtered
+    /// within its subscribe subjects (any name: their pulls are not pinned, so every user reading some retained state
+    /// can pull another's replay);</item>
+    /// <item><c>$MQTT.sub.&gt;</c> when it subscribes at all, except askers: the MQTT gateway delivers QoS 1
+    /// subscriptions there, every user's alike.</item>
+    /// </list>
     /// </summary>
     public static string RenderNatsAuthorization(IEnumerable<KeyValuePair<string, BrokerRole>> users, string prefix)
     {
@@ -119,21 +131,17 @@ public static class AccessPolicy
         foreach (var (user, role) in users)
         {
             var rules = Rules(role, user, prefix);
-            var publish = rules.Where(r => r.Access == TopicAccess.Publish).SelectMany(r => NatsSubjects(r.Filter)).ToList();
-            var subscribe = rules.Where(r => r.Access == TopicAccess.Subscribe).SelectMany(r => NatsSubjects(r.Filter)).ToList();
+            var publish = rules.Where(r => r.Access == TopicAccess.Publish).SelectMany(r => ToNatsSubjects(r.Filter)).ToList();
+            var subscribe = rules.Where(r => r.Access == TopicAccess.Subscribe).SelectMany(r => ToNatsSubjects(r.Filter)).ToList();
             if (role != BrokerRole.Admin)
             {
-                subscribe.Add("_INBOX.>");
-                // Every NatsTransport creates or updates its JetStream streams at connect (NatsJetStreamOptions defaults).
-                publish.AddRange(["$JS.API.STREAM.NAMES", "$JS.API.STREAM.INFO.>", "$JS.API.STREAM.CREATE.EDGE", "$JS.API.STREAM.UPDATE.EDGE",
-                    "$JS.API.STREAM.CREATE.EDGE_RETAINED", "$JS.API.STREAM.UPDATE.EDGE_RETAINED"]);
-                if (subscribe.Count > 1)
-                {
-                    publish.AddRange(["$JS.API.CONSUMER.>", "$JS.ACK.>"]);
-                    // The MQTT gateway keeps QoS 1 subscriptions of MQTT clients on these internal subjects.
-                    subscribe.Add("$MQTT.sub.>");
-                }
-                if (role == BrokerRole.Llm) publish.Add("_INBOX.>");
+                publish.AddRange(StreamSetUp);
+                publish.AddRange(ConsumerPermissions(user, subscribe, TopicScheme.ToNatsSubject(prefix)));
+                if (role == BrokerRole.Llm) publish.Add($"{NatsSubjects.InboxPrefix}>");
+                // The MQTT gateway delivers QoS 1 subscriptions of MQTT clients on $MQTT.sub.{random}; a user allowed
+                // those reads every user's QoS 1 deliveries, so askers (the untrusted role) get QoS 0 there only.
+                if (subscribe.Count > 0 && role != BrokerRole.Asker) subscribe.Add("$MQTT.sub.>");
+                subscribe.Add(NatsUserScope.Inboxes(user));
             }
             nats.Append($"    # role: {role.ToString().ToLowerInvariant()}\n");
             nats.Append($"    {{ user: \"{user}\", password: ${PasswordVariable(user)}, permissions: {{\n");
@@ -144,11 +152,52 @@ public static class AccessPolicy
         return nats.ToString();
     }
 
+    private const string Stream = NatsJetStreamOptions.DefaultStream;
+    private const string RetainedStream = NatsJetStreamOptions.DefaultRetainedStream;
+
+    /// <summary>Every NatsTransport creates or updates its JetStream streams at connect (<see cref="NatsJetStreamOptions"/> defaults).</summary>
+    private static readonly string[] StreamSetUp =
+    [
+        "$JS.API.STREAM.NAMES", "$JS.API.STREAM.INFO.>", $"$JS.API.STREAM.CREATE.{Stream}", $"$JS.API.STREAM.UPDATE.{Stream}",
+        $"$JS.API.STREAM.CREATE.{RetainedStream}", $"$JS.API.STREAM.UPDATE.{RetainedStream}",
+    ];
+
+    /// <summary>
+    /// The JetStream consumer API subjects a user reading <paramref name="subscribe"/> needs, and no more: the
+    /// consumer-create subject carries the filter (nats-server 2.9+), so a permission on it scopes what the consumer
+    /// may read; pulls (<c>MSG.NEXT</c>) and acknowledgements name only the consumer, so those are pinned by name.
+    /// </summary>
+    private static IEnumerable<string> ConsumerPermissions(string user, IReadOnlyList<string> subscribe, string subjectPrefix)
+    {
+        var stored = NatsJetStreamOptions.DefaultSubjects(subjectPrefix);
+        var retained = NatsJetStreamOptions.DefaultRetainedSubjects(subjectPrefix);
+        var readsRetained = false;
+        foreach (var subject in subscribe)
+        {
+            if (stored.Any(s => NatsSubjects.Intersect(subject, s) is not null))
+            {
+                var name = NatsUserScope.DurableConsumer(user, user, subject, parent: false);
+                yield return $"$JS.API.CONSUMER.CREATE.{Stream}.{name}.{subject}";
+                yield return $"$JS.API.CONSUMER.INFO.{Stream}.{name}";
+                yield return $"$JS.API.CONSUMER.MSG.NEXT.{Stream}.{name}";
+                yield return $"$JS.ACK.{Stream}.{name}.>";
+            }
+            if (retained.Any(s => NatsSubjects.Intersect(subject, s) is not null))
+            {
+                readsRetained = true;
+                yield return $"$JS.API.CONSUMER.CREATE.{RetainedStream}.*.{subject}";
+            }
+        }
+        if (!readsRetained) yield break;
+        yield return $"$JS.API.CONSUMER.MSG.NEXT.{RetainedStream}.*";
+        yield return $"$JS.API.CONSUMER.DELETE.{RetainedStream}.*";
+    }
+
     /// <summary>The environment variable holding a user's NATS password.</summary>
     public static string PasswordVariable(string user) => $"EDGE_PASSWORD_{user.ToUpperInvariant().Replace('-', '_')}";
 
     // MQTT '#' also matches the parent level; NATS '>' does not, so the parent is listed too.
-    private static IEnumerable<string> NatsSubjects(string mqttFilter)
+    private static IEnumerable<string> ToNatsSubjects(string mqttFilter)
     {
         if (mqttFilter == "#") return [">"];
         var subject = TopicScheme.ToNatsSubject(mqttFilter);

@@ -19,7 +19,8 @@ public sealed record SubscriptionRequest(string Filter)
     /// </summary>
     public bool RetainAsPublished { get; init; }
     /// <summary>
-    /// NATS only: consume through a JetStream durable consumer of this name (the stream must cover the subject).
+    /// NATS only: consume through a JetStream durable consumer of this name (the stream must cover the subject); when
+    /// logged in, the consumer is named after the user and subject instead, so permissions can pin it to the user.
     /// MQTT gets durability from the persistent session instead.
     /// </summary>
     public string? Durable { get; init; }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using EdgeEvents.Contracts.Messages;
 using EdgeEvents.Contracts.Serialization;
 using EdgeEvents.Contracts.Topics;
+using EdgeEvents.Pipeline.Nats;
 using EdgeEvents.Pipeline.Transport;
 
 namespace EdgeEvents.Llm.Questions;
@@ -31,7 +32,8 @@ internal sealed record IncomingQuestion(AnswerRoute Route, string Id, string Tex
 /// <para>
 /// Reply topics are checked so the worker cannot be used to publish anywhere else: no wildcards, no <c>$</c> topics,
 /// nothing outside <c>{prefix}/answers</c>, and with <see cref="ReplyTopics.Own"/> (the default) nothing outside the
-/// asker's own <c>{prefix}/answers/{asker}</c> tree, so an asker cannot push answers into another asker's topic.
+/// asker's own <c>{prefix}/answers/{asker}</c> tree, so an asker cannot push answers into another asker's topic. A NATS
+/// request's reply inbox must be the asker's own <c>_INBOX.{asker}.…</c> (any inbox with <see cref="ReplyTopics.Answers"/>).
 /// </para>
 /// <para>
 /// The question id is the JSON <c>id</c>; without one (plain text, JSON without <c>id</c>) it is the message id the
@@ -120,12 +122,25 @@ internal sealed class QuestionIntake(TopicScheme topics, int maxBytes, ReplyTopi
         if (topic.Length is 0 or > MaxTopicLength) return $"a topic has 1 to {MaxTopicLength} characters";
         if (topic.IndexOfAny(['+', '#', '\0']) >= 0) return "wildcards are not allowed";
         if (topic.StartsWith('$')) return "'$' topics are not allowed";
+        if (NatsUserScope.IsInbox(topic)) return InboxProblem(topic, asker);
         var answers = topics.Answers();
         if (replyTopics == ReplyTopics.Answers)
             return topic == answers || Within(topic, answers) ? null : $"only '{answers}' or '{answers}/...' is allowed";
         if (asker is null) return topic == answers ? null : $"an anonymous question is answered on '{answers}' only";
         var own = topics.Answers(asker);
         return topic == own || Within(topic, own) ? null : $"only the asker's own '{own}' or '{own}/...' is allowed";
+    }
+
+    /// <summary>
+    /// A NATS reply inbox (a request's reply subject): with <see cref="ReplyTopics.Own"/> only the asker's own,
+    /// <c>_INBOX.{asker}.…</c>, the inboxes a logged-in asker's transport uses and only it may read.
+    /// </summary>
+    private string? InboxProblem(string topic, string? asker)
+    {
+        if (topic.IndexOfAny(['*', '>', ' ', '\t']) >= 0) return "wildcards are not allowed";
+        if (replyTopics == ReplyTopics.Answers) return null;
+        if (asker is null) return "an anonymous question is not answered on a NATS inbox";
+        return NatsUserScope.IsInboxOf(topic, asker) ? null : $"a NATS reply inbox must be the asker's own '_INBOX.{asker}.…'";
     }
 
     private static bool Within(string topic, string root) => topic.StartsWith(root + "/", StringComparison.Ordinal);
