@@ -102,7 +102,8 @@ public sealed class LinkConfig_Tests
         Assert.Equal("$JS.plant-a.API", config.GetProperty("sources")[0].GetProperty("external").GetProperty("api").GetString());
         Assert.Equal("EDGE", config.GetProperty("sources")[0].GetProperty("name").GetString());
         Assert.Equal("sites.plant-a.edge.>", config.GetProperty("republish").GetProperty("dest").GetString());
-        var retained = System.Text.Json.JsonDocument.Parse(NatsLink.HubStreamConfig("plant-a", NatsLink.RetainedHubStream, replicas: 3)).RootElement;
+        var retainedText = NatsLink.HubStreamConfig("plant-a", NatsLink.RetainedHubStream, replicas: 3);
+        var retained = System.Text.Json.JsonDocument.Parse(retainedText).RootElement;
         Assert.Equal("EDGE_RETAINED", retained.GetProperty("sources")[0].GetProperty("name").GetString());
         Assert.Equal(1, retained.GetProperty("max_msgs_per_subject").GetInt32());
     }
@@ -110,14 +111,16 @@ public sealed class LinkConfig_Tests
     [Fact]
     public void The_nats_hub_keeps_a_sites_questions_for_its_stream_to_source_through_the_hub_domain()
     {
-        var config = System.Text.Json.JsonDocument.Parse(NatsLink.HubStreamConfig("plant-a", NatsLink.QuestionsStream, replicas: 3)).RootElement;
+        var text = NatsLink.HubStreamConfig("plant-a", NatsLink.QuestionsStream, replicas: 3);
+        var config = System.Text.Json.JsonDocument.Parse(text).RootElement;
         Assert.Equal("TO_SITE", config.GetProperty("name").GetString());
         Assert.Equal("edge.questions.>", Assert.Single(config.GetProperty("subjects").EnumerateArray()).GetString());
         Assert.Equal(3, config.GetProperty("num_replicas").GetInt32());
         Assert.Equal(
             [new("Transport:Nats:JetStream:Sources:0:Stream", "TO_SITE"), new("Transport:Nats:JetStream:Sources:0:Domain", "hub")],
             NatsLink.SiteTransportSettings());
-        Assert.Contains("FROM_SITE, FROM_SITE_RETAINED, TO_SITE", Assert.Throws<ArgumentException>(() => NatsLink.HubStreamConfig("plant-a", "OTHER", 1)).Message);
+        var unknown = Assert.Throws<ArgumentException>(() => NatsLink.HubStreamConfig("plant-a", "OTHER", 1));
+        Assert.Contains("FROM_SITE, FROM_SITE_RETAINED, TO_SITE", unknown.Message);
     }
 
     [Fact]

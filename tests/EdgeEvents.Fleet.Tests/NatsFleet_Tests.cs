@@ -61,7 +61,8 @@ public sealed class NatsFleet_Tests(ITestOutputHelper output) : IDisposable
         await using var northObserver = await TestTransports.ConnectAsync(TestTransports.Options(north.Url, "north-observer"));
         await using var northEvents = await EventLedger.AtSiteAsync(northObserver, "north");
         // Every copy of a question stored at north: the hub's questions must arrive by one path only.
-        await using var northQuestions = await northObserver.SubscribeAsync(new SubscriptionRequest("edge/questions/#") { Durable = "question-copies", Deduplicate = false }, default);
+        var questionCopiesRequest = new SubscriptionRequest("edge/questions/#") { Durable = "question-copies", Deduplicate = false };
+        await using var northQuestions = await northObserver.SubscribeAsync(questionCopiesRequest, default);
         var siteSettings = NatsLink.SiteTransportSettings().ToDictionary(s => s.Key, s => (string?)s.Value);
         await using var northSite = await SitePipeline.StartAsync("north", north.Url, vision: true, siteSettings);
         await hubEvents.WaitUntilAsync(l => l.Ids("north").Count > 0, Timeout, "a first event of north at the hub");
@@ -91,7 +92,8 @@ public sealed class NatsFleet_Tests(ITestOutputHelper output) : IDisposable
         Assert.Equal(SiteStates.Offline, fleetWatch.Latest("north")!.State);
         // North's components announced themselves again on its restarted server, during the cut: retained state
         // crosses after the cut too.
-        await using var statusAfterCut = await observer.SubscribeAsync(new SubscriptionRequest("sites/north/edge/status/#"), default);
+        var statusRequest = new SubscriptionRequest("sites/north/edge/status/#");
+        await using var statusAfterCut = await observer.SubscribeAsync(statusRequest, default);
         foreach (var proxy in wan) proxy.Restore();
         var linkBack = Stopwatch.StartNew();
         var catchUp = await EventLedger.CaughtUpAsync("north", northEvents, hubEvents, Timeout);
@@ -116,7 +118,8 @@ public sealed class NatsFleet_Tests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"NATS leaf into a 3-node hub, 60 s cut with the site's server SIGKILLed in it, then a hub server SIGKILLed: {figures}, largest backlog {largestBacklog}, catch-up {catchUp.TotalSeconds:0.0} s after the link returned");
         Assert.Equal(0, figures.Lost);
         Assert.True(largestBacklog > 0, "Events should have piled up at the site during the cut.");
-        questionCopies.AddRange((await Receive.UntilQuietAsync(northQuestions.Messages, TimeSpan.FromSeconds(2))).Select(q => q.MessageId!));
+        var laterCopies = await Receive.UntilQuietAsync(northQuestions.Messages, TimeSpan.FromSeconds(2));
+        questionCopies.AddRange(laterCopies.Select(q => q.MessageId!));
         Assert.Equal(["q-nats", "q-nats-cut"], questionCopies.Order());
     }
 

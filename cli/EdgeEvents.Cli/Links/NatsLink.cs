@@ -40,7 +40,7 @@ public static class NatsLink
     /// <summary>Name of the workers' stream at the site (the NATS transport's default <c>Transport:Nats:JetStream:Stream</c>).</summary>
     public const string SiteStream = "EDGE";
 
-    /// <summary>Name of the workers' stream of retained state at the site (the transport's default <c>RetainedStream</c>).</summary>
+    /// <summary>The workers' stream of retained state at the site (the transport's default <c>RetainedStream</c>).</summary>
     public const string SiteRetainedStream = "EDGE_RETAINED";
 
     /// <summary>Name of the hub stream, in the site's account, that sources <see cref="SiteStream"/>.</summary>
@@ -49,7 +49,7 @@ public static class NatsLink
     /// <summary>Name of the hub stream, in the site's account, that sources <see cref="SiteRetainedStream"/>.</summary>
     public const string RetainedHubStream = "FROM_SITE_RETAINED";
 
-    /// <summary>Name of the hub stream, in the site's account, keeping the site's questions; <see cref="SiteStream"/> sources it.</summary>
+    /// <summary>The hub stream, in the site's account, keeping the site's questions; <see cref="SiteStream"/> sources it.</summary>
     public const string QuestionsStream = "TO_SITE";
 
     /// <summary>The streams to create at the hub for each site, with its credentials.</summary>
@@ -58,13 +58,16 @@ public static class NatsLink
     /// <summary>The JetStream domain of the hub servers (<c>jetstream { domain: hub }</c>).</summary>
     public const string DefaultHubDomain = "hub";
 
-    /// <summary>Kind that reaches the site only through <see cref="QuestionsStream"/>, so one asked during a cut is kept.</summary>
+    /// <summary>Kind reaching the site only through <see cref="QuestionsStream"/>, so one asked during a cut is kept.</summary>
     private const string Questions = "questions";
 
     /// <summary>Kinds the site's <see cref="SiteStream"/> stores, which therefore reach the hub through <see cref="HubStream"/>.</summary>
     private static readonly string[] Stored = ["events", "errors", "answers"];
 
-    /// <summary>Kinds the site's <see cref="SiteRetainedStream"/> keeps the latest of, which reach the hub through <see cref="RetainedHubStream"/>.</summary>
+    /// <summary>
+    /// Kinds the site's <see cref="SiteRetainedStream"/> keeps the latest of, which reach the hub through
+    /// <see cref="RetainedHubStream"/>.
+    /// </summary>
     private static readonly string[] Retained = ["scene", "status", "snapshots"];
 
     /// <summary>Every kind that reaches the hub through a hub stream's source, never live.</summary>
@@ -92,7 +95,8 @@ public static class NatsLink
         // captured beside a backlog still being sourced would overtake it.
         // The site's own questions stay at the site (the hub's question stream must hold the hub's only); the hub's
         // arrive only through that stream's source, never twice.
-        text.AppendLine($"    deny_exports: [{string.Join(", ", Sourced.Append(Questions).Select(k => $"\"{s.Prefix}.{k}.>\""))}]")
+        var denied = Sourced.Append(Questions).Select(k => $"\"{s.Prefix}.{k}.>\"");
+        text.AppendLine($"    deny_exports: [{string.Join(", ", denied)}]")
             .AppendLine($"    deny_imports: [\"{s.Prefix}.{Questions}.>\"]");
         return text.AppendLine("  }]").AppendLine("}").ToString();
     }
@@ -147,15 +151,18 @@ public static class NatsLink
     /// credentials, which log in to its account).
     /// </summary>
     /// <param name="replicas">1, or 3 on a 3-node hub cluster so losing one hub server loses nothing.</param>
-    public static string HubStreamConfig(string site, string stream, int replicas, string prefix = TopicScheme.DefaultPrefix)
+    public static string HubStreamConfig(
+        string site, string stream, int replicas, string prefix = TopicScheme.DefaultPrefix)
     {
         SiteName.Validate(site);
         var config = stream switch
         {
             HubStream => FromSiteConfig(HubStream, SiteStream, Stored, latestOnly: false, site, replicas, prefix),
-            RetainedHubStream => FromSiteConfig(RetainedHubStream, SiteRetainedStream, Retained, latestOnly: true, site, replicas, prefix),
+            RetainedHubStream =>
+                FromSiteConfig(RetainedHubStream, SiteRetainedStream, Retained, latestOnly: true, site, replicas, prefix),
             QuestionsStream => QuestionsConfig(replicas, prefix),
-            _ => throw new ArgumentException($"No hub stream '{stream}'; the hub streams are {string.Join(", ", HubStreams)}."),
+            _ => throw new ArgumentException(
+                $"No hub stream '{stream}'; the hub streams are {string.Join(", ", HubStreams)}."),
         };
         // Relaxed escaping keeps '>' readable in subjects.
         return config.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
@@ -165,7 +172,8 @@ public static class NatsLink
     /// The transport settings of the site's workers (every one, as each creates or updates <see cref="SiteStream"/>
     /// at connect): <see cref="SiteStream"/> sources <see cref="QuestionsStream"/> through the hub's domain.
     /// </summary>
-    public static IReadOnlyList<KeyValuePair<string, string>> SiteTransportSettings(string hubDomain = DefaultHubDomain) =>
+    public static IReadOnlyList<KeyValuePair<string, string>> SiteTransportSettings(
+        string hubDomain = DefaultHubDomain) =>
     [
         new("Transport:Nats:JetStream:Sources:0:Stream", QuestionsStream),
         new("Transport:Nats:JetStream:Sources:0:Domain", hubDomain),
@@ -190,8 +198,9 @@ public static class NatsLink
     /// subjects are there because a republish needs them; a live copy they might capture (a site configured by hand
     /// that exports those kinds) is dropped as a duplicate of the sourced one on <c>Nats-Msg-Id</c>.
     /// </summary>
-    /// <param name="latestOnly">Keeps only the latest message per subject, as the retained stream at the site does.</param>
-    private static JsonObject FromSiteConfig(string name, string siteStream, string[] kinds, bool latestOnly, string site, int replicas, string prefix)
+    /// <param name="latestOnly">Keeps the latest message per subject only, as the retained stream at the site does.</param>
+    private static JsonObject FromSiteConfig(
+        string name, string siteStream, string[] kinds, bool latestOnly, string site, int replicas, string prefix)
     {
         var config = new JsonObject
         {

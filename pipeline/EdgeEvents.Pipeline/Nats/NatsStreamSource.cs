@@ -12,7 +12,9 @@ public sealed record NatsStreamSource
     /// <summary>Name of the stream sourced. Required.</summary>
     public string Stream { get; init; } = "";
 
-    /// <summary>JetStream domain of the stream (<c>hub</c>: through <c>$JS.hub.API</c>). Default null: this server's own.</summary>
+    /// <summary>
+    /// JetStream domain of the stream (<c>hub</c>: through <c>$JS.hub.API</c>). Default null: this server's own.
+    /// </summary>
     public string? Domain { get; init; }
 
     internal StreamSource ToStreamSource()
