@@ -74,8 +74,11 @@ public sealed class LinkConfig_Tests
         Assert.Contains("server_name: site-plant-a", text);
         Assert.Contains("jetstream { store_dir: \"/var/lib/nats/jetstream\", domain: plant-a }", text);
         Assert.Contains("urls: [\"nats-leaf://plant-a:p%40ss@hub-1:7422\", \"nats-leaf://plant-a:p%40ss@hub-2:7422\"]", text);
-        // Stored kinds cross only through the hub stream's source, so they keep the site stream's order.
-        Assert.Contains("deny_exports: [\"edge.events.>\", \"edge.errors.>\", \"edge.answers.>\"]", text);
+        // Stored kinds cross only through the hub streams' sources, so they keep the site streams' order; questions
+        // come down only through the site stream's source of the hub's question stream.
+        Assert.Contains("deny_exports: [\"edge.events.>\", \"edge.errors.>\", \"edge.answers.>\", \"edge.scene.>\", \"edge.status.>\", " +
+            "\"edge.snapshots.>\", \"edge.questions.>\"]", text);
+        Assert.Contains("deny_imports: [\"edge.questions.>\"]", text);
     }
 
     [Fact]
@@ -93,12 +96,31 @@ public sealed class LinkConfig_Tests
     [Fact]
     public void The_nats_hub_stream_sources_the_sites_stream_and_republishes_under_the_site_name()
     {
-        var config = System.Text.Json.JsonDocument.Parse(NatsLink.HubStreamConfig("plant-a", replicas: 3)).RootElement;
+        var config = System.Text.Json.JsonDocument.Parse(NatsLink.HubStreamConfig("plant-a", NatsLink.HubStream, replicas: 3)).RootElement;
         Assert.Equal("FROM_SITE", config.GetProperty("name").GetString());
         Assert.Equal(3, config.GetProperty("num_replicas").GetInt32());
         Assert.Equal("$JS.plant-a.API", config.GetProperty("sources")[0].GetProperty("external").GetProperty("api").GetString());
         Assert.Equal("EDGE", config.GetProperty("sources")[0].GetProperty("name").GetString());
         Assert.Equal("sites.plant-a.edge.>", config.GetProperty("republish").GetProperty("dest").GetString());
+        var retainedText = NatsLink.HubStreamConfig("plant-a", NatsLink.RetainedHubStream, replicas: 3);
+        var retained = System.Text.Json.JsonDocument.Parse(retainedText).RootElement;
+        Assert.Equal("EDGE_RETAINED", retained.GetProperty("sources")[0].GetProperty("name").GetString());
+        Assert.Equal(1, retained.GetProperty("max_msgs_per_subject").GetInt32());
+    }
+
+    [Fact]
+    public void The_nats_hub_keeps_a_sites_questions_for_its_stream_to_source_through_the_hub_domain()
+    {
+        var text = NatsLink.HubStreamConfig("plant-a", NatsLink.QuestionsStream, replicas: 3);
+        var config = System.Text.Json.JsonDocument.Parse(text).RootElement;
+        Assert.Equal("TO_SITE", config.GetProperty("name").GetString());
+        Assert.Equal("edge.questions.>", Assert.Single(config.GetProperty("subjects").EnumerateArray()).GetString());
+        Assert.Equal(3, config.GetProperty("num_replicas").GetInt32());
+        Assert.Equal(
+            [new("Transport:Nats:JetStream:Sources:0:Stream", "TO_SITE"), new("Transport:Nats:JetStream:Sources:0:Domain", "hub")],
+            NatsLink.SiteTransportSettings());
+        var unknown = Assert.Throws<ArgumentException>(() => NatsLink.HubStreamConfig("plant-a", "OTHER", 1));
+        Assert.Contains("FROM_SITE, FROM_SITE_RETAINED, TO_SITE", unknown.Message);
     }
 
     [Fact]
@@ -108,6 +130,11 @@ public sealed class LinkConfig_Tests
         {
             Assert.Equal(0, await ok.WaitForExitAsync(TimeSpan.FromSeconds(60)));
             Assert.Contains("notification_topic sites/plant-a/link", ok.OutputSoFar);
+        }
+        await using (var settings = CliProcess.StartEdgeEvents("link", "nats", "--site", "plant-a", "--site-settings", "--hub-domain", "central"))
+        {
+            Assert.Equal(0, await settings.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("EDGEEVENTS_Transport__Nats__JetStream__Sources__0__Domain=central", settings.OutputSoFar);
         }
         await using var bad = CliProcess.StartEdgeEvents("link", "nats", "--site", "Plant_A", "--hub", "nats-leaf://hub:7422");
         Assert.Equal(2, await bad.WaitForExitAsync(TimeSpan.FromSeconds(60)));

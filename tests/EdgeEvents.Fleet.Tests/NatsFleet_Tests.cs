@@ -22,16 +22,18 @@ public sealed class NatsFleet_Tests(ITestOutputHelper output) : IDisposable
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("edge-fleet-nats-");
 
     /// <summary>
-    /// North's WAN is cut for 60 s while its pipeline runs, then one of the three hub servers is killed (SIGKILL) while
-    /// north publishes. Every event north's local observer saw reaches the hub once after de-duplication, in order; the
-    /// fleet shows north offline during the cut and online after; a question asked at the hub is answered by north;
-    /// south's credentials cannot put anything into north's namespace.
+    /// North's WAN is cut for 60 s while its pipeline runs, and north's own nats-server is killed (SIGKILL) in the cut
+    /// and started again; then one of the three hub servers is killed while north publishes. Every event north's local
+    /// observer saw reaches the hub once after de-duplication, in order; the fleet shows north offline during the cut
+    /// and online after; questions asked at the hub, one of them during the cut, reach north once each and are
+    /// answered; the status north's components published during the cut reaches the hub after it; south's
+    /// credentials cannot put anything into north's namespace.
     /// </summary>
     [Fact]
-    public async Task A_leaf_site_delivers_every_event_once_in_order_through_a_cut_and_a_hub_server_crash()
+    public async Task A_leaf_site_delivers_every_event_once_in_order_through_a_cut_a_site_crash_and_a_hub_server_crash()
     {
         await using var hub = await NatsHubCluster.StartAsync(_folder.FullName, ["north", "south"]);
-        await hub.CreateSiteStreamAsync("north", Timeout);
+        await hub.CreateSiteStreamsAsync("north", Timeout);
         var wan = hub.Wan;
         var siteConfig = Path.Combine(_folder.FullName, "north.conf");
         await File.WriteAllTextAsync(siteConfig, NatsLink.SiteConfig(new NatsLinkSettings
@@ -58,8 +60,11 @@ public sealed class NatsFleet_Tests(ITestOutputHelper output) : IDisposable
 
         await using var northObserver = await TestTransports.ConnectAsync(TestTransports.Options(north.Url, "north-observer"));
         await using var northEvents = await EventLedger.AtSiteAsync(northObserver, "north");
-        await using var northSite = await SitePipeline.StartAsync("north", north.Url, vision: true);
-
+        // Every copy of a question stored at north: the hub's questions must arrive by one path only.
+        var questionCopiesRequest = new SubscriptionRequest("edge/questions/#") { Durable = "question-copies", Deduplicate = false };
+        await using var northQuestions = await northObserver.SubscribeAsync(questionCopiesRequest, default);
+        var siteSettings = NatsLink.SiteTransportSettings().ToDictionary(s => s.Key, s => (string?)s.Value);
+        await using var northSite = await SitePipeline.StartAsync("north", north.Url, vision: true, siteSettings);
         await hubEvents.WaitUntilAsync(l => l.Ids("north").Count > 0, Timeout, "a first event of north at the hub");
         await fleetWatch.WaitForAsync("north", SiteStates.Online, Timeout);
         await AssertSiteCannotWriteIntoAnotherSiteAsync(hub.Servers[0].Url, hubEvents, probes);
@@ -71,6 +76,13 @@ public sealed class NatsFleet_Tests(ITestOutputHelper output) : IDisposable
         var cutClock = Stopwatch.StartNew();
         await fleetWatch.WaitForAsync("north", SiteStates.Offline, Timeout);
         output.WriteLine($"north offline at the hub {cutClock.Elapsed.TotalSeconds:0.0} s after the cut (site timeout {HubFleet.SiteTimeout.TotalSeconds:0} s)");
+        await HubQuestions.AskAsync(observer, "north", "bob", "q-nats-cut");
+        // North's own server crashes in the cut: its streams, the hub's source position and its workers' consumers
+        // live on in its JetStream store.
+        await north.StopAsync(kill: true);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await north.StartAsync();
+        output.WriteLine($"north's nats-server killed and restarted {cutClock.Elapsed.TotalSeconds:0.0} s into the cut");
         var largestBacklog = 0;
         while (cutClock.Elapsed < Cut)
         {
@@ -78,8 +90,18 @@ public sealed class NatsFleet_Tests(ITestOutputHelper output) : IDisposable
             await Task.Delay(500);
         }
         Assert.Equal(SiteStates.Offline, fleetWatch.Latest("north")!.State);
+        // North's components announced themselves again on its restarted server, during the cut: retained state
+        // crosses after the cut too.
+        var statusRequest = new SubscriptionRequest("sites/north/edge/status/#");
+        await using var statusAfterCut = await observer.SubscribeAsync(statusRequest, default);
         foreach (var proxy in wan) proxy.Restore();
+        var linkBack = Stopwatch.StartNew();
         var catchUp = await EventLedger.CaughtUpAsync("north", northEvents, hubEvents, Timeout);
+        var questionCopies = await ReadUntilAsync(northQuestions, "q-nats-cut");
+        output.WriteLine($"the question asked during the cut reached north {linkBack.Elapsed.TotalSeconds:0.0} s after the link returned");
+        Assert.Equal(AnswerStatus.Ok, (await HubQuestions.AnswerAsync(answers, "sites/north/edge/answers/bob", "q-nats-cut")).Status);
+        output.WriteLine($"and was answered at the hub {linkBack.Elapsed.TotalSeconds:0.0} s after it");
+        await Receive.ExactlyAsync(statusAfterCut, 1, Timeout);
         await fleetWatch.WaitForAsync("north", SiteStates.Online, Timeout);
 
         // One hub server killed while north publishes, then back.
@@ -93,9 +115,12 @@ public sealed class NatsFleet_Tests(ITestOutputHelper output) : IDisposable
         try { await EventLedger.CaughtUpAsync("north", northEvents, hubEvents, Timeout); }
         catch (TimeoutException) { }
         var figures = EventLedger.Compare("north", northEvents, hubEvents);
-        output.WriteLine($"NATS leaf into a 3-node hub, 60 s cut, then a hub server SIGKILLed: {figures}, largest backlog {largestBacklog}, catch-up {catchUp.TotalSeconds:0.0} s after the link returned");
+        output.WriteLine($"NATS leaf into a 3-node hub, 60 s cut with the site's server SIGKILLed in it, then a hub server SIGKILLed: {figures}, largest backlog {largestBacklog}, catch-up {catchUp.TotalSeconds:0.0} s after the link returned");
         Assert.Equal(0, figures.Lost);
         Assert.True(largestBacklog > 0, "Events should have piled up at the site during the cut.");
+        var laterCopies = await Receive.UntilQuietAsync(northQuestions.Messages, TimeSpan.FromSeconds(2));
+        questionCopies.AddRange(laterCopies.Select(q => q.MessageId!));
+        Assert.Equal(["q-nats", "q-nats-cut"], questionCopies.Order());
     }
 
     /// <summary>
@@ -112,6 +137,15 @@ public sealed class NatsFleet_Tests(ITestOutputHelper output) : IDisposable
         var probe = (await Receive.ExactlyAsync(probes, 1, Timeout))[0];
         Assert.Equal("sites/south/edge/stats/probe", probe.Topic);
         Assert.DoesNotContain(forged.Id, hubEvents.Ids("north"));
+    }
+
+    /// <summary>Ids of the questions stored at the site, up to and including <paramref name="id"/>.</summary>
+    private static async Task<List<string>> ReadUntilAsync(IMessageSubscription questions, string id)
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        var ids = new List<string>();
+        while (ids.LastOrDefault() != id) ids.Add((await questions.Messages.ReadAsync(timeout.Token)).MessageId!);
+        return ids;
     }
 
     public void Dispose() => _folder.Delete(recursive: true);

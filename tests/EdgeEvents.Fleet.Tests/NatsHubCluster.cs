@@ -58,23 +58,28 @@ internal sealed class NatsHubCluster : IAsyncDisposable
     };
 
     /// <summary>
-    /// Creates site <paramref name="site"/>'s hub stream (R3) from <c>edge-events link nats --hub-stream</c>, logged
+    /// Creates site <paramref name="site"/>'s hub streams (R3) from <c>edge-events link nats --hub-stream</c>, logged
     /// in with the site's credentials; retried while the cluster elects its JetStream leader.
     /// </summary>
-    public async Task CreateSiteStreamAsync(string site, TimeSpan timeout)
+    public async Task CreateSiteStreamsAsync(string site, TimeSpan timeout)
     {
         await using var connection = new NatsConnection(new NatsOpts
         {
             Url = Servers[0].Url, AuthOpts = new NatsAuthOpts { Username = site, Password = $"{site}-pw" },
         });
-        var config = Encoding.UTF8.GetBytes(NatsLink.HubStreamConfig(site, replicas: 3));
+        foreach (var stream in NatsLink.HubStreams) await CreateStreamAsync(connection, site, stream, timeout);
+    }
+
+    private static async Task CreateStreamAsync(NatsConnection connection, string site, string stream, TimeSpan timeout)
+    {
+        var config = Encoding.UTF8.GetBytes(NatsLink.HubStreamConfig(site, stream, replicas: 3));
         var deadline = DateTime.UtcNow + timeout;
         var last = "no answer";
         while (DateTime.UtcNow < deadline)
         {
             try
             {
-                var reply = await connection.RequestAsync<byte[], byte[]>($"$JS.API.STREAM.CREATE.{NatsLink.HubStream}", config,
+                var reply = await connection.RequestAsync<byte[], byte[]>($"$JS.API.STREAM.CREATE.{stream}", config,
                     replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(5) });
                 using var answer = JsonDocument.Parse(reply.Data ?? []);
                 if (!answer.RootElement.TryGetProperty("error", out var error)) return;
@@ -83,7 +88,7 @@ internal sealed class NatsHubCluster : IAsyncDisposable
             catch (Exception ex) when (ex is NatsException or TimeoutException) { last = ex.Message; }
             await Task.Delay(500);
         }
-        throw new TimeoutException($"The hub stream of site '{site}' could not be created: {last}");
+        throw new TimeoutException($"The hub stream {stream} of site '{site}' could not be created: {last}");
     }
 
     public async ValueTask DisposeAsync()

@@ -80,11 +80,25 @@ public static class LinkCommand
         {
             Description = "Print the hub's accounts block for the sites instead (passwords from $SITE_<NAME>_PASSWORD and $HUB_PASSWORD in the hub's environment)",
         };
-        var hubStream = new Option<bool>("--hub-stream") { Description = "Print the site's hub stream (JetStream stream configuration, JSON) instead" };
-        var replicas = new Option<int>("--replicas") { Description = "With --hub-stream: replicas of the hub stream, 3 on a 3-node hub [default: 1]" };
-        var command = new Command("nats", "Print a site's leaf node + JetStream configuration, or the hub's accounts and stream for sites.")
+        var hubStream = new Option<string>("--hub-stream")
         {
-            sites, hubs, passwordFile, caFile, prefix, storeDir, hubAccounts, hubStream, replicas,
+            Description = $"Print one of the site's hub streams instead ({string.Join(" or ", NatsLink.HubStreams)}; " +
+                "JetStream stream configuration, JSON)",
+        };
+        var replicas = new Option<int>("--replicas") { Description = "With --hub-stream: replicas of the hub stream, 3 on a 3-node hub [default: 1]" };
+        var siteSettings = new Option<bool>("--site-settings")
+        {
+            Description = "Print the settings of the site's workers instead (EDGEEVENTS_ environment lines): " +
+                "their stream sources the site's questions at the hub",
+        };
+        var hubDomain = new Option<string>("--hub-domain")
+        {
+            Description = $"With --site-settings: the hub's JetStream domain [default: {NatsLink.DefaultHubDomain}]",
+        };
+        var command = new Command("nats",
+            "Print a site's leaf node + JetStream configuration, its workers' settings, or the hub's accounts and streams for sites.")
+        {
+            sites, hubs, passwordFile, caFile, prefix, storeDir, hubAccounts, hubStream, replicas, siteSettings, hubDomain,
         };
         command.SetAction(parse => Print(() =>
         {
@@ -95,8 +109,14 @@ public static class LinkCommand
             if (parse.GetValue(hubAccounts))
                 return NatsLink.HubAccounts(siteNames, s => "$" + NatsLink.Account(s) + "_PASSWORD", [("hub", "$HUB_PASSWORD")], prefixValue);
             if (siteNames.Length > 1) throw new ArgumentException("Give one --site (several only with --hub-accounts).");
-            if (parse.GetValue(hubStream))
-                return NatsLink.HubStreamConfig(siteNames[0], parse.GetValue(replicas) is > 0 and var n ? n : 1, prefixValue) + "\n";
+            if (parse.GetValue(hubStream) is { } stream)
+            {
+                var replicaCount = parse.GetValue(replicas) is > 0 and var n ? n : 1;
+                return NatsLink.HubStreamConfig(siteNames[0], stream, replicaCount, prefixValue) + "\n";
+            }
+            if (parse.GetValue(siteSettings))
+                return string.Concat(NatsLink.SiteTransportSettings(parse.GetValue(hubDomain) ?? NatsLink.DefaultHubDomain)
+                    .Select(s => $"EDGEEVENTS_{s.Key.Replace(":", "__", StringComparison.Ordinal)}={s.Value}\n"));
             return NatsLink.SiteConfig(new NatsLinkSettings
             {
                 Site = siteNames[0],

@@ -52,6 +52,12 @@ public sealed record NatsJetStreamOptions
     /// </summary>
     public IReadOnlyList<string>? Subjects { get; init; }
 
+    /// <summary>
+    /// Streams <see cref="Stream"/> sources, e.g. a fleet site's questions at the hub. Default null: the stream keeps
+    /// the sources it has (set by another client's configuration); an empty list removes them.
+    /// </summary>
+    public IReadOnlyList<NatsStreamSource>? Sources { get; init; }
+
     /// <summary>Messages older than this are removed from <see cref="Stream"/>. Default 1 day.</summary>
     public TimeSpan MaxAge { get; init; } = TimeSpan.FromDays(1);
 

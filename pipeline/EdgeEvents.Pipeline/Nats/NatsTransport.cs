@@ -68,6 +68,8 @@ public sealed partial class NatsTransport : IMessageTransport
                 MaxAge = _jetStream.MaxAge,
                 MaxBytes = _jetStream.MaxBytes,
                 Discard = StreamConfigDiscard.Old,
+                // A source listed twice (configuration bound from two sections) would be consumed twice.
+                Sources = _jetStream.Sources?.Distinct().Select(source => source.ToStreamSource()).ToList(),
             };
             if (_jetStream.RetainedStream is { Length: > 0 } retained)
                 _retainedStream = new StreamConfig(retained, (_jetStream.RetainedSubjects ?? NatsJetStreamOptions.DefaultRetainedSubjects(prefix)).ToList())
@@ -190,8 +192,8 @@ public sealed partial class NatsTransport : IMessageTransport
         {
             if (_connection.ServerInfo?.JetStreamAvailable == true)
             {
-                await _js.CreateOrUpdateStreamAsync(_stream, ct);
-                if (_retainedStream is not null) await _js.CreateOrUpdateStreamAsync(_retainedStream, ct);
+                await CreateOrUpdateStreamAsync(_stream, ct);
+                if (_retainedStream is not null) await CreateOrUpdateStreamAsync(_retainedStream, ct);
                 _jetStreamActive = true;
             }
             else

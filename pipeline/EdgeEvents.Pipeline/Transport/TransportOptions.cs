@@ -45,7 +45,8 @@ public sealed record TransportOptions
     /// <summary>Where the connection is announced. Default null: <c>{prefix}/status/{component}</c>, <c>online</c>/<c>offline</c>.</summary>
     public Presence? Presence { get; init; }
     /// <summary>NATS-only settings (JetStream streams, retained state). Section <c>Transport:Nats</c>.</summary>
-    public Nats.NatsOptions Nats { get; init; } = Pipeline.Nats.NatsOptions.Default;
+    // A fresh instance: configuration binding fills it in place, and must not fill the shared default.
+    public Nats.NatsOptions Nats { get; init; } = new();
 
     public string? ReadPassword() => PasswordFile is { Length: > 0 } f ? File.ReadAllText(f).Trim() : Password;
 
