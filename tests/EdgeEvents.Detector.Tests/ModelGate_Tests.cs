@@ -46,7 +46,7 @@ public sealed class ModelGate_Tests(ITestOutputHelper output)
         var samples = EvaluationImages.Load(TestData.SamplesFolder).Select(s => s.Frame).ToList();
         var frames = Enumerable.Range(0, Defaults.GateFrames).Select(i => samples[i % samples.Count]).ToList();
 
-        var gate = ModelGate.Run(candidate, current, frames, Defaults.MinAgreement, Defaults);
+        var gate = ModelGate.Run(candidate, current, frames, Defaults.MinAgreement, Defaults.MaxSlowdown, Defaults);
 
         output.WriteLine($"{Path.GetFileName(candidatePath)} against {Path.GetFileName(currentPath)}, {Environment.ProcessorCount} cores: " +
                          $"{(gate.Passed ? "passed" : "rejected")}: {gate.Reason}");

@@ -10,8 +10,8 @@ public sealed record GateResult(bool Passed, string Reason, AgreementReport? Rep
 
 /// <summary>
 /// Runs a candidate and the current model on recent frames with <c>eval</c>'s <see cref="ModelEvaluator"/>: the
-/// candidate passes when its agreement reaches the threshold and its time per frame is at most
-/// <see cref="RolloutOptions.MaxSlowdown"/> times the current model's. Both models are loaded with the same settings
+/// candidate passes when its agreement reaches the threshold and its time per frame is at most the allowed slowdown
+/// (the request's, else <see cref="RolloutOptions.MaxSlowdown"/>) times the current model's. Both models are loaded with the same settings
 /// and warmed up on a real frame first (untimed: a fresh session's first runs take several times longer); then they
 /// take turns on each frame, and the median of the per-frame ratios is compared, so load from the running pipeline or
 /// other processes on the machine weighs on both alike.
@@ -19,7 +19,7 @@ public sealed record GateResult(bool Passed, string Reason, AgreementReport? Rep
 public static class ModelGate
 {
     public static GateResult Run(ImageDetector candidate, ImageDetector current, IReadOnlyList<Frame> frames,
-        double minAgreement, RolloutOptions options)
+        double minAgreement, double maxSlowdown, RolloutOptions options)
     {
         if (frames.Count == 0)
             return new GateResult(false, "no frame was processed within the gate timeout to compare the models on");
@@ -45,8 +45,8 @@ public static class ModelGate
                       $"(median ratio {slowdown:F2})";
         if (report.Agreement < minAgreement)
             return new GateResult(false, $"{figures}: agreement below {minAgreement:F3}", report, slowdown);
-        if (slowdown > options.MaxSlowdown)
-            return new GateResult(false, $"{figures}: slower than {options.MaxSlowdown:F1}× the current model", report,
+        if (slowdown > maxSlowdown)
+            return new GateResult(false, $"{figures}: slower than {maxSlowdown:F1}× the current model", report,
                 slowdown);
         return new GateResult(true, figures, report, slowdown);
     }

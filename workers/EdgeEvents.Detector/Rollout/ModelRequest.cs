@@ -6,7 +6,8 @@ namespace EdgeEvents.Detector.Rollout;
 
 /// <summary>
 /// The model detectors should run, retained on <c>{prefix}/control/detector/model</c> as JSON:
-/// <c>{"version": "v2", "uri": "https://…/v2.onnx", "sha256": "…", "modelType": "YoloV8", "labels": ["person", …], "minAgreement": 0.9}</c>.
+/// <c>{"version": "v2", "uri": "https://…/v2.onnx", "sha256": "…", "modelType": "YoloV8", "labels": ["person", …],
+/// "minAgreement": 0.9, "maxSlowdown": 1.5}</c>.
 /// </summary>
 public sealed record ModelRequest
 {
@@ -21,6 +22,11 @@ public sealed record ModelRequest
     public IReadOnlyList<string>? Labels { get; init; }
     /// <summary>Agreement with the current model the gate needs; default <c>Detector:Rollout:MinAgreement</c>.</summary>
     public double? MinAgreement { get; init; }
+    /// <summary>
+    /// Slowdown against the current model this rollout accepts (1–100); default <c>Detector:Rollout:MaxSlowdown</c>.
+    /// Probation's speed floor is divided by it too: the operator chose a slower model.
+    /// </summary>
+    public double? MaxSlowdown { get; init; }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -39,7 +45,7 @@ public sealed record ModelRequest
         }
         catch (JsonException ex)
         {
-            throw new MessageFormatException($"Model control message is not valid JSON of version, uri, sha256, modelType, labels, minAgreement: {ex.Message}", ex);
+            throw new MessageFormatException($"Model control message is not valid JSON of version, uri, sha256, modelType, labels, minAgreement, maxSlowdown: {ex.Message}", ex);
         }
         if (request is null) throw new MessageFormatException("Model control message is null.");
         if (!IsSafeVersion(request.Version))
@@ -48,6 +54,8 @@ public sealed record ModelRequest
         if (request.Sha256 is not { Length: 64 } || !request.Sha256.All(System.Uri.IsHexDigit))
             throw new MessageFormatException($"Model sha256 '{request.Sha256}' is not 64 hex digits.");
         if (request.MinAgreement is < 0 or > 1) throw new MessageFormatException($"minAgreement {request.MinAgreement} is outside 0–1.");
+        if (request.MaxSlowdown is < 1 or > 100)
+            throw new MessageFormatException($"maxSlowdown {request.MaxSlowdown} is outside 1–100.");
         if (request.Labels is { Count: 0 } || request.Labels?.Any(string.IsNullOrWhiteSpace) == true)
             throw new MessageFormatException("labels, when given, must be non-empty names.");
         return request with { Sha256 = request.Sha256.ToLowerInvariant() };

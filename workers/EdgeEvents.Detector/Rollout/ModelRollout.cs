@@ -157,7 +157,8 @@ internal sealed class ModelRollout : IDisposable
 
         await PublishAsync(new ModelStatus(RolloutStates.Verifying, request.Version, _current.Version, _state.Previous?.Version), ct);
         var frames = await _frames.WaitAsync(_rollout.GateTimeout, ct);
-        var (gate, loadError) = await Task.Run(() => Verify(candidate, frames, request.MinAgreement ?? _rollout.MinAgreement), ct);
+        var (gate, loadError) = await Task.Run(() => Verify(candidate, frames, request.MinAgreement ?? _rollout.MinAgreement,
+            request.MaxSlowdown ?? _rollout.MaxSlowdown), ct);
         if (loadError is not null)
         {
             await RejectAsync(request, RolloutStates.Failed, loadError, null, ct);
@@ -209,7 +210,8 @@ internal sealed class ModelRollout : IDisposable
     }
 
     /// <summary>Loads the candidate and the current model outside the pipeline and runs the gate; or says why the candidate does not load.</summary>
-    private (GateResult? Gate, string? LoadError) Verify(ModelFile candidate, IReadOnlyList<Frame> frames, double minAgreement)
+    private (GateResult? Gate, string? LoadError) Verify(ModelFile candidate, IReadOnlyList<Frame> frames,
+        double minAgreement, double maxSlowdown)
     {
         ImageDetector candidateDetector;
         try
@@ -223,7 +225,7 @@ internal sealed class ModelRollout : IDisposable
         using (candidateDetector)
         {
             using var currentDetector = ImageDetector.Load(OptionsFor(_options, _current) with { WarmupRuns = 1 }, _loggerFactory.CreateLogger<DetectorModel>());
-            return (ModelGate.Run(candidateDetector, currentDetector, frames, minAgreement, _rollout), null);
+            return (ModelGate.Run(candidateDetector, currentDetector, frames, minAgreement, maxSlowdown, _rollout), null);
         }
     }
 
@@ -255,7 +257,8 @@ internal sealed class ModelRollout : IDisposable
         _logger.LogInformation("Switched to model {Version}; probation until {Until:u}", request.Version, until);
         await PublishAsync(new ModelStatus(RolloutStates.Active, request.Version, request.Version, _current.Version, null, agreement, until), ct);
 
-        var failure = await ProbationAsync(engines, previousRate, ct);
+        var minSpeed = _rollout.ProbationMinSpeed / (request.MaxSlowdown ?? 1);
+        var failure = await ProbationAsync(engines, previousRate, minSpeed, ct);
         if (failure is not null)
         {
             for (var i = 0; i < _lanes.Count; i++) _lanes[i].SwitchTo(previous[i]);
@@ -280,7 +283,8 @@ internal sealed class ModelRollout : IDisposable
     /// Null when the window passes, else why it failed: too large a share of failed frames (checked throughout), or too
     /// slow against <paramref name="previousRate"/> (at the end, over the whole window).
     /// </summary>
-    private async Task<string?> ProbationAsync(IReadOnlyList<ModelEngine> engines, double? previousRate, CancellationToken ct)
+    private async Task<string?> ProbationAsync(IReadOnlyList<ModelEngine> engines, double? previousRate, double minSpeed,
+        CancellationToken ct)
     {
         var end = DateTime.UtcNow + _rollout.Probation;
         while (true)
@@ -290,18 +294,18 @@ internal sealed class ModelRollout : IDisposable
             if (failed >= _rollout.ProbationMinErrors && failed > _rollout.ProbationMaxErrorRate * total)
                 return $"the model failed on {failed} of {total} frames, more than {_rollout.ProbationMaxErrorRate:P0}";
             var left = end - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero) return TooSlow(engines, previousRate);
+            if (left <= TimeSpan.Zero) return TooSlow(engines, previousRate, minSpeed);
             await Task.Delay(left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100), ct);
         }
     }
 
-    private string? TooSlow(IReadOnlyList<ModelEngine> engines, double? previousRate)
+    private string? TooSlow(IReadOnlyList<ModelEngine> engines, double? previousRate, double minSpeed)
     {
         var frames = engines.Sum(e => e.Runs.Frames);
-        if (_rollout.ProbationMinSpeed == 0 || previousRate is not { } before || frames < _rollout.GateFrames
-            || RunRate(engines) is not { } rate || rate >= _rollout.ProbationMinSpeed * before) return null;
+        if (minSpeed == 0 || previousRate is not { } before || frames < _rollout.GateFrames
+            || RunRate(engines) is not { } rate || rate >= minSpeed * before) return null;
         return $"the model ran {rate:F1} frames per second of inference over {frames} frames against {before:F1} for " +
-               $"{_current.Version}, below {_rollout.ProbationMinSpeed:P0}";
+               $"{_current.Version}, below {minSpeed:P0}";
     }
 
     /// <summary>Frames per second of model run time over <paramref name="engines"/>; null before they ran.</summary>
