@@ -190,8 +190,8 @@ public sealed partial class NatsTransport : IMessageTransport
         {
             if (_connection.ServerInfo?.JetStreamAvailable == true)
             {
-                await _js.CreateOrUpdateStreamAsync(_stream, ct);
-                if (_retainedStream is not null) await _js.CreateOrUpdateStreamAsync(_retainedStream, ct);
+                await EnsureStreamAsync(_stream, ct);
+                if (_retainedStream is not null) await EnsureStreamAsync(_retainedStream, ct);
                 _jetStreamActive = true;
             }
             else
