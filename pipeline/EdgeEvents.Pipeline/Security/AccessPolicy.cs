@@ -15,7 +15,7 @@ public enum BrokerRole
     Scene,
     /// <summary>Reads questions, scene state and events; publishes answers.</summary>
     Llm,
-    /// <summary>Reads everything, publishes nothing.</summary>
+    /// <summary>Reads everything, publishes only its own presence (status, errors, stats), as its transport does.</summary>
     Dashboard,
     /// <summary>Asks questions as <c>{prefix}/questions/{user}</c> and reads its own answers only.</summary>
     Asker,
@@ -31,7 +31,7 @@ public sealed record TopicRule(TopicAccess Access, string Filter);
 /// <summary>
 /// The per-role topic permissions, in one place: the embedded broker enforces them, and the shipped mosquitto ACL
 /// and NATS authorization block are rendered from them (a test keeps the files in step).
-/// Every role but the dashboard may also publish its own <c>status</c>, <c>errors</c> and <c>stats</c> topics, which
+/// Every role may also publish its own <c>status</c>, <c>errors</c> and <c>stats</c> topics, which
 /// carry the component name: a component's user name is its component name (a camera's is its camera id).
 /// </summary>
 public static class AccessPolicy
@@ -52,7 +52,7 @@ public static class AccessPolicy
                 Sub($"{p}/control/detector/model"), Pub($"{p}/status/detector/+/model"), .. own],
             BrokerRole.Scene => [Sub($"{p}/detections/+"), Pub($"{p}/scene/+"), Pub($"{p}/events/+"), .. own],
             BrokerRole.Llm => [Sub($"{p}/questions/#"), Sub($"{p}/scene/+"), Sub($"{p}/events/+"), Pub($"{p}/answers/#"), .. own],
-            BrokerRole.Dashboard => [Sub($"{p}/#")],
+            BrokerRole.Dashboard => [Sub($"{p}/#"), .. own],
             BrokerRole.Asker => [Pub($"{p}/questions/{user}"), Sub($"{p}/answers/{user}"), .. own],
             BrokerRole.Admin => [Pub("#"), Sub("#")],
             _ => throw new ArgumentOutOfRangeException(nameof(role), role, "Unknown role."),
