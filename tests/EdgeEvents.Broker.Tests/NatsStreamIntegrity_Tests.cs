@@ -1,5 +1,6 @@
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
+using Microsoft.Extensions.Logging;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using Xunit.Abstractions;
@@ -103,14 +104,17 @@ public sealed class NatsStreamIntegrity_Tests(ITestOutputHelper output)
         await js.UpdateStreamAsync(edge with { MaxBytes = 1L << 20 });
 
         // The asker wants 1 GiB, asks for it (refused), and goes on with 1 MiB.
-        await using var asker = await nats.ConnectAsync("asker");
+        var log = new ListLogger();
+        await using var asker = await nats.ConnectAsync("asker", loggers: log);
         await asker.PublishAsync(Text("edge/questions/asker", "how many?"), default);
         var stream = (await js.GetStreamAsync("EDGE")).Info;
 
-        output.WriteLine($"EDGE max bytes {stream.Config.MaxBytes}, messages {stream.State.Messages}");
+        var errors = log.At(LogLevel.Error);
+        output.WriteLine($"EDGE max bytes {stream.Config.MaxBytes}, messages {stream.State.Messages}; logged: {string.Join(" | ", errors)}");
         nats.AssertViolations("$JS.API.STREAM.UPDATE.EDGE\"");
         Assert.Equal(1L << 20, stream.Config.MaxBytes);
         Assert.Equal(1, stream.State.Messages);
+        Assert.Contains("$JS.API.STREAM.UPDATE.EDGE", Assert.Single(errors));
     }
 
     /// <summary>Messages in EDGE and EDGE_RETAINED, as the admin sees them.</summary>

@@ -2,6 +2,7 @@ using System.Text;
 using EdgeEvents.Pipeline.Nats;
 using EdgeEvents.Pipeline.Transport;
 using EdgeEvents.Testing;
+using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
 
 namespace EdgeEvents.Broker.Tests;
@@ -35,13 +36,13 @@ internal sealed class ShippedNats : IAsyncDisposable
     }
 
     /// <summary>Our transport, logged in as <paramref name="user"/> (its component name too).</summary>
-    public Task<IMessageTransport> ConnectAsync(string user, TimeSpan? ackWait = null) =>
+    public Task<IMessageTransport> ConnectAsync(string user, TimeSpan? ackWait = null, ILoggerFactory? loggers = null) =>
         TestTransports.ConnectAsync(TestTransports.Options(Server.Url) with
         {
             Username = user,
             Password = SecureBroker.Password(user),
             Nats = new NatsOptions { JetStream = new NatsJetStreamOptions { AckWait = ackWait ?? TimeSpan.FromSeconds(30) } },
-        }, component: user);
+        }, component: user, loggers);
 
     /// <summary>A bare NATS.Net client, as an attacker would use, with its user's own inbox prefix (the only one it may read).</summary>
     public async Task<NatsConnection> ConnectRawAsync(string user)

@@ -38,7 +38,7 @@ public sealed partial class NatsTransport
             if (existing is null) await _js.CreateStreamAsync(wanted, ct);
             else await _js.UpdateStreamAsync(wanted, ct);
             _logger.LogInformation("{Action} stream {Stream} ({Differences})", existing is null ? "Created" : "Updated", name,
-                existing is null ? "missing" : string.Join(", ", differences));
+                existing is null ? "missing" : string.Join("; ", differences));
         }
         // nats-server drops a request its user may not publish (logging a Publish Violation), so no answer ever comes.
         catch (NatsJSApiNoResponseException) when (!ct.IsCancellationRequested)
@@ -47,19 +47,19 @@ public sealed partial class NatsTransport
             {
                 _logger.LogError("User {User} may not {Action} stream {Stream}: {Permission} went unanswered (a missing permission; " +
                     "the stream-owning roles have it). {Consequence}", _options.Username ?? "(anonymous)", existing is null ? "create" : "update", name, permission,
-                    existing is null ? "Waiting for a user that may create it." : $"Using it as it is ({string.Join(", ", differences)}).");
+                    existing is null ? "Waiting for a user that may create it." : $"Using it as it is ({string.Join("; ", differences)}).");
             }
             if (existing is null) throw new InvalidOperationException($"Stream {name} is missing and {permission} went unanswered");
         }
     }
 
-    /// <summary>The settings this transport sets whose values differ in <paramref name="existing"/>, as "Setting existing (wanted)".</summary>
+    /// <summary>The settings this transport sets whose values differ in <paramref name="existing"/>, as "Setting existing, wanted value".</summary>
     private static List<string> Differences(StreamConfig existing, StreamConfig wanted)
     {
         var differences = new List<string>();
         void Compare<T>(string setting, T have, T want)
         {
-            if (!EqualityComparer<T>.Default.Equals(have, want)) differences.Add($"{setting} {have} ({want})");
+            if (!EqualityComparer<T>.Default.Equals(have, want)) differences.Add($"{setting} {have}, wanted {want}");
         }
         Compare(nameof(wanted.Subjects), string.Join(' ', existing.Subjects ?? []), string.Join(' ', wanted.Subjects ?? []));
         Compare(nameof(wanted.Storage), existing.Storage, wanted.Storage);
