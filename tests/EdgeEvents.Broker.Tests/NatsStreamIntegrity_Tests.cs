@@ -42,9 +42,10 @@ public sealed class NatsStreamIntegrity_Tests(ITestOutputHelper output)
             RefusedAsync(() => js.CreateStreamAsync(new StreamConfig("EDGE2", ["edge.answers.>"])).AsTask()));
         var after = await StoredAsync(admin);
 
-        output.WriteLine($"refused: {string.Join("; ", refused)}; stored (EDGE, EDGE_RETAINED) before {before}, after {after}");
-        nats.AssertViolations("$JS.API.STREAM.UPDATE.EDGE\"", "$JS.API.STREAM.UPDATE.EDGE_RETAINED", "$JS.API.STREAM.PURGE.EDGE",
-            "$JS.API.STREAM.DELETE.EDGE_RETAINED", "$JS.API.STREAM.MSG.DELETE.EDGE", "$JS.API.STREAM.CREATE.EDGE2");
+        output.WriteLine($"refused: {string.Join("; ", refused)}; stored (EDGE, EDGE_RETAINED) {before}, then {after}");
+        nats.AssertViolations("$JS.API.STREAM.UPDATE.EDGE\"", "$JS.API.STREAM.UPDATE.EDGE_RETAINED",
+            "$JS.API.STREAM.PURGE.EDGE", "$JS.API.STREAM.DELETE.EDGE_RETAINED", "$JS.API.STREAM.MSG.DELETE.EDGE",
+            "$JS.API.STREAM.CREATE.EDGE2");
         Assert.True(before.Edge >= 1 && before.Retained >= 2, $"stored before: {before}");
         Assert.Equal(before, after);
     }
@@ -54,11 +55,13 @@ public sealed class NatsStreamIntegrity_Tests(ITestOutputHelper output)
     {
         await using var nats = await ShippedNats.StartAsync();
         await using var llm = await nats.ConnectAsync("llm");
-        await using var questions = await llm.SubscribeAsync(new SubscriptionRequest("edge/questions/#") { Durable = "llm", ManualAck = true }, default);
+        var durable = new SubscriptionRequest("edge/questions/#") { Durable = "llm", ManualAck = true };
+        await using var questions = await llm.SubscribeAsync(durable, default);
         // Neither may create or update a stream: any such request would be a violation in the server's log.
         await using var asker = await nats.ConnectAsync("asker");
         await using var dashboard = await nats.ConnectAsync("dashboard");
-        await using var answers = await asker.SubscribeAsync(new SubscriptionRequest("edge/answers/asker") { Durable = "answers" }, default);
+        var own = new SubscriptionRequest("edge/answers/asker") { Durable = "answers" };
+        await using var answers = await asker.SubscribeAsync(own, default);
         await using var seen = await dashboard.SubscribeAsync(new SubscriptionRequest("edge/answers/#"), default);
 
         await asker.PublishAsync(Text("edge/questions/asker", "how many?"), default);
@@ -68,7 +71,7 @@ public sealed class NatsStreamIntegrity_Tests(ITestOutputHelper output)
         var answer = (await Receive.ExactlyAsync(answers, 1, Timeout))[0];
         var watched = (await Receive.ExactlyAsync(seen, 1, Timeout))[0];
 
-        output.WriteLine($"question '{Of(question)}', answer '{Of(answer)}', the dashboard saw '{Of(watched)}' on {watched.Topic}");
+        output.WriteLine($"question '{Of(question)}', answer '{Of(answer)}', dashboard saw '{Of(watched)}'");
         Assert.DoesNotContain("Violation", nats.Server.Output);
         Assert.Equal(("how many?", "two", "two"), (Of(question), Of(answer), Of(watched)));
     }
@@ -87,8 +90,9 @@ public sealed class NatsStreamIntegrity_Tests(ITestOutputHelper output)
         var names = new List<string>();
         await foreach (var name in new NatsJSContext(admin).ListStreamNamesAsync()) names.Add(name);
 
+        var violations = nats.Server.Output.Split('\n').Where(l => l.Contains("Violation", StringComparison.Ordinal));
         output.WriteLine($"streams: {string.Join(", ", names.Order())}; violations: " +
-            string.Join(" | ", nats.Server.Output.Split('\n').Where(l => l.Contains("Violation", StringComparison.Ordinal)).Select(l => l[(l.IndexOf("User", StringComparison.Ordinal))..])));
+            string.Join(" | ", violations.Select(l => l[l.IndexOf("User", StringComparison.Ordinal)..])));
         Assert.Equal(["EDGE", "EDGE_RETAINED"], names.Order());
         Assert.True(connected.IsConnected);
     }
@@ -110,7 +114,8 @@ public sealed class NatsStreamIntegrity_Tests(ITestOutputHelper output)
         var stream = (await js.GetStreamAsync("EDGE")).Info;
 
         var errors = log.At(LogLevel.Error);
-        output.WriteLine($"EDGE max bytes {stream.Config.MaxBytes}, messages {stream.State.Messages}; logged: {string.Join(" | ", errors)}");
+        output.WriteLine($"EDGE max bytes {stream.Config.MaxBytes}, messages {stream.State.Messages}; " +
+            $"logged: {string.Join(" | ", errors)}");
         nats.AssertViolations("$JS.API.STREAM.UPDATE.EDGE\"");
         Assert.Equal(1L << 20, stream.Config.MaxBytes);
         Assert.Equal(1, stream.State.Messages);
@@ -121,7 +126,8 @@ public sealed class NatsStreamIntegrity_Tests(ITestOutputHelper output)
     private static async Task<(long Edge, long Retained)> StoredAsync(NATS.Client.Core.NatsConnection admin)
     {
         var js = new NatsJSContext(admin);
-        return ((await js.GetStreamAsync("EDGE")).Info.State.Messages, (await js.GetStreamAsync("EDGE_RETAINED")).Info.State.Messages);
+        async Task<long> Messages(string stream) => (await js.GetStreamAsync(stream)).Info.State.Messages;
+        return (await Messages("EDGE"), await Messages("EDGE_RETAINED"));
     }
 
     private static async Task Until(Func<bool> condition)

@@ -9,7 +9,7 @@ public sealed partial class NatsTransport
     /// <summary>JetStream's error code for "stream not found".</summary>
     private const int StreamNotFound = 10059;
 
-    /// <summary>Streams whose refused create or update has been logged: once per stream and transport, not per reconnect.</summary>
+    /// <summary>Streams whose refused create or update has been logged: once per stream and transport.</summary>
     private readonly HashSet<string> _loggedRefusals = [];
 
     /// <summary>
@@ -32,28 +32,33 @@ public sealed partial class NatsTransport
         }
         var differences = existing is null ? [] : Differences(existing, wanted);
         if (existing is not null && differences.Count == 0) return;
-        var permission = $"$JS.API.STREAM.{(existing is null ? "CREATE" : "UPDATE")}.{name}";
+        var action = existing is null ? "create" : "update";
+        var permission = $"$JS.API.STREAM.{action.ToUpperInvariant()}.{name}";
         try
         {
             if (existing is null) await _js.CreateStreamAsync(wanted, ct);
             else await _js.UpdateStreamAsync(wanted, ct);
-            _logger.LogInformation("{Action} stream {Stream} ({Differences})", existing is null ? "Created" : "Updated", name,
-                existing is null ? "missing" : string.Join("; ", differences));
+            _logger.LogInformation("Stream {Stream}: {Action}d ({Differences})", name, action,
+                existing is null ? "it was missing" : string.Join("; ", differences));
         }
         // nats-server drops a request its user may not publish (logging a Publish Violation), so no answer ever comes.
         catch (NatsJSApiNoResponseException) when (!ct.IsCancellationRequested)
         {
+            var consequence = existing is null
+                ? "Waiting for a user that may create it."
+                : $"Using it as it is ({string.Join("; ", differences)}).";
             if (_loggedRefusals.Add(name))
             {
-                _logger.LogError("User {User} may not {Action} stream {Stream}: {Permission} went unanswered (a missing permission; " +
-                    "the stream-owning roles have it). {Consequence}", _options.Username ?? "(anonymous)", existing is null ? "create" : "update", name, permission,
-                    existing is null ? "Waiting for a user that may create it." : $"Using it as it is ({string.Join("; ", differences)}).");
+                _logger.LogError("User {User} may not {Action} stream {Stream}: {Permission} went unanswered " +
+                    "(a missing permission; the stream-owning roles have it). {Consequence}",
+                    _options.Username ?? "(anonymous)", action, name, permission, consequence);
             }
-            if (existing is null) throw new InvalidOperationException($"Stream {name} is missing and {permission} went unanswered");
+            if (existing is null)
+                throw new InvalidOperationException($"Stream {name} is missing and {permission} went unanswered");
         }
     }
 
-    /// <summary>The settings this transport sets whose values differ in <paramref name="existing"/>, as "Setting existing, wanted value".</summary>
+    /// <summary>The settings this transport sets that differ in <paramref name="existing"/>.</summary>
     private static List<string> Differences(StreamConfig existing, StreamConfig wanted)
     {
         var differences = new List<string>();
@@ -61,7 +66,8 @@ public sealed partial class NatsTransport
         {
             if (!EqualityComparer<T>.Default.Equals(have, want)) differences.Add($"{setting} {have}, wanted {want}");
         }
-        Compare(nameof(wanted.Subjects), string.Join(' ', existing.Subjects ?? []), string.Join(' ', wanted.Subjects ?? []));
+        static string Subjects(StreamConfig config) => string.Join(' ', config.Subjects ?? []);
+        Compare(nameof(wanted.Subjects), Subjects(existing), Subjects(wanted));
         Compare(nameof(wanted.Storage), existing.Storage, wanted.Storage);
         Compare(nameof(wanted.Discard), existing.Discard, wanted.Discard);
         Compare(nameof(wanted.MaxAge), existing.MaxAge, wanted.MaxAge);

@@ -15,7 +15,7 @@ public enum BrokerRole
     Scene,
     /// <summary>Reads questions, scene state and events; publishes answers.</summary>
     Llm,
-    /// <summary>Reads everything, publishes only its own presence (status, errors, stats), as its transport does.</summary>
+    /// <summary>Reads everything; publishes only its own status, errors and stats, as its transport does.</summary>
     Dashboard,
     /// <summary>Asks questions as <c>{prefix}/questions/{user}</c> and reads its own answers only.</summary>
     Asker,
@@ -110,9 +110,9 @@ public static class AccessPolicy
     /// <list type="bullet">
     /// <item>its own reply inboxes only, <c>_INBOX.{user}.&gt;</c> (the transport's inbox prefix when logged in);
     /// the LLM worker may publish to any inbox, to answer NATS requests;</item>
-    /// <item>reading the EdgeEvents streams' configuration (<c>STREAM.INFO</c>, <c>STREAM.NAMES</c>), which the transport
-    /// does at connect; creating and updating them only for the roles that own them (<see cref="OwnsStreams"/>), and
-    /// deleting or purging them, or deleting their messages, for nobody but the admin;</item>
+    /// <item>reading the EdgeEvents streams' configuration (<c>STREAM.INFO</c>, <c>STREAM.NAMES</c>), which the
+    /// transport does at connect; creating and updating them only for the roles that own them
+    /// (<see cref="OwnsStreams"/>); deleting or purging them, or deleting their messages, for nobody but the admin;</item>
     /// <item>JetStream consumers scoped to what it may read: on the <c>EDGE</c> stream one durable consumer per
     /// subscribe subject, named <c>{user}~{subject}</c> (<see cref="NatsUserScope.DurableConsumer"/>), created only
     /// through the create subject that carries the filter, and pulled, acknowledged and inspected by that name alone;
@@ -164,12 +164,16 @@ public static class AccessPolicy
     /// (untrusted) or the read-only dashboard: whoever may update a stream may set its limits to one message and so
     /// destroy every stored event, question and answer.
     /// </summary>
-    public static bool OwnsStreams(BrokerRole role) => role is BrokerRole.Detector or BrokerRole.Scene or BrokerRole.Llm;
+    public static bool OwnsStreams(BrokerRole role) =>
+        role is BrokerRole.Detector or BrokerRole.Scene or BrokerRole.Llm;
 
-    /// <summary>Every NatsTransport reads its streams at connect (<see cref="NatsJetStreamOptions"/> defaults); durable subscriptions look them up by subject.</summary>
+    /// <summary>
+    /// Every NatsTransport reads its streams at connect (<see cref="NatsJetStreamOptions"/> defaults); durable
+    /// subscriptions look them up by subject.
+    /// </summary>
     private static readonly string[] StreamInfo = ["$JS.API.STREAM.NAMES", "$JS.API.STREAM.INFO.>"];
 
-    /// <summary>A stream owner's transport creates a missing stream, and updates one configured unlike it wants.</summary>
+    /// <summary>A stream owner's transport creates a missing stream and updates one configured unlike it wants.</summary>
     private static readonly string[] StreamSetUp =
     [
         $"$JS.API.STREAM.CREATE.{Stream}", $"$JS.API.STREAM.UPDATE.{Stream}",
