@@ -6,6 +6,7 @@ using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using Xunit.Abstractions;
+using static EdgeEvents.Broker.Tests.ShippedNats;
 
 namespace EdgeEvents.Broker.Tests;
 
@@ -25,7 +26,8 @@ public sealed class NatsAnswerIsolation_Tests(ITestOutputHelper output)
     public async Task An_asker_cannot_create_a_consumer_that_reads_another_askers_answers()
     {
         await using var nats = await ShippedNats.StartAsync();
-        // bob's transport creates the streams (as every transport does at connect) and his consumer.
+        // The LLM worker's transport creates the streams (askers may not), bob's his consumer.
+        await using var llm = await nats.ConnectAsync("llm");
         await using var bob = await nats.ConnectAsync("bob");
         await using var bobsAnswers = await bob.SubscribeAsync(new SubscriptionRequest("edge/answers/bob") { Durable = "answers" }, default);
         await using var attacker = await nats.ConnectRawAsync("asker");
@@ -58,11 +60,11 @@ public sealed class NatsAnswerIsolation_Tests(ITestOutputHelper output)
     public async Task An_asker_cannot_pull_inspect_or_acknowledge_another_askers_consumer_which_still_delivers_to_its_owner()
     {
         await using var nats = await ShippedNats.StartAsync();
-        // bob's durable consumer, then bob goes away: his answer waits in it. A short ack wait, so a pull bob left
-        // behind that takes the answer gives it back soon.
+        // The LLM worker's transport creates the streams; bob's durable consumer, then bob goes away: his answer
+        // waits in it. A short ack wait, so a pull bob left behind that takes the answer gives it back soon.
+        await using var llm = await nats.ConnectAsync("llm");
         await using (var bob = await nats.ConnectAsync("bob", TimeSpan.FromSeconds(2)))
         await using (await bob.SubscribeAsync(new SubscriptionRequest("edge/answers/bob") { Durable = "answers" }, default)) { }
-        await using var llm = await nats.ConnectAsync("llm");
         await llm.PublishAsync(Text("edge/answers/bob", "bob's answer"), default);
 
         await using var attacker = await nats.ConnectRawAsync("asker");
@@ -131,8 +133,9 @@ public sealed class NatsAnswerIsolation_Tests(ITestOutputHelper output)
     public async Task Every_role_works_over_JetStream_with_the_shipped_authorization()
     {
         await using var nats = await ShippedNats.StartAsync();
-        await using var camera = await nats.ConnectAsync("cam1");
+        // The detector's transport creates the streams, which the camera's then finds.
         await using var detector = await nats.ConnectAsync("detector");
+        await using var camera = await nats.ConnectAsync("cam1");
         await using var scene = await nats.ConnectAsync("scene");
         await using var llm = await nats.ConnectAsync("llm");
         await using var asker = await nats.ConnectAsync("asker");
@@ -175,86 +178,8 @@ public sealed class NatsAnswerIsolation_Tests(ITestOutputHelper output)
         Assert.Equal(["asker~edge~answers~asker", "dashboard~edge~#", "llm~edge~questions", "llm~edge~questions~#"], consumers.Order());
     }
 
-    /// <summary>Runs an attempt the server must refuse; returns how the client saw the refusal.</summary>
-    private static async Task<string> RefusedAsync(Func<Task> attempt)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        var ex = await Assert.ThrowsAnyAsync<Exception>(() => attempt().WaitAsync(timeout.Token));
-        return ex.GetType().Name;
-    }
-
     private static ConsumerConfig Pull(string name, string filter) => new(name)
     {
         DurableName = name, FilterSubject = filter, AckPolicy = ConsumerConfigAckPolicy.Explicit, DeliverPolicy = ConsumerConfigDeliverPolicy.All,
     };
-
-    private static OutgoingMessage Text(string topic, string text) => new(topic, Encoding.UTF8.GetBytes(text)) { MessageId = Guid.NewGuid().ToString("N") };
-
-    private static string Of(ReceivedMessage message) => Encoding.UTF8.GetString(message.Payload.Span);
-
-    /// <summary>nats-server with JetStream and the shipped authorization plus asker <c>bob</c>, in a folder of its own.</summary>
-    private sealed class ShippedNats : IAsyncDisposable
-    {
-        private readonly DirectoryInfo _folder;
-
-        private ShippedNats(NatsServer server, DirectoryInfo folder)
-        {
-            Server = server;
-            _folder = folder;
-        }
-
-        public NatsServer Server { get; }
-
-        public static async Task<ShippedNats> StartAsync()
-        {
-            var folder = Directory.CreateTempSubdirectory("edge-nats-js-auth-");
-            try
-            {
-                var config = SecureBroker.ShippedNatsConfig(folder.FullName, "", "bob");
-                return new ShippedNats(await NatsServer.StartNewAsync(jetStream: true, extraArguments: $"-c {config}"), folder);
-            }
-            catch
-            {
-                folder.Delete(recursive: true);
-                throw;
-            }
-        }
-
-        /// <summary>Our transport, logged in as <paramref name="user"/> (its component name too).</summary>
-        public Task<IMessageTransport> ConnectAsync(string user, TimeSpan? ackWait = null) =>
-            TestTransports.ConnectAsync(TestTransports.Options(Server.Url) with
-            {
-                Username = user,
-                Password = SecureBroker.Password(user),
-                Nats = new NatsOptions { JetStream = new NatsJetStreamOptions { AckWait = ackWait ?? TimeSpan.FromSeconds(30) } },
-            }, component: user);
-
-        /// <summary>A bare NATS.Net client, as an attacker would use, with its user's own inbox prefix (the only one it may read).</summary>
-        public async Task<NatsConnection> ConnectRawAsync(string user)
-        {
-            var connection = new NatsConnection(NatsOpts.Default with
-            {
-                Url = Server.Url,
-                InboxPrefix = $"_INBOX.{user}",
-                RequestTimeout = TimeSpan.FromSeconds(5),
-                AuthOpts = NatsAuthOpts.Default with { Username = user, Password = SecureBroker.Password(user) },
-            });
-            await connection.ConnectAsync();
-            return connection;
-        }
-
-        /// <summary>The server logged a permission violation naming each of <paramref name="subjects"/>.</summary>
-        public void AssertViolations(params string[] subjects)
-        {
-            var violations = Server.Output.Split('\n').Where(l => l.Contains("Violation", StringComparison.Ordinal)).ToList();
-            foreach (var subject in subjects)
-                Assert.True(violations.Any(l => l.Contains(subject, StringComparison.Ordinal)), $"No violation for {subject} in:\n{string.Join('\n', violations)}");
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await Server.DisposeAsync();
-            _folder.Delete(recursive: true);
-        }
-    }
 }

@@ -143,15 +143,4 @@ public class InferenceNice_Tests
         data[0].Effective &= ~(1u << CapSysNice);
         Assert.Equal(0, capset(ref header, data));
     }
-
-    private sealed class ListLogger : ILogger
-    {
-        public List<(LogLevel Level, string Text)> Messages { get; } = [];
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Messages) Messages.Add((logLevel, formatter(state, exception)));
-        }
-    }
 }

@@ -192,8 +192,8 @@ public sealed partial class NatsTransport : IMessageTransport
         {
             if (_connection.ServerInfo?.JetStreamAvailable == true)
             {
-                await CreateOrUpdateStreamAsync(_stream, ct);
-                if (_retainedStream is not null) await CreateOrUpdateStreamAsync(_retainedStream, ct);
+                await EnsureStreamAsync(_stream, ct);
+                if (_retainedStream is not null) await EnsureStreamAsync(_retainedStream, ct);
                 _jetStreamActive = true;
             }
             else

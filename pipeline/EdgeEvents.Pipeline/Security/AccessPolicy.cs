@@ -15,7 +15,7 @@ public enum BrokerRole
     Scene,
     /// <summary>Reads questions, scene state and events; publishes answers.</summary>
     Llm,
-    /// <summary>Reads everything, publishes nothing.</summary>
+    /// <summary>Reads everything; publishes only its own status, errors and stats, as its transport does.</summary>
     Dashboard,
     /// <summary>Asks questions as <c>{prefix}/questions/{user}</c> and reads its own answers only.</summary>
     Asker,
@@ -31,7 +31,7 @@ public sealed record TopicRule(TopicAccess Access, string Filter);
 /// <summary>
 /// The per-role topic permissions, in one place: the embedded broker enforces them, and the shipped mosquitto ACL
 /// and NATS authorization block are rendered from them (a test keeps the files in step).
-/// Every role but the dashboard may also publish its own <c>status</c>, <c>errors</c> and <c>stats</c> topics, which
+/// Every role may also publish its own <c>status</c>, <c>errors</c> and <c>stats</c> topics, which
 /// carry the component name: a component's user name is its component name (a camera's is its camera id).
 /// </summary>
 public static class AccessPolicy
@@ -52,7 +52,7 @@ public static class AccessPolicy
                 Sub($"{p}/control/detector/model"), Pub($"{p}/status/detector/+/model"), .. own],
             BrokerRole.Scene => [Sub($"{p}/detections/+"), Pub($"{p}/scene/+"), Pub($"{p}/events/+"), .. own],
             BrokerRole.Llm => [Sub($"{p}/questions/#"), Sub($"{p}/scene/+"), Sub($"{p}/events/+"), Pub($"{p}/answers/#"), .. own],
-            BrokerRole.Dashboard => [Sub($"{p}/#")],
+            BrokerRole.Dashboard => [Sub($"{p}/#"), .. own],
             BrokerRole.Asker => [Pub($"{p}/questions/{user}"), Sub($"{p}/answers/{user}"), .. own],
             BrokerRole.Admin => [Pub("#"), Sub("#")],
             _ => throw new ArgumentOutOfRangeException(nameof(role), role, "Unknown role."),
@@ -110,7 +110,9 @@ public static class AccessPolicy
     /// <list type="bullet">
     /// <item>its own reply inboxes only, <c>_INBOX.{user}.&gt;</c> (the transport's inbox prefix when logged in);
     /// the LLM worker may publish to any inbox, to answer NATS requests;</item>
-    /// <item>creating or updating the EdgeEvents streams (the transport does at connect);</item>
+    /// <item>reading the EdgeEvents streams' configuration (<c>STREAM.INFO</c>, <c>STREAM.NAMES</c>), which the
+    /// transport does at connect; creating and updating them only for the roles that own them
+    /// (<see cref="OwnsStreams"/>); deleting or purging them, or deleting their messages, for nobody but the admin;</item>
     /// <item>JetStream consumers scoped to what it may read: on the <c>EDGE</c> stream one durable consumer per
     /// subscribe subject, named <c>{user}~{subject}</c> (<see cref="NatsUserScope.DurableConsumer"/>), created only
     /// through the create subject that carries the filter, and pulled, acknowledged and inspected by that name alone;
@@ -135,7 +137,8 @@ public static class AccessPolicy
             var subscribe = rules.Where(r => r.Access == TopicAccess.Subscribe).SelectMany(r => ToNatsSubjects(r.Filter)).ToList();
             if (role != BrokerRole.Admin)
             {
-                publish.AddRange(StreamSetUp);
+                publish.AddRange(StreamInfo);
+                if (OwnsStreams(role)) publish.AddRange(StreamSetUp);
                 publish.AddRange(ConsumerPermissions(user, subscribe, TopicScheme.ToNatsSubject(prefix)));
                 if (role == BrokerRole.Llm) publish.Add($"{NatsSubjects.InboxPrefix}>");
                 // The MQTT gateway delivers QoS 1 subscriptions of MQTT clients on $MQTT.sub.{random}; a user allowed
@@ -155,10 +158,25 @@ public static class AccessPolicy
     private const string Stream = NatsJetStreamOptions.DefaultStream;
     private const string RetainedStream = NatsJetStreamOptions.DefaultRetainedStream;
 
-    /// <summary>Every NatsTransport creates or updates its JetStream streams at connect (<see cref="NatsJetStreamOptions"/> defaults).</summary>
+    /// <summary>
+    /// True for the roles that may create and update the JetStream streams: the pipeline's services, which the
+    /// operator runs. Not cameras (many devices in the field, whose credentials are the easiest to steal), askers
+    /// (untrusted) or the read-only dashboard: whoever may update a stream may set its limits to one message and so
+    /// destroy every stored event, question and answer.
+    /// </summary>
+    public static bool OwnsStreams(BrokerRole role) =>
+        role is BrokerRole.Detector or BrokerRole.Scene or BrokerRole.Llm;
+
+    /// <summary>
+    /// Every NatsTransport reads its streams at connect (<see cref="NatsJetStreamOptions"/> defaults); durable
+    /// subscriptions look them up by subject.
+    /// </summary>
+    private static readonly string[] StreamInfo = ["$JS.API.STREAM.NAMES", "$JS.API.STREAM.INFO.>"];
+
+    /// <summary>A stream owner's transport creates a missing stream and updates one configured unlike it wants.</summary>
     private static readonly string[] StreamSetUp =
     [
-        "$JS.API.STREAM.NAMES", "$JS.API.STREAM.INFO.>", $"$JS.API.STREAM.CREATE.{Stream}", $"$JS.API.STREAM.UPDATE.{Stream}",
+        $"$JS.API.STREAM.CREATE.{Stream}", $"$JS.API.STREAM.UPDATE.{Stream}",
         $"$JS.API.STREAM.CREATE.{RetainedStream}", $"$JS.API.STREAM.UPDATE.{RetainedStream}",
     ];
 
