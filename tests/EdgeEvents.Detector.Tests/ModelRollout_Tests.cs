@@ -30,7 +30,7 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
     public async Task Switching_to_the_opset11_model_while_cameras_publish_loses_and_repeats_no_frame()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
-        await using var detector = await StartDetectorAsync(broker, new() { ["Detector:Rollout:Probation"] = "00:00:02" });
+        await using var detector = await StartDetectorAsync(broker.Url, new() { ["Detector:Rollout:Probation"] = "00:00:02" });
         await using var status = await StatusAsync(detector);
         await using var detections = await detector.SubscribeAsync("edge/detections/+");
         string[] cameras = ["cam-a", "cam-b", "cam-c"];
@@ -95,7 +95,7 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
     public async Task Candidates_failing_a_check_or_the_gate_leave_the_old_model_running()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
-        await using var detector = await StartDetectorAsync(broker, new() { ["Detector:Rollout:GateFrames"] = "5" });
+        await using var detector = await StartDetectorAsync(broker.Url, new() { ["Detector:Rollout:GateFrames"] = "5" });
         await using var status = await StatusAsync(detector);
         await using var errors = await detector.SubscribeAsync("edge/errors/detector");
         using var stop = new CancellationTokenSource();
@@ -142,7 +142,7 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
             ["Detector:Rollout:Probation"] = "00:00:05",
             ["Detector:Rollout:ProbationMinErrors"] = "2",
         };
-        var detector = await StartDetectorAsync(broker, settings);
+        var detector = await StartDetectorAsync(broker.Url, settings);
         try
         {
             await using var status = await StatusAsync(detector);
@@ -173,7 +173,7 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
         }
 
         // The retained request still names v3: the restarted detector runs v2 and reports v3 as rolled back.
-        await using var restarted = await StartDetectorAsync(broker, settings);
+        await using var restarted = await StartDetectorAsync(broker.Url, settings);
         await using var again = await StatusAsync(restarted);
         Assert.Equal("v2", Assert.Single(restarted.Worker.Models).ModelId);
         // (The first detector's status is retained: the restarted one's says it remembered the rejection.)
@@ -185,7 +185,7 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
     public async Task A_model_much_slower_than_the_previous_one_in_probation_is_rolled_back()
     {
         await using var broker = await MqttTestBroker.StartAsync(MqttTestBroker.Embedded);
-        await using var detector = await StartDetectorAsync(broker, new()
+        await using var detector = await StartDetectorAsync(broker.Url, new()
         {
             ["Detector:Rollout:Probation"] = "00:00:06",
             ["Detector:Rollout:MaxSlowdown"] = "20",
@@ -209,7 +209,28 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
         await camera;
     }
 
-    private Task<DetectorHost> StartDetectorAsync(MqttTestBroker broker, Dictionary<string, string?> settings)
+    [Fact]
+    public async Task On_nats_a_detector_started_after_the_request_follows_it()
+    {
+        await using var server = await NatsServer.StartNewAsync();
+        await using (var operatorClient = await TestTransports.ConnectAsync(server.Url))
+        {
+            // The same file under a new version: the gate passes at once, what matters is that the request is found.
+            await PublishControlAsync(operatorClient, Request("v2", DetectorHost.YoloV8));
+        }
+        await using var detector = await StartDetectorAsync(server.Url, new() { ["Detector:Rollout:GateFrames"] = "2" });
+        await using var status = await StatusAsync(detector);
+        using var stop = new CancellationTokenSource();
+        var camera = CameraAsync(detector, i => Samples[i % Samples.Length], stop.Token);
+
+        var active = await WaitForStatusAsync(status, s => s is { Version: "v2", ActiveVersion: "v2", State: RolloutStates.Active });
+        output.WriteLine($"v2: {active.State}, agreement {active.Agreement:F3}");
+        Assert.Equal("v2", Assert.Single(detector.Worker.Models).ModelId);
+        await stop.CancelAsync();
+        await camera;
+    }
+
+    private Task<DetectorHost> StartDetectorAsync(string brokerUrl, Dictionary<string, string?> settings)
     {
         var all = new Dictionary<string, string?>
         {
@@ -222,7 +243,7 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
             ["Detector:Rollout:GateFrames"] = "4",
         };
         foreach (var (key, value) in settings) all[key] = value;
-        return DetectorHost.StartAsync(broker.Url, all);
+        return DetectorHost.StartAsync(brokerUrl, all);
     }
 
     private static Task<IMessageSubscription> StatusAsync(DetectorHost detector) =>
@@ -263,7 +284,10 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
     };
 
     private static ValueTask PublishControlAsync(DetectorHost detector, ModelRequest request) =>
-        detector.Observer.PublishAsync(new OutgoingMessage("edge/control/detector/model", JsonSerializer.SerializeToUtf8Bytes(request, Json))
+        PublishControlAsync(detector.Observer, request);
+
+    private static ValueTask PublishControlAsync(IMessageTransport publisher, ModelRequest request) =>
+        publisher.PublishAsync(new OutgoingMessage("edge/control/detector/model", JsonSerializer.SerializeToUtf8Bytes(request, Json))
         {
             Retain = true,
             Delivery = Delivery.AtLeastOnce,

@@ -54,7 +54,7 @@ public sealed record BridgeOptions : IValidatableObject
                     {
                         Stream = $"sites-{Site}",
                         RetainedStream = $"sites-{Site}-retained",
-                        RetainedSubjects = [$"{subject}.scene.>", $"{subject}.snapshots.>", $"{subject}.status.>", $"{subject}.control.>", TopicScheme.ToNatsSubject(link)],
+                        RetainedSubjects = [.. NatsJetStreamOptions.DefaultRetainedSubjects(subject), TopicScheme.ToNatsSubject(link)],
                     },
                 }
                 : Hub.Nats,

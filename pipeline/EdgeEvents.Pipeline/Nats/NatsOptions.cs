@@ -35,9 +35,12 @@ public sealed record NatsJetStreamOptions
     public static IReadOnlyList<string> DefaultSubjects(string subjectPrefix) =>
         [$"{subjectPrefix}.events.>", $"{subjectPrefix}.questions", $"{subjectPrefix}.questions.>", $"{subjectPrefix}.answers", $"{subjectPrefix}.answers.>", $"{subjectPrefix}.errors.>"];
 
-    /// <summary>Subjects of <see cref="RetainedStream"/> when <see cref="RetainedSubjects"/> is null.</summary>
+    /// <summary>
+    /// Subjects of <see cref="RetainedStream"/> when <see cref="RetainedSubjects"/> is null. Control messages too: a
+    /// detector started after a model request (a restart, a pod the autoscaler adds) must still find it.
+    /// </summary>
     public static IReadOnlyList<string> DefaultRetainedSubjects(string subjectPrefix) =>
-        [$"{subjectPrefix}.scene.>", $"{subjectPrefix}.snapshots.>", $"{subjectPrefix}.status.>"];
+        [$"{subjectPrefix}.scene.>", $"{subjectPrefix}.snapshots.>", $"{subjectPrefix}.status.>", $"{subjectPrefix}.control.>"];
 
     public const string DefaultStream = "EDGE";
     public const string DefaultRetainedStream = "EDGE_RETAINED";
@@ -70,7 +73,10 @@ public sealed record NatsJetStreamOptions
     /// </summary>
     public string? RetainedStream { get; init; } = DefaultRetainedStream;
 
-    /// <summary>Subjects of <see cref="RetainedStream"/>. Default null: <c>edge.scene.&gt;</c>, <c>edge.snapshots.&gt;</c> and <c>edge.status.&gt;</c>.</summary>
+    /// <summary>
+    /// Subjects of <see cref="RetainedStream"/>. Default null: <c>edge.scene.&gt;</c>, <c>edge.snapshots.&gt;</c>,
+    /// <c>edge.status.&gt;</c> and <c>edge.control.&gt;</c>.
+    /// </summary>
     public IReadOnlyList<string>? RetainedSubjects { get; init; }
 
     /// <summary>
