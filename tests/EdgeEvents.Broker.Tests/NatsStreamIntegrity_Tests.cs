@@ -98,6 +98,23 @@ public sealed class NatsStreamIntegrity_Tests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_camera_that_does_not_manage_streams_waits_for_an_owner_without_a_refused_request()
+    {
+        await using var nats = await ShippedNats.StartAsync();
+        var log = new ListLogger();
+        var camera = nats.ConnectAsync("cam1", loggers: log, manageStreams: false);
+        await Until(() => log.At(LogLevel.Warning)
+            .Any(l => l.Contains("waiting for a stream owner", StringComparison.Ordinal)));
+        Assert.False(camera.IsCompleted);
+
+        await using var detector = await nats.ConnectAsync("detector");
+        await using var connected = await camera;
+
+        Assert.True(connected.IsConnected);
+        Assert.DoesNotContain("Violation", nats.Server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_refused_update_leaves_the_stream_as_it_is_and_the_transport_uses_it()
     {
         await using var nats = await ShippedNats.StartAsync();

@@ -36,12 +36,19 @@ internal sealed class ShippedNats : IAsyncDisposable
     }
 
     /// <summary>Our transport, logged in as <paramref name="user"/> (its component name too).</summary>
-    public Task<IMessageTransport> ConnectAsync(string user, TimeSpan? ackWait = null, ILoggerFactory? loggers = null) =>
+    public Task<IMessageTransport> ConnectAsync(string user, TimeSpan? ackWait = null, ILoggerFactory? loggers = null,
+        bool manageStreams = true) =>
         TestTransports.ConnectAsync(TestTransports.Options(Server.Url) with
         {
             Username = user,
             Password = SecureBroker.Password(user),
-            Nats = new NatsOptions { JetStream = new NatsJetStreamOptions { AckWait = ackWait ?? TimeSpan.FromSeconds(30) } },
+            Nats = new NatsOptions
+            {
+                JetStream = new NatsJetStreamOptions
+                {
+                    AckWait = ackWait ?? TimeSpan.FromSeconds(30), ManageStreams = manageStreams,
+                },
+            },
         }, component: user, loggers);
 
     /// <summary>A bare NATS.Net client, as an attacker would use, with its user's own inbox prefix (the only one it may read).</summary>

@@ -80,6 +80,13 @@ public sealed record NatsJetStreamOptions
     public IReadOnlyList<string>? RetainedSubjects { get; init; }
 
     /// <summary>
+    /// Whether this client creates a missing stream and updates one whose settings differ. False for clients whose
+    /// user may not (the shipped authorization gives it to the stream-owning roles only: cameras, askers and
+    /// dashboards wait for a stream owner instead of sending requests the server refuses). Default true.
+    /// </summary>
+    public bool ManageStreams { get; init; } = true;
+
+    /// <summary>
     /// How long a durable consumer waits for an acknowledgement before redelivering. Default 30 s. Keep it above
     /// the time a message can wait in the subscription's channel plus its handling time.
     /// </summary>

@@ -36,6 +36,24 @@ public sealed partial class NatsTransport
             wanted = wanted with { Sources = sources };
         var differences = existing is null ? [] : Differences(existing, wanted);
         if (existing is not null && differences.Count == 0) return;
+        if (_jetStream?.ManageStreams == false)
+        {
+            if (existing is not null)
+            {
+                if (_loggedRefusals.Add(name))
+                {
+                    _logger.LogInformation("Stream {Stream} differs from this client's settings ({Differences}); " +
+                        "using it as it is (ManageStreams is false)", name, string.Join("; ", differences));
+                }
+                return;
+            }
+            if (_loggedRefusals.Add(name))
+            {
+                _logger.LogWarning("Stream {Stream} is missing; waiting for a stream owner to create it " +
+                    "(ManageStreams is false)", name);
+            }
+            throw new InvalidOperationException($"Stream {name} is missing and this client does not create streams");
+        }
         var action = existing is null ? "create" : "update";
         var permission = $"$JS.API.STREAM.{action.ToUpperInvariant()}.{name}";
         try
