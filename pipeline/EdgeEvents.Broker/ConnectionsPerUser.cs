@@ -20,16 +20,21 @@ internal sealed class ConnectionsPerUser(int max, ILogger logger)
     {
         server.ValidatingConnectionAsync += e =>
         {
-            if (e.ReasonCode != MqttConnectReasonCode.Success || string.IsNullOrEmpty(e.UserName)) return Task.CompletedTask;
+            if (e.ReasonCode != MqttConnectReasonCode.Success || string.IsNullOrEmpty(e.UserName))
+                return Task.CompletedTask;
             if (_connected.TryGetValue(e.ClientId, out var user) && user == e.UserName) return Task.CompletedTask;
             // Counted once connected, not reserved here: a connection that fails before that must not hold a place.
             // Connections validated at the same instant may therefore pass the limit by a few.
             var count = _connected.Values.Count(u => u == e.UserName);
             if (count < max) return Task.CompletedTask;
             // MQTTnet would turn QuotaExceeded into "unsupported protocol version" for 3.1.1 clients.
-            e.ReasonCode = e.ProtocolVersion == MqttProtocolVersion.V500 ? MqttConnectReasonCode.QuotaExceeded : MqttConnectReasonCode.ServerUnavailable;
-            e.ReasonString = $"User '{e.UserName}' has {count} connections, the most allowed (Broker:MaxConnectionsPerUser).";
-            logger.LogWarning("Refused connection of {User} from {Endpoint} as client {ClientId}: {Count} connections, the most allowed",
+            e.ReasonCode = e.ProtocolVersion == MqttProtocolVersion.V500
+                ? MqttConnectReasonCode.QuotaExceeded
+                : MqttConnectReasonCode.ServerUnavailable;
+            e.ReasonString =
+                $"User '{e.UserName}' has {count} connections, the most allowed (Broker:MaxConnectionsPerUser).";
+            logger.LogWarning("Refused connection of {User} from {Endpoint} as client {ClientId}: " +
+                "{Count} connections, the most allowed",
                 e.UserName, e.RemoteEndPoint, e.ClientId, count);
             return Task.CompletedTask;
         };
