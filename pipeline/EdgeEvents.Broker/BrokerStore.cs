@@ -7,7 +7,10 @@ using MQTTnet.Protocol;
 
 namespace EdgeEvents.Broker;
 
-/// <summary>A persistent session as stored, with the user who opened it (null: none, or stored before owners were) and its subscriptions.</summary>
+/// <summary>
+/// A persistent session as stored, with the user who opened it (null: none, or stored before owners were) and its
+/// subscriptions.
+/// </summary>
 internal sealed record StoredSession(string ClientId, string? Owner, List<MqttTopicFilter> Subscriptions);
 
 /// <summary>A message queued for a client, in order.</summary>
@@ -41,11 +44,13 @@ internal sealed class BrokerStore : IDisposable
 
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS retained (topic TEXT PRIMARY KEY, message BLOB NOT NULL);
-        CREATE TABLE IF NOT EXISTS sessions (client_id TEXT PRIMARY KEY, expiry_seconds INTEGER NOT NULL, disconnected_at INTEGER, owner TEXT);
+        CREATE TABLE IF NOT EXISTS sessions (
+            client_id TEXT PRIMARY KEY, expiry_seconds INTEGER NOT NULL, disconnected_at INTEGER, owner TEXT);
         CREATE TABLE IF NOT EXISTS subscriptions (
             client_id TEXT NOT NULL, filter TEXT NOT NULL, qos INTEGER NOT NULL, no_local INTEGER NOT NULL,
             PRIMARY KEY (client_id, filter));
-        CREATE TABLE IF NOT EXISTS queue (seq INTEGER PRIMARY KEY AUTOINCREMENT, client_id TEXT NOT NULL, message BLOB NOT NULL, expires_at INTEGER);
+        CREATE TABLE IF NOT EXISTS queue (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, client_id TEXT NOT NULL, message BLOB NOT NULL, expires_at INTEGER);
         CREATE INDEX IF NOT EXISTS queue_by_client ON queue (client_id, seq);
         """;
 
@@ -68,9 +73,11 @@ internal sealed class BrokerStore : IDisposable
         {
             using var command = message.Payload.IsEmpty
                 ? Command("DELETE FROM retained WHERE topic = $topic")
-                : Command("INSERT INTO retained (topic, message) VALUES ($topic, $message) ON CONFLICT (topic) DO UPDATE SET message = $message");
+                : Command("INSERT INTO retained (topic, message) VALUES ($topic, $message) " +
+                    "ON CONFLICT (topic) DO UPDATE SET message = $message");
             command.Parameters.AddWithValue("$topic", message.Topic);
-            if (!message.Payload.IsEmpty) command.Parameters.Add("$message", SqliteType.Blob).Value = StoredMessage.Encode(message);
+            if (!message.Payload.IsEmpty)
+                command.Parameters.Add("$message", SqliteType.Blob).Value = StoredMessage.Encode(message);
             command.ExecuteNonQuery();
         }
     }
@@ -80,12 +87,16 @@ internal sealed class BrokerStore : IDisposable
         lock (_gate) SqliteFile.Execute(_connection, "DELETE FROM retained");
     }
 
-    /// <summary>Deletes the sessions whose expiry passed while their client was away (a missing leave time counts as now: the broker was killed).</summary>
+    /// <summary>
+    /// Deletes the sessions whose expiry passed while their client was away (a missing leave time counts as now: the
+    /// broker was killed).
+    /// </summary>
     public int DeleteExpiredSessions(DateTimeOffset now)
     {
         lock (_gate)
         {
-            using var select = Command("SELECT client_id FROM sessions WHERE COALESCE(disconnected_at, $now) + expiry_seconds * 1000 < $now");
+            using var select = Command(
+                "SELECT client_id FROM sessions WHERE COALESCE(disconnected_at, $now) + expiry_seconds * 1000 < $now");
             select.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
             var expired = new List<string>();
             using (var reader = select.ExecuteReader()) while (reader.Read()) expired.Add(reader.GetString(0));
@@ -102,7 +113,11 @@ internal sealed class BrokerStore : IDisposable
             using (var select = Command("SELECT client_id, owner FROM sessions"))
             using (var reader = select.ExecuteReader())
             {
-                while (reader.Read()) sessions[reader.GetString(0)] = new StoredSession(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), []);
+                while (reader.Read())
+                {
+                    var owner = reader.IsDBNull(1) ? null : reader.GetString(1);
+                    sessions[reader.GetString(0)] = new StoredSession(reader.GetString(0), owner, []);
+                }
             }
             using (var select = Command("SELECT client_id, filter, qos, no_local FROM subscriptions"))
             using (var reader = select.ExecuteReader())
@@ -128,7 +143,8 @@ internal sealed class BrokerStore : IDisposable
         lock (_gate)
         {
             using var upsert = Command("""
-                INSERT INTO sessions (client_id, expiry_seconds, disconnected_at, owner) VALUES ($id, $expiry, NULL, $owner)
+                INSERT INTO sessions (client_id, expiry_seconds, disconnected_at, owner)
+                VALUES ($id, $expiry, NULL, $owner)
                 ON CONFLICT (client_id) DO UPDATE SET expiry_seconds = $expiry, disconnected_at = NULL, owner = $owner
                 """);
             upsert.Parameters.AddWithValue("$id", clientId);
@@ -210,7 +226,8 @@ internal sealed class BrokerStore : IDisposable
     {
         lock (_gate)
         {
-            using var insert = Command("INSERT INTO queue (client_id, message, expires_at) VALUES ($id, $message, $expiresAt) RETURNING seq");
+            using var insert = Command(
+                "INSERT INTO queue (client_id, message, expires_at) VALUES ($id, $message, $expiresAt) RETURNING seq");
             insert.Parameters.AddWithValue("$id", clientId);
             insert.Parameters.Add("$message", SqliteType.Blob).Value = StoredMessage.Encode(message);
             insert.Parameters.AddWithValue("$expiresAt", (object?)expiresAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
@@ -230,7 +247,9 @@ internal sealed class BrokerStore : IDisposable
             while (reader.Read())
             {
                 if (except.Contains(reader.GetInt64(0))) continue;
-                var expiresAt = reader.IsDBNull(2) ? (DateTimeOffset?)null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2));
+                var expiresAt = reader.IsDBNull(2)
+                    ? (DateTimeOffset?)null
+                    : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2));
                 messages.Add(new QueuedMessage(reader.GetInt64(0), StoredMessage.Decode((byte[])reader[1]), expiresAt));
             }
             return messages;
@@ -248,12 +267,15 @@ internal sealed class BrokerStore : IDisposable
         }
     }
 
-    /// <summary>Removes a client's oldest queued message; returns its sequence, or null when the queue is empty.</summary>
+    /// <summary>
+    /// Removes a client's oldest queued message; returns its sequence, or null when the queue is empty.
+    /// </summary>
     public long? DequeueOldest(string clientId)
     {
         lock (_gate)
         {
-            using var delete = Command("DELETE FROM queue WHERE seq = (SELECT MIN(seq) FROM queue WHERE client_id = $id) RETURNING seq");
+            using var delete = Command(
+                "DELETE FROM queue WHERE seq = (SELECT MIN(seq) FROM queue WHERE client_id = $id) RETURNING seq");
             delete.Parameters.AddWithValue("$id", clientId);
             return delete.ExecuteScalar() as long?;
         }

@@ -23,7 +23,8 @@ internal sealed class ClientIdOwnership
 
     /// <param name="stored">Owners of the sessions a durable store restored.</param>
     /// <param name="mayRead">Whether a user may read a topic.</param>
-    public ClientIdOwnership(IEnumerable<KeyValuePair<string, string>> stored, Func<string, string, bool> mayRead, ILogger logger)
+    public ClientIdOwnership(
+        IEnumerable<KeyValuePair<string, string>> stored, Func<string, string, bool> mayRead, ILogger logger)
     {
         foreach (var (clientId, owner) in stored) _owners[clientId] = owner;
         _mayRead = mayRead;
@@ -38,12 +39,14 @@ internal sealed class ClientIdOwnership
         server.ValidatingConnectionAsync += e =>
         {
             // Refused already (bad login), or an id the broker assigns: nothing to own.
-            if (e.ReasonCode != MqttConnectReasonCode.Success || string.IsNullOrEmpty(e.ClientId)) return Task.CompletedTask;
+            if (e.ReasonCode != MqttConnectReasonCode.Success || string.IsNullOrEmpty(e.ClientId))
+                return Task.CompletedTask;
             if (!_owners.TryGetValue(e.ClientId, out var owner) || owner == e.UserName) return Task.CompletedTask;
             e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
             e.ReasonString = "This client id belongs to another user's session.";
             Interlocked.Increment(ref _refused);
-            _logger.LogWarning("Refused connection of {User} from {Endpoint} as client {ClientId}: that client id belongs to {Owner}'s session",
+            _logger.LogWarning("Refused connection of {User} from {Endpoint} as client {ClientId}: " +
+                "that client id belongs to {Owner}'s session",
                 e.UserName, e.RemoteEndPoint, e.ClientId, owner);
             return Task.CompletedTask;
         };
@@ -59,9 +62,14 @@ internal sealed class ClientIdOwnership
         };
         server.InterceptingClientEnqueueAsync += e =>
         {
-            if (!e.AcceptEnqueue || !_owners.TryGetValue(e.ReceiverClientId, out var owner) || _mayRead(owner, e.ApplicationMessage.Topic)) return Task.CompletedTask;
+            if (!e.AcceptEnqueue || !_owners.TryGetValue(e.ReceiverClientId, out var owner)
+                || _mayRead(owner, e.ApplicationMessage.Topic))
+            {
+                return Task.CompletedTask;
+            }
             e.AcceptEnqueue = false;
-            _logger.LogWarning("Did not deliver {Topic} to {ClientId}: its user {User} may not read it", e.ApplicationMessage.Topic, e.ReceiverClientId, owner);
+            _logger.LogWarning("Did not deliver {Topic} to {ClientId}: its user {User} may not read it",
+                e.ApplicationMessage.Topic, e.ReceiverClientId, owner);
             return Task.CompletedTask;
         };
     }

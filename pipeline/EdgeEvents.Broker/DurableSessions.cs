@@ -45,7 +45,8 @@ internal sealed class DurableSessions : IDisposable
     private readonly ConditionalWeakTable<MqttApplicationMessage, HashSet<string>> _capturedFor = new();
     private long _dropped;
 
-    private DurableSessions(BrokerStore store, int maxQueuedPerClient, Func<string?, string, bool>? mayRead, ILogger logger)
+    private DurableSessions(
+        BrokerStore store, int maxQueuedPerClient, Func<string?, string, bool>? mayRead, ILogger logger)
     {
         _store = store;
         _maxQueuedPerClient = maxQueuedPerClient;
@@ -63,14 +64,16 @@ internal sealed class DurableSessions : IDisposable
     /// Whether a user may read a topic or filter; when set, a restored session's subscriptions and queued messages are
     /// re-authorised against the user who connects to it (null: anonymous broker, everything allowed).
     /// </param>
-    public static DurableSessions Open(string folder, int maxQueuedPerClient, Func<string?, string, bool>? mayRead, ILogger logger)
+    public static DurableSessions Open(
+        string folder, int maxQueuedPerClient, Func<string?, string, bool>? mayRead, ILogger logger)
     {
         var store = BrokerStore.Open(Path.Combine(folder, "broker.db"));
         var expired = store.DeleteExpiredSessions(DateTimeOffset.UtcNow);
         var sessions = store.Sessions();
         var durable = new DurableSessions(store, maxQueuedPerClient, mayRead, logger)
         {
-            StoredOwners = sessions.Where(s => s.Owner is not null).ToDictionary(s => s.ClientId, s => s.Owner!, StringComparer.Ordinal),
+            StoredOwners = sessions.Where(s => s.Owner is not null)
+                .ToDictionary(s => s.ClientId, s => s.Owner!, StringComparer.Ordinal),
         };
         var counts = store.QueueCounts();
         foreach (var session in sessions)
@@ -79,7 +82,9 @@ internal sealed class DurableSessions : IDisposable
             foreach (var filter in session.Subscriptions) client.Subscriptions[filter.Topic] = filter;
             durable._clients[session.ClientId] = client;
         }
-        logger.LogInformation("Broker store {Folder}: {Sessions} persistent sessions ({Queued} queued messages) restored, {Expired} expired",
+        logger.LogInformation(
+            "Broker store {Folder}: {Sessions} persistent sessions ({Queued} queued messages) restored, " +
+            "{Expired} expired",
             folder, durable._clients.Count, counts.Values.Sum(), expired);
         return durable;
     }
@@ -103,16 +108,22 @@ internal sealed class DurableSessions : IDisposable
         };
         server.ValidatingConnectionAsync += e =>
         {
-            // What the session will be, for ClientConnectedAsync (as MQTTnet decides it; MQTT 3.1.1 sessions do not expire).
+            // What the session will be, for ClientConnectedAsync (as MQTTnet decides it; MQTT 3.1.1 sessions do not
+            // expire).
             var v5 = e.ProtocolVersion == MQTTnet.Formatter.MqttProtocolVersion.V500;
             var persistent = v5 ? e.SessionExpiryInterval > 0 : e.CleanSession != true;
-            _connecting[e.ClientId] = new Connecting(e.CleanSession == true, persistent ? (v5 ? e.SessionExpiryInterval : uint.MaxValue) : null);
+            uint? expiry = persistent ? (v5 ? e.SessionExpiryInterval : uint.MaxValue) : null;
+            _connecting[e.ClientId] = new Connecting(e.CleanSession == true, expiry);
             return Task.CompletedTask;
         };
         server.ClientConnectedAsync += e => OnConnectedAsync(server, e);
         server.ClientDisconnectedAsync += e =>
         {
-            if (e.DisconnectType == MqttClientDisconnectType.Takeover || !_clients.TryGetValue(e.ClientId, out var client)) return Task.CompletedTask;
+            if (e.DisconnectType == MqttClientDisconnectType.Takeover
+                || !_clients.TryGetValue(e.ClientId, out var client))
+            {
+                return Task.CompletedTask;
+            }
             lock (client) client.Live = false;
             _store.SessionDisconnected(e.ClientId, DateTimeOffset.UtcNow);
             return Task.CompletedTask;
@@ -154,7 +165,8 @@ internal sealed class DurableSessions : IDisposable
         server.QueuedApplicationMessageOverwrittenAsync += e =>
         {
             // MQTTnet's own per-client limit dropped a message we had handed over: it is gone for good.
-            if (e.Packet is MqttPublishPacket publish && Remove(e.ReceiverClientId, publish)) Interlocked.Increment(ref _dropped);
+            if (e.Packet is MqttPublishPacket publish && Remove(e.ReceiverClientId, publish))
+                Interlocked.Increment(ref _dropped);
             return Task.CompletedTask;
         };
     }
@@ -186,7 +198,11 @@ internal sealed class DurableSessions : IDisposable
             }
         }
         if (refused.Count > 0)
-            _logger.LogWarning("Did not restore subscriptions {Filters} of {ClientId}: its user {User} may not read them", refused, e.ClientId, e.UserName);
+        {
+            _logger.LogWarning(
+                "Did not restore subscriptions {Filters} of {ClientId}: its user {User} may not read them",
+                refused, e.ClientId, e.UserName);
+        }
         // MQTTnet runs this before it reads the client's first packet: the restored subscriptions are in place before
         // the client can subscribe or acknowledge anything, and messages matching them are now queued for it.
         if (restore.Count > 0)
@@ -212,12 +228,18 @@ internal sealed class DurableSessions : IDisposable
                 Interlocked.Increment(ref _dropped);
             }
         }
-        if (restore.Count > 0) _logger.LogInformation("Restored {Count} subscriptions of {ClientId} from the broker store", restore.Count, e.ClientId);
+        if (restore.Count > 0)
+        {
+            _logger.LogInformation("Restored {Count} subscriptions of {ClientId} from the broker store",
+                restore.Count, e.ClientId);
+        }
     }
 
     private bool MayRead(string? user, string topicOrFilter) => _mayRead is null || _mayRead(user, topicOrFilter);
 
-    /// <summary>After a restart: queues a publish for every stored client that matches it but has not connected yet.</summary>
+    /// <summary>
+    /// After a restart: queues a publish for every stored client that matches it but has not connected yet.
+    /// </summary>
     private void QueueForRestoringClients(MqttApplicationMessage message)
     {
         foreach (var (clientId, client) in _clients)
@@ -236,7 +258,8 @@ internal sealed class DurableSessions : IDisposable
     private void Intercept(InterceptingClientApplicationMessageEnqueueEventArgs e, Client client)
     {
         var message = e.ApplicationMessage;
-        // Retained messages sent on subscribe are the broker's own (sender empty): MQTTnet sends them; the store keeps the retained set.
+        // Retained messages sent on subscribe are the broker's own (sender empty): MQTTnet sends them; the store keeps
+        // the retained set.
         if (message.Retain && string.IsNullOrEmpty(e.SenderClientId)) return;
         lock (client)
         {
@@ -248,12 +271,15 @@ internal sealed class DurableSessions : IDisposable
             var qos = Qos(client, message);
             if (qos == MqttQualityOfServiceLevel.AtMostOnce) return;
             e.AcceptEnqueue = false;
-            var queued = Append(e.ReceiverClientId, client, MessageExpiry.Copy(message, qos, message.MessageExpiryInterval));
+            var copy = MessageExpiry.Copy(message, qos, message.MessageExpiryInterval);
+            var queued = Append(e.ReceiverClientId, client, copy);
             if (client.Live) HandOver(client, queued, DateTimeOffset.UtcNow);
         }
     }
 
-    /// <summary>Stores a message for a client (dropping its oldest when the queue is full). Call with the client locked.</summary>
+    /// <summary>
+    /// Stores a message for a client (dropping its oldest when the queue is full). Call with the client locked.
+    /// </summary>
     private QueuedMessage Append(string clientId, Client client, MqttApplicationMessage message)
     {
         if (client.Queued >= _maxQueuedPerClient && _store.DequeueOldest(clientId) is { } oldest)
@@ -261,15 +287,23 @@ internal sealed class DurableSessions : IDisposable
             client.Handed.Remove(oldest);
             client.Queued--;
             if (Interlocked.Increment(ref _dropped) % 1000 == 1)
-                _logger.LogWarning("Queue of {ClientId} is full ({Limit} messages): oldest dropped ({Dropped} so far)", clientId, _maxQueuedPerClient, Dropped);
+            {
+                _logger.LogWarning("Queue of {ClientId} is full ({Limit} messages): oldest dropped ({Dropped} so far)",
+                    clientId, _maxQueuedPerClient, Dropped);
+            }
         }
-        var expiresAt = message.MessageExpiryInterval > 0 ? DateTimeOffset.UtcNow.AddSeconds(message.MessageExpiryInterval) : (DateTimeOffset?)null;
+        var expiresAt = message.MessageExpiryInterval > 0
+            ? DateTimeOffset.UtcNow.AddSeconds(message.MessageExpiryInterval)
+            : (DateTimeOffset?)null;
         var sequence = _store.Enqueue(clientId, message, expiresAt);
         client.Queued++;
         return new QueuedMessage(sequence, message, expiresAt);
     }
 
-    /// <summary>Gives a stored message to the client's MQTTnet session, with the expiry it has left. Call with the client locked.</summary>
+    /// <summary>
+    /// Gives a stored message to the client's MQTTnet session, with the expiry it has left. Call with the client
+    /// locked.
+    /// </summary>
     private void HandOver(Client client, QueuedMessage queued, DateTimeOffset now)
     {
         uint expiry = 0;
@@ -289,10 +323,16 @@ internal sealed class DurableSessions : IDisposable
         client.Handed.Add(queued.Sequence);
     }
 
-    /// <summary>Removes the stored row of an acknowledged or dropped PUBLISH packet; false when it was not ours.</summary>
+    /// <summary>
+    /// Removes the stored row of an acknowledged or dropped PUBLISH packet; false when it was not ours.
+    /// </summary>
     private bool Remove(string clientId, MqttPublishPacket packet)
     {
-        if (packet.UserProperties is not { } key || !_handed.TryGetValue(key, out var sequence) || !_clients.TryGetValue(clientId, out var client)) return false;
+        if (packet.UserProperties is not { } key || !_handed.TryGetValue(key, out var sequence)
+            || !_clients.TryGetValue(clientId, out var client))
+        {
+            return false;
+        }
         _handed.Remove(key);
         lock (client)
         {
@@ -317,7 +357,8 @@ internal sealed class DurableSessions : IDisposable
         var granted = MqttQualityOfServiceLevel.AtMostOnce;
         foreach (var filter in client.Subscriptions.Values)
         {
-            if (filter.QualityOfServiceLevel > granted && TopicScheme.Matches(filter.Topic, message.Topic)) granted = filter.QualityOfServiceLevel;
+            if (filter.QualityOfServiceLevel > granted && TopicScheme.Matches(filter.Topic, message.Topic))
+                granted = filter.QualityOfServiceLevel;
         }
         return message.QualityOfServiceLevel < granted ? message.QualityOfServiceLevel : granted;
     }
@@ -328,13 +369,18 @@ internal sealed class DurableSessions : IDisposable
 
     private sealed class Client
     {
-        /// <summary>Known from the store, its client not back since the broker started: MQTTnet has no session for it yet.</summary>
+        /// <summary>
+        /// Known from the store, its client not back since the broker started: MQTTnet has no session for it yet.
+        /// </summary>
         public bool Restoring;
         /// <summary>Connected, with its queue handed over: new messages go straight to its MQTTnet session.</summary>
         public bool Live;
         public MqttSessionStatus? Session;
         public readonly Dictionary<string, MqttTopicFilter> Subscriptions = new(StringComparer.Ordinal);
-        /// <summary>Rows handed to MQTTnet in this run and not yet acknowledged (MQTTnet redelivers those itself on a reconnect).</summary>
+        /// <summary>
+        /// Rows handed to MQTTnet in this run and not yet acknowledged (MQTTnet redelivers those itself on a
+        /// reconnect).
+        /// </summary>
         public readonly HashSet<long> Handed = [];
         public int Queued;
     }

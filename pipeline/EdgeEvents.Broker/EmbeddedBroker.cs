@@ -26,7 +26,8 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     private WebApplication? _webSockets;
     private readonly ILogger _logger;
 
-    private EmbeddedBroker(MqttServer server, DurableSessions? durable, int port, int? tlsPort, string bindAddress, ILogger logger)
+    private EmbeddedBroker(
+        MqttServer server, DurableSessions? durable, int port, int? tlsPort, string bindAddress, ILogger logger)
     {
         _server = server;
         _durable = durable;
@@ -41,22 +42,39 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     /// <summary>TLS port, when a certificate is configured.</summary>
     public int? TlsPort { get; }
     public string BindAddress { get; }
-    /// <summary>The URL to give clients: the plain listener's, or the TLS one's when there is no plain listener.</summary>
+    /// <summary>
+    /// The URL to give clients: the plain listener's, or the TLS one's when there is no plain listener.
+    /// </summary>
     public string Url => Port == 0 && TlsUrl is { } tls ? tls : $"mqtt://{Host}:{Port}";
     public string? TlsUrl => TlsPort is { } p ? $"mqtts://{Host}:{p}" : null;
-    /// <summary>The WebSocket listener's URL (<c>ws://host:port/mqtt</c>, <c>wss://</c> with TLS), when it is on.</summary>
+    /// <summary>
+    /// The WebSocket listener's URL (<c>ws://host:port/mqtt</c>, <c>wss://</c> with TLS), when it is on.
+    /// </summary>
     public string? WebSocketUrl { get; private set; }
     public MqttServer Server => _server;
     private string Host => BindAddress is "0.0.0.0" ? "127.0.0.1" : BindAddress;
 
-    public static async Task<EmbeddedBroker> StartAsync(BrokerOptions options, ILogger logger, CancellationToken ct = default)
+    public static async Task<EmbeddedBroker> StartAsync(
+        BrokerOptions options, ILogger logger, CancellationToken ct = default)
     {
-        if (options.MaxConnectionsPerUser < 0) throw new InvalidOperationException($"Broker:MaxConnectionsPerUser is {options.MaxConnectionsPerUser}: 0 (no limit) or more.");
-        if (options.MaxPacketBytes < 1024) throw new InvalidOperationException($"Broker:MaxPacketBytes is {options.MaxPacketBytes}: it must be at least 1024.");
+        if (options.MaxConnectionsPerUser < 0)
+        {
+            throw new InvalidOperationException(
+                $"Broker:MaxConnectionsPerUser is {options.MaxConnectionsPerUser}: 0 (no limit) or more.");
+        }
+        if (options.MaxPacketBytes < 1024)
+        {
+            throw new InvalidOperationException(
+                $"Broker:MaxPacketBytes is {options.MaxPacketBytes}: it must be at least 1024.");
+        }
         var address = IPAddress.Parse(options.BindAddress);
         var tls = options.TlsCertificateFile is { Length: > 0 };
         if (!tls && !options.PlainListener && options.WebSocketPort is null)
-            throw new InvalidOperationException("Broker:PlainListener is off but neither a TLS certificate nor a WebSocket port is configured: the broker would listen nowhere.");
+        {
+            throw new InvalidOperationException(
+                "Broker:PlainListener is off but neither a TLS certificate nor a WebSocket port is configured: " +
+                "the broker would listen nowhere.");
+        }
         var port = !options.PlainListener ? 0 : options.Port == 0 ? PickFreePort(address) : options.Port;
         int? tlsPort = tls ? (options.TlsPort == 0 ? PickFreePort(address) : options.TlsPort) : null;
         var certificate = tls ? LoadCertificate(options.TlsCertificateFile!, options.TlsKeyFile) : null;
@@ -64,18 +82,24 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             .WithPersistentSessions()
             .WithMaxPendingMessagesPerClient(options.MaxPendingMessagesPerClient);
         if (options.PlainListener)
-            builder.WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(address).WithDefaultEndpointBoundIPV6Address(IPAddress.None).WithDefaultEndpointPort(port);
+        {
+            builder.WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(address)
+                .WithDefaultEndpointBoundIPV6Address(IPAddress.None).WithDefaultEndpointPort(port);
+        }
         else
             builder.WithoutDefaultEndpoint();
         if (tlsPort is { } securePort)
         {
-            builder.WithEncryptedEndpoint().WithEncryptedEndpointBoundIPAddress(address).WithEncryptedEndpointBoundIPV6Address(IPAddress.None)
+            builder.WithEncryptedEndpoint().WithEncryptedEndpointBoundIPAddress(address)
+                .WithEncryptedEndpointBoundIPV6Address(IPAddress.None)
                 .WithEncryptedEndpointPort(securePort).WithEncryptionCertificate(certificate);
         }
         var factory = new MqttServerFactory();
         // The default adapter serves the TCP and TLS endpoints; the connection handler takes what Kestrel accepts.
         var webSockets = options.WebSocketPort is null ? null : new MqttConnectionHandler();
-        var adapters = factory.DefaultServerAdapters.Select(create => PacketSizeLimit.Guard(create(factory), options.MaxPacketBytes, logger)).ToList();
+        var adapters = factory.DefaultServerAdapters
+            .Select(create => PacketSizeLimit.Guard(create(factory), options.MaxPacketBytes, logger))
+            .ToList();
         if (webSockets is not null) adapters.Add(webSockets);
         var server = factory.CreateMqttServer(builder.Build(), adapters);
         // Order matters: a handler sees what the ones before it decided (authorization refuses a publish before the
@@ -85,11 +109,17 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         var authorization = BrokerAuthorization.Create(options, logger);
         authorization?.Attach(server);
         MessageIds.Attach(server);
+        Func<string?, string, bool>? mayRead = authorization is null ? null : authorization.MayRead;
         var durable = options.DataPath is { Length: > 0 } data
-            ? DurableSessions.Open(data, options.MaxPendingMessagesPerClient, authorization is null ? null : authorization.MayRead, logger) : null;
+            ? DurableSessions.Open(data, options.MaxPendingMessagesPerClient, mayRead, logger) : null;
         // Before the store: a delivery the owner may not read is refused before the store queues it.
-        if (authorization is not null) new ClientIdOwnership(durable?.StoredOwners ?? new Dictionary<string, string>(), authorization.MayRead, logger).Attach(server);
-        if (options.MaxConnectionsPerUser > 0) new ConnectionsPerUser(options.MaxConnectionsPerUser, logger).Attach(server);
+        if (authorization is not null)
+        {
+            var storedOwners = durable?.StoredOwners ?? new Dictionary<string, string>();
+            new ClientIdOwnership(storedOwners, authorization.MayRead, logger).Attach(server);
+        }
+        if (options.MaxConnectionsPerUser > 0)
+            new ConnectionsPerUser(options.MaxConnectionsPerUser, logger).Attach(server);
         durable?.Attach(server);
         new MessageExpiry(options.MaxPendingMessagesPerClient).Attach(server);
         var broker = new EmbeddedBroker(server, durable, port, tlsPort, options.BindAddress, logger);
@@ -106,19 +136,33 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         if (!IPAddress.IsLoopback(address))
         {
             if (authorization is null)
-                logger.LogWarning("Embedded broker listens on {Address} and accepts anonymous clients: anyone on that network can read and publish. Set Broker:Users and Broker:PasswordFile.", options.BindAddress);
+            {
+                logger.LogWarning("Embedded broker listens on {Address} and accepts anonymous clients: " +
+                    "anyone on that network can read and publish. Set Broker:Users and Broker:PasswordFile.",
+                    options.BindAddress);
+            }
             else if (options.PlainListener || (webSockets is not null && !tls))
-                logger.LogWarning("Embedded broker listens on {Address} without TLS (plain port {Port}, WebSockets {WebSockets}): passwords and messages cross the network in clear text. Set Broker:TlsCertificateFile and Broker:PlainListener=false.",
+            {
+                logger.LogWarning("Embedded broker listens on {Address} without TLS " +
+                    "(plain port {Port}, WebSockets {WebSockets}): passwords and messages cross the network in " +
+                    "clear text. Set Broker:TlsCertificateFile and Broker:PlainListener=false.",
                     options.BindAddress, port, webSockets is null ? "off" : "on, plain");
+            }
         }
         if (webSockets is not null) await broker.StartWebSocketsAsync(webSockets, options, certificate, ct);
-        logger.LogInformation("Embedded MQTT broker listening on {Address} (plain {Port}, TLS {TlsPort}, WebSockets {WebSocketUrl}, {Users} users, store {DataPath})",
-            options.BindAddress, port, tlsPort, broker.WebSocketUrl, options.Users.Count, options.DataPath ?? "in memory");
+        logger.LogInformation("Embedded MQTT broker listening on {Address} " +
+            "(plain {Port}, TLS {TlsPort}, WebSockets {WebSocketUrl}, {Users} users, store {DataPath})",
+            options.BindAddress, port, tlsPort, broker.WebSocketUrl, options.Users.Count,
+            options.DataPath ?? "in memory");
         return broker;
     }
 
-    /// <summary>Kestrel on <see cref="BrokerOptions.WebSocketPort"/>, handing each WebSocket (subprotocol <c>mqtt</c>) to the server.</summary>
-    private async Task StartWebSocketsAsync(MqttConnectionHandler handler, BrokerOptions options, X509Certificate2? certificate, CancellationToken ct)
+    /// <summary>
+    /// Kestrel on <see cref="BrokerOptions.WebSocketPort"/>, handing each WebSocket (subprotocol <c>mqtt</c>) to the
+    /// server.
+    /// </summary>
+    private async Task StartWebSocketsAsync(
+        MqttConnectionHandler handler, BrokerOptions options, X509Certificate2? certificate, CancellationToken ct)
     {
         var builder = WebListener.CreateBuilder(options.BindAddress, options.WebSocketPort ?? 0, _logger, certificate);
         builder.Services.AddConnections();
@@ -138,10 +182,13 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             throw;
         }
         _webSockets = app;
-        WebSocketUrl = $"{(certificate is null ? "ws" : "wss")}://{Host}:{WebListener.BoundPort(app)}{options.WebSocketPath}";
+        var scheme = certificate is null ? "ws" : "wss";
+        WebSocketUrl = $"{scheme}://{Host}:{WebListener.BoundPort(app)}{options.WebSocketPath}";
     }
 
-    /// <summary>A PEM certificate with its key (or a PKCS#12 file), re-imported so SslStream can use the key on every platform.</summary>
+    /// <summary>
+    /// A PEM certificate with its key (or a PKCS#12 file), re-imported so SslStream can use the key on every platform.
+    /// </summary>
     private static X509Certificate2 LoadCertificate(string certificateFile, string? keyFile)
     {
         using var pem = keyFile is { Length: > 0 }
@@ -151,7 +198,8 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     }
 
     private static readonly System.Reflection.FieldInfo? ConnectPacketField =
-        typeof(ValidatingConnectionEventArgs).GetField("_connectPacket", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+        typeof(ValidatingConnectionEventArgs).GetField(
+            "_connectPacket", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
 
     /// <summary>
     /// mosquitto_pub/sub send an empty client id, which MQTT allows with a clean session: the server assigns one.
@@ -162,7 +210,8 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     {
         if (!string.IsNullOrEmpty(e.ClientId) || e.CleanSession == false) return Task.CompletedTask;
         e.AssignedClientIdentifier = $"auto-{Guid.NewGuid():N}";
-        if (ConnectPacketField?.GetValue(e) is MQTTnet.Packets.MqttConnectPacket packet) packet.ClientId = e.AssignedClientIdentifier;
+        if (ConnectPacketField?.GetValue(e) is MQTTnet.Packets.MqttConnectPacket packet)
+            packet.ClientId = e.AssignedClientIdentifier;
         return Task.CompletedTask;
     }
 
@@ -175,7 +224,8 @@ public sealed class EmbeddedBroker : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        // Stopping the server disconnects every client, WebSocket ones too, so Kestrel then has no connection to wait for.
+        // Stopping the server disconnects every client, WebSocket ones too, so Kestrel then has no connection to wait
+        // for.
         await _server.StopAsync();
         if (_webSockets is not null)
         {

@@ -48,18 +48,24 @@ internal sealed class MessageExpiry(int maxHeldPerClient)
             var client = _clients.GetOrAdd(e.ReceiverClientId, _ => new Client());
             lock (client)
             {
-                if (client.Connected || (message.MessageExpiryInterval == 0 && client.Held.Count == 0)) return Task.CompletedTask;
+                if (client.Connected || (message.MessageExpiryInterval == 0 && client.Held.Count == 0))
+                    return Task.CompletedTask;
                 e.AcceptEnqueue = false;
                 var now = DateTime.UtcNow;
                 while (client.Held.Count > 0 && client.Held.Peek().ExpiresAt <= now) client.Held.Dequeue();
                 if (client.Held.Count >= maxHeldPerClient)
                 {
-                    // Full: first forget what has expired anywhere in the queue (frames behind an event), then the oldest.
+                    // Full: first forget what has expired anywhere in the queue (frames behind an event), then the
+                    // oldest.
                     var live = client.Held.Where(h => h.ExpiresAt > now).ToList();
                     client.Held.Clear();
-                    foreach (var held in live.Skip(Math.Max(0, live.Count - maxHeldPerClient + 1))) client.Held.Enqueue(held);
+                    foreach (var held in live.Skip(Math.Max(0, live.Count - maxHeldPerClient + 1)))
+                        client.Held.Enqueue(held);
                 }
-                client.Held.Enqueue((message, message.MessageExpiryInterval == 0 ? DateTime.MaxValue : now.AddSeconds(message.MessageExpiryInterval)));
+                var expiresAt = message.MessageExpiryInterval == 0
+                    ? DateTime.MaxValue
+                    : now.AddSeconds(message.MessageExpiryInterval);
+                client.Held.Enqueue((message, expiresAt));
             }
             return Task.CompletedTask;
         };
@@ -75,7 +81,10 @@ internal sealed class MessageExpiry(int maxHeldPerClient)
             while (client.Held.TryDequeue(out var held))
             {
                 if (session is null || held.ExpiresAt <= now) continue;
-                var message = held.ExpiresAt == DateTime.MaxValue ? held.Message : Copy(held.Message, held.Message.QualityOfServiceLevel, (uint)Math.Ceiling((held.ExpiresAt - now).TotalSeconds));
+                var message = held.ExpiresAt == DateTime.MaxValue
+                    ? held.Message
+                    : Copy(held.Message, held.Message.QualityOfServiceLevel,
+                        (uint)Math.Ceiling((held.ExpiresAt - now).TotalSeconds));
                 session.TryEnqueueApplicationMessage(message, out _);
             }
         }
@@ -86,18 +95,19 @@ internal sealed class MessageExpiry(int maxHeldPerClient)
     /// interval it has left (0: none) and a UserProperties list of its own (<see cref="DurableSessions"/> tells its
     /// messages apart by that list).
     /// </summary>
-    internal static MqttApplicationMessage Copy(MqttApplicationMessage message, MqttQualityOfServiceLevel qos, uint expirySeconds) => new()
-    {
-        Topic = message.Topic,
-        Payload = message.Payload,
-        QualityOfServiceLevel = qos,
-        ContentType = message.ContentType,
-        CorrelationData = message.CorrelationData,
-        ResponseTopic = message.ResponseTopic,
-        UserProperties = message.UserProperties is { } properties ? [.. properties] : [],
-        PayloadFormatIndicator = message.PayloadFormatIndicator,
-        MessageExpiryInterval = expirySeconds,
-    };
+    internal static MqttApplicationMessage Copy(
+        MqttApplicationMessage message, MqttQualityOfServiceLevel qos, uint expirySeconds) => new()
+        {
+            Topic = message.Topic,
+            Payload = message.Payload,
+            QualityOfServiceLevel = qos,
+            ContentType = message.ContentType,
+            CorrelationData = message.CorrelationData,
+            ResponseTopic = message.ResponseTopic,
+            UserProperties = message.UserProperties is { } properties ? [.. properties] : [],
+            PayloadFormatIndicator = message.PayloadFormatIndicator,
+            MessageExpiryInterval = expirySeconds,
+        };
 
     private sealed class Client
     {

@@ -20,8 +20,10 @@ internal static class MessageIds
         server.InterceptingPublishAsync += e =>
         {
             var message = e.ApplicationMessage;
-            if (!e.ProcessPublish || message.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce) return Task.CompletedTask;
-            if (message.UserProperties?.Exists(p => p.Name == MqttTransport.MessageIdProperty) == true) return Task.CompletedTask;
+            if (!e.ProcessPublish || message.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
+                return Task.CompletedTask;
+            if (message.UserProperties?.Exists(p => p.Name == MqttTransport.MessageIdProperty) == true)
+                return Task.CompletedTask;
             (message.UserProperties ??= []).Add(new MqttUserProperty(MqttTransport.MessageIdProperty,
                 Encoding.UTF8.GetBytes(Contracts.Messages.MessageId.New())));
             return Task.CompletedTask;

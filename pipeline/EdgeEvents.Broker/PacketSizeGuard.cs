@@ -17,7 +17,9 @@ internal sealed class PacketSizeGuard(int maxPacketBytes)
     /// <summary>Size of the refused packet (fixed header included), once <see cref="Accept"/> has said no.</summary>
     public long RefusedSize { get; private set; }
 
-    /// <summary>Takes the next bytes read; false when they announce a packet over the limit (or a malformed length).</summary>
+    /// <summary>
+    /// Takes the next bytes read; false when they announce a packet over the limit (or a malformed length).
+    /// </summary>
     public bool Accept(ReadOnlySpan<byte> bytes)
     {
         var i = 0;

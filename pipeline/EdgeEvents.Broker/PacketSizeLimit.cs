@@ -22,22 +22,28 @@ namespace EdgeEvents.Broker;
 /// </summary>
 internal static class PacketSizeLimit
 {
-    private static readonly FieldInfo? ChannelField = typeof(MqttChannelAdapter).GetField("_channel", BindingFlags.Instance | BindingFlags.NonPublic);
+    private static readonly FieldInfo? ChannelField =
+        typeof(MqttChannelAdapter).GetField("_channel", BindingFlags.Instance | BindingFlags.NonPublic);
 
     /// <summary>MQTTnet's TCP/TLS adapter, with each accepted connection's channel guarded.</summary>
     public static IMqttServerAdapter Guard(IMqttServerAdapter adapter, int maxPacketBytes, ILogger logger) =>
         ChannelField is null
-            ? throw new InvalidOperationException("MQTTnet's MqttChannelAdapter no longer has a _channel field: Broker:MaxPacketBytes cannot be enforced (see PacketSizeLimit).")
+            ? throw new InvalidOperationException("MQTTnet's MqttChannelAdapter no longer has a _channel field: " +
+                "Broker:MaxPacketBytes cannot be enforced (see PacketSizeLimit).")
             : new GuardedServerAdapter(adapter, maxPacketBytes, logger);
 
     /// <summary>MQTTnet's WebSocket connection handler, with each connection's input guarded.</summary>
-    public static ConnectionHandler Guard(MqttConnectionHandler handler, int maxPacketBytes, ILogger logger) => new GuardedConnectionHandler(handler, maxPacketBytes, logger);
+    public static ConnectionHandler Guard(MqttConnectionHandler handler, int maxPacketBytes, ILogger logger) =>
+        new GuardedConnectionHandler(handler, maxPacketBytes, logger);
 
     private static void LogRefusal(ILogger logger, object? endpoint, PacketSizeGuard guard, int maxPacketBytes) =>
-        logger.LogWarning("Closed the connection from {Endpoint}: it sent a packet of {Size} bytes, over Broker:MaxPacketBytes ({Max})",
+        logger.LogWarning(
+            "Closed the connection from {Endpoint}: it sent a packet of {Size} bytes, " +
+            "over Broker:MaxPacketBytes ({Max})",
             endpoint, guard.RefusedSize == long.MaxValue ? "a malformed number of" : guard.RefusedSize, maxPacketBytes);
 
-    private sealed class GuardedServerAdapter(IMqttServerAdapter inner, int maxPacketBytes, ILogger logger) : IMqttServerAdapter
+    private sealed class GuardedServerAdapter(IMqttServerAdapter inner, int maxPacketBytes, ILogger logger)
+        : IMqttServerAdapter
     {
         public Func<IMqttChannelAdapter, Task>? ClientHandler { get; set; }
 
@@ -46,8 +52,12 @@ internal static class PacketSizeLimit
             inner.ClientHandler = adapter =>
             {
                 // MQTTnet calls this right after creating the adapter, before reading from it.
-                if (adapter is MqttChannelAdapter channelAdapter && ChannelField!.GetValue(channelAdapter) is IMqttChannel channel)
-                    ChannelField.SetValue(channelAdapter, new GuardedChannel(channel, new PacketSizeGuard(maxPacketBytes), maxPacketBytes, logger));
+                if (adapter is MqttChannelAdapter channelAdapter
+                    && ChannelField!.GetValue(channelAdapter) is IMqttChannel channel)
+                {
+                    var guard = new PacketSizeGuard(maxPacketBytes);
+                    ChannelField.SetValue(channelAdapter, new GuardedChannel(channel, guard, maxPacketBytes, logger));
+                }
                 return ClientHandler!(adapter);
             };
             return inner.StartAsync(options, mqttLogger);
@@ -58,7 +68,8 @@ internal static class PacketSizeLimit
         public void Dispose() => inner.Dispose();
     }
 
-    private sealed class GuardedChannel(IMqttChannel inner, PacketSizeGuard guard, int maxPacketBytes, ILogger logger) : IMqttChannel
+    private sealed class GuardedChannel(IMqttChannel inner, PacketSizeGuard guard, int maxPacketBytes, ILogger logger)
+        : IMqttChannel
     {
         public X509Certificate2 ClientCertificate => inner.ClientCertificate;
         public System.Net.EndPoint RemoteEndPoint => inner.RemoteEndPoint;
@@ -78,18 +89,22 @@ internal static class PacketSizeLimit
             return 0;
         }
 
-        public Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken) =>
+        public Task WriteAsync(
+            ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken) =>
             inner.WriteAsync(buffer, isEndOfPacket, cancellationToken);
 
         public void Dispose() => inner.Dispose();
     }
 
-    private sealed class GuardedConnectionHandler(MqttConnectionHandler inner, int maxPacketBytes, ILogger logger) : ConnectionHandler
+    private sealed class GuardedConnectionHandler(MqttConnectionHandler inner, int maxPacketBytes, ILogger logger)
+        : ConnectionHandler
     {
         public override Task OnConnectedAsync(ConnectionContext connection)
         {
             var transport = connection.Transport;
-            var input = new GuardedStream(transport.Input.AsStream(), new PacketSizeGuard(maxPacketBytes), maxPacketBytes, connection.RemoteEndPoint, logger);
+            var guard = new PacketSizeGuard(maxPacketBytes);
+            var input = new GuardedStream(
+                transport.Input.AsStream(), guard, maxPacketBytes, connection.RemoteEndPoint, logger);
             connection.Transport = new Duplex(PipeReader.Create(input), transport.Output);
             return inner.OnConnectedAsync(connection);
         }
@@ -101,8 +116,11 @@ internal static class PacketSizeLimit
         public PipeWriter Output => output;
     }
 
-    /// <summary>A read-only stream that ends (as a closed connection does) at the first packet over the limit.</summary>
-    private sealed class GuardedStream(Stream inner, PacketSizeGuard guard, int maxPacketBytes, object? endpoint, ILogger logger) : Stream
+    /// <summary>
+    /// A read-only stream that ends (as a closed connection does) at the first packet over the limit.
+    /// </summary>
+    private sealed class GuardedStream(
+        Stream inner, PacketSizeGuard guard, int maxPacketBytes, object? endpoint, ILogger logger) : Stream
     {
         private bool _refused;
 
@@ -110,9 +128,14 @@ internal static class PacketSizeLimit
         public override bool CanSeek => false;
         public override bool CanWrite => false;
         public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
 
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        public override async ValueTask<int> ReadAsync(
+            Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             if (_refused) return 0;
             var read = await inner.ReadAsync(buffer, cancellationToken);
@@ -122,10 +145,12 @@ internal static class PacketSizeLimit
             return 0;
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        public override Task<int> ReadAsync(
+            byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+        public override int Read(byte[] buffer, int offset, int count) =>
+            ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
         public override void Flush() { }
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();

@@ -9,15 +9,16 @@ namespace EdgeEvents.Broker;
 
 /// <summary>
 /// MQTT 5 shared subscriptions (<c>$share/{group}/{filter}</c>) for MQTTnet's server, which refuses them itself.
-/// A shared subscription is stored as a plain one (the SUBSCRIBE packet is rewritten on the way in), and when a message is queued for the group's members only one of
-/// them, chosen round-robin, accepts it. A member that also holds a plain subscription to the same topic is not
-/// special-cased: it takes part in the group's rotation only.
+/// A shared subscription is stored as a plain one (the SUBSCRIBE packet is rewritten on the way in), and when a message
+/// is queued for the group's members only one of them, chosen round-robin, accepts it. A member that also holds a plain
+/// subscription to the same topic is not special-cased: it takes part in the group's rotation only.
 /// </summary>
 internal sealed class SharedSubscriptions
 {
     private readonly ConcurrentDictionary<(string Group, string Filter), Group> _groups = new();
     // Which member got a message, per group, so every receiver of the same message agrees.
-    private readonly ConditionalWeakTable<MqttApplicationMessage, ConcurrentDictionary<(string, string), string>> _choices = new();
+    private readonly ConditionalWeakTable<MqttApplicationMessage, ConcurrentDictionary<(string, string), string>>
+        _choices = new();
 
     public void Attach(MqttServer server)
     {
@@ -54,7 +55,8 @@ internal sealed class SharedSubscriptions
         {
             foreach (var ((name, filter), members) in _groups)
             {
-                if (!members.Contains(e.ReceiverClientId) || !TopicScheme.Matches(filter, e.ApplicationMessage.Topic)) continue;
+                if (!members.Contains(e.ReceiverClientId) || !TopicScheme.Matches(filter, e.ApplicationMessage.Topic))
+                    continue;
                 var choices = _choices.GetValue(e.ApplicationMessage, _ => new());
                 var chosen = choices.GetOrAdd((name, filter), _ => members.Next() ?? e.ReceiverClientId);
                 e.AcceptEnqueue = chosen == e.ReceiverClientId;

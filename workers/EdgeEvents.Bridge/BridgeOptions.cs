@@ -5,12 +5,17 @@ using EdgeEvents.Pipeline.Transport;
 
 namespace EdgeEvents.Bridge;
 
-/// <summary>Built-in bridge settings. Bound from configuration section <c>Bridge</c>; the local side is the usual <c>Transport</c> section.</summary>
+/// <summary>
+/// Built-in bridge settings. Bound from configuration section <c>Bridge</c>; the local side is the usual
+/// <c>Transport</c> section.
+/// </summary>
 public sealed record BridgeOptions : IValidatableObject
 {
     public const string Section = "Bridge";
 
-    /// <summary>The site's name at the hub (<c>sites/{Site}/...</c>): lower-case letters, digits and <c>-</c>. Required.</summary>
+    /// <summary>
+    /// The site's name at the hub (<c>sites/{Site}/...</c>): lower-case letters, digits and <c>-</c>. Required.
+    /// </summary>
     public string Site { get; init; } = "";
 
     /// <summary>
@@ -25,16 +30,24 @@ public sealed record BridgeOptions : IValidatableObject
     /// <summary>Forward snapshots (<c>{prefix}/snapshots/+</c>). Default true.</summary>
     public bool Snapshots { get; init; } = true;
 
-    /// <summary>Least time between two snapshots of one camera sent to the hub; 0 forwards every one. Default 10 s.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")] public TimeSpan SnapshotInterval { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Least time between two snapshots of one camera sent to the hub; 0 forwards every one. Default 10 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan SnapshotInterval { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Forward camera frames (at most once: dropped while the hub is unreachable). Default false: frames stay at the site.</summary>
+    /// <summary>
+    /// Forward camera frames (at most once: dropped while the hub is unreachable). Default false: frames stay at the
+    /// site.
+    /// </summary>
     public bool Frames { get; init; }
 
     /// <summary>Forward detections (at most once). Default false.</summary>
     public bool Detections { get; init; }
 
-    /// <summary>The hub transport settings for a site whose local topic prefix is <paramref name="localPrefix"/>.</summary>
+    /// <summary>
+    /// The hub transport settings for a site whose local topic prefix is <paramref name="localPrefix"/>.
+    /// </summary>
     public TransportOptions HubTransport(string localPrefix)
     {
         var sitePrefix = new FleetTopics(localPrefix).ForSite(Site).Prefix;
@@ -54,7 +67,8 @@ public sealed record BridgeOptions : IValidatableObject
                     {
                         Stream = $"sites-{Site}",
                         RetainedStream = $"sites-{Site}-retained",
-                        RetainedSubjects = [.. NatsJetStreamOptions.DefaultRetainedSubjects(subject), TopicScheme.ToNatsSubject(link)],
+                        RetainedSubjects =
+                            [.. NatsJetStreamOptions.DefaultRetainedSubjects(subject), TopicScheme.ToNatsSubject(link)],
                     },
                 }
                 : Hub.Nats,
@@ -64,9 +78,13 @@ public sealed record BridgeOptions : IValidatableObject
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!SiteName.IsValid(Site))
-            yield return new ValidationResult($"Bridge:Site '{Site}' is not a valid site name: use lower-case letters, digits and '-' (not first), e.g. 'plant-a'.", [nameof(Site)]);
+            yield return new ValidationResult(
+                $"Bridge:Site '{Site}' is not a valid site name: " +
+                "use lower-case letters, digits and '-' (not first), e.g. 'plant-a'.",
+                [nameof(Site)]);
         string? hubProblem = null;
-        if (string.IsNullOrWhiteSpace(Hub.Broker)) hubProblem = "Bridge:Hub:Broker (--hub) is required, e.g. mqtts://hub.example.com:8883 or nats://hub:4222.";
+        if (string.IsNullOrWhiteSpace(Hub.Broker))
+            hubProblem = "Bridge:Hub:Broker (--hub) is required, e.g. mqtts://hub.example.com:8883 or nats://hub:4222.";
         else
         {
             try { BrokerAddress.Parse(Hub.Broker); }

@@ -11,16 +11,18 @@ using Microsoft.Extensions.Options;
 namespace EdgeEvents.Bridge;
 
 /// <summary>
-/// Joins a site's broker to the hub. Up: events, scene, status (with the detectors' model states), errors, stats, answers
-/// and (throttled) snapshots, plus frames and detections when configured, each acknowledged to the local broker only
-/// once the hub side's outbox has committed it, so a killed bridge loses nothing (the persistent local session
+/// Joins a site's broker to the hub. Up: events, scene, status (with the detectors' model states), errors, stats,
+/// answers and (throttled) snapshots, plus frames and detections when configured, each acknowledged to the local broker
+/// only once the hub side's outbox has committed it, so a killed bridge loses nothing (the persistent local session
 /// redelivers what was not yet in the outbox, the outbox resends what the hub had not acknowledged). Down: questions to
-/// the site and <c>control/#</c>, acknowledged at the hub once the local broker has them. The hub sees the link on retained
-/// <c>sites/{site}/link</c>: <c>1</c> at every connect, <c>0</c> on a clean stop and (MQTT) as the last will.
+/// the site and <c>control/#</c>, acknowledged at the hub once the local broker has them. The hub sees the link on
+/// retained <c>sites/{site}/link</c>: <c>1</c> at every connect, <c>0</c> on a clean stop and (MQTT) as the last will.
 /// </summary>
 public sealed class BridgeWorker : BackgroundService
 {
-    /// <summary>Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.</summary>
+    /// <summary>
+    /// Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.
+    /// </summary>
     public const string Component = "bridge";
 
     private readonly EdgeComponent _local;
@@ -32,7 +34,8 @@ public sealed class BridgeWorker : BackgroundService
     private long _down;
     private long _snapshotsSkipped;
 
-    public BridgeWorker([FromKeyedServices(Component)] EdgeComponent local, IOptions<BridgeOptions> options, ILoggerFactory loggers)
+    public BridgeWorker(
+        [FromKeyedServices(Component)] EdgeComponent local, IOptions<BridgeOptions> options, ILoggerFactory loggers)
     {
         _local = local;
         _options = options.Value;
@@ -71,24 +74,31 @@ public sealed class BridgeWorker : BackgroundService
                     ManualAck = delivery == Delivery.AtLeastOnce,
                     Overload = delivery == Delivery.AtLeastOnce ? OverloadPolicy.Wait : OverloadPolicy.DropOldest,
                     RetainAsPublished = true,
-                    // Forward every copy: the hub's consumers de-duplicate, and a copy held back here could be the one that gets through.
+                    // Forward every copy: the hub's consumers de-duplicate, and a copy held back here could be the one
+                    // that gets through.
                     Deduplicate = false,
                 }, stoppingToken);
-                var throttle = kind == TopicKind.Snapshots && _options.SnapshotInterval > TimeSpan.Zero ? new SnapshotThrottle(_options.SnapshotInterval) : null;
+                var throttle = kind == TopicKind.Snapshots && _options.SnapshotInterval > TimeSpan.Zero
+                    ? new SnapshotThrottle(_options.SnapshotInterval)
+                    : null;
                 pumps.Add(PumpUpAsync(subscription, delivery, throttle, stoppingToken));
             }
-            foreach (var filter in new[] { _mapping.Hub.AllOf(TopicKind.Questions), $"{_mapping.Hub.Prefix}/control/#" })
+            var downFilters = new[] { _mapping.Hub.AllOf(TopicKind.Questions), $"{_mapping.Hub.Prefix}/control/#" };
+            foreach (var filter in downFilters)
             {
                 var subscription = await _hub.SubscribeAsync(new SubscriptionRequest(filter)
                 {
                     ManualAck = true,
                     RetainAsPublished = true,
                     // NATS hub: questions asked while the site is away wait in the site's stream for this consumer.
-                    Durable = filter.EndsWith("/control/#", StringComparison.Ordinal) ? null : $"bridge-{_mapping.Site}",
+                    Durable = filter.EndsWith("/control/#", StringComparison.Ordinal)
+                        ? null
+                        : $"bridge-{_mapping.Site}",
                 }, stoppingToken);
                 pumps.Add(PumpDownAsync(subscription, stoppingToken));
             }
-            _logger.LogInformation("Bridge of site {Site}: {Local} <-> {Hub} ({HubPrefix}/...)", _mapping.Site, _local.Topics.Prefix, _options.Hub.Broker, _mapping.Hub.Prefix);
+            _logger.LogInformation("Bridge of site {Site}: {Local} <-> {Hub} ({HubPrefix}/...)",
+                _mapping.Site, _local.Topics.Prefix, _options.Hub.Broker, _mapping.Hub.Prefix);
             await Task.WhenAll(pumps);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -117,7 +127,8 @@ public sealed class BridgeWorker : BackgroundService
         if (_options.Detections) yield return (TopicKind.Detections, Delivery.AtMostOnce);
     }
 
-    private async Task PumpUpAsync(IMessageSubscription subscription, Delivery delivery, SnapshotThrottle? throttle, CancellationToken ct)
+    private async Task PumpUpAsync(
+        IMessageSubscription subscription, Delivery delivery, SnapshotThrottle? throttle, CancellationToken ct)
     {
         await foreach (var message in subscription.Messages.ReadAllAsync(ct))
         {
@@ -134,7 +145,8 @@ public sealed class BridgeWorker : BackgroundService
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // Only a message too big for the outbox fails here; retrying cannot help, so it is reported and let go.
-                _local.Errors.Report(ErrorKinds.Internal, $"Not forwarded to the hub: {ex.Message}", message.Topic, message.Payload.Length);
+                _local.Errors.Report(ErrorKinds.Internal, $"Not forwarded to the hub: {ex.Message}",
+                    message.Topic, message.Payload.Length);
             }
             await message.AckAsync(ct);
         }
@@ -151,7 +163,8 @@ public sealed class BridgeWorker : BackgroundService
             }
             catch (ArgumentException ex)
             {
-                _local.Errors.Report(ErrorKinds.UnknownTopic, $"Hub message not forwarded: {ex.Message}", message.Topic, message.Payload.Length);
+                _local.Errors.Report(ErrorKinds.UnknownTopic, $"Hub message not forwarded: {ex.Message}",
+                    message.Topic, message.Payload.Length);
                 await message.AckAsync(ct);
                 continue;
             }
@@ -165,7 +178,15 @@ public sealed class BridgeWorker : BackgroundService
     private void OnHubConnectionChanged(bool up)
     {
         var outbox = TransportDecorator.Find<OutboxTransport>(_hub);
-        if (up) _logger.LogInformation("Hub link up; {Pending} messages ({Bytes} bytes) waiting in the outbox", outbox?.Pending, outbox?.PendingBytes);
-        else _logger.LogWarning("Hub link down; forwarded so far: {Up} up, {Down} down; messages wait in the outbox", ForwardedUp, ForwardedDown);
+        if (up)
+        {
+            _logger.LogInformation("Hub link up; {Pending} messages ({Bytes} bytes) waiting in the outbox",
+                outbox?.Pending, outbox?.PendingBytes);
+        }
+        else
+        {
+            _logger.LogWarning("Hub link down; forwarded so far: {Up} up, {Down} down; messages wait in the outbox",
+                ForwardedUp, ForwardedDown);
+        }
     }
 }

@@ -37,7 +37,9 @@ public sealed class SiteMapping
     /// <summary>The site's topics at the hub (<c>sites/{site}/edge/...</c>).</summary>
     public TopicScheme Hub { get; }
 
-    /// <summary>A local message as it is published at the hub; <paramref name="delivery"/> by what the topic carries.</summary>
+    /// <summary>
+    /// A local message as it is published at the hub; <paramref name="delivery"/> by what the topic carries.
+    /// </summary>
     public OutgoingMessage Up(ReceivedMessage message, Delivery delivery) =>
         new(HubTopicFor(message.Topic), message.Payload)
         {
@@ -62,7 +64,10 @@ public sealed class SiteMapping
             Headers = message.Headers.Count > 0 ? message.Headers : null,
         };
 
-    /// <summary>Where a local topic goes at the hub: its place under <c>sites/{site}/</c>, or the hub topic a reply level carries.</summary>
+    /// <summary>
+    /// Where a local topic goes at the hub: its place under <c>sites/{site}/</c>, or the hub topic a reply level
+    /// carries.
+    /// </summary>
     public string HubTopicFor(string localTopic) =>
         ReplyTarget(localTopic) ?? FleetTopics.ToHub(Site, localTopic);
 
@@ -80,17 +85,23 @@ public sealed class SiteMapping
         return $"{answers}/{ReplyMarker}{Base64Url.EncodeToString(Encoding.UTF8.GetBytes(hubResponseTopic))}";
     }
 
-    /// <summary>For <c>{prefix}/answers/[{asker}/]~{encoded}[/rest]</c>: the encoded hub topic plus <c>/rest</c>; otherwise null.</summary>
+    /// <summary>
+    /// For <c>{prefix}/answers/[{asker}/]~{encoded}[/rest]</c>: the encoded hub topic plus <c>/rest</c>; otherwise
+    /// null.
+    /// </summary>
     private string? ReplyTarget(string localTopic)
     {
         var answers = Local.Answers() + "/";
         if (!localTopic.StartsWith(answers, StringComparison.Ordinal)) return null;
         var levels = localTopic[answers.Length..].Split('/');
-        var at = levels.Length > 0 && levels[0].StartsWith(ReplyMarker) ? 0 : levels.Length > 1 && levels[1].StartsWith(ReplyMarker) ? 1 : -1;
+        var at = levels.Length > 0 && levels[0].StartsWith(ReplyMarker) ? 0
+            : levels.Length > 1 && levels[1].StartsWith(ReplyMarker) ? 1
+            : -1;
         if (at < 0) return null;
         var encoded = levels[at][1..];
         var bytes = new byte[Base64Url.GetMaxDecodedLength(encoded.Length)];
-        if (Base64Url.DecodeFromChars(encoded, bytes, out var consumed, out var written) != System.Buffers.OperationStatus.Done || consumed != encoded.Length)
+        var status = Base64Url.DecodeFromChars(encoded, bytes, out var consumed, out var written);
+        if (status != System.Buffers.OperationStatus.Done || consumed != encoded.Length)
             return null;
         var target = Encoding.UTF8.GetString(bytes, 0, written);
         var rest = string.Join('/', levels[(at + 1)..]);

@@ -2,7 +2,8 @@ namespace EdgeEvents.Bridge;
 
 /// <summary>
 /// Lets at most one snapshot per camera through per interval (the first one after the interval has passed), so the
-/// WAN carries a fresh picture of each camera, not the detector's full snapshot rate. One pump calls it: not thread-safe.
+/// WAN carries a fresh picture of each camera, not the detector's full snapshot rate. One pump calls it: not
+/// thread-safe.
 /// </summary>
 public sealed class SnapshotThrottle(TimeSpan interval, TimeProvider? clock = null)
 {

@@ -20,8 +20,11 @@ internal sealed class FleetState(FleetTopics topics, FleetOptions options)
     }
 
     /// <summary>Applies one message from a site. Topics the fleet does not track are ignored.</summary>
-    /// <exception cref="MessageFormatException">A payload the fleet reads (link, status, model status, scene) is malformed; the site still counts as heard.</exception>
-    public void Observe(string hubTopic, ReadOnlyMemory<byte> payload, string? contentType, bool retained, DateTimeOffset now)
+    /// <exception cref="MessageFormatException">
+    /// A payload the fleet reads (link, status, model status, scene) is malformed; the site still counts as heard.
+    /// </exception>
+    public void Observe(
+        string hubTopic, ReadOnlyMemory<byte> payload, string? contentType, bool retained, DateTimeOffset now)
     {
         if (FleetTopics.FromHub(hubTopic) is not var (site, local)) return;
         var tracker = Tracker(site, now);
@@ -32,7 +35,9 @@ internal sealed class FleetState(FleetTopics topics, FleetOptions options)
             {
                 LinkPayloads.Up => true,
                 LinkPayloads.Down => false,
-                var other => throw new MessageFormatException($"Link state of site '{site}' is '{other}'; expected '{LinkPayloads.Up}' or '{LinkPayloads.Down}'."),
+                var other => throw new MessageFormatException(
+                    $"Link state of site '{site}' is '{other}'; " +
+                    $"expected '{LinkPayloads.Up}' or '{LinkPayloads.Down}'."),
             });
             return;
         }
@@ -50,7 +55,8 @@ internal sealed class FleetState(FleetTopics topics, FleetOptions options)
                 {
                     StatusPayloads.Online => true,
                     StatusPayloads.Offline => false,
-                    var other => throw new MessageFormatException($"Status of component '{name}' at site '{site}' is '{other}'; expected online or offline."),
+                    var other => throw new MessageFormatException(
+                        $"Status of component '{name}' at site '{site}' is '{other}'; expected online or offline."),
                 });
                 break;
             case TopicKind.Scene:
@@ -73,7 +79,8 @@ internal sealed class FleetState(FleetTopics topics, FleetOptions options)
     public (IReadOnlyList<SiteStatus> Changed, FleetSummary? Summary) Evaluate(DateTimeOffset now)
     {
         var all = _sites.Values.Select(t => (Tracker: t, Status: t.Evaluate(now, options.SiteTimeout))).ToList();
-        var changed = all.Where(s => s.Tracker.ShouldPublish(s.Status, now, options.PublishInterval)).Select(s => s.Status).ToList();
+        var changed = all.Where(s => s.Tracker.ShouldPublish(s.Status, now, options.PublishInterval))
+            .Select(s => s.Status).ToList();
         if (changed.Count == 0) return (changed, null);
         var statuses = all.Select(s => s.Status).ToList();
         return (changed, new FleetSummary
@@ -86,7 +93,9 @@ internal sealed class FleetState(FleetTopics topics, FleetOptions options)
         });
     }
 
-    /// <summary>One site's status at <paramref name="now"/> (null if never heard of), whether or not it is due for publishing.</summary>
+    /// <summary>
+    /// One site's status at <paramref name="now"/> (null if never heard of), whether or not it is due for publishing.
+    /// </summary>
     public SiteStatus? Status(string site, DateTimeOffset now) =>
         _sites.TryGetValue(site, out var tracker) ? tracker.Evaluate(now, options.SiteTimeout) : null;
 

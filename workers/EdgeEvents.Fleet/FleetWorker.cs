@@ -21,7 +21,9 @@ namespace EdgeEvents.Fleet;
 /// </summary>
 public sealed class FleetWorker : BackgroundService
 {
-    /// <summary>Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.</summary>
+    /// <summary>
+    /// Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.
+    /// </summary>
     public const string Component = "fleet";
 
     private readonly EdgeComponent _component;
@@ -35,7 +37,8 @@ public sealed class FleetWorker : BackgroundService
     private readonly ConcurrentDictionary<string, long> _siteUp = new(StringComparer.Ordinal);
     private readonly List<IDisposable> _siteGauges = [];
 
-    public FleetWorker([FromKeyedServices(Component)] EdgeComponent component, IOptions<FleetOptions> options, TimeProvider clock, ILogger<FleetWorker> logger)
+    public FleetWorker([FromKeyedServices(Component)] EdgeComponent component, IOptions<FleetOptions> options,
+        TimeProvider clock, ILogger<FleetWorker> logger)
     {
         _component = component;
         _options = options.Value;
@@ -52,7 +55,8 @@ public sealed class FleetWorker : BackgroundService
         [
             FleetTopics.AllLinks,
             _topics.AllSitesDetectorModels,
-            .. new[] { TopicKind.Status, TopicKind.Stats, TopicKind.Scene, TopicKind.Events, TopicKind.Errors }.Select(_topics.AllSitesOf),
+            .. new[] { TopicKind.Status, TopicKind.Stats, TopicKind.Scene, TopicKind.Events, TopicKind.Errors }
+                .Select(_topics.AllSitesOf),
         ];
         try
         {
@@ -60,9 +64,14 @@ public sealed class FleetWorker : BackgroundService
             // At most once: what a persistent session kept while the fleet was down is old news, and taken for live
             // it would show a dead site online for a site timeout. The retained state arrives on subscribe anyway.
             foreach (var filter in filters)
-                subscriptions.Add(await _component.Transport.SubscribeAsync(new SubscriptionRequest(filter) { Delivery = Delivery.AtMostOnce }, stoppingToken));
-            _logger.LogInformation("Fleet watching {Filters}; a site silent for {SiteTimeout} is offline", string.Join(", ", filters), _options.SiteTimeout);
-            await Task.WhenAll([.. subscriptions.Select(s => ConsumeAsync(s, stoppingToken)), CheckAsync(stoppingToken)]);
+            {
+                var request = new SubscriptionRequest(filter) { Delivery = Delivery.AtMostOnce };
+                subscriptions.Add(await _component.Transport.SubscribeAsync(request, stoppingToken));
+            }
+            _logger.LogInformation("Fleet watching {Filters}; a site silent for {SiteTimeout} is offline",
+                string.Join(", ", filters), _options.SiteTimeout);
+            await Task.WhenAll(
+                [.. subscriptions.Select(s => ConsumeAsync(s, stoppingToken)), CheckAsync(stoppingToken)]);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -76,11 +85,13 @@ public sealed class FleetWorker : BackgroundService
             await _gate.WaitAsync(ct);
             try
             {
-                _state.Observe(message.Topic, message.Payload, message.ContentType, message.Retained, _clock.GetUtcNow());
+                _state.Observe(
+                    message.Topic, message.Payload, message.ContentType, message.Retained, _clock.GetUtcNow());
             }
             catch (MessageFormatException ex)
             {
-                _component.Errors.Report(ErrorKinds.MalformedPayload, ex.Message, message.Topic, message.Payload.Length);
+                _component.Errors.Report(
+                    ErrorKinds.MalformedPayload, ex.Message, message.Topic, message.Payload.Length);
             }
             finally
             {
@@ -106,7 +117,8 @@ public sealed class FleetWorker : BackgroundService
                 {
                     ReportUp(status);
                     if (status.State != SiteStates.Online)
-                        _logger.LogDebug("Site {Site} is {State} since {Since:O}", status.Site, status.State, status.Since);
+                        _logger.LogDebug(
+                            "Site {Site} is {State} since {Since:O}", status.Site, status.State, status.Since);
                     await PublishAsync(FleetTopics.SiteStatus(status.Site), status, ct);
                 }
                 if (summary is not null) await PublishAsync(FleetTopics.Summary, summary, ct);
@@ -126,8 +138,12 @@ public sealed class FleetWorker : BackgroundService
             _siteUp[status.Site] = up;
             return;
         }
-        _siteGauges.Add(EdgeTelemetry.FleetSiteUp.Observe(() => _siteUp[status.Site],
-            new TagList { { EdgeTelemetry.Tags.Component, _component.Name }, { EdgeTelemetry.Tags.Site, status.Site } }));
+        var tags = new TagList
+        {
+            { EdgeTelemetry.Tags.Component, _component.Name },
+            { EdgeTelemetry.Tags.Site, status.Site },
+        };
+        _siteGauges.Add(EdgeTelemetry.FleetSiteUp.Observe(() => _siteUp[status.Site], tags));
     }
 
     public override void Dispose()
@@ -137,8 +153,9 @@ public sealed class FleetWorker : BackgroundService
     }
 
     private ValueTask PublishAsync<T>(string topic, T message, CancellationToken ct) where T : IEdgeMessage =>
-        _component.Transport.PublishAsync(new OutgoingMessage(topic, MessageCodec.Serialize(message, PayloadFormat.Json))
-        {
-            ContentType = ContentTypes.Json, Delivery = Delivery.AtLeastOnce, Retain = true, MessageId = message.Id,
-        }, ct);
+        _component.Transport.PublishAsync(
+            new OutgoingMessage(topic, MessageCodec.Serialize(message, PayloadFormat.Json))
+            {
+                ContentType = ContentTypes.Json, Delivery = Delivery.AtLeastOnce, Retain = true, MessageId = message.Id,
+            }, ct);
 }

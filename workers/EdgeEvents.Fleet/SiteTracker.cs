@@ -4,7 +4,8 @@ namespace EdgeEvents.Fleet;
 
 /// <summary>
 /// What the hub knows about one site, and the decision of its state. Pure: the caller supplies the clock, so the
-/// rules (link down or silent for the timeout → offline; a component offline → degraded) are tested without a broker.
+/// rules (link down or silent for the timeout → offline; a component offline → degraded) are tested without a
+/// broker.
 /// </summary>
 internal sealed class SiteTracker
 {
@@ -30,7 +31,9 @@ internal sealed class SiteTracker
 
     public string Site { get; }
 
-    /// <summary>Something arrived from the site. A retained message replayed on subscribe is old news: it is not a sign of life.</summary>
+    /// <summary>
+    /// Something arrived from the site. A retained message replayed on subscribe is old news: it is not a sign of life.
+    /// </summary>
     public void Heard(DateTimeOffset now, bool retained)
     {
         if (!retained) _lastMessageAt = now;
@@ -85,7 +88,8 @@ internal sealed class SiteTracker
 
     /// <summary>
     /// Whether <paramref name="status"/> should be published: always the first time and when state, link, components or
-    /// a detector's model state changed; when only figures changed, once <paramref name="publishInterval"/> has passed since the last publish.
+    /// a detector's model state changed; when only figures changed, once <paramref name="publishInterval"/> has passed
+    /// since the last publish.
     /// </summary>
     public bool ShouldPublish(SiteStatus status, DateTimeOffset now, TimeSpan publishInterval)
     {
@@ -99,13 +103,16 @@ internal sealed class SiteTracker
 
     private static bool Significant(SiteStatus a, SiteStatus b) =>
         a.State != b.State || a.Link != b.Link
-        || !a.Components.Online.SequenceEqual(b.Components.Online) || !a.Components.Offline.SequenceEqual(b.Components.Offline)
+        || !a.Components.Online.SequenceEqual(b.Components.Online)
+        || !a.Components.Offline.SequenceEqual(b.Components.Offline)
         || !a.Models.SequenceEqual(b.Models);
 
     private static bool SameFigures(SiteStatus a, SiteStatus b) =>
-        a.LastMessageAt == b.LastMessageAt && a.EventsLastMinute == b.EventsLastMinute && a.ErrorsLastMinute == b.ErrorsLastMinute
+        a.LastMessageAt == b.LastMessageAt && a.EventsLastMinute == b.EventsLastMinute
+        && a.ErrorsLastMinute == b.ErrorsLastMinute
         && a.Cameras.Count == b.Cameras.Count
-        && a.Cameras.Zip(b.Cameras).All(p => p.First.Camera == p.Second.Camera && p.First.UpdatedAt == p.Second.UpdatedAt);
+        && a.Cameras.Zip(b.Cameras)
+            .All(p => p.First.Camera == p.Second.Camera && p.First.UpdatedAt == p.Second.UpdatedAt);
 
     private static void Trim(Queue<DateTimeOffset> times, DateTimeOffset now)
     {

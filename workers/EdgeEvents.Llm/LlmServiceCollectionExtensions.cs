@@ -19,7 +19,9 @@ public static class LlmServiceCollectionExtensions
         services.AddEdgeComponent(configuration, LlmWorker.Component);
         services.AddEdgeOptions<LlmOptions>(configuration, LlmOptions.Section);
         var outbox = EdgeServiceCollectionExtensions.BindTransportOptions(configuration, LlmWorker.Component).Outbox;
-        var ledgerPath = outbox.Path is { Length: > 0 } ? QuestionLedger.PathBeside(outbox.ResolvePath(LlmWorker.Component)) : null;
+        var ledgerPath = outbox.Path is { Length: > 0 }
+            ? QuestionLedger.PathBeside(outbox.ResolvePath(LlmWorker.Component))
+            : null;
         services.AddSingleton(sp => new LlmWorker(
             sp.GetRequiredKeyedService<EdgeComponent>(LlmWorker.Component),
             sp.GetRequiredService<IOptions<LlmOptions>>(),

@@ -15,7 +15,8 @@ internal static class LlmTelemetry
         "edge.llm.answers", unit: "{answer}", description: "Generations finished, by status (ok, timeout, error).");
 
     private static readonly Histogram<double> GenerationTime = EdgeTelemetry.Meter.CreateHistogram<double>(
-        "edge.llm.generation.duration", unit: "ms", description: "From handing a question to the generator to its last token.");
+        "edge.llm.generation.duration", unit: "ms",
+        description: "From handing a question to the generator to its last token.");
 
     public static void Record(GenerationResult result)
     {

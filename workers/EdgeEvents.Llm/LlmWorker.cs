@@ -17,7 +17,8 @@ namespace EdgeEvents.Llm;
 /// <summary>
 /// Answers questions asked over the broker, grounded on the scene.
 /// <list type="bullet">
-/// <item>Keeps the scene from <c>{prefix}/scene/+</c> and <c>{prefix}/events/+</c> (<see cref="SceneIngestion"/>).</item>
+/// <item>Keeps the scene from <c>{prefix}/scene/+</c> and <c>{prefix}/events/+</c>
+/// (<see cref="SceneIngestion"/>).</item>
 /// <item>Reads questions from <c>{prefix}/questions/#</c> with manual acknowledgement: a question is acknowledged only
 /// after its answer is published, so a worker stopped or killed before that gets it again from its persistent session;
 /// the <see cref="QuestionLedger"/> answers a question seen again with the answer it already got.</item>
@@ -29,7 +30,9 @@ namespace EdgeEvents.Llm;
 /// </summary>
 public sealed class LlmWorker : BackgroundService
 {
-    /// <summary>Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.</summary>
+    /// <summary>
+    /// Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.
+    /// </summary>
     public const string Component = "llm";
 
     private static readonly TimeSpan PublishGrace = TimeSpan.FromSeconds(5);
@@ -48,13 +51,18 @@ public sealed class LlmWorker : BackgroundService
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private LlamaGenerator? _generator;
 
-    /// <param name="ledgerPath">SQLite file of the question ledger (beside the outbox); null keeps it in memory.</param>
-    public LlmWorker(EdgeComponent component, IOptions<LlmOptions> options, string? ledgerPath, ILogger<LlmWorker> logger)
+    /// <param name="ledgerPath">
+    /// SQLite file of the question ledger (beside the outbox); null keeps it in memory.
+    /// </param>
+    public LlmWorker(
+        EdgeComponent component, IOptions<LlmOptions> options, string? ledgerPath, ILogger<LlmWorker> logger)
     {
         _component = component;
         _options = options.Value;
         _logger = logger;
-        _ledger = ledgerPath is null ? QuestionLedger.InMemory(_options.AnsweredIdsCapacity) : QuestionLedger.Open(ledgerPath, _options.AnsweredIdsCapacity);
+        _ledger = ledgerPath is null
+            ? QuestionLedger.InMemory(_options.AnsweredIdsCapacity)
+            : QuestionLedger.Open(ledgerPath, _options.AnsweredIdsCapacity);
         _scene = new SceneIngestion(component, SceneSource.For(_options, component.Topics), _options.RecentEvents);
         _intake = new QuestionIntake(component.Topics, _options.MaxQuestionBytes, _options.ReplyTopics);
         _queue = new FairQueue<PendingQuestion>(_options.QueueCapacity, _options.QueuePerAsker);
@@ -75,10 +83,12 @@ public sealed class LlmWorker : BackgroundService
         // Subscribe first, before the model loads: the subscriptions must exist when the persistent session delivers
         // questions that waited while the worker was down. They are never unsubscribed (that would end the session's
         // interest); the transport closes them when it is disposed.
-        var questions = await transport.SubscribeAsync(new SubscriptionRequest(_component.Topics.AllOf(TopicKind.Questions))
+        var questionFilter = _component.Topics.AllOf(TopicKind.Questions);
+        var questions = await transport.SubscribeAsync(new SubscriptionRequest(questionFilter)
         {
             ManualAck = true, Capacity = 64, Overload = OverloadPolicy.Wait,
-            // NATS: a JetStream durable consumer holds questions while the worker is away (MQTT: the persistent session).
+            // NATS: a JetStream durable consumer holds questions while the worker is away (MQTT: the persistent
+            // session).
             Durable = _component.Name,
             // The ledger handles copies, per asker: the transport's window is keyed by message id alone, which one
             // asker could use to silence another's question.
@@ -96,7 +106,8 @@ public sealed class LlmWorker : BackgroundService
             if (ex is OperationCanceledException) _ready.TrySetCanceled(stoppingToken);
             else
             {
-                _component.Errors.Report(ErrorKinds.Internal, $"Cannot load the model {_options.ModelPath}: {ex.Message}");
+                _component.Errors.Report(
+                    ErrorKinds.Internal, $"Cannot load the model {_options.ModelPath}: {ex.Message}");
                 _ready.TrySetException(ex);
             }
             throw;
@@ -104,13 +115,16 @@ public sealed class LlmWorker : BackgroundService
         try
         {
             _ready.TrySetResult();
-            var answering = Enumerable.Range(0, _options.Parallelism).Select(_ => AnswerLoopAsync(stoppingToken)).ToList();
+            var answering = Enumerable.Range(0, _options.Parallelism)
+                .Select(_ => AnswerLoopAsync(stoppingToken))
+                .ToList();
             await Task.WhenAll([IntakeLoopAsync(questions, stoppingToken), .. sceneLoops, .. answering]);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Questions not yet answered stay unacknowledged: the broker delivers them again after a restart.
-            _logger.LogInformation("LLM worker stopping; {Waiting} queued question(s) stay with the broker", _queue.Count);
+            _logger.LogInformation(
+                "LLM worker stopping; {Waiting} queued question(s) stay with the broker", _queue.Count);
         }
         finally
         {
@@ -129,7 +143,8 @@ public sealed class LlmWorker : BackgroundService
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
                 // Left unacknowledged: the broker delivers the question again after a reconnect.
-                _component.Errors.Report(ErrorKinds.Internal, $"Could not take the question: {ex.Message}", message.Topic, message.Payload.Length);
+                _component.Errors.Report(ErrorKinds.Internal, $"Could not take the question: {ex.Message}",
+                    message.Topic, message.Payload.Length);
             }
         }
     }
@@ -141,8 +156,11 @@ public sealed class LlmWorker : BackgroundService
         var incoming = _intake.Read(message);
         if (incoming.Rejection is { } reason)
         {
-            _component.Errors.Report(incoming.RejectionKind ?? ErrorKinds.MalformedPayload, reason, message.Topic, message.Payload.Length);
-            await _publisher.PublishAsync(incoming.Route, QuestionAnswerer.Status(incoming.Id, incoming.Route.Asker, incoming.Text, AnswerStatus.Rejected, reason));
+            _component.Errors.Report(incoming.RejectionKind ?? ErrorKinds.MalformedPayload, reason,
+                message.Topic, message.Payload.Length);
+            var rejected = QuestionAnswerer.Status(
+                incoming.Id, incoming.Route.Asker, incoming.Text, AnswerStatus.Rejected, reason);
+            await _publisher.PublishAsync(incoming.Route, rejected);
             EdgeTelemetry.AnswerPublished(_component.Name, AnswerStatus.Rejected, message.ReceivedAt);
             await _publisher.AckAsync(message);
             return;
@@ -151,11 +169,14 @@ public sealed class LlmWorker : BackgroundService
         switch (_ledger.Admit(pending, out var earlier))
         {
             case Admission.InFlight:
-                _logger.LogInformation("Question {Id} from {Asker} seen again while being answered; one answer acknowledges both", incoming.Id, incoming.Route.Asker ?? "(anonymous)");
+                _logger.LogInformation(
+                    "Question {Id} from {Asker} seen again while being answered; one answer acknowledges both",
+                    incoming.Id, incoming.Route.Asker ?? "(anonymous)");
                 return;
             case Admission.Answered:
                 // The same answer again, not retained (a newer one may be): consumers remove the copy by its id.
-                _logger.LogInformation("Question {Id} from {Asker} seen again; sending its answer again", incoming.Id, incoming.Route.Asker ?? "(anonymous)");
+                _logger.LogInformation("Question {Id} from {Asker} seen again; sending its answer again",
+                    incoming.Id, incoming.Route.Asker ?? "(anonymous)");
                 await _publisher.PublishAsync(pending.Route, earlier!, retain: false);
                 await _publisher.AckAsync(message);
                 return;
@@ -167,11 +188,15 @@ public sealed class LlmWorker : BackgroundService
                 EdgeTelemetry.QuestionAccepted(_component.Name);
                 // Every slot busy and others ahead: say so rather than leave the asker guessing.
                 if (position > _options.Parallelism)
-                    await _publisher.PublishAsync(pending.Route, QuestionAnswerer.Queued(pending.Question, position), retain: false);
+                {
+                    await _publisher.PublishAsync(
+                        pending.Route, QuestionAnswerer.Queued(pending.Question, position), retain: false);
+                }
                 break;
             case Enqueued.KeyFull:
                 await RefuseAsync(pending, AnswerStatus.Rejected,
-                    $"Asker '{incoming.Route.Asker ?? "(anonymous)"}' has {_options.QueuePerAsker} question(s) waiting, the most allowed; ask again later.");
+                    $"Asker '{incoming.Route.Asker ?? "(anonymous)"}' has {_options.QueuePerAsker} question(s) " +
+                    "waiting, the most allowed; ask again later.");
                 break;
             case Enqueued.QueueFull:
                 await RefuseAsync(pending, AnswerStatus.Overloaded,
@@ -180,15 +205,19 @@ public sealed class LlmWorker : BackgroundService
         }
     }
 
-    /// <summary>Answers a question the queue did not take; not remembered, so asking again later is answered properly.</summary>
+    /// <summary>
+    /// Answers a question the queue did not take; not remembered, so asking again later is answered properly.
+    /// </summary>
     private async Task RefuseAsync(PendingQuestion pending, string status, string reason)
     {
         _ledger.Forget(pending);
         _component.Errors.Report(ErrorKinds.Overload, reason, pending.Message.Topic, pending.Message.Payload.Length);
         var question = pending.Question;
-        await _publisher.PublishAsync(pending.Route, QuestionAnswerer.Status(question.Id, question.Asker, question.Text, status, reason), retain: false);
+        var refusal = QuestionAnswerer.Status(question.Id, question.Asker, question.Text, status, reason);
+        await _publisher.PublishAsync(pending.Route, refusal, retain: false);
         EdgeTelemetry.AnswerPublished(_component.Name, status, pending.AskedAt);
-        foreach (var message in (List<ReceivedMessage>)[pending.Message, .. pending.Duplicates]) await _publisher.AckAsync(message);
+        foreach (var message in (List<ReceivedMessage>)[pending.Message, .. pending.Duplicates])
+            await _publisher.AckAsync(message);
     }
 
     private async Task AnswerLoopAsync(CancellationToken ct)
@@ -215,7 +244,8 @@ public sealed class LlmWorker : BackgroundService
             {
                 span.Fail(ex);
                 _ledger.Forget(pending);
-                _component.Errors.Report(ErrorKinds.Internal, $"Could not answer question {pending.Question.Id}: {ex.Message}", pending.Message.Topic);
+                _component.Errors.Report(ErrorKinds.Internal,
+                    $"Could not answer question {pending.Question.Id}: {ex.Message}", pending.Message.Topic);
             }
         }
     }
@@ -224,10 +254,12 @@ public sealed class LlmWorker : BackgroundService
     {
         var question = pending.Question;
         var age = DateTimeOffset.UtcNow - pending.AskedAt;
-        _logger.LogInformation("Question {Id} from {Asker} is {Age:0} s old, over {Max:0} s; answering expired without generating",
+        _logger.LogInformation(
+            "Question {Id} from {Asker} is {Age:0} s old, over {Max:0} s; answering expired without generating",
             question.Id, question.Asker ?? "(anonymous)", age.TotalSeconds, _options.QuestionMaxAge.TotalSeconds);
         return QuestionAnswerer.Status(question.Id, question.Asker, question.Text, AnswerStatus.Expired,
-            $"The question waited {age.TotalSeconds:0} s, longer than the {_options.QuestionMaxAge.TotalSeconds:0} s allowed; ask again if it still matters.");
+            $"The question waited {age.TotalSeconds:0} s, " +
+            $"longer than the {_options.QuestionMaxAge.TotalSeconds:0} s allowed; ask again if it still matters.");
     }
 
     /// <summary>
@@ -243,7 +275,8 @@ public sealed class LlmWorker : BackgroundService
         EdgeTelemetry.AnswerPublished(_component.Name, answer.Status, pending.AskedAt);
         foreach (var message in acks) await _publisher.AckAsync(message);
         _logger.LogInformation("Answered {Id} from {Asker} ({Status}, {Tokens} tokens, {Ms:0} ms) on {Topic}",
-            answer.QuestionId, answer.Asker ?? "(anonymous)", answer.Status, answer.CompletionTokens, answer.TotalMs, pending.Route.ReplyTopic);
+            answer.QuestionId, answer.Asker ?? "(anonymous)", answer.Status, answer.CompletionTokens, answer.TotalMs,
+            pending.Route.ReplyTopic);
     }
 
     public override void Dispose()

@@ -39,7 +39,8 @@ public sealed partial class MqttTransport
                     ? await UntilSent(send, ct)
                     : await UntilAcknowledged(send, message.Topic, ct);
                 if (!result.IsSuccess && result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
-                    throw new InvalidOperationException($"Broker refused publish to '{message.Topic}': {result.ReasonCode} {result.ReasonString}");
+                    throw new InvalidOperationException(
+                        $"Broker refused publish to '{message.Topic}': {result.ReasonCode} {result.ReasonString}");
                 return;
             }
             catch (Exception ex) when (IsLinkFailure(ex, ct))
@@ -68,21 +69,29 @@ public sealed partial class MqttTransport
         EdgeTelemetry.TransportDropped(System, "disconnected");
     }
 
-    /// <summary>The MQTT form of <paramref name="message"/> (QoS, retain, MQTT 5 properties, id and headers as user properties).</summary>
+    /// <summary>
+    /// The MQTT form of <paramref name="message"/> (QoS, retain, MQTT 5 properties, id and headers as user properties).
+    /// </summary>
     public static MqttApplicationMessage ToMqtt(OutgoingMessage message)
     {
         var builder = new MqttApplicationMessageBuilder()
             .WithTopic(message.Topic)
             .WithPayload(new ReadOnlySequence<byte>(message.Payload))
-            .WithQualityOfServiceLevel(message.Delivery == Delivery.AtLeastOnce ? MqttQualityOfServiceLevel.AtLeastOnce : MqttQualityOfServiceLevel.AtMostOnce)
+            .WithQualityOfServiceLevel(message.Delivery == Delivery.AtLeastOnce
+                ? MqttQualityOfServiceLevel.AtLeastOnce
+                : MqttQualityOfServiceLevel.AtMostOnce)
             .WithRetainFlag(message.Retain);
         if (message.ContentType is not null) builder.WithContentType(message.ContentType);
         if (message.Expiry is { } expiry) builder.WithMessageExpiryInterval((uint)Math.Max(1, expiry.TotalSeconds));
         if (message.ResponseTopic is not null) builder.WithResponseTopic(message.ResponseTopic);
         if (!message.CorrelationData.IsEmpty) builder.WithCorrelationData(message.CorrelationData.ToArray());
-        if (message.MessageId is not null) builder.WithUserProperty(MessageIdProperty, Encoding.UTF8.GetBytes(message.MessageId));
+        if (message.MessageId is not null)
+            builder.WithUserProperty(MessageIdProperty, Encoding.UTF8.GetBytes(message.MessageId));
         if (message.Headers is not null)
-            foreach (var (name, value) in message.Headers) builder.WithUserProperty(name, Encoding.UTF8.GetBytes(value));
+        {
+            foreach (var (name, value) in message.Headers)
+                builder.WithUserProperty(name, Encoding.UTF8.GetBytes(value));
+        }
         return builder.Build();
     }
 }

@@ -11,11 +11,15 @@ public sealed partial class MqttTransport
     /// </summary>
     public async Task<ReceivedMessage> RequestAsync(OutgoingMessage request, TimeSpan timeout, CancellationToken ct)
     {
-        var responseTopic = request.ResponseTopic ?? throw new ArgumentException("An MQTT request needs a ResponseTopic.", nameof(request));
-        var correlation = request.CorrelationData.IsEmpty ? RandomNumberGenerator.GetBytes(16) : request.CorrelationData.ToArray();
+        var responseTopic = request.ResponseTopic
+            ?? throw new ArgumentException("An MQTT request needs a ResponseTopic.", nameof(request));
+        var correlation = request.CorrelationData.IsEmpty
+            ? RandomNumberGenerator.GetBytes(16)
+            : request.CorrelationData.ToArray();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(timeout);
-        await using var replies = await SubscribeAsync(new SubscriptionRequest(responseTopic) { Capacity = 64 }, deadline.Token);
+        await using var replies =
+            await SubscribeAsync(new SubscriptionRequest(responseTopic) { Capacity = 64 }, deadline.Token);
         await PublishAsync(request with { CorrelationData = correlation }, deadline.Token);
         try
         {

@@ -54,12 +54,17 @@ public sealed partial class MqttTransport
                 .WithTopicFilter(f => f
                     .WithTopic(subscription.WireFilter)
                     .WithRetainAsPublished(request.RetainAsPublished)
-                    .WithQualityOfServiceLevel(request.Delivery == Delivery.AtLeastOnce ? MqttQualityOfServiceLevel.AtLeastOnce : MqttQualityOfServiceLevel.AtMostOnce))
+                    .WithQualityOfServiceLevel(request.Delivery == Delivery.AtLeastOnce
+                        ? MqttQualityOfServiceLevel.AtLeastOnce
+                        : MqttQualityOfServiceLevel.AtMostOnce))
                 .Build(), ct);
             foreach (var item in result.Items)
             {
                 if (item.ResultCode > MqttClientSubscribeResultCode.GrantedQoS2)
-                    throw new InvalidOperationException($"Broker refused subscription to '{subscription.WireFilter}': {item.ResultCode}");
+                {
+                    throw new InvalidOperationException(
+                        $"Broker refused subscription to '{subscription.WireFilter}': {item.ResultCode}");
+                }
             }
         }
         finally
@@ -90,7 +95,8 @@ public sealed partial class MqttTransport
         if (received.MessageId is null && message.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce)
             received = received with { MessageId = _redeliveryIds.IdFor(message, e.PacketIdentifier) };
         // Manual acknowledgement only when exactly one subscription owns the message; otherwise ack on receipt.
-        if (targets.Count == 1 && targets[0].Request.ManualAck && message.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce)
+        if (targets.Count == 1 && targets[0].Request.ManualAck
+            && message.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce)
         {
             e.AutoAcknowledge = false;
             received = received with { Acknowledge = ct => new ValueTask(e.AcknowledgeAsync(ct)) };
@@ -129,7 +135,9 @@ public sealed partial class MqttTransport
         }
     }
 
-    /// <summary>A received MQTT message as the transports deliver it (id and headers from its user properties).</summary>
+    /// <summary>
+    /// A received MQTT message as the transports deliver it (id and headers from its user properties).
+    /// </summary>
     public static ReceivedMessage ToReceived(MqttApplicationMessage message)
     {
         string? messageId = null;
@@ -165,7 +173,10 @@ public sealed partial class MqttTransport
         if (_disposed != 0 || !_client.IsConnected) return;
         try
         {
-            await _client.UnsubscribeAsync(new MqttClientUnsubscribeOptionsBuilder().WithTopicFilter(subscription.WireFilter).Build(), _disposing.Token);
+            var unsubscribe = new MqttClientUnsubscribeOptionsBuilder()
+                .WithTopicFilter(subscription.WireFilter)
+                .Build();
+            await _client.UnsubscribeAsync(unsubscribe, _disposing.Token);
         }
         catch (Exception ex)
         {
@@ -173,12 +184,14 @@ public sealed partial class MqttTransport
         }
     }
 
-    private sealed class MqttSubscription(MqttTransport owner, long key, SubscriptionRequest request) : IMessageSubscription
+    private sealed class MqttSubscription(MqttTransport owner, long key, SubscriptionRequest request)
+        : IMessageSubscription
     {
         public long Key { get; } = key;
         public SubscriptionRequest Request { get; } = request;
         public SubscriptionChannel Channel { get; } = new(request, "mqtt");
-        public string WireFilter { get; } = request.Group is { Length: > 0 } g ? $"$share/{g}/{request.Filter}" : request.Filter;
+        public string WireFilter { get; } =
+            request.Group is { Length: > 0 } g ? $"$share/{g}/{request.Filter}" : request.Filter;
         public ChannelReader<ReceivedMessage> Messages => Channel.Reader;
         public long Dropped => Channel.Dropped;
         public long Duplicates => Channel.Duplicates;

@@ -44,7 +44,8 @@ public sealed partial class MqttTransport : IMessageTransport
     private long _nextSubscriptionId;
     private int _disposed;
 
-    public MqttTransport(TransportOptions options, BrokerAddress address, TopicScheme topics, string component, string clientId, ILogger logger)
+    public MqttTransport(TransportOptions options, BrokerAddress address, TopicScheme topics, string component,
+        string clientId, ILogger logger)
     {
         _options = options;
         _address = address;
@@ -53,7 +54,8 @@ public sealed partial class MqttTransport : IMessageTransport
         _logger = logger;
         if (options.AckTimeout <= TimeSpan.Zero)
             throw new InvalidOperationException($"Transport:AckTimeout is {options.AckTimeout}: it must be positive.");
-        _presence = options.Presence ?? new Presence(topics.Status(component), StatusPayloads.Online, StatusPayloads.Offline);
+        _presence = options.Presence
+            ?? new Presence(topics.Status(component), StatusPayloads.Online, StatusPayloads.Offline);
         ClientId = clientId;
         // Beside the outbox, so the ids of id-less messages survive a restart where the outbox does.
         _redeliveryIds = options.Outbox.Path is { Length: > 0 }
@@ -97,8 +99,12 @@ public sealed partial class MqttTransport : IMessageTransport
                 _connectedAt = DateTime.UtcNow;
                 var result = await _client.ConnectAsync(_clientOptions, ct);
                 if (result.ResultCode != MqttClientConnectResultCode.Success)
-                    throw new InvalidOperationException($"Broker refused the connection: {result.ResultCode} {result.ReasonString}");
-                _logger.LogInformation("Connected to {Broker} as {ClientId} (session present: {SessionPresent})", _address, ClientId, result.IsSessionPresent);
+                {
+                    throw new InvalidOperationException(
+                        $"Broker refused the connection: {result.ResultCode} {result.ReasonString}");
+                }
+                _logger.LogInformation("Connected to {Broker} as {ClientId} (session present: {SessionPresent})",
+                    _address, ClientId, result.IsSessionPresent);
                 await ResubscribeAllAsync(ct);
                 await PublishStatusAsync(_presence.Online, ct);
                 delay = _options.ReconnectMinDelay;
@@ -118,7 +124,8 @@ public sealed partial class MqttTransport : IMessageTransport
                 // Connected but the set-up (subscribe, status) failed: drop the link and start over.
                 await DropLinkAsync();
                 if (_connected.Task.IsCompleted) { _connected = NewSignal(); ConnectionChanged?.Invoke(false); }
-                _logger.LogWarning("Cannot connect to {Broker}: {Reason}; retrying in {Delay} ms", _address, ex.Message, (int)delay.TotalMilliseconds);
+                _logger.LogWarning("Cannot connect to {Broker}: {Reason}; retrying in {Delay} ms",
+                    _address, ex.Message, (int)delay.TotalMilliseconds);
                 try { await Task.Delay(Jitter(delay), ct); } catch (OperationCanceledException) { break; }
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
             }
@@ -126,13 +133,14 @@ public sealed partial class MqttTransport : IMessageTransport
     }
 
     /// <summary>
-    /// Waits for an MQTTnet publish started without a token (every PUBLISH we send goes through here): <paramref name="ct"/>
-    /// ends the wait, never the write. MQTTnet 5.2 writes a PUBLISH's header and payload in separate socket writes and,
-    /// when the token fires during them, returns with part of the packet on the wire and the connection still up; the
-    /// broker then reads the start of the next packet as the rest of this one and forwards a corrupted payload (the load
-    /// bench's malformed frames when it stopped its cameras; see README, Transport). Uncancelled, MQTTnet writes the
-    /// packet whole (or the link fails), so a cancelled caller returns at once while the send finishes behind it: the
-    /// message may still go out, and its payload must not be reused until then (ours never are).
+    /// Waits for an MQTTnet publish started without a token (every PUBLISH we send goes through here):
+    /// <paramref name="ct"/> ends the wait, never the write. MQTTnet 5.2 writes a PUBLISH's header and payload in
+    /// separate socket writes and, when the token fires during them, returns with part of the packet on the wire and
+    /// the connection still up; the broker then reads the start of the next packet as the rest of this one and forwards
+    /// a corrupted payload (the load bench's malformed frames when it stopped its cameras; see README, Transport).
+    /// Uncancelled, MQTTnet writes the packet whole (or the link fails), so a cancelled caller returns at once while
+    /// the send finishes behind it: the message may still go out, and its payload must not be reused until then (ours
+    /// never are).
     /// </summary>
     private static Task<T> UntilSent<T>(Task<T> send, CancellationToken ct) => send.WaitAsync(ct);
 
@@ -203,7 +211,12 @@ public sealed partial class MqttTransport : IMessageTransport
                 tls.WithTargetHost(_address.Host);
                 // The CA decides trust; the host name must still match, or any certificate that CA signed would do.
                 if (ca is not null)
-                    tls.WithCertificateValidationHandler(ctx => (ctx.SslPolicyErrors & global::System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) == 0 && ValidateAgainstCa(ctx.Certificate, ca));
+                {
+                    const global::System.Net.Security.SslPolicyErrors nameMismatch =
+                        global::System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch;
+                    tls.WithCertificateValidationHandler(ctx =>
+                        (ctx.SslPolicyErrors & nameMismatch) == 0 && ValidateAgainstCa(ctx.Certificate, ca));
+                }
             });
         }
         var options = builder.Build();

@@ -49,10 +49,12 @@ internal sealed class RedeliveryIds : IDisposable
             """, "each component needs its own file of delivery ids");
         var ids = new RedeliveryIds(file);
         using var command = file.CreateCommand();
-        command.CommandText = "DELETE FROM deliveries WHERE at < $oldest; SELECT key, id, at FROM deliveries ORDER BY at";
+        command.CommandText =
+            "DELETE FROM deliveries WHERE at < $oldest; SELECT key, id, at FROM deliveries ORDER BY at";
         command.Parameters.AddWithValue("$oldest", (DateTime.UtcNow - Window).Ticks);
         using var reader = command.ExecuteReader();
-        while (reader.Read()) ids.Remember(reader.GetString(0), reader.GetString(1), new DateTime(reader.GetInt64(2), DateTimeKind.Utc));
+        while (reader.Read())
+            ids.Remember(reader.GetString(0), reader.GetString(1), new DateTime(reader.GetInt64(2), DateTimeKind.Utc));
         return ids;
     }
 

@@ -8,7 +8,10 @@ public sealed record BrokerAddress(BrokerProtocol Protocol, string Host, int Por
     public static BrokerAddress Parse(string url)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
-            throw new FormatException($"Broker '{url}' is not a URL; use mqtt://host:port, mqtts://host:port or nats://host:port.");
+        {
+            throw new FormatException(
+                $"Broker '{url}' is not a URL; use mqtt://host:port, mqtts://host:port or nats://host:port.");
+        }
         return uri.Scheme switch
         {
             "mqtt" or "tcp" => new(BrokerProtocol.Mqtt, uri.Host, uri.IsDefaultPort ? 1883 : uri.Port, false),
@@ -19,7 +22,8 @@ public sealed record BrokerAddress(BrokerProtocol Protocol, string Host, int Por
         };
     }
 
-    public bool IsLoopback => Host is "localhost" || (System.Net.IPAddress.TryParse(Host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
+    public bool IsLoopback =>
+        Host is "localhost" || (System.Net.IPAddress.TryParse(Host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
 
     public override string ToString() => $"{Protocol.ToString().ToLowerInvariant()}{(Tls ? "s" : "")}://{Host}:{Port}";
 }

@@ -16,7 +16,9 @@ public interface IMessageTransport : IAsyncDisposable
     /// <summary>Raised (on a pool thread) whenever the connection comes up or goes down.</summary>
     event Action<bool>? ConnectionChanged;
 
-    /// <summary>Raised when a received message is refused before delivery; the host reports it on the error topic.</summary>
+    /// <summary>
+    /// Raised when a received message is refused before delivery; the host reports it on the error topic.
+    /// </summary>
     event Action<RejectedMessage>? Rejected;
 
     /// <summary>Connects, retrying with backoff until connected or cancelled.</summary>
@@ -31,7 +33,10 @@ public interface IMessageTransport : IAsyncDisposable
     /// <summary>Subscribes; messages arrive on the returned subscription's bounded channel.</summary>
     Task<IMessageSubscription> SubscribeAsync(SubscriptionRequest request, CancellationToken ct);
 
-    /// <summary>Publishes a request and waits for the first reply (MQTT 5 response topic + correlation data; NATS request/reply).</summary>
+    /// <summary>
+    /// Publishes a request and waits for the first reply (MQTT 5 response topic + correlation data; NATS
+    /// request/reply).
+    /// </summary>
     Task<ReceivedMessage> RequestAsync(OutgoingMessage request, TimeSpan timeout, CancellationToken ct);
 }
 

@@ -1,6 +1,8 @@
 namespace EdgeEvents.Pipeline.Transport;
 
-/// <summary>A message delivered to a subscription. <see cref="Topic"/> is in MQTT form whatever the transport.</summary>
+/// <summary>
+/// A message delivered to a subscription. <see cref="Topic"/> is in MQTT form whatever the transport.
+/// </summary>
 public sealed record ReceivedMessage(string Topic, ReadOnlyMemory<byte> Payload)
 {
     public string? ContentType { get; init; }

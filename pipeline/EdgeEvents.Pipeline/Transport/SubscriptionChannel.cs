@@ -40,7 +40,9 @@ public sealed class SubscriptionChannel
     public SubscriptionRequest Request { get; }
     public ChannelReader<ReceivedMessage> Reader => _channel.Reader;
     public long Dropped => Interlocked.Read(ref _dropped);
-    /// <summary>Redelivered messages suppressed by de-duplication (<see cref="SubscriptionRequest.Deduplicate"/>).</summary>
+    /// <summary>
+    /// Redelivered messages suppressed by de-duplication (<see cref="SubscriptionRequest.Deduplicate"/>).
+    /// </summary>
     public long Duplicates => _deduplicator?.Duplicates ?? 0;
 
     /// <summary>
@@ -61,7 +63,9 @@ public sealed class SubscriptionChannel
 
     public void Complete() => _channel.Writer.TryComplete();
 
-    /// <summary>Counts a message the transport dropped before it reached the channel (core NATS: too many waiting for room).</summary>
+    /// <summary>
+    /// Counts a message the transport dropped before it reached the channel (core NATS: too many waiting for room).
+    /// </summary>
     public void CountDropped()
     {
         Interlocked.Increment(ref _dropped);

@@ -4,13 +4,21 @@ namespace EdgeEvents.Pipeline.Transport;
 public sealed record SubscriptionRequest(string Filter)
 {
     public Delivery Delivery { get; init; } = Delivery.AtLeastOnce;
-    /// <summary>Load-sharing group: MQTT 5 shared subscription <c>$share/{Group}/…</c>; NATS queue group. Null: every subscriber gets every message.</summary>
+    /// <summary>
+    /// Load-sharing group: MQTT 5 shared subscription <c>$share/{Group}/…</c>; NATS queue group. Null: every
+    /// subscriber gets every message.
+    /// </summary>
     public string? Group { get; init; }
     /// <summary>Bounded channel size. Default 256.</summary>
     public int Capacity { get; init; } = 256;
-    /// <summary>Default <see cref="OverloadPolicy.Wait"/>; frames use <see cref="OverloadPolicy.DropOldest"/>.</summary>
+    /// <summary>
+    /// Default <see cref="OverloadPolicy.Wait"/>; frames use <see cref="OverloadPolicy.DropOldest"/>.
+    /// </summary>
     public OverloadPolicy Overload { get; init; } = OverloadPolicy.Wait;
-    /// <summary>Acknowledge only when the handler calls <see cref="ReceivedMessage.AckAsync"/>. Default false: acknowledged on receipt.</summary>
+    /// <summary>
+    /// Acknowledge only when the handler calls <see cref="ReceivedMessage.AckAsync"/>. Default false: acknowledged on
+    /// receipt.
+    /// </summary>
     public bool ManualAck { get; init; }
     /// <summary>
     /// MQTT only: keep the retain flag of messages forwarded live (<see cref="ReceivedMessage.Retained"/> true for a

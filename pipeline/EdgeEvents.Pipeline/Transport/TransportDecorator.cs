@@ -26,8 +26,10 @@ public abstract class TransportDecorator(IMessageTransport inner) : IMessageTran
 
     public virtual Task ConnectAsync(CancellationToken ct) => Inner.ConnectAsync(ct);
     public abstract ValueTask PublishAsync(OutgoingMessage message, CancellationToken ct);
-    public virtual Task<IMessageSubscription> SubscribeAsync(SubscriptionRequest request, CancellationToken ct) => Inner.SubscribeAsync(request, ct);
-    public virtual Task<ReceivedMessage> RequestAsync(OutgoingMessage request, TimeSpan timeout, CancellationToken ct) => Inner.RequestAsync(request, timeout, ct);
+    public virtual Task<IMessageSubscription> SubscribeAsync(SubscriptionRequest request, CancellationToken ct) =>
+        Inner.SubscribeAsync(request, ct);
+    public virtual Task<ReceivedMessage> RequestAsync(
+        OutgoingMessage request, TimeSpan timeout, CancellationToken ct) => Inner.RequestAsync(request, timeout, ct);
     public abstract ValueTask DisposeAsync();
 
     /// <summary>The outermost layer of type <typeparamref name="T"/> in a chain of decorators, or null.</summary>

@@ -3,16 +3,23 @@ using EdgeEvents.Pipeline.Reliability;
 
 namespace EdgeEvents.Pipeline.Transport;
 
-/// <summary>Connection settings shared by the MQTT and NATS transports. Bound from configuration section <c>Transport</c>.</summary>
+/// <summary>
+/// Connection settings shared by the MQTT and NATS transports. Bound from configuration section <c>Transport</c>.
+/// </summary>
 public sealed record TransportOptions
 {
     public const string Section = "Transport";
 
-    /// <summary><c>mqtt://host:port</c>, <c>mqtts://host:port</c> or <c>nats://host:port</c>. Default <c>mqtt://127.0.0.1:1883</c>.</summary>
+    /// <summary>
+    /// <c>mqtt://host:port</c>, <c>mqtts://host:port</c> or <c>nats://host:port</c>. Default
+    /// <c>mqtt://127.0.0.1:1883</c>.
+    /// </summary>
     public string Broker { get; init; } = "mqtt://127.0.0.1:1883";
     /// <summary>Topic prefix. Default <c>edge</c>.</summary>
     public string Prefix { get; init; } = "edge";
-    /// <summary>Client id. Default <c>{component}-{user}-{host}</c> (<c>{component}-{host}</c> without <see cref="Username"/>).</summary>
+    /// <summary>
+    /// Client id. Default <c>{component}-{user}-{host}</c> (<c>{component}-{host}</c> without <see cref="Username"/>).
+    /// </summary>
     public string? ClientId { get; init; }
     public string? Username { get; init; }
     /// <summary>Password; never logged. Prefer <see cref="PasswordFile"/>.</summary>
@@ -34,15 +41,23 @@ public sealed record TransportOptions
     /// sends the message again after the reconnect. Default 30 s.
     /// </summary>
     public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(30);
-    /// <summary>First reconnect delay; doubles with jitter up to <see cref="ReconnectMaxDelay"/>. Default 200 ms.</summary>
+    /// <summary>
+    /// First reconnect delay; doubles with jitter up to <see cref="ReconnectMaxDelay"/>. Default 200 ms.
+    /// </summary>
     public TimeSpan ReconnectMinDelay { get; init; } = TimeSpan.FromMilliseconds(200);
     /// <summary>Default 10 s.</summary>
     public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Socket buffer size; 64 KiB triples throughput for 100 KB frames over the 8 KiB default.</summary>
     public int BufferSize { get; init; } = 64 * 1024;
-    /// <summary>Store-and-forward outbox for at-least-once publishes; off unless <c>Outbox:Path</c> is set (the CLI workers set it).</summary>
+    /// <summary>
+    /// Store-and-forward outbox for at-least-once publishes; off unless <c>Outbox:Path</c> is set (the CLI workers set
+    /// it).
+    /// </summary>
     public OutboxOptions Outbox { get; init; } = new();
-    /// <summary>Where the connection is announced. Default null: <c>{prefix}/status/{component}</c>, <c>online</c>/<c>offline</c>.</summary>
+    /// <summary>
+    /// Where the connection is announced. Default null: <c>{prefix}/status/{component}</c>,
+    /// <c>online</c>/<c>offline</c>.
+    /// </summary>
     public Presence? Presence { get; init; }
     /// <summary>NATS-only settings (JetStream streams, retained state). Section <c>Transport:Nats</c>.</summary>
     // A fresh instance: configuration binding fills it in place, and must not fill the shared default.
@@ -54,8 +69,10 @@ public sealed record TransportOptions
     private bool PrintMembers(StringBuilder builder)
     {
         builder.Append($"Broker = {Broker}, Prefix = {Prefix}, ClientId = {ClientId}, Username = {Username}, ");
-        builder.Append($"Password = {(Password is null ? "null" : "***")}, PasswordFile = {PasswordFile}, CaFile = {CaFile}, ");
-        builder.Append($"PersistentSession = {PersistentSession}, SessionExpiry = {SessionExpiry}, MaxPayloadBytes = {MaxPayloadBytes}, ");
+        builder.Append($"Password = {(Password is null ? "null" : "***")}, PasswordFile = {PasswordFile}, ");
+        builder.Append($"CaFile = {CaFile}, ");
+        builder.Append($"PersistentSession = {PersistentSession}, SessionExpiry = {SessionExpiry}, ");
+        builder.Append($"MaxPayloadBytes = {MaxPayloadBytes}, ");
         builder.Append($"KeepAlive = {KeepAlive}, AckTimeout = {AckTimeout}, ");
         builder.Append($"ReconnectMinDelay = {ReconnectMinDelay}, ReconnectMaxDelay = {ReconnectMaxDelay}, ");
         builder.Append($"BufferSize = {BufferSize}, Outbox = {Outbox}, Presence = {Presence}, Nats = {Nats}");

@@ -13,9 +13,13 @@ namespace EdgeEvents.Llm.Answering;
 /// expiry, sends partial text (QoS 0) and acknowledges questions. Publishing waits for a reconnect while the link is
 /// down; <paramref name="publishing"/> ends that wait once the worker has stopped and its grace period is over.
 /// </summary>
-internal sealed class AnswerPublisher(EdgeComponent component, LlmOptions options, ILogger logger, CancellationToken publishing)
+internal sealed class AnswerPublisher(
+    EdgeComponent component, LlmOptions options, ILogger logger, CancellationToken publishing)
 {
-    /// <summary>The answer on its route; retained on the asker's own topic unless <paramref name="retain"/> is false (a repeat of an older answer).</summary>
+    /// <summary>
+    /// The answer on its route; retained on the asker's own topic unless <paramref name="retain"/> is false (a repeat
+    /// of an older answer).
+    /// </summary>
     public async Task PublishAsync(AnswerRoute route, Answer answer, bool retain = true)
     {
         var payload = MessageCodec.Serialize(answer, PayloadFormat.Json);
@@ -33,16 +37,25 @@ internal sealed class AnswerPublisher(EdgeComponent component, LlmOptions option
         // The reply went elsewhere (a response topic): keep the asker's latest answer on its own topic too.
         await component.Transport.PublishAsync(new OutgoingMessage(route.RetainTopic, payload)
         {
-            ContentType = ContentTypes.Json, Delivery = Delivery.AtLeastOnce, MessageId = answer.Id, Retain = true, Expiry = options.AnswerRetention,
+            ContentType = ContentTypes.Json,
+            Delivery = Delivery.AtLeastOnce,
+            MessageId = answer.Id,
+            Retain = true,
+            Expiry = options.AnswerRetention,
         }, publishing);
     }
 
-    /// <summary>Partial text, at most once (QoS 0), fire and forget: it runs on the generation loop and must not block it.</summary>
+    /// <summary>
+    /// Partial text, at most once (QoS 0), fire and forget: it runs on the generation loop and must not block it.
+    /// </summary>
     public void PublishPartial(PendingQuestion pending, string text)
     {
         var message = new OutgoingMessage(pending.Route.ReplyTopic + "/partial", Encoding.UTF8.GetBytes(text))
         {
-            ContentType = ContentTypes.Text, Delivery = Delivery.AtMostOnce, CorrelationData = pending.Route.CorrelationData, MessageId = pending.Question.Id,
+            ContentType = ContentTypes.Text,
+            Delivery = Delivery.AtMostOnce,
+            CorrelationData = pending.Route.CorrelationData,
+            MessageId = pending.Question.Id,
         };
         _ = PublishQuietlyAsync(message);
     }

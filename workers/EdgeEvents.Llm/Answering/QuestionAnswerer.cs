@@ -13,9 +13,11 @@ namespace EdgeEvents.Llm.Answering;
 /// Turns a question into its <see cref="Answer"/>: the scene facts it concerns, a deterministic facts answer when the
 /// facts alone answer it, and the model's text (the facts answer stands in when generation times out or fails).
 /// </summary>
-internal sealed class QuestionAnswerer(EdgeComponent component, LlmOptions options, SceneIngestion scene, AnswerPublisher publisher, ILogger logger)
+internal sealed class QuestionAnswerer(
+    EdgeComponent component, LlmOptions options, SceneIngestion scene, AnswerPublisher publisher, ILogger logger)
 {
-    public async Task<Answer> AnswerAsync(LlamaGenerator generator, PendingQuestion pending, StageScope span, CancellationToken ct)
+    public async Task<Answer> AnswerAsync(
+        LlamaGenerator generator, PendingQuestion pending, StageScope span, CancellationToken ct)
     {
         var question = pending.Question;
         span.SetTag("question.id", question.Id).SetTag("question.asker", question.Asker);
@@ -27,8 +29,11 @@ internal sealed class QuestionAnswerer(EdgeComponent component, LlmOptions optio
         var prompt = QuestionPrompt.Build(generator, options, question.Text, cameras, scope, DateTimeOffset.UtcNow);
         span.SetTag("llm.prompt.cuts", prompt.Facts.Cuts);
         if (prompt.Facts.Cuts > 0)
-            logger.LogDebug("Question {Id}: scene facts shortened by {Cuts} piece(s) to fit {Tokens} prompt tokens in a context of {Context}",
+        {
+            logger.LogDebug("Question {Id}: scene facts shortened by {Cuts} piece(s) to fit {Tokens} prompt tokens " +
+                "in a context of {Context}",
                 question.Id, prompt.Facts.Cuts, prompt.Tokens, generator.ContextSize);
+        }
         var request = new GenerationRequest(prompt.UserData)
         {
             MaxTokens = options.MaxTokens,
@@ -47,13 +52,20 @@ internal sealed class QuestionAnswerer(EdgeComponent component, LlmOptions optio
             result = new GenerationResult("", AnswerStatus.Error, ex.Message);
         }
         if (result.Status == AnswerStatus.Error)
-            component.Errors.Report(ErrorKinds.ModelOutput, $"Generation failed for question {question.Id}: {result.Reason}", pending.Message.Topic);
+        {
+            component.Errors.Report(ErrorKinds.ModelOutput,
+                $"Generation failed for question {question.Id}: {result.Reason}", pending.Message.Topic);
+        }
         else if (result.Status == AnswerStatus.Timeout)
-            logger.LogWarning("Question {Id} timed out after {Tokens} tokens; sending the facts answer", question.Id, result.CompletionTokens);
+        {
+            logger.LogWarning("Question {Id} timed out after {Tokens} tokens; sending the facts answer",
+                question.Id, result.CompletionTokens);
+        }
 
         var queued = Stopwatch.GetElapsedTime(pending.ReceivedAt) - result.Total;
         LlmTelemetry.Record(result);
-        EdgeTelemetry.Generation(component.Name, result.PromptTokens, result.CompletionTokens, result.TimeToFirstToken, result.Total);
+        EdgeTelemetry.Generation(
+            component.Name, result.PromptTokens, result.CompletionTokens, result.TimeToFirstToken, result.Total);
         span.SetTag("llm.status", result.Status);
         return Status(question.Id, question.Asker, question.Text, result.Status, result.Reason) with
         {
@@ -70,19 +82,23 @@ internal sealed class QuestionAnswerer(EdgeComponent component, LlmOptions optio
     }
 
     /// <summary>An answer that carries only a status and its reason (rejected, expired, overloaded).</summary>
-    public static Answer Status(string questionId, string? asker, string question, string status, string? reason) => new()
-    {
-        Id = Answer.IdFor(asker, questionId),
-        QuestionId = questionId,
-        Question = question,
-        Asker = asker,
-        Status = status,
-        Reason = reason,
-    };
+    public static Answer Status(
+        string questionId, string? asker, string question, string status, string? reason) => new()
+        {
+            Id = Answer.IdFor(asker, questionId),
+            QuestionId = questionId,
+            Question = question,
+            Asker = asker,
+            Status = status,
+            Reason = reason,
+        };
 
-    /// <summary>The notice that a question waits at <paramref name="position"/> in the queue; its answer follows.</summary>
+    /// <summary>
+    /// The notice that a question waits at <paramref name="position"/> in the queue; its answer follows.
+    /// </summary>
     public static Answer Queued(Question question, int position) =>
-        Status(question.Id, question.Asker, question.Text, AnswerStatus.Queued, $"{position - 1} question(s) are waiting ahead of this one.") with
+        Status(question.Id, question.Asker, question.Text, AnswerStatus.Queued,
+            $"{position - 1} question(s) are waiting ahead of this one.") with
         {
             Id = Answer.NoticeIdFor(question.Asker, question.Id),
             QueuePosition = position,

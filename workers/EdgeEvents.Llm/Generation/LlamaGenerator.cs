@@ -16,9 +16,14 @@ public sealed record GenerationRequest(string UserData)
 {
     /// <summary>Most tokens to generate.</summary>
     public int MaxTokens { get; init; } = 128;
-    /// <summary>Time budget from the moment the request is handed to the generator; past it the result has status <c>timeout</c>.</summary>
+    /// <summary>
+    /// Time budget from the moment the request is handed to the generator; past it the result has status
+    /// <c>timeout</c>.
+    /// </summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
-    /// <summary>Called on the generation loop with the text so far, at most every <see cref="PartialInterval"/>.</summary>
+    /// <summary>
+    /// Called on the generation loop with the text so far, at most every <see cref="PartialInterval"/>.
+    /// </summary>
     public Action<string>? Partial { get; init; }
     public TimeSpan PartialInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 }
@@ -38,10 +43,10 @@ public sealed record GenerationResult(string Text, string Status, string? Reason
 
 /// <summary>
 /// One GGUF model, loaded once, decoding up to <see cref="LlmOptions.Parallelism"/> questions together with
-/// LLamaSharp's <see cref="BatchedExecutor"/> (one <see cref="Conversation"/> per question, one KV-cache sequence each).
-/// A single loop owns the executor: each step runs one batched decode for every active conversation, samples one token
-/// for each, retires finished ones and admits waiting ones, so a new question joins the running batch without waiting
-/// for the others to finish.
+/// LLamaSharp's <see cref="BatchedExecutor"/> (one <see cref="Conversation"/> per question, one KV-cache sequence
+/// each). A single loop owns the executor: each step runs one batched decode for every active conversation, samples one
+/// token for each, retires finished ones and admits waiting ones, so a new question joins the running batch without
+/// waiting for the others to finish.
 /// </summary>
 public sealed class LlamaGenerator : IAsyncDisposable
 {
@@ -50,15 +55,16 @@ public sealed class LlamaGenerator : IAsyncDisposable
     private readonly LLamaWeights _weights;
     private readonly ModelParams _parameters;
     private readonly PromptFormat _format;
-    private readonly Channel<Job> _jobs = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<Job> _jobs =
+        Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     // Holds the shared prompt prefix in the KV cache; every question is a fork of it (the prefix cells are shared).
     private Conversation? _root;
     private readonly Task _loop;
     private BatchedExecutor _executor;
 
-    private LlamaGenerator(LlmOptions options, int contextSize, LLamaWeights weights, ModelParams parameters, PromptFormat format,
-        BatchedExecutor executor, Conversation? root, ILogger logger)
+    private LlamaGenerator(LlmOptions options, int contextSize, LLamaWeights weights, ModelParams parameters,
+        PromptFormat format, BatchedExecutor executor, Conversation? root, ILogger logger)
     {
         _options = options;
         ContextSize = contextSize;
@@ -74,7 +80,10 @@ public sealed class LlamaGenerator : IAsyncDisposable
 
     public string ModelId { get; }
 
-    /// <summary>Tokens of context per question: <see cref="LlmOptions.ContextSize"/>, else the model's training context capped at <see cref="LlmOptions.DefaultContextCap"/>.</summary>
+    /// <summary>
+    /// Tokens of context per question: <see cref="LlmOptions.ContextSize"/>, else the model's training context capped
+    /// at <see cref="LlmOptions.DefaultContextCap"/>.
+    /// </summary>
     public int ContextSize { get; }
 
     /// <summary><c>chat-template</c> when the model's own template is used, else <c>plain</c>.</summary>
@@ -92,7 +101,8 @@ public sealed class LlamaGenerator : IAsyncDisposable
     /// <summary>Loads the model and starts the decode loop.</summary>
     public static async Task<LlamaGenerator> LoadAsync(LlmOptions options, ILogger logger, CancellationToken ct)
     {
-        if (!File.Exists(options.ModelPath)) throw new FileNotFoundException($"Model file not found: {options.ModelPath}", options.ModelPath);
+        if (!File.Exists(options.ModelPath))
+            throw new FileNotFoundException($"Model file not found: {options.ModelPath}", options.ModelPath);
         RouteNativeLogs(logger);
         var parameters = new ModelParams(options.ModelPath)
         {
@@ -113,11 +123,16 @@ public sealed class LlamaGenerator : IAsyncDisposable
             var format = PromptFormat.Create(weights, options.SystemPrompt, logger);
             executor = new BatchedExecutor(weights, parameters);
             var root = await DecodePrefixAsync(executor, format, ct);
-            var generator = new LlamaGenerator(options, contextSize, weights, parameters, format, executor, root, logger);
+            var generator =
+                new LlamaGenerator(options, contextSize, weights, parameters, format, executor, root, logger);
+            var loadMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             logger.LogInformation(
-                "Loaded {Model} ({Bytes} bytes, {Parameters} parameters) in {Ms:0} ms: context {Context} × {Parallelism} (trained on {TrainContext}), {GpuLayers} GPU layers, prompt layout {Layout}, shared prefix {Prefix} tokens",
-                generator.ModelId, weights.SizeInBytes, weights.ParameterCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-                contextSize, options.Parallelism, weights.ContextSize, options.GpuLayerCount, format.Name, format.Prefix.Length);
+                "Loaded {Model} ({Bytes} bytes, {Parameters} parameters) in {Ms:0} ms: " +
+                "context {Context} × {Parallelism} (trained on {TrainContext}), {GpuLayers} GPU layers, " +
+                "prompt layout {Layout}, shared prefix {Prefix} tokens",
+                generator.ModelId, weights.SizeInBytes, weights.ParameterCount, loadMs,
+                contextSize, options.Parallelism, weights.ContextSize, options.GpuLayerCount, format.Name,
+                format.Prefix.Length);
             return generator;
         }
         catch
@@ -136,7 +151,8 @@ public sealed class LlamaGenerator : IAsyncDisposable
     /// Decodes the prompt prefix shared by all questions (system prompt and template opening) once, into a conversation
     /// that stays: each question forks it, sharing its KV cells, and decodes only its own tokens.
     /// </summary>
-    private static async Task<Conversation?> DecodePrefixAsync(BatchedExecutor executor, PromptFormat format, CancellationToken ct)
+    private static async Task<Conversation?> DecodePrefixAsync(
+        BatchedExecutor executor, PromptFormat format, CancellationToken ct)
     {
         if (format.Prefix.IsEmpty) return null;
         var root = executor.Create();
@@ -153,7 +169,9 @@ public sealed class LlamaGenerator : IAsyncDisposable
         return root;
     }
 
-    /// <summary>Prompt tokens for <paramref name="userData"/> (template + data), as the generator would decode them.</summary>
+    /// <summary>
+    /// Prompt tokens for <paramref name="userData"/> (template + data), as the generator would decode them.
+    /// </summary>
     public int CountPromptTokens(string userData) => _format.Tokenize(userData).Length;
 
     /// <summary>The prompt tokens themselves, for a benchmark's bare decode loop.</summary>
@@ -204,7 +222,9 @@ public sealed class LlamaGenerator : IAsyncDisposable
         }
     }
 
-    /// <summary>Admits waiting jobs, runs one batched decode and samples every conversation; false once the generator is closed.</summary>
+    /// <summary>
+    /// Admits waiting jobs, runs one batched decode and samples every conversation; false once the generator is closed.
+    /// </summary>
     private async Task<bool> StepAllAsync(List<Slot> active, CancellationToken stop)
     {
         while (active.Count < _options.Parallelism && _jobs.Reader.TryRead(out var job))
@@ -248,7 +268,8 @@ public sealed class LlamaGenerator : IAsyncDisposable
         var conversation = _root is null ? _executor.Create() : _root.Fork();
         conversation.Prompt(tokens);
         var sampler = new DefaultSamplingPipeline { Temperature = _options.Temperature, Seed = _options.Seed };
-        return new Slot(job, conversation, sampler, new StreamingTokenDecoder(Encoding.UTF8, _weights), promptTokens, Math.Min(job.Request.MaxTokens, room));
+        var decoder = new StreamingTokenDecoder(Encoding.UTF8, _weights);
+        return new Slot(job, conversation, sampler, decoder, promptTokens, Math.Min(job.Request.MaxTokens, room));
     }
 
     /// <summary>Samples the next token of one conversation; a result when it is finished.</summary>
@@ -258,7 +279,10 @@ public sealed class LlamaGenerator : IAsyncDisposable
         if (slot.Conversation.RequiresInference) return null;
         if (slot.Job.Cancellation.IsCancellationRequested) return slot.Result(AnswerStatus.Error, "cancelled");
         if (slot.Job.Elapsed > slot.Job.Request.Timeout)
-            return slot.Result(AnswerStatus.Timeout, $"Generation exceeded its budget of {slot.Job.Request.Timeout.TotalSeconds:0.#} s.");
+        {
+            return slot.Result(AnswerStatus.Timeout,
+                $"Generation exceeded its budget of {slot.Job.Request.Timeout.TotalSeconds:0.#} s.");
+        }
 
         var token = slot.Conversation.Sample(slot.Sampler);
         slot.FirstToken ??= slot.Job.Elapsed;
@@ -272,7 +296,9 @@ public sealed class LlamaGenerator : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Fails the active questions and starts over with a fresh context (queued tokens cannot be removed cleanly).</summary>
+    /// <summary>
+    /// Fails the active questions and starts over with a fresh context (queued tokens cannot be removed cleanly).
+    /// </summary>
     private async Task ResetAsync(List<Slot> active, string reason, CancellationToken stop)
     {
         foreach (var slot in active) slot.Finish(slot.Result(AnswerStatus.Error, reason), disposeConversation: false);
@@ -291,7 +317,9 @@ public sealed class LlamaGenerator : IAsyncDisposable
         }
     }
 
-    /// <summary>Routes llama.cpp's own log lines (warnings and errors only) to the logger; they are very chatty below that.</summary>
+    /// <summary>
+    /// Routes llama.cpp's own log lines (warnings and errors only) to the logger; they are very chatty below that.
+    /// </summary>
     private static void RouteNativeLogs(ILogger logger) =>
         NativeLogConfig.llama_log_set((level, message) =>
         {
@@ -314,11 +342,13 @@ public sealed class LlamaGenerator : IAsyncDisposable
         private readonly long _started = Stopwatch.GetTimestamp();
         public GenerationRequest Request { get; } = request;
         public CancellationToken Cancellation { get; } = cancellation;
-        public TaskCompletionSource<GenerationResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<GenerationResult> Completion { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_started);
     }
 
-    private sealed class Slot(Job job, Conversation conversation, DefaultSamplingPipeline sampler, StreamingTokenDecoder decoder, int promptTokens, int maxTokens)
+    private sealed class Slot(Job job, Conversation conversation, DefaultSamplingPipeline sampler,
+        StreamingTokenDecoder decoder, int promptTokens, int maxTokens)
     {
         private TimeSpan _lastPartial;
         public Job Job { get; } = job;

@@ -46,24 +46,30 @@ internal sealed class PromptFormat
                 template.Add("user", Marker);
                 var rendered = Encoding.UTF8.GetString(template.Apply());
                 var parts = rendered.Split(Marker);
-                if (parts.Length == 2) return new PromptFormat(weights, parts[0], parts[1], special: true, "chat-template");
-                logger.LogWarning("The model's chat template does not keep the user text verbatim; using the plain prompt layout");
+                if (parts.Length == 2)
+                    return new PromptFormat(weights, parts[0], parts[1], special: true, "chat-template");
+                logger.LogWarning(
+                    "The model's chat template does not keep the user text verbatim; using the plain prompt layout");
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                logger.LogWarning("The model's chat template cannot be applied ({Reason}); using the plain prompt layout", ex.Message);
+                logger.LogWarning(
+                    "The model's chat template cannot be applied ({Reason}); using the plain prompt layout",
+                    ex.Message);
             }
         }
         return new PromptFormat(weights, systemPrompt.TrimEnd() + "\n\n", "\nAnswer:", special: false, "plain");
     }
 
     /// <summary>
-    /// The part every prompt starts with (BOS, system prompt, the template up to the user text). It is the same for every
-    /// question, so the generator decodes it once and starts each question from a copy of its KV cache.
+    /// The part every prompt starts with (BOS, system prompt, the template up to the user text). It is the same for
+    /// every question, so the generator decodes it once and starts each question from a copy of its KV cache.
     /// </summary>
     public ReadOnlySpan<LLamaToken> Prefix => _prefix;
 
-    /// <summary>What follows the prefix for one question: the data (special tokens off) and the template's suffix.</summary>
+    /// <summary>
+    /// What follows the prefix for one question: the data (special tokens off) and the template's suffix.
+    /// </summary>
     public LLamaToken[] QuestionTokens(string userData)
     {
         var data = _weights.Tokenize(userData, false, false, Encoding.UTF8);

@@ -4,9 +4,9 @@ namespace EdgeEvents.Llm.Questions;
 internal enum Enqueued { Accepted, KeyFull, QueueFull }
 
 /// <summary>
-/// A bounded queue that serves keys (askers) in turn: one item of each waiting asker before a second of any, so an asker
-/// who sends twenty questions does not delay everyone else's first. <see cref="Enqueue"/> never waits: it refuses an
-/// item when the queue holds <paramref name="capacity"/> items or its key <paramref name="perKey"/>.
+/// A bounded queue that serves keys (askers) in turn: one item of each waiting asker before a second of any, so an
+/// asker who sends twenty questions does not delay everyone else's first. <see cref="Enqueue"/> never waits: it refuses
+/// an item when the queue holds <paramref name="capacity"/> items or its key <paramref name="perKey"/>.
 /// </summary>
 internal sealed class FairQueue<T>(int capacity, int perKey)
 {

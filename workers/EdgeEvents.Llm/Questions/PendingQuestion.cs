@@ -9,6 +9,8 @@ internal sealed record PendingQuestion(Question Question, AnswerRoute Route, Rec
     /// <summary>Redeliveries of the same question that arrived while it was being answered.</summary>
     public List<ReceivedMessage> Duplicates { get; } = [];
 
-    /// <summary>When it was asked: its <c>createdAt</c>, or its receipt when that is earlier (a fast or missing asker clock).</summary>
+    /// <summary>
+    /// When it was asked: its <c>createdAt</c>, or its receipt when that is earlier (a fast or missing asker clock).
+    /// </summary>
     public DateTimeOffset AskedAt => Question.CreatedAt < Message.ReceivedAt ? Question.CreatedAt : Message.ReceivedAt;
 }

@@ -8,13 +8,18 @@ using EdgeEvents.Pipeline.Transport;
 
 namespace EdgeEvents.Llm.Questions;
 
-/// <summary>Where an answer goes: the reply topic (with the asker's correlation data) and the topic that retains the asker's latest answer.</summary>
+/// <summary>
+/// Where an answer goes: the reply topic (with the asker's correlation data) and the topic that retains the asker's
+/// latest answer.
+/// </summary>
 internal sealed record AnswerRoute(string ReplyTopic, string RetainTopic, string? Asker)
 {
     public ReadOnlyMemory<byte> CorrelationData { get; init; }
 }
 
-/// <summary>A question read off the wire: valid (<see cref="Question"/> set) or rejected (<see cref="Rejection"/> set).</summary>
+/// <summary>
+/// A question read off the wire: valid (<see cref="Question"/> set) or rejected (<see cref="Rejection"/> set).
+/// </summary>
 internal sealed record IncomingQuestion(AnswerRoute Route, string Id, string Text)
 {
     public Question? Question { get; init; }
@@ -33,7 +38,8 @@ internal sealed record IncomingQuestion(AnswerRoute Route, string Id, string Tex
 /// Reply topics are checked so the worker cannot be used to publish anywhere else: no wildcards, no <c>$</c> topics,
 /// nothing outside <c>{prefix}/answers</c>, and with <see cref="ReplyTopics.Own"/> (the default) nothing outside the
 /// asker's own <c>{prefix}/answers/{asker}</c> tree, so an asker cannot push answers into another asker's topic. A NATS
-/// request's reply inbox must be the asker's own <c>_INBOX.{asker}.…</c> (any inbox with <see cref="ReplyTopics.Answers"/>).
+/// request's reply inbox must be the asker's own <c>_INBOX.{asker}.…</c> (any inbox with
+/// <see cref="ReplyTopics.Answers"/>).
 /// </para>
 /// <para>
 /// The question id is the JSON <c>id</c>; without one (plain text, JSON without <c>id</c>) it is the message id the
@@ -44,7 +50,8 @@ internal sealed class QuestionIntake(TopicScheme topics, int maxBytes, ReplyTopi
 {
     private const int MaxIdLength = 128;
     private const int MaxTopicLength = 256;
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private static readonly UTF8Encoding StrictUtf8 =
+        new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public IncomingQuestion Read(ReceivedMessage message)
     {
@@ -58,14 +65,21 @@ internal sealed class QuestionIntake(TopicScheme topics, int maxBytes, ReplyTopi
         var route = defaultRoute;
         if (message.ResponseTopic is { } responseTopic)
         {
-            if (ReplyTopicProblem(responseTopic, asker) is { } problem) return Reject(defaultRoute, id, "", $"Response topic refused: {problem}");
+            if (ReplyTopicProblem(responseTopic, asker) is { } problem)
+                return Reject(defaultRoute, id, "", $"Response topic refused: {problem}");
             route = route with { ReplyTopic = responseTopic };
         }
         if (!askerValid)
-            return Reject(route, id, "", $"The asker '{name}' in the topic is not a valid name (letters, digits, '-' and '_', at most 128).");
+        {
+            return Reject(route, id, "",
+                $"The asker '{name}' in the topic is not a valid name (letters, digits, '-' and '_', at most 128).");
+        }
 
         if (message.Payload.Length > maxBytes)
-            return Reject(route, id, "", $"The question has {message.Payload.Length} bytes; the limit is {maxBytes}.", ErrorKinds.PayloadTooLarge);
+        {
+            return Reject(route, id, "", $"The question has {message.Payload.Length} bytes; the limit is {maxBytes}.",
+                ErrorKinds.PayloadTooLarge);
+        }
         if (message.Payload.IsEmpty) return Reject(route, id, "", "The question is empty.");
 
         Question question;
@@ -81,11 +95,15 @@ internal sealed class QuestionIntake(TopicScheme topics, int maxBytes, ReplyTopi
             }
             if (format == PayloadFormat.Json && !HasJsonId(message.Payload.Span)) question = question with { Id = id };
             if (question.Id is not { Length: > 0 and <= MaxIdLength } || question.Id.Any(char.IsControl))
-                return Reject(route, id, Clean(question.Text ?? ""), $"The question id must be 1 to {MaxIdLength} printable characters.");
+            {
+                return Reject(route, id, Clean(question.Text ?? ""),
+                    $"The question id must be 1 to {MaxIdLength} printable characters.");
+            }
             id = question.Id;
             if (question.ReplyTo is { } replyTo && message.ResponseTopic is null)
             {
-                if (ReplyTopicProblem(replyTo, asker) is { } problem) return Reject(route, id, Clean(question.Text ?? ""), $"replyTo refused: {problem}");
+                if (ReplyTopicProblem(replyTo, asker) is { } problem)
+                    return Reject(route, id, Clean(question.Text ?? ""), $"replyTo refused: {problem}");
                 route = route with { ReplyTopic = replyTo };
             }
         }
@@ -125,7 +143,11 @@ internal sealed class QuestionIntake(TopicScheme topics, int maxBytes, ReplyTopi
         if (NatsUserScope.IsInbox(topic)) return InboxProblem(topic, asker);
         var answers = topics.Answers();
         if (replyTopics == ReplyTopics.Answers)
-            return topic == answers || Within(topic, answers) ? null : $"only '{answers}' or '{answers}/...' is allowed";
+        {
+            return topic == answers || Within(topic, answers)
+                ? null
+                : $"only '{answers}' or '{answers}/...' is allowed";
+        }
         if (asker is null) return topic == answers ? null : $"an anonymous question is answered on '{answers}' only";
         var own = topics.Answers(asker);
         return topic == own || Within(topic, own) ? null : $"only the asker's own '{own}' or '{own}/...' is allowed";
@@ -140,12 +162,16 @@ internal sealed class QuestionIntake(TopicScheme topics, int maxBytes, ReplyTopi
         if (topic.IndexOfAny(['*', '>', ' ', '\t']) >= 0) return "wildcards are not allowed";
         if (replyTopics == ReplyTopics.Answers) return null;
         if (asker is null) return "an anonymous question is not answered on a NATS inbox";
-        return NatsUserScope.IsInboxOf(topic, asker) ? null : $"a NATS reply inbox must be the asker's own '_INBOX.{asker}.…'";
+        return NatsUserScope.IsInboxOf(topic, asker)
+            ? null
+            : $"a NATS reply inbox must be the asker's own '_INBOX.{asker}.…'";
     }
 
     private static bool Within(string topic, string root) => topic.StartsWith(root + "/", StringComparison.Ordinal);
 
-    /// <summary>Whether a JSON question names its id (property names match case-insensitively, as the codec reads them).</summary>
+    /// <summary>
+    /// Whether a JSON question names its id (property names match case-insensitively, as the codec reads them).
+    /// </summary>
     private static bool HasJsonId(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json);
@@ -165,11 +191,17 @@ internal sealed class QuestionIntake(TopicScheme topics, int maxBytes, ReplyTopi
         return false;
     }
 
-    /// <summary>JSON or MessagePack by content type; without one, JSON when the payload is an object; null for plain text.</summary>
+    /// <summary>
+    /// JSON or MessagePack by content type; without one, JSON when the payload is an object; null for plain text.
+    /// </summary>
     private static PayloadFormat? Format(ReceivedMessage message)
     {
         if (message.ContentType is { } contentType)
-            return contentType.StartsWith("text/plain", StringComparison.OrdinalIgnoreCase) ? null : ContentTypes.ToFormat(contentType);
+        {
+            return contentType.StartsWith("text/plain", StringComparison.OrdinalIgnoreCase)
+                ? null
+                : ContentTypes.ToFormat(contentType);
+        }
         var trimmed = message.Payload.Span.TrimStart(" \t\r\n"u8);
         return trimmed.Length > 0 && trimmed[0] == (byte)'{' ? PayloadFormat.Json : null;
     }
@@ -178,9 +210,11 @@ internal sealed class QuestionIntake(TopicScheme topics, int maxBytes, ReplyTopi
     private static string Clean(string text) =>
         string.Create(text.Length, text, static (span, t) =>
         {
-            for (var i = 0; i < t.Length; i++) span[i] = char.IsControl(t[i]) && t[i] is not ('\n' or '\t') ? ' ' : t[i];
+            for (var i = 0; i < t.Length; i++)
+                span[i] = char.IsControl(t[i]) && t[i] is not ('\n' or '\t') ? ' ' : t[i];
         }).Trim();
 
-    private static IncomingQuestion Reject(AnswerRoute route, string id, string text, string reason, string kind = ErrorKinds.MalformedPayload) =>
+    private static IncomingQuestion Reject(
+        AnswerRoute route, string id, string text, string reason, string kind = ErrorKinds.MalformedPayload) =>
         new(route, id, text) { Rejection = reason, RejectionKind = kind };
 }

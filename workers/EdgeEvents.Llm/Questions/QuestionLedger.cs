@@ -38,7 +38,8 @@ internal sealed class QuestionLedger : IDisposable
     public static QuestionLedger Open(string path, int capacity)
     {
         var file = SqliteFile.Open(path, flushToDisk: false, """
-            CREATE TABLE IF NOT EXISTS answered (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, answer BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS answered (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, answer BLOB NOT NULL);
             """, "each LLM worker needs its own ledger file");
         var ledger = new QuestionLedger(capacity, file);
         using var command = file.CreateCommand();
@@ -89,7 +90,10 @@ internal sealed class QuestionLedger : IDisposable
         lock (_gate) _inFlight.Remove(Key(pending));
     }
 
-    /// <summary>Records the answer (on disk first when there is a file) and returns every copy of the question to acknowledge once it is published.</summary>
+    /// <summary>
+    /// Records the answer (on disk first when there is a file) and returns every copy of the question to acknowledge
+    /// once it is published.
+    /// </summary>
     public List<ReceivedMessage> Answer(PendingQuestion pending, Answer answer)
     {
         var key = Key(pending);

@@ -12,9 +12,10 @@ internal static class FactsAnswerer
     private static readonly string[][] SeePhrases =
     [
         ["what", "do", "you", "see"], ["what", "can", "you", "see"], ["what", "is", "there"], ["what", "s", "there"],
-        ["what", "is", "in"], ["what", "s", "in"], ["what", "is", "on"], ["what", "s", "on"], ["what", "is", "happening"],
-        ["what", "s", "happening"], ["what", "is", "visible"], ["what", "do", "the", "cameras", "show"],
-        ["what", "does", "the", "camera", "show"], ["describe", "the", "scene"], ["describe"],
+        ["what", "is", "in"], ["what", "s", "in"], ["what", "is", "on"], ["what", "s", "on"],
+        ["what", "is", "happening"], ["what", "s", "happening"], ["what", "is", "visible"],
+        ["what", "do", "the", "cameras", "show"], ["what", "does", "the", "camera", "show"],
+        ["describe", "the", "scene"], ["describe"],
     ];
 
     private static readonly string[][] PresencePhrases =
@@ -23,7 +24,9 @@ internal static class FactsAnswerer
         ["do", "you", "see"], ["can", "you", "see"], ["any"], ["anyone"], ["anybody"], ["someone"], ["somebody"],
     ];
 
-    /// <summary>How far after "how many" / "is there" the object may be named ("how many red cars", "is there a big dog").</summary>
+    /// <summary>
+    /// How far after "how many" / "is there" the object may be named ("how many red cars", "is there a big dog").
+    /// </summary>
     private const int Window = 4;
 
     /// <summary>
@@ -48,13 +51,16 @@ internal static class FactsAnswerer
             var at = IndexOf(words, phrase);
             if (at < 0) continue;
             // "is anyone there": the presence word itself names the object.
-            var found = Labels.Find(words, at + phrase.Length, Window, labelsInScene) ?? Labels.Find(words, at, phrase.Length, labelsInScene);
+            var found = Labels.Find(words, at + phrase.Length, Window, labelsInScene)
+                ?? Labels.Find(words, at, phrase.Length, labelsInScene);
             if (found is { } present) return NoData(cameras, scope) ?? PresenceAnswer(present, cameras);
         }
         return null;
     }
 
-    /// <summary>The camera a question names in its text ("how many cars on cam2?"), if it names exactly one known camera.</summary>
+    /// <summary>
+    /// The camera a question names in its text ("how many cars on cam2?"), if it names exactly one known camera.
+    /// </summary>
     public static string? CameraMentioned(string question, IEnumerable<string> cameras) =>
         CamerasMentioned(question, cameras) is [var one] ? one : null;
 
@@ -66,12 +72,16 @@ internal static class FactsAnswerer
     }
 
     private static string? NoData(IReadOnlyList<CameraSnapshot> cameras, string? scope) =>
-        cameras.Count > 0 ? null : scope is null ? "I have no scene data yet." : $"I have no scene data for camera {scope}.";
+        cameras.Count > 0 ? null
+        : scope is null ? "I have no scene data yet."
+        : $"I have no scene data for camera {scope}.";
 
     private static string CountAnswer(LabelMatch match, IReadOnlyList<CameraSnapshot> cameras)
     {
         var noun = match.Name;
-        var perCamera = cameras.Select(c => (c.Camera, Count: match.Labels.Sum(l => c.Counts.GetValueOrDefault(l)))).ToList();
+        var perCamera = cameras
+            .Select(c => (c.Camera, Count: match.Labels.Sum(l => c.Counts.GetValueOrDefault(l))))
+            .ToList();
         var total = perCamera.Sum(c => c.Count);
         var what = match.Labels.Count > 1 ? GroupDetail(match.Labels, cameras) : "";
         if (total == 0) return $"There are no {Noun(noun, 2)} on {CameraList(cameras)}.";
@@ -99,10 +109,15 @@ internal static class FactsAnswerer
         var text = new StringBuilder();
         foreach (var camera in cameras)
         {
-            var present = camera.Counts.Where(c => c.Value > 0).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).ToList();
+            var present = camera.Counts.Where(c => c.Value > 0)
+                .OrderByDescending(c => c.Value)
+                .ThenBy(c => c.Key, StringComparer.Ordinal)
+                .ToList();
             if (text.Length > 0) text.Append(' ');
             text.Append(camera.Camera).Append(": ");
-            text.Append(present.Count == 0 ? "nothing" : string.Join(", ", present.Select(c => Labels.CountOf(c.Value, c.Key))));
+            text.Append(present.Count == 0
+                ? "nothing"
+                : string.Join(", ", present.Select(c => Labels.CountOf(c.Value, c.Key))));
             text.Append('.');
         }
         return text.ToString();

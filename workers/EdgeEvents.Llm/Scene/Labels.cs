@@ -20,7 +20,8 @@ internal static class Labels
     private static readonly Dictionary<string, string[]> Synonyms = new(StringComparer.Ordinal)
     {
         ["person"] = ["persons", "human", "humans", "man", "men", "woman", "women", "child", "children", "kid", "kids",
-            "pedestrian", "pedestrians", "someone", "somebody", "anyone", "anybody", "guy", "guys", "visitor", "visitors"],
+            "pedestrian", "pedestrians", "someone", "somebody", "anyone", "anybody", "guy", "guys", "visitor",
+            "visitors"],
         ["car"] = ["automobile", "automobiles", "auto", "autos"],
         ["motorcycle"] = ["motorbike", "motorbikes", "scooter", "scooters"],
         ["bicycle"] = ["bike", "bikes", "cycle", "cycles"],
@@ -28,7 +29,8 @@ internal static class Labels
         ["bus"] = ["busses", "coach", "coaches"],
         ["truck"] = ["lorry", "lorries", "van", "vans"],
         ["tv"] = ["television", "televisions", "tv set", "screen", "screens"],
-        ["cell phone"] = ["phone", "phones", "mobile phone", "mobile phones", "smartphone", "smartphones", "cellphone", "cellphones"],
+        ["cell phone"] = ["phone", "phones", "mobile phone", "mobile phones", "smartphone", "smartphones", "cellphone",
+            "cellphones"],
         ["couch"] = ["sofa", "sofas"],
         ["dining table"] = ["table", "tables"],
         ["potted plant"] = ["plant", "plants"],
@@ -61,7 +63,8 @@ internal static class Labels
     public static string Plural(string label)
     {
         if (IrregularPlurals.TryGetValue(label, out var plural)) return plural;
-        if (label.EndsWith('s') || label.EndsWith('x') || label.EndsWith("ch", StringComparison.Ordinal)) return label + "es";
+        if (label.EndsWith('s') || label.EndsWith('x') || label.EndsWith("ch", StringComparison.Ordinal))
+            return label + "es";
         return label + "s";
     }
 
@@ -77,7 +80,8 @@ internal static class Labels
             for (var n = Math.Min(MaxPhraseWords, words.Count - i); n >= 1; n--)
             {
                 var phrase = string.Join(' ', words.Skip(i).Take(n));
-                if (KnownPhrases.TryGetValue(phrase, out var match) || extra.TryGetValue(phrase, out match)) return match;
+                if (KnownPhrases.TryGetValue(phrase, out var match) || extra.TryGetValue(phrase, out match))
+                    return match;
             }
         }
         return null;
@@ -107,5 +111,7 @@ internal static class Labels
     }
 }
 
-/// <summary>An object phrase found in a question: its name for answers ("person", "vehicle") and the labels it covers.</summary>
+/// <summary>
+/// An object phrase found in a question: its name for answers ("person", "vehicle") and the labels it covers.
+/// </summary>
 internal sealed record LabelMatch(string Name, IReadOnlyList<string> Labels);

@@ -2,15 +2,22 @@ using EdgeEvents.Contracts.Messages;
 
 namespace EdgeEvents.Llm.Scene;
 
-/// <summary>What is known about one camera at one moment: its latest scene state and its last events, newest first.</summary>
+/// <summary>
+/// What is known about one camera at one moment: its latest scene state and its last events, newest first.
+/// </summary>
 internal sealed record CameraSnapshot(string Camera, SceneState? State, IReadOnlyList<SceneEvent> Events)
 {
     /// <summary>Counts per label: from the scene state, else from the newest event that carries counts.</summary>
     public IReadOnlyDictionary<string, int> Counts =>
-        State is { } s ? CountsOf(s) : Events.FirstOrDefault(e => e.Counts is not null)?.Counts ?? new Dictionary<string, int>();
+        State is { } s
+            ? CountsOf(s)
+            : Events.FirstOrDefault(e => e.Counts is not null)?.Counts ?? new Dictionary<string, int>();
 
     /// <summary>When the facts were true: the frame time of the state, else of the newest event.</summary>
-    public DateTimeOffset At => State is { } s ? Time(s.Frame, s.CreatedAt) : Events.Count > 0 ? Time(Events[0].Frame, Events[0].CreatedAt) : default;
+    public DateTimeOffset At =>
+        State is { } s ? Time(s.Frame, s.CreatedAt)
+        : Events.Count > 0 ? Time(Events[0].Frame, Events[0].CreatedAt)
+        : default;
 
     public CameraFacts ToFacts() => new()
     {
@@ -26,7 +33,8 @@ internal sealed record CameraSnapshot(string Camera, SceneState? State, IReadOnl
             ? state.Counts
             : state.Objects.GroupBy(o => o.Label).ToDictionary(g => g.Key, g => g.Count());
 
-    private static DateTimeOffset Time(FrameRef frame, DateTimeOffset created) => frame.CapturedAt != default ? frame.CapturedAt : created;
+    private static DateTimeOffset Time(FrameRef frame, DateTimeOffset created) =>
+        frame.CapturedAt != default ? frame.CapturedAt : created;
 }
 
 /// <summary>
@@ -39,7 +47,9 @@ internal sealed class SceneContext(int recentEvents)
     private readonly Lock _lock = new();
     private readonly Dictionary<string, CameraEntry> _cameras = new(StringComparer.Ordinal);
 
-    /// <summary>Keeps the state unless an older one arrives late (retained messages can be replayed after newer ones).</summary>
+    /// <summary>
+    /// Keeps the state unless an older one arrives late (retained messages can be replayed after newer ones).
+    /// </summary>
     public void Apply(SceneState state)
     {
         lock (_lock)

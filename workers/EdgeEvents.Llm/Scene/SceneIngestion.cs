@@ -9,8 +9,8 @@ namespace EdgeEvents.Llm.Scene;
 
 /// <summary>
 /// Feeds the worker's <see cref="SceneContext"/> from the retained scene states and the events of its
-/// <see cref="SceneSource"/> (the site's own cameras, or every site's at a hub), and remembers the trace context of each camera's latest state so an answer can link to
-/// the states it used.
+/// <see cref="SceneSource"/> (the site's own cameras, or every site's at a hub), and remembers the trace context of
+/// each camera's latest state so an answer can link to the states it used.
 /// </summary>
 internal sealed class SceneIngestion(EdgeComponent component, SceneSource source, int recentEvents)
 {
@@ -84,13 +84,15 @@ internal sealed class SceneIngestion(EdgeComponent component, SceneSource source
         }
         try
         {
-            _scene.Apply(MessageCodec.Deserialize<SceneState>(message.Payload, message.ContentType).Validated() with { Camera = camera });
+            var state = MessageCodec.Deserialize<SceneState>(message.Payload, message.ContentType).Validated();
+            _scene.Apply(state with { Camera = camera });
             var context = EdgeTelemetry.ContextOf(message);
             if (context != default) _traces[camera] = context;
         }
         catch (MessageFormatException ex)
         {
-            component.Errors.Report(ErrorKinds.MalformedPayload, ex.Message, message.Topic, message.Payload.Length, camera);
+            component.Errors.Report(
+                ErrorKinds.MalformedPayload, ex.Message, message.Topic, message.Payload.Length, camera);
         }
     }
 
@@ -100,11 +102,13 @@ internal sealed class SceneIngestion(EdgeComponent component, SceneSource source
         if (camera is null) return;
         try
         {
-            _scene.Apply(MessageCodec.Deserialize<SceneEvent>(message.Payload, message.ContentType).Validated() with { Camera = camera });
+            var sceneEvent = MessageCodec.Deserialize<SceneEvent>(message.Payload, message.ContentType).Validated();
+            _scene.Apply(sceneEvent with { Camera = camera });
         }
         catch (MessageFormatException ex)
         {
-            component.Errors.Report(ErrorKinds.MalformedPayload, ex.Message, message.Topic, message.Payload.Length, camera);
+            component.Errors.Report(
+                ErrorKinds.MalformedPayload, ex.Message, message.Topic, message.Payload.Length, camera);
         }
     }
 }

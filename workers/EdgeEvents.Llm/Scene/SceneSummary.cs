@@ -26,9 +26,11 @@ internal static class SceneSummary
     /// The fullest summary whose measure <paramref name="tokens"/> is within <paramref name="budget"/>, or the minimal
     /// summary (with its measure, over budget) when even that does not fit.
     /// </summary>
-    /// <param name="named">Cameras the question is about: they keep their detail longest and their counts always.</param>
-    public static SceneSummaryFit Fit(IReadOnlyList<CameraSnapshot> cameras, DateTimeOffset now, int maxObjects, string? scope,
-        IReadOnlyCollection<string> named, Func<string, int> tokens, int budget)
+    /// <param name="named">
+    /// Cameras the question is about: they keep their detail longest and their counts always.
+    /// </param>
+    public static SceneSummaryFit Fit(IReadOnlyList<CameraSnapshot> cameras, DateTimeOffset now, int maxObjects,
+        string? scope, IReadOnlyCollection<string> named, Func<string, int> tokens, int budget)
     {
         var full = Detail.Full(cameras, maxObjects);
         var cuts = Cuts(cameras, full, named);
@@ -42,7 +44,8 @@ internal static class SceneSummary
         if (whole.Tokens <= budget || cuts.Count == 0) return whole;
         var best = Measure(cuts.Count);
         if (best.Tokens > budget) return best;
-        // Fewest cuts that fit: each cut only removes text, so the measure falls as cuts grow; only measured fits are kept.
+        // Fewest cuts that fit: each cut only removes text, so the measure falls as cuts grow; only measured fits are
+        // kept.
         var (tooFew, enough) = (0, cuts.Count);
         while (enough - tooFew > 1)
         {
@@ -57,7 +60,9 @@ internal static class SceneSummary
 
     private readonly record struct Cut(int Camera, Part Part);
 
-    /// <summary>How much of each camera is listed: objects, newest events, and whether the camera appears at all.</summary>
+    /// <summary>
+    /// How much of each camera is listed: objects, newest events, and whether the camera appears at all.
+    /// </summary>
     private sealed record Detail(int[] Objects, int[] Events, bool[] Listed)
     {
         public static Detail Full(IReadOnlyList<CameraSnapshot> cameras, int maxObjects) => new(
@@ -101,7 +106,10 @@ internal static class SceneSummary
         return cuts;
     }
 
-    /// <summary>Cuts one piece at a time from the camera that <paramref name="first"/> puts first (ties: camera order) until none is left.</summary>
+    /// <summary>
+    /// Cuts one piece at a time from the camera that <paramref name="first"/> puts first (ties: camera order) until
+    /// none is left.
+    /// </summary>
     private static List<Cut> Drain(List<int> group, int[] left, Part part, Comparison<int> first)
     {
         var cuts = new List<Cut>();
@@ -114,7 +122,8 @@ internal static class SceneSummary
         return cuts;
     }
 
-    private static string Render(IReadOnlyList<CameraSnapshot> cameras, DateTimeOffset now, string? scope, Detail detail)
+    private static string Render(
+        IReadOnlyList<CameraSnapshot> cameras, DateTimeOffset now, string? scope, Detail detail)
     {
         var text = new StringBuilder();
         text.Append("Time now: ").Append(Time(now)).Append('\n');
@@ -127,9 +136,14 @@ internal static class SceneSummary
         {
             if (!detail.Listed[i]) continue;
             var camera = cameras[i];
-            var counts = camera.Counts.Where(c => c.Value > 0).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).ToList();
+            var counts = camera.Counts.Where(c => c.Value > 0)
+                .OrderByDescending(c => c.Value)
+                .ThenBy(c => c.Key, StringComparer.Ordinal)
+                .ToList();
             text.Append("Camera ").Append(camera.Camera).Append(" at ").Append(Time(camera.At)).Append(": ");
-            text.Append(counts.Count == 0 ? "nothing detected" : string.Join(", ", counts.Select(c => Labels.CountOf(c.Value, c.Key))));
+            text.Append(counts.Count == 0
+                ? "nothing detected"
+                : string.Join(", ", counts.Select(c => Labels.CountOf(c.Value, c.Key))));
             text.Append(".\n");
             foreach (var o in ObjectsOf(camera).Take(detail.Objects[i])) AppendObject(text, o);
             if (detail.Events[i] > 0)
@@ -142,7 +156,9 @@ internal static class SceneSummary
         return text.ToString();
     }
 
-    /// <summary>Tells the model the lists are partial, so it does not take a missing object for an absent one.</summary>
+    /// <summary>
+    /// Tells the model the lists are partial, so it does not take a missing object for an absent one.
+    /// </summary>
     private static void AppendLeftOut(StringBuilder text, IReadOnlyList<CameraSnapshot> cameras, Detail detail)
     {
         var objects = cameras.Select((c, i) => ObjectsOf(c).Count - detail.Objects[i]).Sum();
@@ -177,5 +193,6 @@ internal static class SceneSummary
         text.Append('\n');
     }
 
-    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    private static string Time(DateTimeOffset t) =>
+        t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 }
