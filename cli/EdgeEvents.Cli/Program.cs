@@ -17,4 +17,5 @@ root.Subcommands.Add(FleetCommand.Create());
 root.Subcommands.Add(LinkCommand.Create());
 // Ctrl-C or SIGTERM cancel the command, and its hosts then stop within their own 5 s shutdown timeout
 // (HostedCommand): System.CommandLine's forced exit, after 2 s by default, must not cut a graceful stop short.
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(10) });
+var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(10) };
+return await root.Parse(args).InvokeAsync(invocation);

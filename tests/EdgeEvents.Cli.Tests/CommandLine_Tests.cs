@@ -11,18 +11,26 @@ public sealed class CommandLine_Tests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>Every command of the CLI: each public static <c>Create()</c> returning a <see cref="Command"/> in the commands namespace.</summary>
+    /// <summary>
+    /// Every command of the CLI: each public static <c>Create()</c> returning a <see cref="Command"/> in the commands
+    /// namespace.
+    /// </summary>
     private static IEnumerable<Command> Commands() =>
         typeof(HostedCommand).Assembly.GetTypes()
             .Select(t => t.GetMethod("Create", BindingFlags.Public | BindingFlags.Static, Type.EmptyTypes))
             .Where(m => m is not null && m.ReturnType == typeof(Command))
             .Select(m => (Command)m!.Invoke(null, null)!);
 
-    /// <summary>Options records by configuration section: every type with a <c>Section</c> constant in the CLI's assemblies.</summary>
+    /// <summary>
+    /// Options records by configuration section: every type with a <c>Section</c> constant in the CLI's assemblies.
+    /// </summary>
     private static Dictionary<string, Type> Records()
     {
         var cli = typeof(HostedCommand).Assembly;
-        var assemblies = cli.GetReferencedAssemblies().Where(a => a.Name!.StartsWith("EdgeEvents", StringComparison.Ordinal)).Select(Assembly.Load).Append(cli);
+        var assemblies = cli.GetReferencedAssemblies()
+            .Where(a => a.Name!.StartsWith("EdgeEvents", StringComparison.Ordinal))
+            .Select(Assembly.Load)
+            .Append(cli);
         return assemblies.SelectMany(a => a.GetTypes())
             .Select(t => (Type: t, Section: t.GetField("Section", BindingFlags.Public | BindingFlags.Static)))
             .Where(x => x.Section is { IsLiteral: true } && x.Type.GetConstructor(Type.EmptyTypes) is not null)
@@ -40,22 +48,27 @@ public sealed class CommandLine_Tests(ITestOutputHelper output)
             foreach (var (option, key) in HostedCommand.ConfigOptionsOf(command))
             {
                 var path = key.Split(':');
-                Assert.True(records.ContainsKey(path[0]), $"{command.Name} {option.Name}: no options record for section '{path[0]}'");
+                Assert.True(records.ContainsKey(path[0]),
+                    $"{command.Name} {option.Name}: no options record for section '{path[0]}'");
                 // Nested keys (Bridge:Hub:Broker) walk the record's properties.
                 object? value = Activator.CreateInstance(records[path[0]]);
                 foreach (var part in path[1..])
                 {
                     var property = value?.GetType().GetProperty(part);
-                    Assert.True(property is not null, $"{command.Name} {option.Name}: {value?.GetType().Name} has no property {part}");
+                    Assert.True(property is not null,
+                        $"{command.Name} {option.Name}: {value?.GetType().Name} has no property {part}");
                     value = property!.GetValue(value);
                 }
                 var description = option.Description ?? "";
                 Assert.True(description.Contains("[default: ") || description.Contains("[required]"),
                     $"{command.Name} {option.Name}: the help states no default: {description}");
-                // Without a value (none, empty) the help describes what happens instead; a long text (the system prompt) is named, not quoted.
-                if (value is null || value is "" || value is Array { Length: 0 } || value is string { Length: > 80 }) continue;
+                // Without a value (none, empty) the help describes what happens instead; a long text (the system
+                // prompt) is named, not quoted.
+                if (value is null || value is "" || value is Array { Length: 0 } || value is string { Length: > 80 })
+                    continue;
                 Assert.True(description.EndsWith(HelpDefault.Of(value), StringComparison.Ordinal),
-                    $"{command.Name} {option.Name}: help says '{description}', {key} defaults to '{HelpDefault.Format(value)}'");
+                    $"{command.Name} {option.Name}: help says '{description}', " +
+                    $"{key} defaults to '{HelpDefault.Format(value)}'");
                 checkedCount++;
             }
         }
@@ -69,12 +82,14 @@ public sealed class CommandLine_Tests(ITestOutputHelper output)
     [InlineData("llm", "--timeout", "30")]
     [InlineData("ask what", "--timeout", "90")]
     [InlineData("demo", "--duration", "40")]
-    public void Every_duration_option_refuses_a_bare_number_with_the_accepted_forms(string command, string option, string value)
+    public void Every_duration_option_refuses_a_bare_number_with_the_accepted_forms(
+        string command, string option, string value)
     {
         var root = new RootCommand();
         foreach (var c in Commands()) root.Subcommands.Add(c);
         var error = Assert.Single(root.Parse([.. command.Split(' '), option, value]).Errors);
-        Assert.Equal($"{option}: '{value}' is not a duration: give it a unit (500ms, 2s, 1m, 1h, 1d or hh:mm:ss).", error.Message);
+        Assert.Equal($"{option}: '{value}' is not a duration: give it a unit (500ms, 2s, 1m, 1h, 1d or hh:mm:ss).",
+            error.Message);
         Assert.Empty(root.Parse([.. command.Split(' '), option, value + "s"]).Errors);
     }
 
@@ -96,7 +111,11 @@ public sealed class CommandLine_Tests(ITestOutputHelper output)
     [Fact]
     public async Task Version_prints_the_version_and_the_git_commit_it_was_built_from()
     {
-        var head = Process.Start(new ProcessStartInfo("git", "rev-parse HEAD") { RedirectStandardOutput = true, WorkingDirectory = AppContext.BaseDirectory })!;
+        var gitStart = new ProcessStartInfo("git", "rev-parse HEAD")
+        {
+            RedirectStandardOutput = true, WorkingDirectory = AppContext.BaseDirectory
+        };
+        var head = Process.Start(gitStart)!;
         var commit = (await head.StandardOutput.ReadToEndAsync()).Trim();
         await using var cli = CliProcess.StartEdgeEvents("--version");
         Assert.Equal(0, await cli.WaitForExitAsync(Timeout));

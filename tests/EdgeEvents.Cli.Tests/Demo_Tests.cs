@@ -17,9 +17,12 @@ public sealed class Demo_Tests
         Assert.Matches(@"cam1 +\d+\.\d fps +inference +\d+ ms +frame \d+ +sees .*person", output);
         Assert.Matches(@"event new +person cam1-\d{14}-\d+", output);
         Assert.Matches(@"answer to demo \[(ok|timeout|error)\]: There (is|are) (no|\d+) \w+", output);
-        var summary = Regex.Match(output, @"demo: (\d+) frames published, (\d+) detection sets, (\d+) scene events, \d+ questions, (\d+) answers, (\d+) errors");
+        var summary = Regex.Match(output,
+            @"demo: (\d+) frames published, (\d+) detection sets, (\d+) scene events, \d+ questions, " +
+            @"(\d+) answers, (\d+) errors");
         Assert.True(summary.Success, output);
-        Assert.True(int.Parse(summary.Groups[2].Value) > 0 && int.Parse(summary.Groups[3].Value) > 0 && int.Parse(summary.Groups[4].Value) >= 1, summary.Value);
+        Assert.True(int.Parse(summary.Groups[2].Value) > 0 && int.Parse(summary.Groups[3].Value) > 0 &&
+            int.Parse(summary.Groups[4].Value) >= 1, summary.Value);
         Assert.Equal("0", summary.Groups[5].Value);
     }
 
@@ -27,7 +30,8 @@ public sealed class Demo_Tests
     public async Task Without_a_detector_model_the_demo_says_which_file_to_put_where()
     {
         var empty = Directory.CreateTempSubdirectory("edge-demo-").FullName;
-        await using var demo = CliProcess.StartEdgeEvents("demo", "--duration", "5s", "--port", "0", "--model", Path.Combine(empty, "missing.onnx"));
+        await using var demo = CliProcess.StartEdgeEvents("demo", "--duration", "5s", "--port", "0",
+            "--model", Path.Combine(empty, "missing.onnx"));
 
         Assert.Equal(2, await demo.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("No detector model (YOLOv8 .onnx) found", demo.StandardError);

@@ -11,7 +11,8 @@ public sealed class Durations_Tests
 {
     public static TheoryData<string, double> Accepted => new()
     {
-        { "500ms", 500 }, { "2s", 2_000 }, { "1.5s", 1_500 }, { "1m", 60_000 }, { "1h", 3_600_000 }, { "1d", 86_400_000 },
+        { "500ms", 500 }, { "2s", 2_000 }, { "1.5s", 1_500 }, { "1m", 60_000 }, { "1h", 3_600_000 },
+        { "1d", 86_400_000 },
         { "0s", 0 }, { " 3s ", 3_000 }, { "00:00:03", 3_000 }, { "00:01:00.250", 60_250 }, { "1.00:00:00", 86_400_000 },
     };
 
@@ -62,13 +63,19 @@ public sealed class Durations_Tests
     [Fact]
     public void Configuration_values_use_the_same_grammar()
     {
-        var options = Bind(new() { ["Scene:LostAfter"] = "1500ms", ["Scene:StationaryAfter"] = "00:00:07", ["Scene:PublishInterval"] = "1s" });
+        var options = Bind(new()
+        {
+            ["Scene:LostAfter"] = "1500ms", ["Scene:StationaryAfter"] = "00:00:07", ["Scene:PublishInterval"] = "1s"
+        });
         Assert.Equal(TimeSpan.FromMilliseconds(1500), options.LostAfter);
         Assert.Equal(TimeSpan.FromSeconds(7), options.StationaryAfter);
         Assert.Equal(TimeSpan.FromSeconds(1), options.PublishInterval);
         // The transport's keys too (bound without the options machinery).
         var transport = EdgeServiceCollectionExtensions.BindTransportOptions(
-            new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:KeepAlive"] = "30s" }).Build(), "scene");
+            new ConfigurationBuilder()
+                .AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:KeepAlive"] = "30s" })
+                .Build(),
+            "scene");
         Assert.Equal(TimeSpan.FromSeconds(30), transport.KeepAlive);
     }
 
@@ -77,7 +84,8 @@ public sealed class Durations_Tests
     {
         var error = Assert.ThrowsAny<InvalidOperationException>(() => Bind(new() { ["Scene:LostAfter"] = "3" }));
         Assert.Contains("Scene:LostAfter", error.Message);
-        Assert.Contains("'3' is not a duration: give it a unit (500ms, 2s, 1m, 1h, 1d or hh:mm:ss)", error.InnerException?.Message);
+        Assert.Contains("'3' is not a duration: give it a unit (500ms, 2s, 1m, 1h, 1d or hh:mm:ss)",
+            error.InnerException?.Message);
     }
 
     private static SceneOptions Bind(Dictionary<string, string?> values)

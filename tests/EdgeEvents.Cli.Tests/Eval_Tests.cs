@@ -12,10 +12,13 @@ public sealed class Eval_Tests(ITestOutputHelper output)
     [InlineData("yolov8n_int8_dynamic_opset11.onnx", 0.9, 0)]
     [InlineData("yolox_nano_416.onnx", 0.9, 1)]
     [InlineData("yolox_nano_416.onnx", 0.5, 0)]
-    public async Task The_exit_code_of_eval_follows_the_agreement_threshold(string candidate, double minAgreement, int exitCode)
+    public async Task The_exit_code_of_eval_follows_the_agreement_threshold(
+        string candidate, double minAgreement, int exitCode)
     {
-        await using var eval = CliProcess.StartEdgeEvents("eval", "--model", TestData.Model(candidate), "--reference", TestData.Model("yolov8n_int8_dynamic.onnx"),
-            "--images", TestData.SamplesFolder, "--min-agreement", minAgreement.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json");
+        var minAgreementText = minAgreement.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await using var eval = CliProcess.StartEdgeEvents("eval", "--model", TestData.Model(candidate),
+            "--reference", TestData.Model("yolov8n_int8_dynamic.onnx"),
+            "--images", TestData.SamplesFolder, "--min-agreement", minAgreementText, "--json");
 
         var code = await eval.WaitForExitAsync(Timeout);
         var report = JsonNode.Parse(string.Join('\n', eval.OutputSoFar))!;
@@ -32,7 +35,8 @@ public sealed class Eval_Tests(ITestOutputHelper output)
     [Fact]
     public async Task Eval_of_a_missing_image_folder_is_a_usage_error()
     {
-        await using var eval = CliProcess.StartEdgeEvents("eval", "--model", TestData.Model("yolov8n_int8_dynamic.onnx"),
+        await using var eval = CliProcess.StartEdgeEvents("eval",
+            "--model", TestData.Model("yolov8n_int8_dynamic.onnx"),
             "--reference", TestData.Model("yolov8n_int8_dynamic.onnx"), "--images", "/no/such/folder");
 
         Assert.Equal(2, await eval.WaitForExitAsync(Timeout));

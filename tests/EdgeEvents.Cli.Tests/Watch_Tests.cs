@@ -18,13 +18,16 @@ public sealed class Watch_Tests
         await WaitUntilSubscribedAsync(watch, url);
 
         // mosquitto_pub's defaults: MQTT 3.1.1 and an empty client id.
-        using (var pub = Process.Start("mosquitto_pub", ["-h", "127.0.0.1", "-p", port.ToString(), "-t", "edge/frames/cam7", "-f", TestData.Sample("bus.jpg")])!)
+        string[] pubArguments =
+            ["-h", "127.0.0.1", "-p", port.ToString(), "-t", "edge/frames/cam7", "-f", TestData.Sample("bus.jpg")];
+        using (var pub = Process.Start("mosquitto_pub", pubArguments)!)
         {
             await pub.WaitForExitAsync();
             Assert.Equal(0, pub.ExitCode);
         }
 
-        var line = JsonNode.Parse(watch.WaitForLine(l => l.Contains("edge/frames/cam7", StringComparison.Ordinal), Timeout))!;
+        var line = JsonNode.Parse(
+            watch.WaitForLine(l => l.Contains("edge/frames/cam7", StringComparison.Ordinal), Timeout))!;
         Assert.Equal("edge/frames/cam7", (string?)line["topic"]);
         Assert.Equal(new FileInfo(TestData.Sample("bus.jpg")).Length, (long)line["bytes"]!);
         Assert.Equal("cam7", (string?)line["frame"]!["camera"]);
@@ -39,10 +42,12 @@ public sealed class Watch_Tests
         await using var watch = CliProcess.StartEdgeEvents("watch", "--broker", url);
         await WaitUntilSubscribedAsync(watch, url);
 
-        await using var camera = CliProcess.StartEdgeEvents("camera", "--broker", url, "--camera", "door", "--source", TestData.Sample("zidane.jpg"), "--count", "1");
+        await using var camera = CliProcess.StartEdgeEvents("camera", "--broker", url, "--camera", "door",
+            "--source", TestData.Sample("zidane.jpg"), "--count", "1");
         Assert.Equal(0, await camera.WaitForExitAsync(Timeout));
 
-        var frame = JsonNode.Parse(watch.WaitForLine(l => l.Contains("edge/frames/door", StringComparison.Ordinal), Timeout))!;
+        var frame = JsonNode.Parse(
+            watch.WaitForLine(l => l.Contains("edge/frames/door", StringComparison.Ordinal), Timeout))!;
         Assert.Equal(1280, (int)frame["frame"]!["width"]!);
         Assert.Equal(720, (int)frame["frame"]!["height"]!);
         Assert.Equal(0, (long)frame["frame"]!["sequence"]!);
@@ -55,10 +60,12 @@ public sealed class Watch_Tests
         var deadline = DateTime.UtcNow + Timeout;
         while (DateTime.UtcNow < deadline)
         {
-            await probe.PublishAsync(new Pipeline.Transport.OutgoingMessage("edge/frames/probe", "{}"u8.ToArray()), default);
+            await probe.PublishAsync(
+                new Pipeline.Transport.OutgoingMessage("edge/frames/probe", "{}"u8.ToArray()), default);
             try
             {
-                watch.WaitForLine(l => l.Contains("edge/frames/probe", StringComparison.Ordinal), TimeSpan.FromMilliseconds(500));
+                watch.WaitForLine(l => l.Contains("edge/frames/probe", StringComparison.Ordinal),
+                    TimeSpan.FromMilliseconds(500));
                 return;
             }
             catch (TimeoutException) when (!watch.HasExited) { }

@@ -27,7 +27,10 @@ public sealed class FleetDashboardOnNats_Tests(ITestOutputHelper output) : IDisp
 
     /// <summary>The hub's retained stream as manifests/fleet/hub configures it for every hub component.</summary>
     private static readonly string[] HubRetainedSubjects =
-        ["edge.scene.>", "edge.snapshots.>", "edge.status.>", "fleet.>", "sites.*.edge.scene.>", "sites.*.edge.snapshots.>", "sites.*.edge.status.>"];
+    [
+        "edge.scene.>", "edge.snapshots.>", "edge.status.>", "fleet.>",
+        "sites.*.edge.scene.>", "sites.*.edge.snapshots.>", "sites.*.edge.status.>",
+    ];
 
     private readonly string _dir = Directory.CreateTempSubdirectory("hub-dashboard-").FullName;
 
@@ -37,7 +40,10 @@ public sealed class FleetDashboardOnNats_Tests(ITestOutputHelper output) : IDisp
     public async Task The_fleet_page_relayed_from_a_nats_hub_shows_the_retained_fleet_at_once_and_asks_the_chosen_site()
     {
         await using var hub = await NatsServer.StartNewAsync();
-        var hubNats = new NatsOptions { JetStream = new NatsJetStreamOptions { RetainedSubjects = HubRetainedSubjects } };
+        var hubNats = new NatsOptions
+        {
+            JetStream = new NatsJetStreamOptions { RetainedSubjects = HubRetainedSubjects }
+        };
         // Connected first, so the hub's streams exist before the sites publish.
         await using var observer = await hub.ConnectAsync("observer", hubNats);
         var fleetSettings = new Dictionary<string, string?>
@@ -48,7 +54,8 @@ public sealed class FleetDashboardOnNats_Tests(ITestOutputHelper output) : IDisp
             // Republished only when a state changes: what a page connecting later shows comes from the retained stream.
             ["Fleet:PublishInterval"] = "00:10:00",
         };
-        for (var i = 0; i < HubRetainedSubjects.Length; i++) fleetSettings[$"Transport:Nats:JetStream:RetainedSubjects:{i}"] = HubRetainedSubjects[i];
+        for (var i = 0; i < HubRetainedSubjects.Length; i++)
+            fleetSettings[$"Transport:Nats:JetStream:RetainedSubjects:{i}"] = HubRetainedSubjects[i];
         using var fleetHost = await WorkerHost.StartHostAsync(hub.Url, builder =>
         {
             builder.AddEdgeServiceDefaults(FleetWorker.Component);
@@ -60,11 +67,21 @@ public sealed class FleetDashboardOnNats_Tests(ITestOutputHelper output) : IDisp
         var fleet = new FleetTopics();
         var plantA = fleet.ForSite("plant-a");
         var plantB = fleet.ForSite("plant-b");
-        await using var states = await observer.SubscribeAsync(new SubscriptionRequest(FleetTopics.SiteStatus("plant-a")), default);
-        await sites.PublishAsync(Json(plantA.Scene("cam1"), new SceneState { Camera = "cam1", Counts = new Dictionary<string, int> { ["person"] = 2 } }) with { Retain = true }, default);
-        await sites.PublishAsync(new OutgoingMessage(plantA.Snapshots("cam1"), SmallJpeg(TestData.Sample("bus.jpg"), width: 270)) { ContentType = ContentTypes.Jpeg, Retain = true }, default);
+        await using var states =
+            await observer.SubscribeAsync(new SubscriptionRequest(FleetTopics.SiteStatus("plant-a")), default);
+        var twoPeople = new SceneState { Camera = "cam1", Counts = new Dictionary<string, int> { ["person"] = 2 } };
+        await sites.PublishAsync(Json(plantA.Scene("cam1"), twoPeople) with { Retain = true }, default);
+        var snapshot = new OutgoingMessage(plantA.Snapshots("cam1"), SmallJpeg(TestData.Sample("bus.jpg"), width: 270))
+        {
+            ContentType = ContentTypes.Jpeg, Retain = true
+        };
+        await sites.PublishAsync(snapshot, default);
         // The site's detector says it is online until the fleet component (subscribing in the background) has heard it.
-        var detectorOnline = new OutgoingMessage(plantA.Status("detector"), Encoding.UTF8.GetBytes(StatusPayloads.Online)) { ContentType = "text/plain", Retain = true };
+        var onlinePayload = Encoding.UTF8.GetBytes(StatusPayloads.Online);
+        var detectorOnline = new OutgoingMessage(plantA.Status("detector"), onlinePayload)
+        {
+            ContentType = "text/plain", Retain = true
+        };
         await WaitForStateAsync(states, SiteStates.Online, () => sites.PublishAsync(detectorOnline, default));
 
         await using var dashboard = await StartDashboardAsync(hub);
@@ -76,24 +93,35 @@ public sealed class FleetDashboardOnNats_Tests(ITestOutputHelper output) : IDisp
         await Expect(page.Locator("[data-site=plant-b]")).ToHaveAttributeAsync("data-state", "offline", Within);
         var camera = page.Locator("[data-camera='plant-a/cam1']");
         await Expect(camera.GetByTestId("counts")).ToHaveTextAsync("person 2", new() { Timeout = 20_000 });
-        await page.WaitForFunctionAsync("() => document.querySelector(\"[data-camera='plant-a/cam1'] [data-testid=snapshot]\")?.naturalWidth === 270", null, new() { Timeout = 20_000 });
-        await Expect(page.Locator("[data-component='plant-a/detector']")).ToHaveAttributeAsync("data-state", "online", Within);
+        await page.WaitForFunctionAsync(
+            "() => document.querySelector(\"[data-camera='plant-a/cam1'] [data-testid=snapshot]\")" +
+            "?.naturalWidth === 270",
+            null, new() { Timeout = 20_000 });
+        await Expect(page.Locator("[data-component='plant-a/detector']"))
+            .ToHaveAttributeAsync("data-state", "online", Within);
 
-        await sites.PublishAsync(Json(plantB.Events("cam2"), new SceneEvent { Camera = "cam2", Type = SceneEventTypes.New, TrackId = "cam2-1-1", Label = "dog" }), default);
+        var dog = new SceneEvent { Camera = "cam2", Type = SceneEventTypes.New, TrackId = "cam2-1-1", Label = "dog" };
+        await sites.PublishAsync(Json(plantB.Events("cam2"), dog), default);
         var row = page.GetByTestId("event");
         await Expect(row.GetByTestId("event-site")).ToHaveTextAsync("plant-b", new() { Timeout = 20_000 });
         await Expect(row).ToContainTextAsync("cam2newdog #1");
 
         // Plant A's LLM worker, as its leaf link shows it at the hub: questions in, answers back on the asker's topic.
-        await using var questions = await observer.SubscribeAsync(new SubscriptionRequest(plantA.AllOf(TopicKind.Questions)), default);
+        await using var questions =
+            await observer.SubscribeAsync(new SubscriptionRequest(plantA.AllOf(TopicKind.Questions)), default);
         await FleetDashboard_Tests.AskPlantAAsync(page, questions, sites);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = HeadlessChromium.Artifact("fleet-dashboard-nats.png"), FullPage = true });
+        await page.ScreenshotAsync(new PageScreenshotOptions
+        {
+            Path = HeadlessChromium.Artifact("fleet-dashboard-nats.png"), FullPage = true
+        });
 
         // A browser may publish questions only: anything else is refused, not relayed to the hub.
         var refusal = await page.EvaluateAsync<string>("""
             () => new Promise((resolve) => {
-              const other = mqtt.connect(document.querySelector("[data-testid=broker-url]").textContent, { protocolVersion: 5, reconnectPeriod: 0 });
-              other.on("connect", () => other.publish("fleet/sites/plant-a", "forged", { qos: 1, retain: true }, (error) => { resolve(error ? error.message : "accepted"); other.end(); }));
+              const other = mqtt.connect(document.querySelector("[data-testid=broker-url]").textContent,
+                { protocolVersion: 5, reconnectPeriod: 0 });
+              other.on("connect", () => other.publish("fleet/sites/plant-a", "forged", { qos: 1, retain: true },
+                (error) => { resolve(error ? error.message : "accepted"); other.end(); }));
               other.on("error", (error) => resolve(`connection failed: ${error.message}`));
             })
             """);
@@ -103,10 +131,12 @@ public sealed class FleetDashboardOnNats_Tests(ITestOutputHelper output) : IDisp
         await Expect(page.Locator("[data-site=plant-a]")).ToHaveAttributeAsync("data-state", "online");
 
         // State changed while the dashboard ran is what a page opened later shows (NATS marks live copies unretained).
-        await sites.PublishAsync(Json(plantA.Scene("cam1"), new SceneState { Camera = "cam1", Counts = new Dictionary<string, int> { ["person"] = 3 } }) with { Retain = true }, default);
+        var threePeople = new SceneState { Camera = "cam1", Counts = new Dictionary<string, int> { ["person"] = 3 } };
+        await sites.PublishAsync(Json(plantA.Scene("cam1"), threePeople) with { Retain = true }, default);
         await Expect(camera.GetByTestId("counts")).ToHaveTextAsync("person 3", new() { Timeout = 20_000 });
         var later = await OpenAsync(chromium, url);
-        await Expect(later.Locator("[data-camera='plant-a/cam1']").GetByTestId("counts")).ToHaveTextAsync("person 3", new() { Timeout = 20_000 });
+        await Expect(later.Locator("[data-camera='plant-a/cam1']").GetByTestId("counts"))
+            .ToHaveTextAsync("person 3", new() { Timeout = 20_000 });
         await Expect(later.Locator("[data-site=plant-a]")).ToHaveAttributeAsync("data-state", "online", Within);
     }
 
@@ -121,28 +151,36 @@ public sealed class FleetDashboardOnNats_Tests(ITestOutputHelper output) : IDisp
         var page = await OpenAsync(chromium, url);
 
         await hub.StartAsync();
-        await using var fleet = await hub.ConnectAsync("fleet", new NatsOptions { JetStream = new NatsJetStreamOptions { RetainedSubjects = HubRetainedSubjects } });
+        await using var fleet = await hub.ConnectAsync("fleet",
+            new NatsOptions { JetStream = new NatsJetStreamOptions { RetainedSubjects = HubRetainedSubjects } });
         var status = new SiteStatus { Site = "plant-a", State = SiteStates.Online, Since = DateTimeOffset.UtcNow };
         await fleet.PublishAsync(Json(FleetTopics.SiteStatus("plant-a"), status) with { Retain = true }, default);
 
-        await Expect(page.Locator("[data-site=plant-a]")).ToHaveAttributeAsync("data-state", "online", new() { Timeout = 30_000 });
+        await Expect(page.Locator("[data-site=plant-a]"))
+            .ToHaveAttributeAsync("data-state", "online", new() { Timeout = 30_000 });
     }
 
     /// <summary>
-    /// <c>edge-events dashboard --fleet</c> relaying <paramref name="hub"/>, configured with the hub's retained stream and
-    /// a quick reconnect.
+    /// <c>edge-events dashboard --fleet</c> relaying <paramref name="hub"/>, configured with the hub's retained stream
+    /// and a quick reconnect.
     /// </summary>
     private async Task<CliProcess> StartDashboardAsync(NatsServer hub)
     {
         var config = Path.Combine(_dir, "hub.json");
         await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new
         {
-            Transport = new { ReconnectMaxDelay = "1s", Nats = new { JetStream = new { RetainedSubjects = HubRetainedSubjects } } },
+            Transport = new
+            {
+                ReconnectMaxDelay = "1s", Nats = new { JetStream = new { RetainedSubjects = HubRetainedSubjects } }
+            },
         }));
-        return CliProcess.StartEdgeEvents("dashboard", "--fleet", "--http-port", "0", "--relay-port", "0", "--broker", hub.Url, "--config", config);
+        return CliProcess.StartEdgeEvents("dashboard", "--fleet", "--http-port", "0", "--relay-port", "0",
+            "--broker", hub.Url, "--config", config);
     }
 
-    /// <summary>The page at <paramref name="url"/> asking as <c>operator</c>, once it is connected to the relay.</summary>
+    /// <summary>
+    /// The page at <paramref name="url"/> asking as <c>operator</c>, once it is connected to the relay.
+    /// </summary>
     private async Task<IPage> OpenAsync(HeadlessChromium chromium, string url)
     {
         var page = await chromium.Browser.NewPageAsync();
@@ -164,7 +202,9 @@ public sealed class FleetDashboardOnNats_Tests(ITestOutputHelper output) : IDisp
             {
                 while (await states.Messages.WaitToReadAsync(second.Token))
                 {
-                    if (states.Messages.TryRead(out var message) && MessageCodec.Deserialize<SiteStatus>(message.Payload, ContentTypes.Json).State == state) return;
+                    if (states.Messages.TryRead(out var message) &&
+                        MessageCodec.Deserialize<SiteStatus>(message.Payload, ContentTypes.Json).State == state)
+                        return;
                 }
             }
             catch (OperationCanceledException) when (DateTime.UtcNow < deadline)

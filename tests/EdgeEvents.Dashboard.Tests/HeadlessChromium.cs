@@ -22,13 +22,18 @@ public sealed class HeadlessChromium : IAsyncDisposable
 
     public static async Task<HeadlessChromium> LaunchAsync()
     {
-        Assert.True(File.Exists(ExecutablePath), $"Chromium is not installed at {ExecutablePath}: the dashboard tests need it (`apt-get install chromium`, as .ci/run does).");
+        Assert.True(File.Exists(ExecutablePath), $"Chromium is not installed at {ExecutablePath}: " +
+            "the dashboard tests need it (`apt-get install chromium`, as .ci/run does).");
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = ExecutablePath,
             Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            Args =
+            [
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+            ],
         });
         return new HeadlessChromium(playwright, browser);
     }

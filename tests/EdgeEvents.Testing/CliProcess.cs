@@ -17,24 +17,36 @@ public sealed class CliProcess : IAsyncDisposable
     private CliProcess(Process process)
     {
         _process = process;
-        _process.OutputDataReceived += (_, e) => { if (e.Data is null) _lines.CompleteAdding(); else { _all.Enqueue(e.Data); _lines.Add(e.Data); } };
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) _lines.CompleteAdding();
+            else { _all.Enqueue(e.Data); _lines.Add(e.Data); }
+        };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
 
-    /// <summary>Path of edge-events.dll copied beside the test assembly (test projects reference the CLI project).</summary>
+    /// <summary>
+    /// Path of edge-events.dll copied beside the test assembly (test projects reference the CLI project).
+    /// </summary>
     public static string EdgeEventsDll => Path.Combine(AppContext.BaseDirectory, "edge-events.dll");
 
     /// <summary>Starts <c>dotnet edge-events.dll args…</c>.</summary>
     public static CliProcess StartEdgeEvents(params string[] args) => Start("dotnet", [EdgeEventsDll, .. args]);
 
-    public static CliProcess Start(string fileName, IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    public static CliProcess Start(
+        string fileName, IEnumerable<string> args, IDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+            UseShellExecute = false
+        };
         foreach (var arg in args) info.ArgumentList.Add(arg);
         if (environment is not null) foreach (var (k, v) in environment) info.Environment[k] = v;
-        return new CliProcess(Process.Start(info) ?? throw new InvalidOperationException($"Could not start {fileName}."));
+        return new CliProcess(
+            Process.Start(info) ?? throw new InvalidOperationException($"Could not start {fileName}."));
     }
 
     public int Id => _process.Id;
@@ -42,7 +54,9 @@ public sealed class CliProcess : IAsyncDisposable
     public string StandardError { get { lock (_stderr) return _stderr.ToString(); } }
     public IReadOnlyCollection<string> OutputSoFar => _all.ToArray();
 
-    /// <summary>The next stdout line matching <paramref name="predicate"/>, or a TimeoutException with what was seen.</summary>
+    /// <summary>
+    /// The next stdout line matching <paramref name="predicate"/>, or a TimeoutException with what was seen.
+    /// </summary>
     public string WaitForLine(Func<string, bool> predicate, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
@@ -52,7 +66,8 @@ public sealed class CliProcess : IAsyncDisposable
                 if (predicate(line)) return line;
         }
         catch (OperationCanceledException) { }
-        throw new TimeoutException($"No matching line within {timeout.TotalSeconds:0.#} s.\nstdout:\n{string.Join('\n', _all)}\nstderr:\n{StandardError}");
+        throw new TimeoutException($"No matching line within {timeout.TotalSeconds:0.#} s.\n" +
+            $"stdout:\n{string.Join('\n', _all)}\nstderr:\n{StandardError}");
     }
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)

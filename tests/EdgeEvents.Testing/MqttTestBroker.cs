@@ -15,7 +15,8 @@ public sealed class MqttTestBroker : IAsyncDisposable
     private readonly MosquittoBroker? _mosquitto;
     private readonly int _port;
 
-    private MqttTestBroker(string kind, EmbeddedBroker? embedded, BrokerOptions? embeddedOptions, MosquittoBroker? mosquitto)
+    private MqttTestBroker(
+        string kind, EmbeddedBroker? embedded, BrokerOptions? embeddedOptions, MosquittoBroker? mosquitto)
     {
         Kind = kind;
         _embedded = embedded;
@@ -39,7 +40,10 @@ public sealed class MqttTestBroker : IAsyncDisposable
             case Mosquitto:
                 return new MqttTestBroker(kind, null, null, await MosquittoBroker.StartNewAsync());
             case Embedded or EmbeddedDurable:
-                var options = new BrokerOptions { Port = 0, DataPath = kind == EmbeddedDurable ? Directory.CreateTempSubdirectory("edge-broker-").FullName : null };
+                var dataPath = kind == EmbeddedDurable
+                    ? Directory.CreateTempSubdirectory("edge-broker-").FullName
+                    : null;
+                var options = new BrokerOptions { Port = 0, DataPath = dataPath };
                 var broker = await EmbeddedBroker.StartAsync(options, NullLogger.Instance);
                 return new MqttTestBroker(kind, broker, options with { Port = broker.Port }, null);
             default:
@@ -71,7 +75,9 @@ public sealed class MqttTestBroker : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while ((await _embedded.Server.GetClientsAsync()).Any(c => c.Id == clientId))
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Client '{clientId}' still connected after {timeout.TotalSeconds:0.#} s.");
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException(
+                    $"Client '{clientId}' still connected after {timeout.TotalSeconds:0.#} s.");
             await Task.Delay(20);
         }
     }

@@ -47,7 +47,8 @@ public sealed class NatsServer : ProcessBroker
     /// A connected <see cref="NatsTransport"/> with test timings (<see cref="TestTransports.Options"/>), for tests
     /// that need NATS-only settings; <paramref name="url"/> defaults to this server (pass a proxy's to cut the link).
     /// </summary>
-    public async Task<NatsTransport> ConnectAsync(string component = "test", NatsOptions? nats = null, int? maxPayloadBytes = null, string? url = null)
+    public async Task<NatsTransport> ConnectAsync(
+        string component = "test", NatsOptions? nats = null, int? maxPayloadBytes = null, string? url = null)
     {
         var options = TestTransports.Options(url ?? Url);
         if (maxPayloadBytes is { } max) options = options with { MaxPayloadBytes = max };
@@ -67,5 +68,6 @@ public sealed class NatsServer : ProcessBroker
     }
 
     protected override string Arguments() =>
-        $"-a 127.0.0.1 -p {Port}" + (JetStream ? $" -js -sd {DataFolder}" : "") + (_extraArguments.Length > 0 ? " " + _extraArguments : "");
+        $"-a 127.0.0.1 -p {Port}" + (JetStream ? $" -js -sd {DataFolder}" : "") +
+        (_extraArguments.Length > 0 ? " " + _extraArguments : "");
 }

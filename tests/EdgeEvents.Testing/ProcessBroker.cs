@@ -15,7 +15,8 @@ public abstract class ProcessBroker : IAsyncDisposable
     protected ProcessBroker(string executable)
     {
         Executable = FindExecutable(executable) ?? throw new InvalidOperationException(
-            $"'{executable}' is not installed: apt-get install -y mosquitto mosquitto-clients nats-server (.ci/run does this).");
+            $"'{executable}' is not installed: " +
+            "apt-get install -y mosquitto mosquitto-clients nats-server (.ci/run does this).");
         Port = FreePort.Next();
         DataFolder = Directory.CreateTempSubdirectory("edge-broker-").FullName;
         // mosquitto started as root drops to its own user; it must still be able to write its store here.
@@ -28,7 +29,9 @@ public abstract class ProcessBroker : IAsyncDisposable
     public abstract string Url { get; }
     public bool IsRunning => _process is { HasExited: false };
 
-    /// <summary>Process id of the running broker (for reading its CPU time and memory from /proc), or null when stopped.</summary>
+    /// <summary>
+    /// Process id of the running broker (for reading its CPU time and memory from /proc), or null when stopped.
+    /// </summary>
     public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
 
     /// <summary>What the broker printed so far, for failure messages.</summary>
@@ -40,7 +43,8 @@ public abstract class ProcessBroker : IAsyncDisposable
     {
         var info = new ProcessStartInfo(Executable, Arguments())
         {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = DataFolder,
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = DataFolder,
         };
         _process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {Executable}.");
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
@@ -50,7 +54,8 @@ public abstract class ProcessBroker : IAsyncDisposable
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < deadline)
         {
-            if (_process.HasExited) throw new InvalidOperationException($"{Executable} exited with {_process.ExitCode}:\n{Output}");
+            if (_process.HasExited)
+                throw new InvalidOperationException($"{Executable} exited with {_process.ExitCode}:\n{Output}");
             try
             {
                 using var probe = new TcpClient();
@@ -94,12 +99,16 @@ public abstract class ProcessBroker : IAsyncDisposable
 
     private static string? FindExecutable(string name)
     {
-        var paths = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Concat(["/usr/sbin", "/usr/local/sbin", "/usr/bin"]);
+        var paths = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
+            .Concat(["/usr/sbin", "/usr/local/sbin", "/usr/bin"]);
         return paths.Select(p => Path.Combine(p, name)).FirstOrDefault(File.Exists);
     }
 }
 
-/// <summary>mosquitto with persistence on, listening on a free loopback port, anonymous (tests of security use their own config).</summary>
+/// <summary>
+/// mosquitto with persistence on, listening on a free loopback port, anonymous (tests of security use their own
+/// config).
+/// </summary>
 public sealed class MosquittoBroker : ProcessBroker
 {
     private readonly string _extraConfig;
@@ -110,7 +119,10 @@ public sealed class MosquittoBroker : ProcessBroker
 
     public string ConfigFile => Path.Combine(DataFolder, "mosquitto.conf");
 
-    /// <summary>Starts mosquitto; <paramref name="extraConfig"/> replaces the anonymous default (e.g. password_file, acl_file).</summary>
+    /// <summary>
+    /// Starts mosquitto; <paramref name="extraConfig"/> replaces the anonymous default (e.g. password_file,
+    /// acl_file).
+    /// </summary>
     public static async Task<MosquittoBroker> StartNewAsync(string? extraConfig = null)
     {
         var broker = new MosquittoBroker(extraConfig ?? "allow_anonymous true\n");

@@ -5,11 +5,16 @@ using Xunit;
 
 namespace EdgeEvents.Testing;
 
-/// <summary>Numbered event streams, one per source (camera), and the check that they arrived exactly once and in order.</summary>
+/// <summary>
+/// Numbered event streams, one per source (camera), and the check that they arrived exactly once and in order.
+/// </summary>
 public static class Streams
 {
     public static OutgoingMessage Event(string source, int sequence) =>
-        new($"edge/events/{source}", Encoding.UTF8.GetBytes($"{source}:{sequence}")) { MessageId = $"{source}-{sequence}", ContentType = "text/plain" };
+        new($"edge/events/{source}", Encoding.UTF8.GetBytes($"{source}:{sequence}"))
+        {
+            MessageId = $"{source}-{sequence}", ContentType = "text/plain"
+        };
 
     public static (string Source, int Sequence) Parse(ReceivedMessage message)
     {
@@ -19,7 +24,9 @@ public static class Streams
     }
 }
 
-/// <summary>Reads a subscription in the background and keeps, per source, the sequence numbers in arrival order.</summary>
+/// <summary>
+/// Reads a subscription in the background and keeps, per source, the sequence numbers in arrival order.
+/// </summary>
 public sealed class StreamCheck : IAsyncDisposable
 {
     private readonly IMessageSubscription _subscription;
@@ -62,12 +69,15 @@ public sealed class StreamCheck : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (!done(this))
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Only {Count} messages arrived within {timeout.TotalSeconds:0} s.");
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Only {Count} messages arrived within {timeout.TotalSeconds:0} s.");
             await Task.Delay(50);
         }
     }
 
-    /// <summary>Asserts every source delivered exactly 0..accepted-1, each once, in order; returns a line of figures.</summary>
+    /// <summary>
+    /// Asserts every source delivered exactly 0..accepted-1, each once, in order; returns a line of figures.
+    /// </summary>
     public string AssertExactlyOnceInOrder(IReadOnlyDictionary<string, int> accepted)
     {
         foreach (var (source, count) in accepted)
@@ -79,7 +89,8 @@ public sealed class StreamCheck : IAsyncDisposable
     {
         var sent = accepted.Values.Sum();
         var distinct = accepted.Keys.Sum(s => Of(s).Distinct().Count());
-        return $"sent {sent}, received {Count} (distinct {distinct}), duplicates suppressed {Duplicates}, lost {sent - distinct}, dropped {_subscription.Dropped}";
+        return $"sent {sent}, received {Count} (distinct {distinct}), duplicates suppressed {Duplicates}, " +
+            $"lost {sent - distinct}, dropped {_subscription.Dropped}";
     }
 
     public async ValueTask DisposeAsync()

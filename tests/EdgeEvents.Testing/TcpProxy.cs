@@ -35,7 +35,10 @@ public sealed class TcpProxy : IAsyncDisposable
     public string MqttUrl => $"mqtt://127.0.0.1:{Port}";
     public string NatsUrl => $"nats://127.0.0.1:{Port}";
 
-    /// <summary>Aborts every open connection (RST, like a pulled cable or a killed process) and refuses new ones until <see cref="Restore"/>.</summary>
+    /// <summary>
+    /// Aborts every open connection (RST, like a pulled cable or a killed process) and refuses new ones until
+    /// <see cref="Restore"/>.
+    /// </summary>
     public void Cut()
     {
         _cut = true;
@@ -53,13 +56,17 @@ public sealed class TcpProxy : IAsyncDisposable
 
     public void Restore() => _cut = false;
 
-    /// <summary>Bytes forwarded from clients to the target since start (what a WAN meter would count going up).</summary>
+    /// <summary>
+    /// Bytes forwarded from clients to the target since start (what a WAN meter would count going up).
+    /// </summary>
     public long BytesUp => Interlocked.Read(ref _bytesUp);
 
     /// <summary>Bytes forwarded from the target back to clients since start.</summary>
     public long BytesDown => Interlocked.Read(ref _bytesDown);
 
-    /// <summary>Stops forwarding bytes in both directions while keeping every connection open, until <see cref="Resume"/>.</summary>
+    /// <summary>
+    /// Stops forwarding bytes in both directions while keeping every connection open, until <see cref="Resume"/>.
+    /// </summary>
     public void Stall() => _stalled = true;
 
     /// <summary>
@@ -70,7 +77,9 @@ public sealed class TcpProxy : IAsyncDisposable
 
     public void Resume() => _stalled = _stalledFromClient = false;
 
-    /// <summary>Limits each direction of each connection to about <paramref name="bytesPerSecond"/>; null lifts the limit.</summary>
+    /// <summary>
+    /// Limits each direction of each connection to about <paramref name="bytesPerSecond"/>; null lifts the limit.
+    /// </summary>
     public void Throttle(int? bytesPerSecond) => _bytesPerSecond = bytesPerSecond ?? 0;
 
     private async Task AcceptLoopAsync()
@@ -81,7 +90,8 @@ public sealed class TcpProxy : IAsyncDisposable
             try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
             catch (Exception) { return; }
             if (_cut) { client.Client.LingerState = new LingerOption(true, 0); client.Dispose(); continue; }
-            // Forward small packets (acks) at once, as the endpoints do; Nagle here would add milliseconds per round trip.
+            // Forward small packets (acks) at once, as the endpoints do; Nagle here would add milliseconds per
+            // round trip.
             client.NoDelay = true;
             var upstream = new TcpClient { NoDelay = true };
             try { await upstream.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token); }
@@ -118,7 +128,8 @@ public sealed class TcpProxy : IAsyncDisposable
             while (_stalled || (fromClient && _stalledFromClient)) await Task.Delay(10, _stop.Token);
             await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
             Interlocked.Add(ref fromClient ? ref _bytesUp : ref _bytesDown, read);
-            if (_bytesPerSecond is > 0 and var rate) await Task.Delay(TimeSpan.FromSeconds((double)read / rate), _stop.Token);
+            if (_bytesPerSecond is > 0 and var rate)
+                await Task.Delay(TimeSpan.FromSeconds((double)read / rate), _stop.Token);
         }
     }
 

@@ -6,7 +6,9 @@ namespace EdgeEvents.Testing;
 /// </summary>
 public static class TestData
 {
-    /// <summary>The repository root: the folder holding EdgeEvents.sln, searched upwards from the test binaries.</summary>
+    /// <summary>
+    /// The repository root: the folder holding EdgeEvents.sln, searched upwards from the test binaries.
+    /// </summary>
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
     /// <summary>The shared folder, or null when it is absent.</summary>
@@ -19,9 +21,11 @@ public static class TestData
     public static string Sample(string fileName) => RequireFile(Path.Combine(SamplesFolder, fileName));
 
     private static string RequireShared() => SharedFolder ?? throw new InvalidOperationException(
-        $"Test data not found: expected a 'shared' folder with models/ and samples/ beside the repository ({Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared"))}), or EDGEEVENTS_SHARED pointing at it.");
+        "Test data not found: expected a 'shared' folder with models/ and samples/ beside the repository " +
+        $"({Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared"))}), or EDGEEVENTS_SHARED pointing at it.");
 
-    private static string RequireFile(string path) => File.Exists(path) ? path : throw new FileNotFoundException($"Test data file missing: {path}", path);
+    private static string RequireFile(string path) =>
+        File.Exists(path) ? path : throw new FileNotFoundException($"Test data file missing: {path}", path);
 
     private static string FindRepositoryRoot()
     {

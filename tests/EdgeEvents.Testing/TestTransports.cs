@@ -6,7 +6,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EdgeEvents.Testing;
 
-/// <summary>Transports and components for tests, connected to a broker URL with test-friendly reconnect timings.</summary>
+/// <summary>
+/// Transports and components for tests, connected to a broker URL with test-friendly reconnect timings.
+/// </summary>
 public static class TestTransports
 {
     public static TransportOptions Options(string brokerUrl, string? clientId = null, bool persistent = false) => new()
@@ -20,7 +22,8 @@ public static class TestTransports
     };
 
     /// <summary>A connected transport.</summary>
-    public static async Task<IMessageTransport> ConnectAsync(TransportOptions options, string component = "test", ILoggerFactory? loggers = null)
+    public static async Task<IMessageTransport> ConnectAsync(
+        TransportOptions options, string component = "test", ILoggerFactory? loggers = null)
     {
         var transport = TransportFactory.Create(options, component, loggers ?? NullLoggerFactory.Instance);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
@@ -28,11 +31,13 @@ public static class TestTransports
         return transport;
     }
 
-    public static Task<IMessageTransport> ConnectAsync(string brokerUrl, string? clientId = null, bool persistent = false, string component = "test") =>
+    public static Task<IMessageTransport> ConnectAsync(
+        string brokerUrl, string? clientId = null, bool persistent = false, string component = "test") =>
         ConnectAsync(Options(brokerUrl, clientId, persistent), component);
 
     /// <summary>A connected component (transport + error reporter) as workers get it from the host.</summary>
-    public static async Task<EdgeComponent> ComponentAsync(TransportOptions options, string component, ILoggerFactory? loggers = null)
+    public static async Task<EdgeComponent> ComponentAsync(
+        TransportOptions options, string component, ILoggerFactory? loggers = null)
     {
         loggers ??= NullLoggerFactory.Instance;
         var transport = await ConnectAsync(options, component, loggers);
@@ -44,5 +49,7 @@ public static class TransportLayers
 {
     /// <summary>The outbox layer of a factory-made transport, whatever layers wrap it.</summary>
     public static Pipeline.Reliability.OutboxTransport Outbox(this IMessageTransport transport) =>
-        TransportDecorator.Find<Pipeline.Reliability.OutboxTransport>(transport) ?? throw new InvalidOperationException($"{transport.GetType().Name} has no outbox layer: is Transport:Outbox:Path set?");
+        TransportDecorator.Find<Pipeline.Reliability.OutboxTransport>(transport) ??
+            throw new InvalidOperationException(
+                $"{transport.GetType().Name} has no outbox layer: is Transport:Outbox:Path set?");
 }

@@ -24,12 +24,15 @@ public class WorkerHost : IAsyncDisposable
     public EdgeComponent ComponentNamed(string name) => Host.Services.GetRequiredKeyedService<EdgeComponent>(name);
 
     /// <summary>
-    /// The host, not started: the test broker, a client id of its own, a fast reconnect, then <paramref name="settings"/>
-    /// (which win), and the worker's registration. <c>EDGEEVENTS_TEST_LOGS=1</c> shows its logs when a test needs explaining.
+    /// The host, not started: the test broker, a client id of its own, a fast reconnect, then
+    /// <paramref name="settings"/> (which win), and the worker's registration. <c>EDGEEVENTS_TEST_LOGS=1</c> shows its
+    /// logs when a test needs explaining.
     /// </summary>
-    public static IHost Build(string brokerUrl, Action<HostApplicationBuilder> addWorker, IReadOnlyDictionary<string, string?>? settings = null)
+    public static IHost Build(string brokerUrl, Action<HostApplicationBuilder> addWorker,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        var builder =
+            Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         var configuration = new Dictionary<string, string?>
         {
             ["Transport:Broker"] = brokerUrl,
@@ -39,13 +42,17 @@ public class WorkerHost : IAsyncDisposable
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) configuration[key] = value;
         builder.Configuration.AddInMemoryCollection(configuration);
-        if (Environment.GetEnvironmentVariable("EDGEEVENTS_TEST_LOGS") == "1") builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        if (Environment.GetEnvironmentVariable("EDGEEVENTS_TEST_LOGS") == "1")
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         addWorker(builder);
         return builder.Build();
     }
 
-    /// <summary>Builds and starts the host; what "ready" means is the caller's (see the test projects' own hosts).</summary>
-    public static async Task<IHost> StartHostAsync(string brokerUrl, Action<HostApplicationBuilder> addWorker, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <summary>
+    /// Builds and starts the host; what "ready" means is the caller's (see the test projects' own hosts).
+    /// </summary>
+    public static async Task<IHost> StartHostAsync(string brokerUrl, Action<HostApplicationBuilder> addWorker,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var host = Build(brokerUrl, addWorker, settings);
         await host.StartAsync();
@@ -62,7 +69,9 @@ public class WorkerHost : IAsyncDisposable
         await OnStoppedAsync();
     }
 
-    /// <summary>Releases what a test project's host adds (e.g. its observer connection) after the worker stopped.</summary>
+    /// <summary>
+    /// Releases what a test project's host adds (e.g. its observer connection) after the worker stopped.
+    /// </summary>
     protected virtual ValueTask OnStoppedAsync() => ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()

@@ -23,10 +23,17 @@ public static class AskCommand
 
     public static Command Create()
     {
-        var question = new Argument<string>("question") { Description = "The question, e.g. \"How many people are in the room?\"" };
+        var question = new Argument<string>("question")
+        {
+            Description = "The question, e.g. \"How many people are in the room?\"",
+        };
         var camera = new Option<string>("--camera") { Description = "Limit the answer to one camera" };
-        var asker = new Option<string>("--asker") { Description = "Who asks; names the question and answer topics [default: cli]" };
-        var timeout = DurationOption.Create("--timeout", "How long to wait for the answer, e.g. 90s" + HelpDefault.Of(DefaultTimeout));
+        var asker = new Option<string>("--asker")
+        {
+            Description = "Who asks; names the question and answer topics [default: cli]",
+        };
+        var timeout = DurationOption.Create("--timeout",
+            "How long to wait for the answer, e.g. 90s" + HelpDefault.Of(DefaultTimeout));
 
         var command = new Command("ask", "Ask the LLM worker a question and print its answer (JSON).");
         command.Arguments.Add(question);
@@ -51,9 +58,13 @@ public static class AskCommand
 
             var options = HostedCommand.TransportFrom(builder.Configuration, "ask");
             // A short-lived client: its own id, no session left behind on the broker.
-            options = options with { ClientId = options.ClientId ?? $"ask-{name}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}", PersistentSession = false };
-            // NATS: the reply comes to an inbox of the asker's, the only kind the LLM worker answers on (Llm:ReplyTopics).
-            options = options with { Nats = options.Nats with { InboxPrefix = options.Nats.InboxPrefix ?? NatsUserScope.InboxPrefix(name) } };
+            var clientId = options.ClientId ??
+                $"ask-{name}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+            options = options with { ClientId = clientId, PersistentSession = false };
+            // NATS: the reply comes to an inbox of the asker's, the only kind the LLM worker answers on
+            // (Llm:ReplyTopics).
+            var inboxPrefix = options.Nats.InboxPrefix ?? NatsUserScope.InboxPrefix(name);
+            options = options with { Nats = options.Nats with { InboxPrefix = inboxPrefix } };
             var topics = new TopicScheme(options.Prefix);
             await using var transport = TransportFactory.Create(options, "ask", loggers);
             var payload = new Question { Text = parse.GetValue(question) ?? "", Camera = scope };
@@ -62,14 +73,17 @@ public static class AskCommand
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 deadline.CancelAfter(wait);
                 await transport.ConnectAsync(deadline.Token);
-                var reply = await transport.RequestAsync(new OutgoingMessage(topics.Questions(name), MessageCodec.Serialize(payload, PayloadFormat.Json))
+                var body = MessageCodec.Serialize(payload, PayloadFormat.Json);
+                var request = new OutgoingMessage(topics.Questions(name), body)
                 {
                     ContentType = ContentTypes.Json, MessageId = payload.Id, ResponseTopic = topics.Answers(name),
-                }, wait, deadline.Token);
+                };
+                var reply = await transport.RequestAsync(request, wait, deadline.Token);
                 await Console.Out.WriteLineAsync(Encoding.UTF8.GetString(reply.Payload.Span));
                 return 0;
             }
-            catch (Exception ex) when (ex is TimeoutException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+            catch (Exception ex) when (ex is TimeoutException ||
+                (ex is OperationCanceledException && !ct.IsCancellationRequested))
             {
                 logger.LogError("No answer to question {Id} within {Seconds:0.#} s", payload.Id, wait.TotalSeconds);
                 return 1;

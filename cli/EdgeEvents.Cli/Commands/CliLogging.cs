@@ -4,7 +4,9 @@ using Microsoft.Extensions.Logging.Console;
 
 namespace EdgeEvents.Cli.Commands;
 
-/// <summary>Loggers for the commands that run without a host. Everything goes to stderr: stdout is for results.</summary>
+/// <summary>
+/// Loggers for the commands that run without a host. Everything goes to stderr: stdout is for results.
+/// </summary>
 public static class CliLogging
 {
     public static ILoggerFactory Create(LogLevel minimum) => LoggerFactory.Create(b => b

@@ -28,22 +28,54 @@ public static class DemoCommand
 {
     public static Command Create()
     {
-        var port = new Option<int>("--port") { Description = "Embedded broker port; a free one is taken if it is busy or 0", DefaultValueFactory = _ => 1883 };
-        var webSocketPort = new Option<int>("--ws-port") { Description = "Embedded broker's MQTT-over-WebSockets port, for the dashboard; a free one is taken if it is busy or 0", DefaultValueFactory = _ => 9001 };
-        var httpPort = new Option<int>("--http-port") { Description = "Dashboard page port; a free one is taken if it is busy or 0", DefaultValueFactory = _ => 8080 };
-        var duration = DurationOption.Create("--duration", "Stop after this long, e.g. 2m; 0s runs until Ctrl-C" + HelpDefault.Of(TimeSpan.Zero));
-        var question = new Option<string>("--question") { Description = "The question asked once the first scene is known", DefaultValueFactory = _ => "How many people do you see?" };
-        var source = new Option<string>("--source") { Description = "Folder of images, one image, or 'synthetic' [default: ../shared/samples if found]" };
-        var fps = new Option<double>("--fps") { Description = "Camera frames per second" + HelpDefault.Of(new CameraOptions().Fps) };
-        var model = new Option<string>("--model") { Description = "Detector ONNX model [default: found in models/ or ../shared/models]" };
-        var llmModel = new Option<string>("--llm-model") { Description = "GGUF model for answers [default: found in models/ or ../shared/models]" };
+        var port = new Option<int>("--port")
+        {
+            Description = "Embedded broker port; a free one is taken if it is busy or 0",
+            DefaultValueFactory = _ => 1883,
+        };
+        var webSocketPort = new Option<int>("--ws-port")
+        {
+            Description = "Embedded broker's MQTT-over-WebSockets port, for the dashboard; " +
+                "a free one is taken if it is busy or 0",
+            DefaultValueFactory = _ => 9001,
+        };
+        var httpPort = new Option<int>("--http-port")
+        {
+            Description = "Dashboard page port; a free one is taken if it is busy or 0",
+            DefaultValueFactory = _ => 8080,
+        };
+        var duration = DurationOption.Create("--duration",
+            "Stop after this long, e.g. 2m; 0s runs until Ctrl-C" + HelpDefault.Of(TimeSpan.Zero));
+        var question = new Option<string>("--question")
+        {
+            Description = "The question asked once the first scene is known",
+            DefaultValueFactory = _ => "How many people do you see?",
+        };
+        var source = new Option<string>("--source")
+        {
+            Description = "Folder of images, one image, or 'synthetic' [default: ../shared/samples if found]",
+        };
+        var fps = new Option<double>("--fps")
+        {
+            Description = "Camera frames per second" + HelpDefault.Of(new CameraOptions().Fps),
+        };
+        var model = new Option<string>("--model")
+        {
+            Description = "Detector ONNX model [default: found in models/ or ../shared/models]",
+        };
+        var llmModel = new Option<string>("--llm-model")
+        {
+            Description = "GGUF model for answers [default: found in models/ or ../shared/models]",
+        };
         ConfigOption[] options =
         [
-            new(source, "Camera:Source"), new(fps, "Camera:Fps"), new(model, "Detector:ModelPath"), new(llmModel, "Llm:ModelPath"),
+            new(source, "Camera:Source"), new(fps, "Camera:Fps"), new(model, "Detector:ModelPath"),
+            new(llmModel, "Llm:ModelPath"),
             new(DetectorCommand.Data(), "Detector:DataPath"),
             new(HostedCommand.Prefix, "Transport:Prefix"), new(HostedCommand.HealthPort, "Health:Port"),
         ];
-        var command = new Command("demo", "Run the whole pipeline on an embedded broker and print what flows: detections, scene events, a question and its answer.");
+        var command = new Command("demo", "Run the whole pipeline on an embedded broker and print what flows: " +
+            "detections, scene events, a question and its answer.");
         HostedCommand.AddOptions(command, options);
         command.Options.Add(port);
         command.Options.Add(webSocketPort);
@@ -51,7 +83,8 @@ public static class DemoCommand
         command.Options.Add(duration);
         command.Options.Add(question);
         command.Options.Add(HostedCommand.ConfigFile);
-        command.SetAction((parse, ct) => RunAsync(parse, options, new DemoPorts(parse.GetValue(port), parse.GetValue(webSocketPort), parse.GetValue(httpPort)),
+        command.SetAction((parse, ct) => RunAsync(parse, options,
+            new DemoPorts(parse.GetValue(port), parse.GetValue(webSocketPort), parse.GetValue(httpPort)),
             parse.GetValue(duration), parse.GetValue(question)!, ct));
         return command;
     }
@@ -59,28 +92,40 @@ public static class DemoCommand
     /// <summary>The ports asked for; each is taken if free, else (and for 0) a free one.</summary>
     private sealed record DemoPorts(int Broker, int WebSocket, int Http);
 
-    private static async Task<int> RunAsync(ParseResult parse, IEnumerable<ConfigOption> options, DemoPorts ports, TimeSpan duration, string question, CancellationToken ct)
+    private static async Task<int> RunAsync(ParseResult parse, IEnumerable<ConfigOption> options, DemoPorts ports,
+        TimeSpan duration, string question, CancellationToken ct)
     {
         var builder = HostedCommand.CreateBuilder(parse, options);
         var configuration = builder.Configuration;
         var detectorModel = ModelLocator.Find(configuration["Detector:ModelPath"], ModelLocator.DetectorPatterns);
         if (detectorModel is null)
         {
-            await Console.Error.WriteLineAsync(ModelLocator.MissingHelp("detector model (YOLOv8 .onnx)", "Detector:ModelPath", "--model", "yolov8n.onnx")
-                + "YOLOv8n: export it with Ultralytics (`yolo export model=yolov8n.pt format=onnx`); YOLOX-nano (Apache-2.0) from the YOLOX releases.");
+            var missing = ModelLocator.MissingHelp(
+                "detector model (YOLOv8 .onnx)", "Detector:ModelPath", "--model", "yolov8n.onnx");
+            await Console.Error.WriteLineAsync(missing
+                + "YOLOv8n: export it with Ultralytics (`yolo export model=yolov8n.pt format=onnx`); "
+                + "YOLOX-nano (Apache-2.0) from the YOLOX releases.");
             return 2;
         }
         var llm = ModelLocator.Find(configuration["Llm:ModelPath"], ModelLocator.LlmPatterns);
         if (llm is null)
-            await Console.Error.WriteLineAsync(ModelLocator.MissingHelp("GGUF model for the LLM worker", "Llm:ModelPath", "--llm-model", "model.gguf")
-                + "Any GGUF works (e.g. a 1B–7B instruct model from Hugging Face). The demo runs on without the LLM worker.");
+            await Console.Error.WriteLineAsync(
+                ModelLocator.MissingHelp("GGUF model for the LLM worker", "Llm:ModelPath", "--llm-model", "model.gguf")
+                + "Any GGUF works (e.g. a 1B–7B instruct model from Hugging Face). "
+                + "The demo runs on without the LLM worker.");
 
         using var loggers = CliLogging.Create(LogLevel.Warning);
         var topics = new TopicScheme(configuration["Transport:Prefix"] ?? TopicScheme.DefaultPrefix);
-        await using var broker = await EmbeddedBroker.StartAsync(new BrokerOptions { Port = FreeOr(ports.Broker), WebSocketPort = FreeOr(ports.WebSocket) },
+        var brokerOptions = new BrokerOptions { Port = FreeOr(ports.Broker), WebSocketPort = FreeOr(ports.WebSocket) };
+        await using var broker = await EmbeddedBroker.StartAsync(brokerOptions,
             loggers.CreateLogger("EdgeEvents.broker"), ct);
-        if (ports.Broker != 0 && broker.Port != ports.Broker) Console.WriteLine($"Port {ports.Broker} is busy; the embedded broker took {broker.Port}.");
-        await using var dashboard = await DashboardServer.StartAsync(new DashboardOptions { HttpPort = FreeOr(ports.Http), BrokerWebSocket = broker.WebSocketUrl!, Prefix = topics.Prefix },
+        if (ports.Broker != 0 && broker.Port != ports.Broker)
+            Console.WriteLine($"Port {ports.Broker} is busy; the embedded broker took {broker.Port}.");
+        var dashboardOptions = new DashboardOptions
+        {
+            HttpPort = FreeOr(ports.Http), BrokerWebSocket = broker.WebSocketUrl!, Prefix = topics.Prefix,
+        };
+        await using var dashboard = await DashboardServer.StartAsync(dashboardOptions,
             loggers.CreateLogger("EdgeEvents.dashboard"), ct);
 
         configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -112,11 +157,18 @@ public static class DemoCommand
         await host.StartAsync(stop.Token);
 
         var view = new DemoView(topics, Console.Out);
-        await using var viewer = TransportFactory.Create(new TransportOptions { Broker = broker.Url, Prefix = topics.Prefix, ClientId = $"demo-view-{Environment.ProcessId}", PersistentSession = false }, "demo", loggers);
+        var viewerOptions = new TransportOptions
+        {
+            Broker = broker.Url, Prefix = topics.Prefix, ClientId = $"demo-view-{Environment.ProcessId}",
+            PersistentSession = false,
+        };
+        await using var viewer = TransportFactory.Create(viewerOptions, "demo", loggers);
         await viewer.ConnectAsync(stop.Token);
         using var viewStop = new CancellationTokenSource();
         var viewing = view.RunAsync(viewer, viewStop.Token);
-        var asking = llm is null ? Task.CompletedTask : AskWhenSceneIsKnownAsync(viewer, topics, question, view, stop.Token);
+        var asking = llm is null
+            ? Task.CompletedTask
+            : AskWhenSceneIsKnownAsync(viewer, topics, question, view, stop.Token);
 
         try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
         if (!ct.IsCancellationRequested && view.Questions > view.Answers)
@@ -125,7 +177,8 @@ public static class DemoCommand
             Console.WriteLine("waiting up to 30 s for the answer…");
             using var grace = CancellationTokenSource.CreateLinkedTokenSource(ct);
             grace.CancelAfter(TimeSpan.FromSeconds(30));
-            try { while (view.Questions > view.Answers) await Task.Delay(200, grace.Token); } catch (OperationCanceledException) { }
+            try { while (view.Questions > view.Answers) await Task.Delay(200, grace.Token); }
+            catch (OperationCanceledException) { }
         }
         await host.StopAsync(CancellationToken.None);
         await viewStop.CancelAsync();
@@ -135,15 +188,19 @@ public static class DemoCommand
         return 0;
     }
 
-    /// <summary>Asks once the first events have arrived (or after 15 s), so the answer has a scene to stand on.</summary>
-    private static async Task AskWhenSceneIsKnownAsync(IMessageTransport transport, TopicScheme topics, string text, DemoView view, CancellationToken ct)
+    /// <summary>
+    /// Asks once the first events have arrived (or after 15 s), so the answer has a scene to stand on.
+    /// </summary>
+    private static async Task AskWhenSceneIsKnownAsync(IMessageTransport transport, TopicScheme topics, string text,
+        DemoView view, CancellationToken ct)
     {
         try
         {
             var deadline = DateTime.UtcNow.AddSeconds(15);
             while (view.Events == 0 && DateTime.UtcNow < deadline) await Task.Delay(250, ct);
             var q = new Question { Text = text, Asker = "demo" };
-            await transport.PublishAsync(new OutgoingMessage(topics.Questions("demo"), MessageCodec.Serialize(q, PayloadFormat.Json))
+            var body = MessageCodec.Serialize(q, PayloadFormat.Json);
+            await transport.PublishAsync(new OutgoingMessage(topics.Questions("demo"), body)
             {
                 ContentType = ContentTypes.Json, ResponseTopic = topics.Answers("demo"), MessageId = q.Id,
             }, ct);
@@ -151,7 +208,8 @@ public static class DemoCommand
         catch (OperationCanceledException) { }
     }
 
-    private static void PrintHeader(EmbeddedBroker broker, DashboardServer dashboard, FoundModel detector, FoundModel? llm, TopicScheme topics)
+    private static void PrintHeader(EmbeddedBroker broker, DashboardServer dashboard, FoundModel detector,
+        FoundModel? llm, TopicScheme topics)
     {
         var p = broker.Port;
         Console.WriteLine($"""

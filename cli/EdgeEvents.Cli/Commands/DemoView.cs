@@ -90,10 +90,13 @@ public sealed class DemoView(TopicScheme topics, TextWriter output)
             case TopicKind.Answers:
                 var answer = MessageCodec.Deserialize<Answer>(message.Payload, message.ContentType);
                 Interlocked.Increment(ref _answers);
-                Write($"answer to {answer.Asker ?? name ?? "anonymous"} [{answer.Status}]: {answer.FactsAnswer ?? "(no facts answer)"}");
+                Write($"answer to {answer.Asker ?? name ?? "anonymous"} [{answer.Status}]: " +
+                    $"{answer.FactsAnswer ?? "(no facts answer)"}");
                 if (!string.IsNullOrWhiteSpace(answer.Text))
                     Write($"   model {answer.ModelId}: \"{Shorten(answer.Text, 160)}\"");
-                Write($"   {answer.PromptTokens} prompt + {answer.CompletionTokens} completion tokens, first token {answer.TimeToFirstTokenMs:0} ms, total {answer.TotalMs:0} ms{(answer.Reason is null ? "" : $", {answer.Reason}")}");
+                var reason = answer.Reason is null ? "" : $", {answer.Reason}";
+                Write($"   {answer.PromptTokens} prompt + {answer.CompletionTokens} completion tokens, " +
+                    $"first token {answer.TimeToFirstTokenMs:0} ms, total {answer.TotalMs:0} ms{reason}");
                 break;
             case TopicKind.Errors:
                 var error = MessageCodec.Deserialize<ErrorEvent>(message.Payload, message.ContentType);
@@ -112,7 +115,8 @@ public sealed class DemoView(TopicScheme topics, TextWriter output)
     }
 
     public string Summary(TimeSpan elapsed, long framesPublished) =>
-        $"demo: {framesPublished} frames published, {Detections} detection sets, {Events} scene events, {Questions} questions, {Answers} answers, {Errors} errors in {elapsed.TotalSeconds:0} s";
+        $"demo: {framesPublished} frames published, {Detections} detection sets, {Events} scene events, " +
+        $"{Questions} questions, {Answers} answers, {Errors} errors in {elapsed.TotalSeconds:0} s";
 
     private void Write(string line)
     {
@@ -120,7 +124,9 @@ public sealed class DemoView(TopicScheme topics, TextWriter output)
     }
 
     private static string Counts(IReadOnlyDictionary<string, int>? counts) =>
-        counts is null || counts.Count == 0 ? "nothing" : string.Join(", ", counts.OrderByDescending(c => c.Value).Select(c => $"{c.Key} {c.Value}"));
+        counts is null || counts.Count == 0
+            ? "nothing"
+            : string.Join(", ", counts.OrderByDescending(c => c.Value).Select(c => $"{c.Key} {c.Value}"));
 
     private static string Shorten(string text, int max)
     {
@@ -152,7 +158,8 @@ public sealed class DemoView(TopicScheme topics, TextWriter output)
                 var seconds = (DateTime.UtcNow - _since).TotalSeconds;
                 var seen = _last.Detections.GroupBy(d => d.Label).OrderByDescending(g => g.Count())
                     .Select(g => $"{g.Key} ×{g.Count()} ({g.Max(d => d.Confidence):0.00})");
-                var line = $"{_sets / seconds,4:0.0} fps  inference {_inferenceMs / _sets,4:0} ms  frame {_last.FrameSequence,-5} sees {string.Join(", ", seen).DefaultIfEmptyText("nothing")}"
+                var line = $"{_sets / seconds,4:0.0} fps  inference {_inferenceMs / _sets,4:0} ms  " +
+                    $"frame {_last.FrameSequence,-5} sees {string.Join(", ", seen).DefaultIfEmptyText("nothing")}"
                     + (Scene is { } s ? $"  | scene: {Counts(s.Counts)}" : "");
                 _sets = 0;
                 _inferenceMs = 0;

@@ -3,7 +3,9 @@ using EdgeEvents.Pipeline.Configuration;
 
 namespace EdgeEvents.Cli.Commands;
 
-/// <summary>Duration options of every command, read with the one grammar of <see cref="Durations"/> (as configuration is).</summary>
+/// <summary>
+/// Duration options of every command, read with the one grammar of <see cref="Durations"/> (as configuration is).
+/// </summary>
 public static class DurationOption
 {
     public static Option<TimeSpan> Create(string name, string description) => new(name)

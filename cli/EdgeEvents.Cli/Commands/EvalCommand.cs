@@ -9,7 +9,8 @@ using Microsoft.Extensions.Logging;
 namespace EdgeEvents.Cli.Commands;
 
 /// <summary>
-/// <c>edge-events eval --model candidate.onnx --reference reference.onnx --images DIR [--min-agreement 0.95] [--json]</c>:
+/// <c>edge-events eval --model candidate.onnx --reference reference.onnx --images DIR [--min-agreement 0.95]
+/// [--json]</c>:
 /// runs both models on every image and prints how far the candidate agrees with the reference (per class and overall:
 /// precision, recall, mean IoU of matches, mean confidence shift) and both models' time per image. Exit code 0 when the
 /// overall agreement (F1) reaches the threshold, 1 below it, 2 on bad arguments or unreadable input.
@@ -20,15 +21,22 @@ public static class EvalCommand
 
     public static Command Create()
     {
-        var model = new Option<FileInfo>("--model") { Description = "Candidate ONNX model [required]", Required = true };
+        var model = new Option<FileInfo>("--model")
+        {
+            Description = "Candidate ONNX model [required]", Required = true,
+        };
         var reference = new Option<FileInfo>("--reference")
         {
             Description = "Reference ONNX model the candidate must agree with [required]", Required = true,
         };
-        var images = new Option<DirectoryInfo>("--images") { Description = "Folder of .jpg/.png images [required]", Required = true };
+        var images = new Option<DirectoryInfo>("--images")
+        {
+            Description = "Folder of .jpg/.png images [required]", Required = true,
+        };
         var minAgreement = new Option<double>("--min-agreement")
         {
-            Description = "Lowest overall agreement (F1 of precision and recall) that passes [default: 0.95]", DefaultValueFactory = _ => 0.95,
+            Description = "Lowest overall agreement (F1 of precision and recall) that passes [default: 0.95]",
+            DefaultValueFactory = _ => 0.95,
         };
         var json = new Option<bool>("--json") { Description = "Print the report as one JSON object" };
         var preprocess = new Option<PreprocessMode>("--preprocess")
@@ -44,8 +52,10 @@ public static class EvalCommand
             Description = "Minimum detection score for both models [default: 0.25]", DefaultValueFactory = _ => 0.25f,
         };
 
-        var command = new Command("eval", "Check a candidate model against a reference model on a folder of images (accuracy gate).");
-        foreach (var option in new Option[] { model, reference, images, minAgreement, json, preprocess, providers, confidence })
+        var command = new Command("eval",
+            "Check a candidate model against a reference model on a folder of images (accuracy gate).");
+        Option[] allOptions = [model, reference, images, minAgreement, json, preprocess, providers, confidence];
+        foreach (var option in allOptions)
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -57,19 +67,28 @@ public static class EvalCommand
                 logger.LogError("--min-agreement must be between 0 and 1, not {Value}", threshold);
                 return 2;
             }
-            var common = new DetectorOptions { Providers = parse.GetValue(providers)!, Confidence = parse.GetValue(confidence), WarmupRuns = 1 };
+            var common = new DetectorOptions
+            {
+                Providers = parse.GetValue(providers)!, Confidence = parse.GetValue(confidence), WarmupRuns = 1,
+            };
             AgreementReport report;
             try
             {
                 var frames = EvaluationImages.Load(parse.GetValue(images)!.FullName);
-                var candidateOptions = common with { ModelPath = parse.GetValue(model)!.FullName, Preprocess = parse.GetValue(preprocess) };
+                var candidateOptions = common with
+                {
+                    ModelPath = parse.GetValue(model)!.FullName,
+                    Preprocess = parse.GetValue(preprocess),
+                };
                 using var candidateDetector = ImageDetector.Load(candidateOptions, logger);
-                using var referenceDetector = ImageDetector.Load(common with { ModelPath = parse.GetValue(reference)!.FullName }, logger);
+                var referenceOptions = common with { ModelPath = parse.GetValue(reference)!.FullName };
+                using var referenceDetector = ImageDetector.Load(referenceOptions, logger);
                 var evaluator = new ModelEvaluator(candidateDetector, referenceDetector);
                 foreach (var (_, frame) in frames) evaluator.Add(frame);
                 report = evaluator.Report();
             }
-            catch (Exception ex) when (ex is IOException or InvalidDataException or FrameDecodeException or InvalidOperationException
+            catch (Exception ex) when (ex is IOException or InvalidDataException or FrameDecodeException
+                or InvalidOperationException
                 or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
             {
                 logger.LogError("eval failed: {Reason}", ex.Message);
@@ -79,8 +98,10 @@ public static class EvalCommand
             Console.WriteLine(parse.GetValue(json)
                 ? JsonSerializer.Serialize(new
                 {
-                    report.Candidate, report.Reference, report.Images, report.Agreement, MinAgreement = threshold, Passed = passed,
-                    report.CandidateMsPerImage, report.ReferenceMsPerImage, Overall = Row(report.Overall), Classes = report.Classes.Select(Row),
+                    report.Candidate, report.Reference, report.Images, report.Agreement, MinAgreement = threshold,
+                    Passed = passed,
+                    report.CandidateMsPerImage, report.ReferenceMsPerImage, Overall = Row(report.Overall),
+                    Classes = report.Classes.Select(Row),
                 }, Json)
                 : Text(report, threshold, passed));
             return passed ? 0 : 1;
@@ -90,23 +111,27 @@ public static class EvalCommand
 
     private static object Row(ClassAgreement c) => new
     {
-        c.Label, c.ReferenceDetections, c.CandidateDetections, c.Matched, c.Precision, c.Recall, c.F1, c.MeanIoU, c.MeanConfidenceShift,
+        c.Label, c.ReferenceDetections, c.CandidateDetections, c.Matched, c.Precision, c.Recall, c.F1, c.MeanIoU,
+        c.MeanConfidenceShift,
     };
 
     private static string Text(AgreementReport report, double threshold, bool passed)
     {
         var lines = new List<string>
         {
-            $"candidate {report.Candidate} vs reference {report.Reference}, {report.Images} image(s); IoU >= 0.5, same class",
+            $"candidate {report.Candidate} vs reference {report.Reference}, {report.Images} image(s); " +
+            "IoU >= 0.5, same class",
             "| class | reference | candidate | matched | precision | recall | mean IoU | confidence shift |",
             "|---|---|---|---|---|---|---|---|",
         };
         foreach (var c in report.Classes.Append(report.Overall))
             lines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"| {c.Label} | {c.ReferenceDetections} | {c.CandidateDetections} | {c.Matched} | {c.Precision:F3} | {c.Recall:F3} | " +
+                $"| {c.Label} | {c.ReferenceDetections} | {c.CandidateDetections} | {c.Matched} | " +
+                $"{c.Precision:F3} | {c.Recall:F3} | " +
                 $"{c.MeanIoU:F3} | {c.MeanConfidenceShift:+0.000;-0.000;0.000} |"));
         lines.Add(string.Create(CultureInfo.InvariantCulture,
-            $"time per image: candidate {report.CandidateMsPerImage:F1} ms, reference {report.ReferenceMsPerImage:F1} ms"));
+            $"time per image: candidate {report.CandidateMsPerImage:F1} ms, " +
+            $"reference {report.ReferenceMsPerImage:F1} ms"));
         lines.Add(string.Create(CultureInfo.InvariantCulture,
             $"agreement {report.Agreement:F3} {(passed ? ">=" : "<")} {threshold:F3}: {(passed ? "PASS" : "FAIL")}"));
         return string.Join('\n', lines);

@@ -12,7 +12,10 @@ public static class HelpDefault
 {
     public static string Of(object? value) => $" [default: {Format(value)}]";
 
-    /// <summary>A default as a user would type it: durations in <see cref="Durations"/> form, numbers invariant, lists comma-separated.</summary>
+    /// <summary>
+    /// A default as a user would type it: durations in <see cref="Durations"/> form, numbers invariant, lists
+    /// comma-separated.
+    /// </summary>
     public static string Format(object? value) => value switch
     {
         null => "none",

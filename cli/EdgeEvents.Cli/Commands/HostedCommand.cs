@@ -10,7 +10,9 @@ using Microsoft.Extensions.Logging;
 
 namespace EdgeEvents.Cli.Commands;
 
-/// <summary>A command-line option and the configuration key it sets (e.g. <c>--model</c> → <c>Detector:ModelPath</c>).</summary>
+/// <summary>
+/// A command-line option and the configuration key it sets (e.g. <c>--model</c> → <c>Detector:ModelPath</c>).
+/// </summary>
 public sealed record ConfigOption(Option Option, string Key);
 
 /// <summary>
@@ -25,19 +27,32 @@ public static class HostedCommand
 
     public static readonly Option<string> Broker = new("--broker")
     {
-        Description = "Broker URL: mqtt://host:port, mqtts://host:port or nats://host:port" + HelpDefault.Of(TransportDefaults.Broker),
+        Description = "Broker URL: mqtt://host:port, mqtts://host:port or nats://host:port" +
+            HelpDefault.Of(TransportDefaults.Broker),
     };
-    public static readonly Option<string> Prefix = new("--prefix") { Description = "Topic prefix" + HelpDefault.Of(TransportDefaults.Prefix) };
-    public static readonly Option<string> ClientId = new("--client-id") { Description = "Client id; must be unique per process [default: {component}-{user}-{host}, {component}-{host} without a user]" };
+    public static readonly Option<string> Prefix = new("--prefix")
+    {
+        Description = "Topic prefix" + HelpDefault.Of(TransportDefaults.Prefix),
+    };
+    public static readonly Option<string> ClientId = new("--client-id")
+    {
+        Description = "Client id; must be unique per process " +
+            "[default: {component}-{user}-{host}, {component}-{host} without a user]",
+    };
     public static readonly Option<int> HealthPort = new("--health-port")
     {
-        Description = "Port for /healthz, /readyz and /metrics; 0 disables them" + HelpDefault.Of(new HealthOptions().Port),
+        Description = "Port for /healthz, /readyz and /metrics; 0 disables them" +
+            HelpDefault.Of(new HealthOptions().Port),
     };
     public static readonly Option<string> HealthBind = new("--health-bind")
     {
-        Description = "Address of the health listener; 0.0.0.0 lets probes and Prometheus on other machines reach it [default: 127.0.0.1]",
+        Description = "Address of the health listener; 0.0.0.0 lets probes and Prometheus on other machines reach it " +
+            "[default: 127.0.0.1]",
     };
-    public static readonly Option<FileInfo> ConfigFile = new("--config") { Description = "Extra JSON configuration file" };
+    public static readonly Option<FileInfo> ConfigFile = new("--config")
+    {
+        Description = "Extra JSON configuration file",
+    };
 
     /// <summary>Options every hosted command takes, with their configuration keys.</summary>
     public static IReadOnlyList<ConfigOption> Common { get; } =
@@ -53,7 +68,8 @@ public static class HostedCommand
     /// A command that builds a host from configuration, lets <paramref name="configure"/> register services, and runs
     /// it until Ctrl-C (or the host stops itself).
     /// </summary>
-    public static Command Create(string name, string description, IEnumerable<ConfigOption> options, Action<HostApplicationBuilder> configure)
+    public static Command Create(string name, string description, IEnumerable<ConfigOption> options,
+        Action<HostApplicationBuilder> configure)
     {
         var command = new Command(name, description);
         var all = Common.Concat(options).ToList();
@@ -71,7 +87,10 @@ public static class HostedCommand
         return command;
     }
 
-    /// <summary>Adds <paramref name="options"/> to <paramref name="command"/> and remembers their keys (<see cref="ConfigOptionsOf"/>).</summary>
+    /// <summary>
+    /// Adds <paramref name="options"/> to <paramref name="command"/> and remembers their keys
+    /// (<see cref="ConfigOptionsOf"/>).
+    /// </summary>
     public static void AddOptions(Command command, IReadOnlyList<ConfigOption> options)
     {
         foreach (var option in options) command.Options.Add(option.Option);
@@ -79,12 +98,14 @@ public static class HostedCommand
     }
 
     /// <summary>The options of a command that set configuration keys, as given to <see cref="AddOptions"/>.</summary>
-    public static IReadOnlyList<ConfigOption> ConfigOptionsOf(Command command) => Keys.TryGetValue(command, out var options) ? options : [];
+    public static IReadOnlyList<ConfigOption> ConfigOptionsOf(Command command) =>
+        Keys.TryGetValue(command, out var options) ? options : [];
 
     public static HostApplicationBuilder CreateBuilder(ParseResult parse, IEnumerable<ConfigOption> options)
     {
         Durations.UseForConfiguration();
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
+        var builder = Host.CreateEmptyApplicationBuilder(
+            new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true);
         if (parse.GetValue(ConfigFile) is { } file) builder.Configuration.AddJsonFile(file.FullName, optional: false);
         builder.Configuration.AddEnvironmentVariables("EDGEEVENTS_");
@@ -92,7 +113,8 @@ public static class HostedCommand
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
         // Logs go to stderr so stdout stays machine-readable (watch, ask print JSON lines there).
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
-        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(
+            o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         return builder;
     }
@@ -113,14 +135,19 @@ public static class HostedCommand
                 case string[] list:
                     for (var i = 0; i < list.Length; i++) values[$"{key}:{i}"] = list[i];
                     break;
-                case IFormattable formattable: values[key] = formattable.ToString(null, System.Globalization.CultureInfo.InvariantCulture); break;
+                case IFormattable formattable:
+                    values[key] = formattable.ToString(null, System.Globalization.CultureInfo.InvariantCulture);
+                    break;
                 default: values[key] = value.ToString(); break;
             }
         }
         return values;
     }
 
-    /// <summary>Reads transport options the same way the hosted commands do, for commands that connect without a host (watch, ask).</summary>
+    /// <summary>
+    /// Reads transport options the same way the hosted commands do, for commands that connect without a host
+    /// (watch, ask).
+    /// </summary>
     public static TransportOptions TransportFrom(IConfiguration configuration, string component) =>
         Pipeline.Hosting.EdgeServiceCollectionExtensions.BindTransportOptions(configuration, component);
 }

@@ -9,8 +9,11 @@ public sealed record FoundModel(string Path, string FoundIn);
 /// </summary>
 public static class ModelLocator
 {
-    /// <summary>Detector models, most preferred first: YOLOv8/YOLO11 before YOLOX, full precision before int8.</summary>
-    public static readonly string[] DetectorPatterns = ["yolov8n.onnx", "yolo11n.onnx", "yolov8*.onnx", "yolo11*.onnx", "yolox*.onnx", "*.onnx"];
+    /// <summary>
+    /// Detector models, most preferred first: YOLOv8/YOLO11 before YOLOX, full precision before int8.
+    /// </summary>
+    public static readonly string[] DetectorPatterns =
+        ["yolov8n.onnx", "yolo11n.onnx", "yolov8*.onnx", "yolo11*.onnx", "yolox*.onnx", "*.onnx"];
     public static readonly string[] LlmPatterns = ["*.gguf"];
 
     public static FoundModel? Find(string? configured, string[] patterns)

@@ -15,9 +15,17 @@ public static class WatchCommand
 {
     public static Command Create()
     {
-        var filter = new Argument<string?>("filter") { Description = "Topic filter (MQTT wildcards) [default: everything under the prefix]", Arity = ArgumentArity.ZeroOrOne };
-        var count = new Option<int>("--count") { Description = "Exit after this many messages; 0 = never [default: 0]" };
-        var command = new Command("watch", "Subscribe and print each message as a JSON line: topic, content type and decoded payload (frames summarised).");
+        var filter = new Argument<string?>("filter")
+        {
+            Description = "Topic filter (MQTT wildcards) [default: everything under the prefix]",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var count = new Option<int>("--count")
+        {
+            Description = "Exit after this many messages; 0 = never [default: 0]",
+        };
+        var command = new Command("watch", "Subscribe and print each message as a JSON line: " +
+            "topic, content type and decoded payload (frames summarised).");
         command.Arguments.Add(filter);
         foreach (var option in HostedCommand.Common) command.Options.Add(option.Option);
         command.Options.Add(count);
@@ -25,7 +33,10 @@ public static class WatchCommand
         command.SetAction(async (parse, ct) =>
         {
             var builder = HostedCommand.CreateBuilder(parse, HostedCommand.Common);
-            var options = HostedCommand.TransportFrom(builder.Configuration, "watch") with { PersistentSession = false };
+            var options = HostedCommand.TransportFrom(builder.Configuration, "watch") with
+            {
+                PersistentSession = false,
+            };
             options = options with { ClientId = options.ClientId ?? $"watch-{Guid.NewGuid():N}"[..18] };
             var topics = new TopicScheme(options.Prefix);
             using var loggers = CliLogging.Create(LogLevel.Warning);
@@ -50,7 +61,9 @@ public static class WatchCommand
         return command;
     }
 
-    /// <summary>A message as a JSON object: frames summarised, JSON payloads inline, text as a string, the rest as a size.</summary>
+    /// <summary>
+    /// A message as a JSON object: frames summarised, JSON payloads inline, text as a string, the rest as a size.
+    /// </summary>
     public static JsonObject Describe(ReceivedMessage message, TopicScheme topics)
     {
         var line = new JsonObject
@@ -65,11 +78,14 @@ public static class WatchCommand
         {
             try
             {
-                var frame = FramePayload.Parse(message.Payload, name ?? "?", 0, message.ReceivedAt, message.ContentType);
+                var frame = FramePayload.Parse(message.Payload, name ?? "?", 0, message.ReceivedAt,
+                    message.ContentType);
                 line["frame"] = new JsonObject
                 {
-                    ["camera"] = frame.Camera, ["sequence"] = frame.Sequence, ["encoding"] = frame.Encoding.ToString().ToLowerInvariant(),
-                    ["width"] = frame.Width, ["height"] = frame.Height, ["dataBytes"] = frame.Data.Length, ["capturedAt"] = frame.CapturedAt,
+                    ["camera"] = frame.Camera, ["sequence"] = frame.Sequence,
+                    ["encoding"] = frame.Encoding.ToString().ToLowerInvariant(),
+                    ["width"] = frame.Width, ["height"] = frame.Height, ["dataBytes"] = frame.Data.Length,
+                    ["capturedAt"] = frame.CapturedAt,
                 };
             }
             catch (MessageFormatException ex)

@@ -40,13 +40,15 @@ public sealed class DashboardServer : IAsyncDisposable
         var files = LoadPage();
         // With a relay the browser reaches it on the host it loaded the page from: only the port is handed out.
         var broker = options.RelayPort is null ? options.BrokerWebSocket : null;
-        files["config.json"] = (JsonSerializer.SerializeToUtf8Bytes(new { broker, relayPort = options.RelayPort, prefix = options.Prefix, fleet = options.Fleet }), "application/json");
+        var config = new { broker, relayPort = options.RelayPort, prefix = options.Prefix, fleet = options.Fleet };
+        files["config.json"] = (JsonSerializer.SerializeToUtf8Bytes(config), "application/json");
         var app = WebListener.CreateBuilder(options.BindAddress, options.HttpPort, logger).Build();
         app.Run(context => ServeAsync(context, files));
         await app.StartAsync(ct);
         var host = options.BindAddress is "0.0.0.0" ? "127.0.0.1" : options.BindAddress;
         var server = new DashboardServer(app, $"http://{host}:{WebListener.BoundPort(app)}/");
-        logger.LogInformation("Dashboard on {Url}, connecting browsers to {Broker}", server.Url, broker ?? $"its relay on port {options.RelayPort}");
+        logger.LogInformation("Dashboard on {Url}, connecting browsers to {Broker}",
+            server.Url, broker ?? $"its relay on port {options.RelayPort}");
         return server;
     }
 
@@ -54,7 +56,9 @@ public sealed class DashboardServer : IAsyncDisposable
     {
         var assembly = typeof(DashboardServer).Assembly;
         var files = new Dictionary<string, (byte[], string)>(StringComparer.Ordinal);
-        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal)))
+        var pageResources = assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal));
+        foreach (var name in pageResources)
         {
             using var stream = assembly.GetManifestResourceStream(name)!;
             using var copy = new MemoryStream();
@@ -64,7 +68,8 @@ public sealed class DashboardServer : IAsyncDisposable
         return files;
     }
 
-    private static async Task ServeAsync(HttpContext context, Dictionary<string, (byte[] Body, string ContentType)> files)
+    private static async Task ServeAsync(
+        HttpContext context, Dictionary<string, (byte[] Body, string ContentType)> files)
     {
         var path = context.Request.Path.Value is "/" or null ? "index.html" : context.Request.Path.Value.TrimStart('/');
         if (!HttpMethods.IsGet(context.Request.Method) || !files.TryGetValue(path, out var file))

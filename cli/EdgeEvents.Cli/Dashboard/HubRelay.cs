@@ -43,15 +43,18 @@ public sealed class HubRelay : IAsyncDisposable
     /// Starts the WebSocket listener; the relay connects to <paramref name="hub"/> in the background, so the page is
     /// served (and shows the hub's state once it arrives) while the hub is still unreachable.
     /// </summary>
-    public static async Task<HubRelay> StartAsync(IMessageTransport hub, DashboardOptions options, ILogger logger, CancellationToken ct)
+    public static async Task<HubRelay> StartAsync(
+        IMessageTransport hub, DashboardOptions options, ILogger logger, CancellationToken ct)
     {
         var broker = await EmbeddedBroker.StartAsync(new BrokerOptions
         {
-            BindAddress = options.BindAddress, WebSocketPort = options.RelayPort, PlainListener = false, Prefix = options.Prefix,
+            BindAddress = options.BindAddress, WebSocketPort = options.RelayPort, PlainListener = false,
+            Prefix = options.Prefix,
         }, logger, ct);
         var relay = new HubRelay(broker, hub, new TopicScheme(options.Prefix), logger);
         broker.Server.InterceptingPublishAsync += relay.ForwardQuestionAsync;
-        relay._relaying = Task.Run(() => relay.RelayAsync(options.Fleet, relay._stopping.Token), CancellationToken.None);
+        relay._relaying =
+            Task.Run(() => relay.RelayAsync(options.Fleet, relay._stopping.Token), CancellationToken.None);
         return relay;
     }
 
@@ -90,7 +93,8 @@ public sealed class HubRelay : IAsyncDisposable
         Func<TopicKind, string> all = fleet ? fleetTopics.AllSitesOf : _topics.AllOf;
         // A snapshot is only worth its latest copy.
         yield return (all(TopicKind.Snapshots), Delivery.AtMostOnce);
-        foreach (var kind in new[] { TopicKind.Scene, TopicKind.Events, TopicKind.Status }) yield return (all(kind), Delivery.AtLeastOnce);
+        foreach (var kind in new[] { TopicKind.Scene, TopicKind.Events, TopicKind.Status })
+            yield return (all(kind), Delivery.AtLeastOnce);
         yield return ($"{_topics.Answers()}/#", Delivery.AtLeastOnce);
         if (!fleet) yield break;
         yield return ($"{FleetTopics.SitesRoot}/+/{_topics.Answers()}/#", Delivery.AtLeastOnce);
@@ -109,7 +113,8 @@ public sealed class HubRelay : IAsyncDisposable
                 Retain = message.Retained || IsState(message.Topic),
                 MessageId = message.MessageId,
             };
-            await _broker.Server.InjectApplicationMessage(new InjectedMqttApplicationMessage(MqttTransport.ToMqtt(relayed)), ct);
+            var injected = new InjectedMqttApplicationMessage(MqttTransport.ToMqtt(relayed));
+            await _broker.Server.InjectApplicationMessage(injected, ct);
         }
     }
 
@@ -131,7 +136,9 @@ public sealed class HubRelay : IAsyncDisposable
         {
             e.Response.ReasonCode = MqttPubAckReasonCode.NotAuthorized;
             e.Response.ReasonString = "The dashboard relays questions only.";
-            _logger.LogWarning("Refused publish of browser {ClientId} to {Topic}: the dashboard relays questions only", e.ClientId, topic);
+            _logger.LogWarning(
+                "Refused publish of browser {ClientId} to {Topic}: the dashboard relays questions only",
+                e.ClientId, topic);
             return;
         }
         var question = MqttTransport.ToReceived(e.ApplicationMessage);
@@ -151,7 +158,9 @@ public sealed class HubRelay : IAsyncDisposable
         {
             e.Response.ReasonCode = MqttPubAckReasonCode.ImplementationSpecificError;
             e.Response.ReasonString = $"The hub did not take the question within {QuestionTimeout.TotalSeconds:0} s.";
-            _logger.LogWarning("Question of browser {ClientId} on {Topic} not relayed: the hub did not take it within {Timeout}", e.ClientId, topic, QuestionTimeout);
+            _logger.LogWarning(
+                "Question of browser {ClientId} on {Topic} not relayed: the hub did not take it within {Timeout}",
+                e.ClientId, topic, QuestionTimeout);
         }
     }
 

@@ -29,16 +29,22 @@ public sealed record MosquittoLinkSettings
 /// </summary>
 public static class MosquittoLink
 {
-    /// <summary>Lines to append to the site's <c>mosquitto.conf</c>: the settings the bridge relies on, then its <c>connection</c> block.</summary>
+    /// <summary>
+    /// Lines to append to the site's <c>mosquitto.conf</c>: the settings the bridge relies on, then its
+    /// <c>connection</c> block.
+    /// </summary>
     public static string SiteConfig(MosquittoLinkSettings s)
     {
         SiteName.Validate(s.Site);
         if (s.Hub.Protocol != BrokerProtocol.Mqtt)
-            throw new ArgumentException($"The hub '{s.Hub}' is not an MQTT broker; use mqtt://HOST:PORT or mqtts://HOST:PORT.");
+            throw new ArgumentException(
+                $"The hub '{s.Hub}' is not an MQTT broker; use mqtt://HOST:PORT or mqtts://HOST:PORT.");
         var remote = LinkTopics.HubPrefix(s.Site, s.Prefix);
         var text = new StringBuilder();
-        text.AppendLine($"# Link of site '{s.Site}' to the hub {s.Hub} (edge-events link mosquitto). Append to the site's mosquitto.conf.")
-            .AppendLine("# While the link is down, QoS 1 messages wait here, and survive a restart or a crash of this broker:")
+        text.AppendLine($"# Link of site '{s.Site}' to the hub {s.Hub} (edge-events link mosquitto). " +
+                "Append to the site's mosquitto.conf.")
+            .AppendLine("# While the link is down, QoS 1 messages wait here, and survive a restart or a crash of " +
+                "this broker:")
             .AppendLine("# persistence saved after every change (autosave_on_changes with an interval of 1).")
             .AppendLine("persistence true")
             .AppendLine("autosave_on_changes true")
@@ -47,7 +53,8 @@ public static class MosquittoLink
             .AppendLine()
             .AppendLine($"connection hub-{s.Site}")
             .AppendLine($"address {s.Hub.Host}:{s.Hub.Port}")
-            .AppendLine("# MQTT 3.1.1: a 2.0 bridge speaking MQTT 5 asks the hub for a session that ends with the connection,")
+            .AppendLine("# MQTT 3.1.1: a 2.0 bridge speaking MQTT 5 asks the hub for a session that ends with the " +
+                "connection,")
             .AppendLine("# and questions queued for the site during a cut would be lost. Ids travel in the payloads.")
             .AppendLine("bridge_protocol_version mqttv311")
             .AppendLine($"clientid bridge-{s.Site}")
@@ -63,7 +70,8 @@ public static class MosquittoLink
             if (s.CaFile is not null) text.AppendLine($"bridge_cafile {s.CaFile}");
             else text.AppendLine("bridge_capath /etc/ssl/certs");
         }
-        text.AppendLine("# 1 when the link is up, 0 when it goes down (the hub publishes 0 as the bridge's will), retained at the hub.")
+        text.AppendLine("# 1 when the link is up, 0 when it goes down (the hub publishes 0 as the bridge's will), " +
+                "retained at the hub.")
             .AppendLine("notifications true")
             .AppendLine("notifications_local_only false")
             .AppendLine($"notification_topic {FleetTopics.Link(s.Site)}");
@@ -75,15 +83,16 @@ public static class MosquittoLink
     }
 
     /// <summary>
-    /// The hub's <c>acl_file</c>. A site connects with its site name as user name; the patterns let it write only under
-    /// <c>sites/{site}/</c> and read only its own questions and control messages. <paramref name="hubUsers"/> (the fleet
-    /// component, dashboards, operators) may read and write everything.
+    /// The hub's <c>acl_file</c>. A site connects with its site name as user name; the patterns let it write only
+    /// under <c>sites/{site}/</c> and read only its own questions and control messages. <paramref name="hubUsers"/>
+    /// (the fleet component, dashboards, operators) may read and write everything.
     /// </summary>
     public static string HubAcl(IEnumerable<string> hubUsers, string prefix = TopicScheme.DefaultPrefix)
     {
         var site = $"{FleetTopics.SitesRoot}/%u";
         var text = new StringBuilder()
-            .AppendLine("# Hub ACL for edge sites (edge-events link mosquitto --hub-acl). Each site's user name is its site name.")
+            .AppendLine("# Hub ACL for edge sites (edge-events link mosquitto --hub-acl). " +
+                "Each site's user name is its site name.")
             .AppendLine($"pattern write {site}/#");
         foreach (var topic in new LinkTopics().Down)
             text.AppendLine($"pattern read {site}/{prefix}/{topic.Segment}/#");

@@ -9,7 +9,9 @@ namespace EdgeEvents.Cli.Links;
 public sealed record NatsLinkSettings
 {
     public required string Site { get; init; }
-    /// <summary>The hub servers' leafnode listeners (<c>nats-leaf://HOST:PORT</c>), one per cluster node or one for all.</summary>
+    /// <summary>
+    /// The hub servers' leafnode listeners (<c>nats-leaf://HOST:PORT</c>), one per cluster node or one for all.
+    /// </summary>
     public required IReadOnlyList<Uri> Hubs { get; init; }
     public string Prefix { get; init; } = TopicScheme.DefaultPrefix;
     /// <summary>The site's password at the hub (its user name is the site name).</summary>
@@ -37,10 +39,14 @@ public sealed record NatsLinkSettings
 /// </summary>
 public static class NatsLink
 {
-    /// <summary>Name of the workers' stream at the site (the NATS transport's default <c>Transport:Nats:JetStream:Stream</c>).</summary>
+    /// <summary>
+    /// Name of the workers' stream at the site (the NATS transport's default <c>Transport:Nats:JetStream:Stream</c>).
+    /// </summary>
     public const string SiteStream = "EDGE";
 
-    /// <summary>The workers' stream of retained state at the site (the transport's default <c>RetainedStream</c>).</summary>
+    /// <summary>
+    /// The workers' stream of retained state at the site (the transport's default <c>RetainedStream</c>).
+    /// </summary>
     public const string SiteRetainedStream = "EDGE_RETAINED";
 
     /// <summary>Name of the hub stream, in the site's account, that sources <see cref="SiteStream"/>.</summary>
@@ -49,7 +55,9 @@ public static class NatsLink
     /// <summary>Name of the hub stream, in the site's account, that sources <see cref="SiteRetainedStream"/>.</summary>
     public const string RetainedHubStream = "FROM_SITE_RETAINED";
 
-    /// <summary>The hub stream, in the site's account, keeping the site's questions; <see cref="SiteStream"/> sources it.</summary>
+    /// <summary>
+    /// The hub stream, in the site's account, keeping the site's questions; <see cref="SiteStream"/> sources it.
+    /// </summary>
     public const string QuestionsStream = "TO_SITE";
 
     /// <summary>The streams to create at the hub for each site, with its credentials.</summary>
@@ -58,10 +66,15 @@ public static class NatsLink
     /// <summary>The JetStream domain of the hub servers (<c>jetstream { domain: hub }</c>).</summary>
     public const string DefaultHubDomain = "hub";
 
-    /// <summary>Kind reaching the site only through <see cref="QuestionsStream"/>, so one asked during a cut is kept.</summary>
+    /// <summary>
+    /// Kind reaching the site only through <see cref="QuestionsStream"/>, so one asked during a cut is kept.
+    /// </summary>
     private const string Questions = "questions";
 
-    /// <summary>Kinds the site's <see cref="SiteStream"/> stores, which therefore reach the hub through <see cref="HubStream"/>.</summary>
+    /// <summary>
+    /// Kinds the site's <see cref="SiteStream"/> stores, which therefore reach the hub through
+    /// <see cref="HubStream"/>.
+    /// </summary>
     private static readonly string[] Stored = ["events", "errors", "answers"];
 
     /// <summary>
@@ -76,16 +89,20 @@ public static class NatsLink
     /// <summary>The site's account at the hub: <c>plant-a</c> → <c>SITE_PLANT_A</c>.</summary>
     public static string Account(string site) => "SITE_" + SiteName.Validate(site).ToUpperInvariant().Replace('-', '_');
 
-    /// <summary>The site's <c>nats-server.conf</c> additions: its JetStream domain and the leaf node link to the hub.</summary>
+    /// <summary>
+    /// The site's <c>nats-server.conf</c> additions: its JetStream domain and the leaf node link to the hub.
+    /// </summary>
     public static string SiteConfig(NatsLinkSettings s)
     {
         SiteName.Validate(s.Site);
         if (s.Hubs.Count == 0) throw new ArgumentException("Give at least one hub: --hub nats-leaf://HOST:PORT.");
         var urls = s.Hubs.Select(hub => LeafUrl(hub, s.Site, s.Password));
         var text = new StringBuilder()
-            .AppendLine($"# Link of site '{s.Site}' to the hub (edge-events link nats). Merge into the site's nats-server.conf.")
+            .AppendLine($"# Link of site '{s.Site}' to the hub (edge-events link nats). " +
+                "Merge into the site's nats-server.conf.")
             .AppendLine($"server_name: site-{s.Site}")
-            .AppendLine("# The site's own JetStream domain: its streams keep working, and keep what the hub has not fetched, while the link is down.")
+            .AppendLine("# The site's own JetStream domain: its streams keep working, and keep what the hub has " +
+                "not fetched, while the link is down.")
             .AppendLine($"jetstream {{ store_dir: \"{s.StoreDir}\", domain: {s.Site} }}")
             .AppendLine("leafnodes {")
             .AppendLine("  remotes: [{")
@@ -105,9 +122,13 @@ public static class NatsLink
     /// The hub's <c>accounts</c> block for <paramref name="sites"/>: one account per site (its leaf user, JetStream
     /// for <see cref="HubStream"/>, what it exports and imports) and the <c>HUB</c> account of the hub's own clients.
     /// </summary>
-    /// <param name="passwordOf">The password expression of a site's user: a quoted literal, or a <c>$VARIABLE</c> nats-server reads from the environment.</param>
+    /// <param name="passwordOf">
+    /// The password expression of a site's user: a quoted literal, or a <c>$VARIABLE</c> nats-server reads from the
+    /// environment.
+    /// </param>
     /// <param name="hubUsers">The <c>HUB</c> account's users and their password expressions.</param>
-    public static string HubAccounts(IReadOnlyList<string> sites, Func<string, string> passwordOf, IReadOnlyList<(string User, string Password)> hubUsers, string prefix = TopicScheme.DefaultPrefix)
+    public static string HubAccounts(IReadOnlyList<string> sites, Func<string, string> passwordOf,
+        IReadOnlyList<(string User, string Password)> hubUsers, string prefix = TopicScheme.DefaultPrefix)
     {
         var topics = new LinkTopics();
         var live = topics.Up.Select(t => t.Segment).Except(Sourced).ToList();
@@ -125,24 +146,30 @@ public static class NatsLink
                 .AppendLine("    ]")
                 .AppendLine("    imports: [")
                 .AppendLine(string.Join(",\n", topics.Down.Select(t =>
-                    $"      {{stream: {{account: HUB, subject: \"{root}.{t.Segment}.>\"}}, to: \"{prefix}.{t.Segment}.>\"}}")))
+                    $"      {{stream: {{account: HUB, subject: \"{root}.{t.Segment}.>\"}}, " +
+                    $"to: \"{prefix}.{t.Segment}.>\"}}")))
                 .AppendLine("    ]")
                 .AppendLine("  }");
         }
+        var hubUserList = string.Join(", ", hubUsers.Select(u => $"{{user: {u.User}, password: {u.Password}}}"));
         text.AppendLine("  HUB: {")
             .AppendLine("    jetstream: enabled")
-            .AppendLine($"    users: [{string.Join(", ", hubUsers.Select(u => $"{{user: {u.User}, password: {u.Password}}}"))}]")
+            .AppendLine($"    users: [{hubUserList}]")
             .AppendLine("    imports: [");
         var imports = sites.SelectMany(site =>
         {
             var root = $"{FleetTopics.SitesRoot}.{site}.{prefix}";
             return (IEnumerable<string>)[
                 .. Sourced.Select(k => $"      {{stream: {{account: {Account(site)}, subject: \"{root}.{k}.>\"}}}}"),
-                .. live.Select(k => $"      {{stream: {{account: {Account(site)}, subject: \"{prefix}.{k}.>\"}}, prefix: \"{FleetTopics.SitesRoot}.{site}\"}}")];
+                .. live.Select(k => $"      {{stream: {{account: {Account(site)}, subject: \"{prefix}.{k}.>\"}}, " +
+                    $"prefix: \"{FleetTopics.SitesRoot}.{site}\"}}")];
         });
         text.AppendLine(string.Join(",\n", imports)).AppendLine("    ]").AppendLine("    exports: [");
-        var exports = sites.SelectMany(site => topics.Down.Select(t => $"      {{stream: \"{FleetTopics.SitesRoot}.{site}.{prefix}.{t.Segment}.>\"}}"));
-        return text.AppendLine(string.Join(",\n", exports)).AppendLine("    ]").AppendLine("  }").AppendLine("}").ToString();
+        var exports = sites.SelectMany(site => topics.Down.Select(t =>
+            $"      {{stream: \"{FleetTopics.SitesRoot}.{site}.{prefix}.{t.Segment}.>\"}}"));
+        return text.AppendLine(string.Join(",\n", exports))
+            .AppendLine("    ]").AppendLine("  }").AppendLine("}")
+            .ToString();
     }
 
     /// <summary>
@@ -159,13 +186,18 @@ public static class NatsLink
         {
             HubStream => FromSiteConfig(HubStream, SiteStream, Stored, latestOnly: false, site, replicas, prefix),
             RetainedHubStream =>
-                FromSiteConfig(RetainedHubStream, SiteRetainedStream, Retained, latestOnly: true, site, replicas, prefix),
+                FromSiteConfig(RetainedHubStream, SiteRetainedStream, Retained, latestOnly: true, site, replicas,
+                    prefix),
             QuestionsStream => QuestionsConfig(replicas, prefix),
             _ => throw new ArgumentException(
                 $"No hub stream '{stream}'; the hub streams are {string.Join(", ", HubStreams)}."),
         };
         // Relaxed escaping keeps '>' readable in subjects.
-        return config.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        var jsonOptions = new JsonSerializerOptions
+        {
+            WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
+        return config.ToJsonString(jsonOptions);
     }
 
     /// <summary>
@@ -198,7 +230,9 @@ public static class NatsLink
     /// subjects are there because a republish needs them; a live copy they might capture (a site configured by hand
     /// that exports those kinds) is dropped as a duplicate of the sourced one on <c>Nats-Msg-Id</c>.
     /// </summary>
-    /// <param name="latestOnly">Keeps the latest message per subject only, as the retained stream at the site does.</param>
+    /// <param name="latestOnly">
+    /// Keeps the latest message per subject only, as the retained stream at the site does.
+    /// </param>
     private static JsonObject FromSiteConfig(
         string name, string siteStream, string[] kinds, bool latestOnly, string site, int replicas, string prefix)
     {
@@ -216,7 +250,10 @@ public static class NatsLink
                 ["name"] = siteStream,
                 ["external"] = new JsonObject { ["api"] = $"$JS.{site}.API" },
             }),
-            ["republish"] = new JsonObject { ["src"] = $"{prefix}.>", ["dest"] = $"{FleetTopics.SitesRoot}.{site}.{prefix}.>" },
+            ["republish"] = new JsonObject
+            {
+                ["src"] = $"{prefix}.>", ["dest"] = $"{FleetTopics.SitesRoot}.{site}.{prefix}.>",
+            },
         };
         if (latestOnly) config["max_msgs_per_subject"] = 1;
         return config;
