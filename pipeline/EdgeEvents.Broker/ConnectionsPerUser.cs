@@ -55,7 +55,8 @@ internal sealed class ConnectionsPerUser(int max, ILogger logger)
             e.ReasonString =
                 $"User '{e.UserName}' has {count} connections, the most allowed (Broker:MaxConnectionsPerUser).";
             logger.LogWarning(
-                "Refused connection of {User} from {Endpoint} as client {ClientId}: {Count} connections, the most allowed",
+                "Refused connection of {User} from {Endpoint} as client {ClientId}: " +
+                "{Count} connections, the most allowed",
                 e.UserName, e.RemoteEndPoint, e.ClientId, count);
             return Task.CompletedTask;
         };
