@@ -15,7 +15,8 @@ public sealed class Generation_Tests
         ModelPath = LlmWorkerHost.ModelPath, ContextSize = 512, Parallelism = parallelism, MaxTokens = 24, Threads = 2,
     };
 
-    private static Task<LlamaGenerator> LoadAsync(LlmOptions options) => LlamaGenerator.LoadAsync(options, NullLogger.Instance, default);
+    private static Task<LlamaGenerator> LoadAsync(LlmOptions options) =>
+        LlamaGenerator.LoadAsync(options, NullLogger.Instance, default);
 
     [Fact]
     public async Task Same_seed_and_prompt_give_the_same_answer()
@@ -72,13 +73,17 @@ public sealed class Generation_Tests
     public async Task Questions_decoded_together_each_get_their_own_complete_answer()
     {
         await using var generator = await LoadAsync(Options(parallelism: 4));
-        var prompts = Enumerable.Range(0, 9).Select(i => $"Question: story number {i} about a {(i % 2 == 0 ? "dog" : "bird")}").ToList();
+        var prompts = Enumerable.Range(0, 9)
+            .Select(i => $"Question: story number {i} about a {(i % 2 == 0 ? "dog" : "bird")}")
+            .ToList();
 
-        var results = await Task.WhenAll(prompts.Select(p => generator.GenerateAsync(new GenerationRequest(p) { MaxTokens = 16 }, default)));
+        var results = await Task.WhenAll(
+            prompts.Select(p => generator.GenerateAsync(new GenerationRequest(p) { MaxTokens = 16 }, default)));
 
         Assert.All(results, r => Assert.Equal(AnswerStatus.Ok, r.Status));
         Assert.All(results, r => Assert.InRange(r.CompletionTokens, 1, 16));
-        Assert.All(results.Zip(prompts), x => Assert.Equal(generator.CountPromptTokens(x.Second), x.First.PromptTokens));
+        Assert.All(results.Zip(prompts),
+            x => Assert.Equal(generator.CountPromptTokens(x.Second), x.First.PromptTokens));
     }
 
     [Fact]
@@ -86,8 +91,10 @@ public sealed class Generation_Tests
     {
         await using var generator = await LoadAsync(Options());
 
-        var late = await generator.GenerateAsync(new GenerationRequest("Question: hello") { Timeout = TimeSpan.Zero }, default);
-        var huge = await generator.GenerateAsync(new GenerationRequest(string.Concat(Enumerable.Repeat("cat dog bird ", 400))), default);
+        var late = await generator.GenerateAsync(
+            new GenerationRequest("Question: hello") { Timeout = TimeSpan.Zero }, default);
+        var hugePrompt = string.Concat(Enumerable.Repeat("cat dog bird ", 400));
+        var huge = await generator.GenerateAsync(new GenerationRequest(hugePrompt), default);
         var fine = await generator.GenerateAsync(new GenerationRequest("Question: hello"), default);
 
         Assert.Equal(AnswerStatus.Timeout, late.Status);
@@ -102,11 +109,13 @@ public sealed class Generation_Tests
     {
         await using var generator = await LoadAsync(Options());
         using var cancel = new CancellationTokenSource();
-        var pending = generator.GenerateAsync(new GenerationRequest("Question: a long story") { MaxTokens = 200 }, cancel.Token);
+        var pending = generator.GenerateAsync(
+            new GenerationRequest("Question: a long story") { MaxTokens = 200 }, cancel.Token);
         await cancel.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
-        Assert.Equal(AnswerStatus.Ok, (await generator.GenerateAsync(new GenerationRequest("Question: hello"), default)).Status);
+        var after = await generator.GenerateAsync(new GenerationRequest("Question: hello"), default);
+        Assert.Equal(AnswerStatus.Ok, after.Status);
     }
 
     [Fact]

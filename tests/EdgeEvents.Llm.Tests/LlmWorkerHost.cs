@@ -5,7 +5,9 @@ using Microsoft.Extensions.Hosting;
 
 namespace EdgeEvents.Llm.Tests;
 
-/// <summary>The LLM worker in a <see cref="WorkerHost"/>, as <c>edge-events llm</c> runs it, with the stories260K model.</summary>
+/// <summary>
+/// The LLM worker in a <see cref="WorkerHost"/>, as <c>edge-events llm</c> runs it, with the stories260K model.
+/// </summary>
 internal sealed class LlmWorkerHost : WorkerHost
 {
     private LlmWorkerHost(IHost host) : base(host)
@@ -17,8 +19,11 @@ internal sealed class LlmWorkerHost : WorkerHost
     public LlmWorker Worker => Service<LlmWorker>();
     public EdgeComponent Component => ComponentNamed(LlmWorker.Component);
 
-    /// <summary>Starts the host and returns once the model is loaded and the worker's subscriptions are in place.</summary>
-    public static async Task<LlmWorkerHost> StartAsync(string brokerUrl, string clientId = "llm-test", IReadOnlyDictionary<string, string?>? settings = null)
+    /// <summary>
+    /// Starts the host and returns once the model is loaded and the worker's subscriptions are in place.
+    /// </summary>
+    public static async Task<LlmWorkerHost> StartAsync(
+        string brokerUrl, string clientId = "llm-test", IReadOnlyDictionary<string, string?>? settings = null)
     {
         var configuration = new Dictionary<string, string?>
         {
@@ -29,7 +34,9 @@ internal sealed class LlmWorkerHost : WorkerHost
             ["Llm:Threads"] = "2",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) configuration[key] = value;
-        var started = new LlmWorkerHost(await StartHostAsync(brokerUrl, builder => builder.Services.AddLlmWorker(builder.Configuration), configuration));
+        var host = await StartHostAsync(
+            brokerUrl, builder => builder.Services.AddLlmWorker(builder.Configuration), configuration);
+        var started = new LlmWorkerHost(host);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await started.Worker.Ready.WaitAsync(timeout.Token);
         await started.Component.Transport.ConnectAsync(timeout.Token);
@@ -37,6 +44,8 @@ internal sealed class LlmWorkerHost : WorkerHost
     }
 
     /// <summary>A test's own subscription, deep enough for every answer and notice a case produces.</summary>
-    public static async Task<IMessageSubscription> WatchAsync(IMessageTransport transport, string filter, bool deduplicate = true) =>
-        await transport.SubscribeAsync(new SubscriptionRequest(filter) { Capacity = 1024, Deduplicate = deduplicate }, default);
+    public static async Task<IMessageSubscription> WatchAsync(
+        IMessageTransport transport, string filter, bool deduplicate = true) =>
+        await transport.SubscribeAsync(
+            new SubscriptionRequest(filter) { Capacity = 1024, Deduplicate = deduplicate }, default);
 }

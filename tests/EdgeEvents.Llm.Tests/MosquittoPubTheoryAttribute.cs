@@ -2,14 +2,17 @@ using System.Diagnostics;
 
 namespace EdgeEvents.Llm.Tests;
 
-/// <summary>A theory that needs the real <c>mosquitto_pub</c> client; skipped, saying so, where it is not installed.</summary>
+/// <summary>
+/// A theory that needs the real <c>mosquitto_pub</c> client; skipped, saying so, where it is not installed.
+/// </summary>
 public sealed class MosquittoPubTheoryAttribute : TheoryAttribute
 {
     public const string Path = "/usr/bin/mosquitto_pub";
 
     public MosquittoPubTheoryAttribute()
     {
-        if (!File.Exists(Path)) Skip = $"{Path} is not installed (apt-get install -y mosquitto-clients; CI installs it).";
+        if (!File.Exists(Path))
+            Skip = $"{Path} is not installed (apt-get install -y mosquitto-clients; CI installs it).";
     }
 
     /// <summary>Runs mosquitto_pub; its exit code and everything it printed.</summary>

@@ -38,7 +38,8 @@ public sealed class QuestionIntake_Tests
     [Fact]
     public void Json_question_carries_its_id_camera_and_reply_topic()
     {
-        var incoming = _intake.Read(Message("edge/questions/bob", """{"id":"q-1","text":"Is there a dog?","camera":"cam2","replyTo":"edge/answers/bob/kitchen"}"""));
+        var question = """{"id":"q-1","text":"Is there a dog?","camera":"cam2","replyTo":"edge/answers/bob/kitchen"}""";
+        var incoming = _intake.Read(Message("edge/questions/bob", question));
 
         Assert.Null(incoming.Rejection);
         Assert.Equal("q-1", incoming.Id);
@@ -50,7 +51,11 @@ public sealed class QuestionIntake_Tests
     [Fact]
     public void Mqtt5_response_topic_and_correlation_data_win_over_the_default_route()
     {
-        var message = Message("edge/questions/carol", "What do you see?") with { ResponseTopic = "edge/answers/carol/7", CorrelationData = new byte[] { 9, 8, 7 } };
+        var message = Message("edge/questions/carol", "What do you see?") with
+        {
+            ResponseTopic = "edge/answers/carol/7",
+            CorrelationData = new byte[] { 9, 8, 7 },
+        };
 
         var incoming = _intake.Read(message);
 
@@ -106,8 +111,13 @@ public sealed class QuestionIntake_Tests
     [InlineData("edge/answers")]
     public void A_reply_topic_of_another_asker_is_refused_and_the_refusal_goes_to_the_askers_own_topic(string replyTo)
     {
-        var byProperty = _intake.Read(Message("edge/questions/mallory", "hi") with { ResponseTopic = replyTo, CorrelationData = new byte[] { 4, 2 } });
-        var byJson = _intake.Read(Message("edge/questions/mallory", $$"""{"id":"q","text":"hi","replyTo":"{{replyTo}}"}"""));
+        var byProperty = _intake.Read(Message("edge/questions/mallory", "hi") with
+        {
+            ResponseTopic = replyTo,
+            CorrelationData = new byte[] { 4, 2 },
+        });
+        var byJson = _intake.Read(
+            Message("edge/questions/mallory", $$"""{"id":"q","text":"hi","replyTo":"{{replyTo}}"}"""));
 
         Assert.Contains("only the asker's own 'edge/answers/mallory'", byProperty.Rejection);
         Assert.Contains("only the asker's own 'edge/answers/mallory'", byJson.Rejection);
@@ -121,7 +131,8 @@ public sealed class QuestionIntake_Tests
     [InlineData(ReplyTopics.Own, "zigbee2mqtt/lock/set")]
     [InlineData(ReplyTopics.Answers, "zigbee2mqtt/lock/set")]
     [InlineData(ReplyTopics.Answers, "edge/scene/cam1")]
-    public void A_reply_topic_outside_the_answers_tree_is_refused_under_either_policy(ReplyTopics policy, string replyTo)
+    public void A_reply_topic_outside_the_answers_tree_is_refused_under_either_policy(
+        ReplyTopics policy, string replyTo)
     {
         var intake = new QuestionIntake(new TopicScheme("edge"), maxBytes: 4096, policy);
 
@@ -136,7 +147,8 @@ public sealed class QuestionIntake_Tests
     {
         var intake = new QuestionIntake(new TopicScheme("edge"), maxBytes: 4096, ReplyTopics.Answers);
 
-        var incoming = intake.Read(Message("edge/questions/console", "hi") with { ResponseTopic = "edge/answers/wall-display" });
+        var incoming = intake.Read(
+            Message("edge/questions/console", "hi") with { ResponseTopic = "edge/answers/wall-display" });
 
         Assert.Null(incoming.Rejection);
         Assert.Equal("edge/answers/wall-display", incoming.Route.ReplyTopic);
@@ -151,7 +163,8 @@ public sealed class QuestionIntake_Tests
     [InlineData(ReplyTopics.Own, "edge/questions", "_INBOX.k3J9.2", false)]
     [InlineData(ReplyTopics.Own, "edge/questions/mallory", "_INBOX.mallory.>", false)]
     [InlineData(ReplyTopics.Answers, "edge/questions/mallory", "_INBOX.bob.k3J9.2", true)]
-    public void A_nats_reply_inbox_is_accepted_only_when_it_is_the_askers_own(ReplyTopics policy, string topic, string inbox, bool accepted)
+    public void A_nats_reply_inbox_is_accepted_only_when_it_is_the_askers_own(
+        ReplyTopics policy, string topic, string inbox, bool accepted)
     {
         var intake = new QuestionIntake(new TopicScheme("edge"), maxBytes: 4096, policy);
 
@@ -161,7 +174,9 @@ public sealed class QuestionIntake_Tests
         Assert.Equal(accepted ? inbox : topic.Replace("questions", "answers"), incoming.Route.ReplyTopic);
     }
 
-    /// <summary>Issue 20: a question without an id of its own takes the transport's message id, which its redeliveries share.</summary>
+    /// <summary>
+    /// Issue 20: a question without an id of its own takes the transport's message id, which its redeliveries share.
+    /// </summary>
     [Theory]
     [InlineData("What do you see?", null)]
     [InlineData("""{"text":"What do you see?"}""", "application/json")]
@@ -180,7 +195,8 @@ public sealed class QuestionIntake_Tests
     [Fact]
     public void A_json_question_with_its_own_id_keeps_it_whatever_the_message_id()
     {
-        var incoming = _intake.Read(Message("edge/questions/alice", """{"ID":"q-9","text":"hi"}""") with { MessageId = "delivery-8" });
+        var incoming = _intake.Read(
+            Message("edge/questions/alice", """{"ID":"q-9","text":"hi"}""") with { MessageId = "delivery-8" });
 
         Assert.Equal("q-9", incoming.Question!.Id);
     }

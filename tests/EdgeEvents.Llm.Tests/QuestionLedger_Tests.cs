@@ -9,13 +9,17 @@ public sealed class QuestionLedger_Tests : IDisposable
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("edge-ledger-");
 
     private static PendingQuestion Pending(string asker, string id) =>
-        new(new Question { Id = id, Text = "Any cars?", Asker = asker }, new AnswerRoute($"edge/answers/{asker}", $"edge/answers/{asker}", asker),
+        new(new Question { Id = id, Text = "Any cars?", Asker = asker },
+            new AnswerRoute($"edge/answers/{asker}", $"edge/answers/{asker}", asker),
             new ReceivedMessage($"edge/questions/{asker}", "Any cars?"u8.ToArray()), 0);
 
     private static Answer AnswerTo(PendingQuestion pending) => new()
     {
-        Id = Answer.IdFor(pending.Question.Asker, pending.Question.Id), QuestionId = pending.Question.Id, Question = pending.Question.Text,
-        Asker = pending.Question.Asker, Text = "Two cars.",
+        Id = Answer.IdFor(pending.Question.Asker, pending.Question.Id),
+        QuestionId = pending.Question.Id,
+        Question = pending.Question.Text,
+        Asker = pending.Question.Asker,
+        Text = "Two cars.",
     };
 
     [Fact]

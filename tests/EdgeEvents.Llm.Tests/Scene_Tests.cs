@@ -7,17 +7,22 @@ public sealed class Scene_Tests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 28, 10, 15, 0, TimeSpan.Zero);
 
-    internal static SceneState State(string camera, DateTimeOffset at, params (string Label, int Count)[] counts) => new()
-    {
-        Camera = camera,
-        CreatedAt = at,
-        Frame = new FrameRef { Sequence = 7, CapturedAt = at },
-        Counts = counts.ToDictionary(c => c.Label, c => c.Count),
-        Objects = counts.SelectMany(c => Enumerable.Range(0, c.Count).Select(i => new SceneObject
+    internal static SceneState State(string camera, DateTimeOffset at, params (string Label, int Count)[] counts) =>
+        new()
         {
-            TrackId = $"{camera}-{c.Label}-{i}", Label = c.Label, Confidence = 0.9f, FirstSeen = at.AddSeconds(-5), LastSeen = at,
-        })).ToList(),
-    };
+            Camera = camera,
+            CreatedAt = at,
+            Frame = new FrameRef { Sequence = 7, CapturedAt = at },
+            Counts = counts.ToDictionary(c => c.Label, c => c.Count),
+            Objects = counts.SelectMany(c => Enumerable.Range(0, c.Count).Select(i => new SceneObject
+            {
+                TrackId = $"{camera}-{c.Label}-{i}",
+                Label = c.Label,
+                Confidence = 0.9f,
+                FirstSeen = at.AddSeconds(-5),
+                LastSeen = at,
+            })).ToList(),
+        };
 
     private static SceneContext Context(params SceneState[] states)
     {
@@ -35,7 +40,10 @@ public sealed class Scene_Tests
     [Fact]
     public void Latest_state_wins_and_a_late_older_state_is_ignored()
     {
-        var context = Context(State("cam1", T0, ("person", 1)), State("cam1", T0.AddSeconds(2), ("person", 3)), State("cam1", T0.AddSeconds(1), ("person", 2)));
+        var context = Context(
+            State("cam1", T0, ("person", 1)),
+            State("cam1", T0.AddSeconds(2), ("person", 3)),
+            State("cam1", T0.AddSeconds(1), ("person", 2)));
 
         var facts = Assert.Single(context.Snapshot()).ToFacts();
         Assert.Equal(3, facts.Counts["person"]);
@@ -46,7 +54,9 @@ public sealed class Scene_Tests
     public void Events_are_kept_newest_first_bounded_and_deduplicated_by_id()
     {
         var context = new SceneContext(recentEvents: 3);
-        var events = Enumerable.Range(0, 5).Select(i => new SceneEvent { Id = $"e{i}", Camera = "cam1", Type = SceneEventTypes.New, Label = "person" }).ToList();
+        var events = Enumerable.Range(0, 5)
+            .Select(i => new SceneEvent { Id = $"e{i}", Camera = "cam1", Type = SceneEventTypes.New, Label = "person" })
+            .ToList();
         foreach (var e in events) Assert.True(context.Apply(e));
 
         Assert.False(context.Apply(events[4]));
@@ -66,7 +76,8 @@ public sealed class Scene_Tests
     [InlineData("Any dogs?", "No, there are no dogs on cam1.")]
     [InlineData("Do you see a bicycle", "No, there are no bicycles on cam1.")]
     [InlineData("What do you see?", "cam1: 2 people, 1 bus, 1 car.")]
-    public void Facts_answer_counts_presence_and_what_is_seen_with_plurals_and_synonyms(string question, string expected)
+    public void Facts_answer_counts_presence_and_what_is_seen_with_plurals_and_synonyms(
+        string question, string expected)
     {
         var context = Context(State("cam1", T0, ("person", 2), ("car", 1), ("bus", 1)));
 
@@ -103,7 +114,16 @@ public sealed class Scene_Tests
     public void Summary_lists_counts_objects_and_recent_events_with_times_and_says_what_it_left_out()
     {
         var context = Context(State("cam1", T0, ("person", 2), ("car", 1)));
-        context.Apply(new SceneEvent { Id = "e1", Camera = "cam1", Type = SceneEventTypes.New, Label = "person", TrackId = "t9", CreatedAt = T0.AddSeconds(-1), Zones = ["door"] });
+        context.Apply(new SceneEvent
+        {
+            Id = "e1",
+            Camera = "cam1",
+            Type = SceneEventTypes.New,
+            Label = "person",
+            TrackId = "t9",
+            CreatedAt = T0.AddSeconds(-1),
+            Zones = ["door"],
+        });
 
         Assert.Equal("""
             Time now: 2026-11-28 10:15:03Z
@@ -118,7 +138,9 @@ public sealed class Scene_Tests
         Assert.DoesNotContain("List shortened", Whole(context, maxObjects: 3));
     }
 
-    /// <summary>Three cameras with 4 objects and 3 events each (event i of camera c at T0 + 10 c + i seconds).</summary>
+    /// <summary>
+    /// Three cameras with 4 objects and 3 events each (event i of camera c at T0 + 10 c + i seconds).
+    /// </summary>
     private static SceneContext BusyScene()
     {
         var context = new SceneContext(recentEvents: 3);
@@ -126,7 +148,17 @@ public sealed class Scene_Tests
         {
             context.Apply(State(camera, T0, ("person", 2), ("car", 2)));
             for (var i = 0; i < 3; i++)
-                context.Apply(new SceneEvent { Id = $"{camera}-e{i}", Camera = camera, Type = SceneEventTypes.New, Label = "car", TrackId = $"{camera}-car-{i}", CreatedAt = T0.AddSeconds(10 * c + i) });
+            {
+                context.Apply(new SceneEvent
+                {
+                    Id = $"{camera}-e{i}",
+                    Camera = camera,
+                    Type = SceneEventTypes.New,
+                    Label = "car",
+                    TrackId = $"{camera}-car-{i}",
+                    CreatedAt = T0.AddSeconds(10 * c + i),
+                });
+            }
         }
         return context;
     }
@@ -149,7 +181,8 @@ public sealed class Scene_Tests
         Assert.Contains("cam1-car-0\n", fit.Text);
         Assert.Contains("cam3-car-0\n", fit.Text);
         Assert.Equal(12, fit.Text.Split('\n').Count(line => line.Contains(", confidence ", StringComparison.Ordinal)));
-        Assert.EndsWith("List shortened: 3 events not listed; the counts of the cameras listed are complete.\n", fit.Text);
+        Assert.EndsWith(
+            "List shortened: 3 events not listed; the counts of the cameras listed are complete.\n", fit.Text);
     }
 
     [Fact]
@@ -159,7 +192,8 @@ public sealed class Scene_Tests
         var whole = FitByLength(context, int.MaxValue, "cam2");
         var minimal = FitByLength(context, 0, "cam2");
 
-        // The minimal summary: the time, the named camera's counts and the note; it exceeds a budget of 0 and says so by its measure.
+        // The minimal summary: the time, the named camera's counts and the note; it exceeds a budget of 0 and says so
+        // by its measure.
         Assert.Equal("""
             Time now: 2026-11-28 10:16:00Z
             Camera cam2 at 2026-11-28 10:15:00Z: 2 cars, 2 people.
@@ -173,15 +207,20 @@ public sealed class Scene_Tests
             Assert.True(fit.Tokens <= budget, $"{fit.Tokens} > {budget}");
             Assert.Contains("Camera cam2 at 2026-11-28 10:15:00Z: 2 cars, 2 people.\n", fit.Text);
             // While another camera still lists anything, the named camera lists everything.
-            if (fit.Text.Contains("- person cam1-", StringComparison.Ordinal) || fit.Text.Contains("- person cam3-", StringComparison.Ordinal)
-                || fit.Text.Contains("Recent events on cam1", StringComparison.Ordinal) || fit.Text.Contains("Recent events on cam3", StringComparison.Ordinal))
+            if (fit.Text.Contains("- person cam1-", StringComparison.Ordinal)
+                || fit.Text.Contains("- person cam3-", StringComparison.Ordinal)
+                || fit.Text.Contains("Recent events on cam1", StringComparison.Ordinal)
+                || fit.Text.Contains("Recent events on cam3", StringComparison.Ordinal))
             {
                 Assert.Contains("cam2-car-0\n", fit.Text);
                 Assert.Contains("- person cam2-person-1", fit.Text);
             }
             // Counts before objects: a camera that lists an object also has its counts line.
             foreach (var camera in new[] { "cam1", "cam3" })
-                if (fit.Text.Contains($"- person {camera}-", StringComparison.Ordinal)) Assert.Contains($"Camera {camera} at", fit.Text);
+            {
+                if (fit.Text.Contains($"- person {camera}-", StringComparison.Ordinal))
+                    Assert.Contains($"Camera {camera} at", fit.Text);
+            }
         }
     }
 }

@@ -3,7 +3,9 @@ using System.Globalization;
 
 namespace EdgeEvents.Pipeline.Configuration;
 
-/// <summary>Reads configuration strings as <see cref="Durations"/> (registered by <see cref="Durations.UseForConfiguration"/>).</summary>
+/// <summary>
+/// Reads configuration strings as <see cref="Durations"/> (registered by <see cref="Durations.UseForConfiguration"/>).
+/// </summary>
 public sealed class DurationConverter : TimeSpanConverter
 {
     public override object? ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) =>

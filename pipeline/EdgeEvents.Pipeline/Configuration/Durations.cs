@@ -5,8 +5,8 @@ namespace EdgeEvents.Pipeline.Configuration;
 
 /// <summary>
 /// The one duration grammar of every command-line option and configuration value: a number with a unit
-/// (<c>500ms</c>, <c>2s</c>, <c>1.5m</c>, <c>1h</c>, <c>1d</c>) or <c>[d.]hh:mm:ss[.fffffff]</c>. A bare number is refused:
-/// <c>2</c> meant two days to <see cref="TimeSpan"/> and two seconds to people.
+/// (<c>500ms</c>, <c>2s</c>, <c>1.5m</c>, <c>1h</c>, <c>1d</c>) or <c>[d.]hh:mm:ss[.fffffff]</c>. A bare number is
+/// refused: <c>2</c> meant two days to <see cref="TimeSpan"/> and two seconds to people.
 /// </summary>
 public static class Durations
 {
@@ -32,14 +32,17 @@ public static class Durations
             var number = text[..^suffix.Length];
             // "5m" must not be read as "5" + "m" of "ms"; a number never ends in a letter, so this only rejects junk.
             if (number.Length == 0 || !char.IsAsciiDigit(number[^1])) continue;
-            if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount)) return false;
+            if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount))
+                return false;
             var ticks = amount * unit.Ticks;
             if (!double.IsFinite(ticks) || ticks > TimeSpan.MaxValue.Ticks) return false;
             value = TimeSpan.FromTicks((long)Math.Round(ticks));
             return true;
         }
         // A clock form needs its colons: "2" alone would otherwise be two days.
-        return text.Contains(':') && TimeSpan.TryParseExact(text, "c", CultureInfo.InvariantCulture, out value) && value >= TimeSpan.Zero;
+        return text.Contains(':')
+            && TimeSpan.TryParseExact(text, "c", CultureInfo.InvariantCulture, out value)
+            && value >= TimeSpan.Zero;
     }
 
     /// <exception cref="FormatException">Not one of the accepted forms; the message says which are.</exception>
@@ -52,7 +55,9 @@ public static class Durations
             ? $"'{text}' is not a duration: give it a unit ({AcceptedForms})."
             : $"'{text}' is not a duration; use {AcceptedForms}.";
 
-    /// <summary>The shortest exact form (<c>500ms</c>, <c>3s</c>, <c>1h</c>), the one help texts and README show.</summary>
+    /// <summary>
+    /// The shortest exact form (<c>500ms</c>, <c>3s</c>, <c>1h</c>), the one help texts and README show.
+    /// </summary>
     public static string Format(TimeSpan value)
     {
         if (value == TimeSpan.Zero) return "0s";

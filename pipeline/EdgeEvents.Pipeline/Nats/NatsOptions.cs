@@ -33,14 +33,20 @@ public sealed record NatsJetStreamOptions
 {
     /// <summary>Subjects of <see cref="Stream"/> when <see cref="Subjects"/> is null.</summary>
     public static IReadOnlyList<string> DefaultSubjects(string subjectPrefix) =>
-        [$"{subjectPrefix}.events.>", $"{subjectPrefix}.questions", $"{subjectPrefix}.questions.>", $"{subjectPrefix}.answers", $"{subjectPrefix}.answers.>", $"{subjectPrefix}.errors.>"];
+        [
+            $"{subjectPrefix}.events.>", $"{subjectPrefix}.questions", $"{subjectPrefix}.questions.>",
+            $"{subjectPrefix}.answers", $"{subjectPrefix}.answers.>", $"{subjectPrefix}.errors.>",
+        ];
 
     /// <summary>
     /// Subjects of <see cref="RetainedStream"/> when <see cref="RetainedSubjects"/> is null. Control messages too: a
     /// detector started after a model request (a restart, a pod the autoscaler adds) must still find it.
     /// </summary>
     public static IReadOnlyList<string> DefaultRetainedSubjects(string subjectPrefix) =>
-        [$"{subjectPrefix}.scene.>", $"{subjectPrefix}.snapshots.>", $"{subjectPrefix}.status.>", $"{subjectPrefix}.control.>"];
+        [
+            $"{subjectPrefix}.scene.>", $"{subjectPrefix}.snapshots.>",
+            $"{subjectPrefix}.status.>", $"{subjectPrefix}.control.>",
+        ];
 
     public const string DefaultStream = "EDGE";
     public const string DefaultRetainedStream = "EDGE_RETAINED";

@@ -8,7 +8,8 @@ internal static class NatsSubjects
     /// <summary>Prefix of reply inboxes; such subjects pass through unmapped in both directions.</summary>
     public const string InboxPrefix = "_INBOX.";
 
-    public static bool IsInbox(string subjectOrTopic) => subjectOrTopic.StartsWith(InboxPrefix, StringComparison.Ordinal);
+    public static bool IsInbox(string subjectOrTopic) =>
+        subjectOrTopic.StartsWith(InboxPrefix, StringComparison.Ordinal);
 
     /// <summary>Subject for a concrete topic; reply inboxes are kept as they are.</summary>
     public static string ForTopic(string topic) => IsInbox(topic) ? topic : TopicScheme.ToNatsSubject(topic);
@@ -47,7 +48,9 @@ internal static class NatsSubjects
         }
     }
 
-    /// <summary>True if the concrete <paramref name="subject"/> is matched by any of <paramref name="patterns"/>.</summary>
+    /// <summary>
+    /// True if the concrete <paramref name="subject"/> is matched by any of <paramref name="patterns"/>.
+    /// </summary>
     public static bool Covered(string subject, IReadOnlyList<string> patterns)
     {
         for (var i = 0; i < patterns.Count; i++)
@@ -55,7 +58,10 @@ internal static class NatsSubjects
         return false;
     }
 
-    /// <summary>True if the NATS <paramref name="pattern"/> matches the concrete <paramref name="subject"/>; allocation-free (called per publish).</summary>
+    /// <summary>
+    /// True if the NATS <paramref name="pattern"/> matches the concrete <paramref name="subject"/>; allocation-free
+    /// (called per publish).
+    /// </summary>
     public static bool Matches(string pattern, string subject)
     {
         var p = pattern.AsSpan();

@@ -13,7 +13,8 @@ public sealed partial class NatsTransport
     /// reader and writes it straight into the subscription's channel: no client-side queue and pump in between. That
     /// reader also carries pongs and replies, so it never waits here. Under <see cref="OverloadPolicy.Wait"/> a message
     /// that finds the channel full becomes a pending write (the channel completes pending writes in arrival order);
-    /// once as many are pending as the client would queue for a subscription (<see cref="NatsOpts.SubPendingChannelCapacity"/>),
+    /// once as many are pending as the client would queue for a subscription
+    /// (<see cref="NatsOpts.SubPendingChannelCapacity"/>),
     /// newer messages are dropped and counted: core NATS has no flow control to hold the publisher back with.
     /// </summary>
     private sealed class CoreSubscription : NatsSubBase
@@ -26,7 +27,8 @@ public sealed partial class NatsTransport
         private List<ReceivedMessage>? _held;
         private int _pending;
 
-        public CoreSubscription(NatsTransport owner, NatsSubscription subscription, string subject, string? queueGroup, bool holdLive)
+        public CoreSubscription(
+            NatsTransport owner, NatsSubscription subscription, string subject, string? queueGroup, bool holdLive)
             : base(owner._connection, owner._connection.SubscriptionManager, subject, queueGroup, opts: null)
         {
             _owner = owner;
@@ -35,25 +37,36 @@ public sealed partial class NatsTransport
             _held = holdLive ? [] : null;
         }
 
-        protected override ValueTask ReceiveInternalAsync(string subject, string? replyTo, ReadOnlySequence<byte>? headersBuffer, ReadOnlySequence<byte> payloadBuffer)
+        protected override ValueTask ReceiveInternalAsync(
+            string subject, string? replyTo, ReadOnlySequence<byte>? headersBuffer,
+            ReadOnlySequence<byte> payloadBuffer)
         {
             try
             {
                 // The buffers belong to the socket reader: Build copies the payload into an array of the message's own.
-                var msg = NatsMsg<byte[]>.Build(subject, replyTo, headersBuffer, payloadBuffer, Connection, Connection.HeaderParser, BytesSerializer);
-                if (_owner.Accept(msg.Subject, msg.Data, msg.Headers, msg.ReplyTo, retained: false) is { } received && !TryHold(received))
+                var msg = NatsMsg<byte[]>.Build(
+                    subject, replyTo, headersBuffer, payloadBuffer, Connection, Connection.HeaderParser,
+                    BytesSerializer);
+                if (_owner.Accept(msg.Subject, msg.Data, msg.Headers, msg.ReplyTo, retained: false) is { } received
+                    && !TryHold(received))
+                {
                     Deliver(received);
+                }
             }
             catch (Exception ex)
             {
-                // Whatever goes wrong with one message (a throwing Rejected handler) must not reach the connection's reader.
+                // Whatever goes wrong with one message (a throwing Rejected handler) must not reach the connection's
+                // reader.
                 _owner._logger.LogError(ex, "Message on {Subject} dropped", subject);
                 _subscription.Channel.CountDropped();
             }
             return ValueTask.CompletedTask;
         }
 
-        /// <summary>While retained messages are replayed, keeps a live one back (or drops it when too many wait) and returns true.</summary>
+        /// <summary>
+        /// While retained messages are replayed, keeps a live one back (or drops it when too many wait) and returns
+        /// true.
+        /// </summary>
         private bool TryHold(ReceivedMessage received)
         {
             if (Volatile.Read(ref _held) is null) return false;
@@ -85,8 +98,11 @@ public sealed partial class NatsTransport
                 var stale = new Dictionary<string, int>();
                 for (var i = 0; i < held.Count; i++)
                 {
-                    if (held[i].MessageId is { } id && replayed.TryGetValue(held[i].Topic, out var replayedId) && id == replayedId)
+                    if (held[i].MessageId is { } id
+                        && replayed.TryGetValue(held[i].Topic, out var replayedId) && id == replayedId)
+                    {
                         stale[held[i].Topic] = i;
+                    }
                 }
                 for (var i = 0; i < held.Count; i++)
                 {

@@ -8,7 +8,9 @@ namespace EdgeEvents.Pipeline.Nats;
 
 public sealed partial class NatsTransport
 {
-    /// <summary>Turns a NATS message into a <see cref="ReceivedMessage"/>, or refuses it (too large, expired) with null.</summary>
+    /// <summary>
+    /// Turns a NATS message into a <see cref="ReceivedMessage"/>, or refuses it (too large, expired) with null.
+    /// </summary>
     private ReceivedMessage? Accept(string subject, byte[]? data, NatsHeaders? headers, string? replyTo, bool retained)
     {
         var topic = NatsSubjects.ToTopic(subject);
@@ -35,7 +37,10 @@ public sealed partial class NatsTransport
                 else (others ??= new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase))[name] = value;
             }
         }
-        if (expires is not null && DateTimeOffset.TryParse(expires, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var expiresAt) && expiresAt <= DateTimeOffset.UtcNow)
+        if (expires is not null
+            && DateTimeOffset.TryParse(
+                expires, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var expiresAt)
+            && expiresAt <= DateTimeOffset.UtcNow)
         {
             Interlocked.Increment(ref _expired);
             EdgeTelemetry.TransportDropped(System, "expired");
@@ -43,7 +48,8 @@ public sealed partial class NatsTransport
         }
         // Our publishes always carry a message id and their response topic as a header; a bare reply subject on
         // such a message is a JetStream publish's acknowledgement inbox, not an invitation to answer.
-        if (responseTopic is null && messageId is null && replyTo is not null) responseTopic = NatsSubjects.ToTopic(replyTo);
+        if (responseTopic is null && messageId is null && replyTo is not null)
+            responseTopic = NatsSubjects.ToTopic(replyTo);
         return new ReceivedMessage(topic, payload)
         {
             ContentType = contentType,
@@ -55,12 +61,15 @@ public sealed partial class NatsTransport
         };
     }
 
-    /// <summary>Malformed correlation data from a foreign publisher is dropped, not allowed to stop the subscription.</summary>
+    /// <summary>
+    /// Malformed correlation data from a foreign publisher is dropped, not allowed to stop the subscription.
+    /// </summary>
     private static byte[] DecodeBase64(string value)
     {
         var bytes = new byte[value.Length * 3 / 4];
         return Convert.TryFromBase64String(value, bytes, out var written) ? bytes[..written] : [];
     }
 
-    private static bool Is(string name, string header) => string.Equals(name, header, StringComparison.OrdinalIgnoreCase);
+    private static bool Is(string name, string header) =>
+        string.Equals(name, header, StringComparison.OrdinalIgnoreCase);
 }

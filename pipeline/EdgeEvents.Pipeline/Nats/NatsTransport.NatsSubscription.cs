@@ -17,7 +17,9 @@ public sealed partial class NatsTransport
         public SubscriptionRequest Request { get; } = request;
         public SubscriptionChannel Channel { get; } = new(request, "nats");
         public ChannelReader<ReceivedMessage> Messages => Channel.Reader;
-        /// <summary>Dropped by the overload policy, and core messages dropped because too many waited for a full channel.</summary>
+        /// <summary>
+        /// Dropped by the overload policy, and core messages dropped because too many waited for a full channel.
+        /// </summary>
         public long Dropped => Channel.Dropped;
         public long Duplicates => Channel.Duplicates;
         public CancellationToken Stopping => _stop.Token;

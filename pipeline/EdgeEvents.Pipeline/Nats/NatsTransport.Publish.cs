@@ -13,7 +13,9 @@ public sealed partial class NatsTransport
 {
     internal const string ContentTypeHeader = "Content-Type";
     internal const string MessageIdHeader = "Nats-Msg-Id";
-    /// <summary>Absolute UTC expiry (ISO 8601); receivers drop the message after it. NATS has no message expiry of its own.</summary>
+    /// <summary>
+    /// Absolute UTC expiry (ISO 8601); receivers drop the message after it. NATS has no message expiry of its own.
+    /// </summary>
     internal const string ExpiresHeader = "Edge-Expires";
     /// <summary>
     /// Response topic. JetStream keeps no reply subject (the publish's reply is its acknowledgement), so it travels
@@ -23,7 +25,8 @@ public sealed partial class NatsTransport
     /// <summary>MQTT 5 correlation data, base64.</summary>
     internal const string CorrelationHeader = "Edge-Correlation-Data";
 
-    private static readonly NatsRawSerializer<ReadOnlyMemory<byte>> PayloadSerializer = NatsRawSerializer<ReadOnlyMemory<byte>>.Default;
+    private static readonly NatsRawSerializer<ReadOnlyMemory<byte>> PayloadSerializer =
+        NatsRawSerializer<ReadOnlyMemory<byte>>.Default;
 
     /// <summary>
     /// At-most-once: core publish, dropped and counted while disconnected. At-least-once: on a subject a
@@ -43,15 +46,18 @@ public sealed partial class NatsTransport
             EdgeTelemetry.TransportDropped(System, "disconnected");
             return ValueTask.CompletedTask;
         }
-        return _connection.PublishAsync(subject, message.Payload, ToHeaders(message), ReplySubject(message), PayloadSerializer, cancellationToken: ct);
+        return _connection.PublishAsync(subject, message.Payload, ToHeaders(message), ReplySubject(message),
+            PayloadSerializer, cancellationToken: ct);
     }
 
-    // A Task, not an async ValueTask: callers that need a Task (Task.WhenAll of a publish window) get it without a wrapper.
+    // A Task, not an async ValueTask: callers that need a Task (Task.WhenAll of a publish window) get it without a
+    // wrapper.
     private async Task PublishReliablyAsync(OutgoingMessage message, string subject, CancellationToken ct)
     {
         var stored = NatsSubjects.Covered(subject, _storedSubjects);
         // One id for every attempt, so JetStream drops the copies a retry may create.
-        if (stored && message.MessageId is null) message = message with { MessageId = Contracts.Messages.MessageId.New() };
+        if (stored && message.MessageId is null)
+            message = message with { MessageId = Contracts.Messages.MessageId.New() };
         while (true)
         {
             await WaitReadyAsync(ct);
@@ -60,7 +66,8 @@ public sealed partial class NatsTransport
                 await SendAsync(message, subject, stored, ct);
                 return;
             }
-            catch (Exception ex) when ((IsTransient(ex) || ex is OperationCanceledException) && !ct.IsCancellationRequested)
+            catch (Exception ex)
+                when ((IsTransient(ex) || ex is OperationCanceledException) && !ct.IsCancellationRequested)
             {
                 _logger.LogDebug("Publish to {Topic} failed ({Reason}); sending again", message.Topic, ex.Message);
                 await Task.Delay(Jitter(_options.ReconnectMinDelay), ct);
@@ -73,7 +80,9 @@ public sealed partial class NatsTransport
     /// <paramref name="stored"/>: a stream of ours stores <paramref name="subject"/>.
     /// </summary>
     private ValueTask SendAsync(OutgoingMessage message, string subject, bool stored, CancellationToken ct) =>
-        stored && _jetStreamActive ? new ValueTask(SendToStreamAsync(message, subject, ct)) : SendConfirmedAsync(message, subject, ct);
+        stored && _jetStreamActive
+            ? new ValueTask(SendToStreamAsync(message, subject, ct))
+            : SendConfirmedAsync(message, subject, ct);
 
     private async Task SendToStreamAsync(OutgoingMessage message, string subject, CancellationToken ct)
     {
@@ -82,7 +91,8 @@ public sealed partial class NatsTransport
         try
         {
             // The Nats-Msg-Id header set by ToHeaders is what JetStream de-duplicates on.
-            var ack = await _js.PublishAsync(subject, message.Payload, PayloadSerializer, headers: ToHeaders(message), cancellationToken: attempt.Token);
+            var ack = await _js.PublishAsync(subject, message.Payload, PayloadSerializer,
+                headers: ToHeaders(message), cancellationToken: attempt.Token);
             ack.EnsureSuccess();
         }
         catch (NatsJSDuplicateMessageException)
@@ -100,7 +110,8 @@ public sealed partial class NatsTransport
     private async ValueTask SendConfirmedAsync(OutgoingMessage message, string subject, CancellationToken ct)
     {
         var server = _connection.ServerInfo;
-        await _connection.PublishAsync(subject, message.Payload, ToHeaders(message), ReplySubject(message), PayloadSerializer, cancellationToken: ct);
+        await _connection.PublishAsync(subject, message.Payload, ToHeaders(message), ReplySubject(message),
+            PayloadSerializer, cancellationToken: ct);
         await _connection.PingAsync(ct);
         if (!ReferenceEquals(server, _connection.ServerInfo))
             throw new NatsException($"Reconnected while publishing to '{subject}'.");
@@ -109,7 +120,9 @@ public sealed partial class NatsTransport
     private static string? ReplySubject(OutgoingMessage message) =>
         message.ResponseTopic is { } reply ? NatsSubjects.ForTopic(reply) : null;
 
-    /// <summary>Link trouble worth another attempt; refusals by the server (API errors, payload too large) are not.</summary>
+    /// <summary>
+    /// Link trouble worth another attempt; refusals by the server (API errors, payload too large) are not.
+    /// </summary>
     private static bool IsTransient(Exception ex) =>
         ex is (NatsException or TimeoutException) and not NatsJSApiException and not NatsPayloadTooLargeException;
 
@@ -120,9 +133,11 @@ public sealed partial class NatsTransport
 
         if (message.ContentType is not null) Set(ContentTypeHeader, message.ContentType);
         if (message.MessageId is not null) Set(MessageIdHeader, message.MessageId);
-        if (message.Expiry is { } expiry) Set(ExpiresHeader, DateTimeOffset.UtcNow.Add(expiry).ToString("O", CultureInfo.InvariantCulture));
+        if (message.Expiry is { } expiry)
+            Set(ExpiresHeader, DateTimeOffset.UtcNow.Add(expiry).ToString("O", CultureInfo.InvariantCulture));
         if (message.ResponseTopic is not null) Set(ReplyToHeader, message.ResponseTopic);
-        if (!message.CorrelationData.IsEmpty) Set(CorrelationHeader, Convert.ToBase64String(message.CorrelationData.Span));
+        if (!message.CorrelationData.IsEmpty)
+            Set(CorrelationHeader, Convert.ToBase64String(message.CorrelationData.Span));
         if (message.Headers is not null)
             foreach (var (name, value) in message.Headers) Set(name, value);
         return headers;

@@ -18,13 +18,15 @@ public sealed partial class NatsTransport
         {
             await WaitReadyAsync(deadline.Token);
             var inbox = _connection.NewInbox();
-            await using var replies = await _connection.SubscribeCoreAsync(inbox, serializer: BytesSerializer, cancellationToken: deadline.Token);
+            await using var replies = await _connection.SubscribeCoreAsync(
+                inbox, serializer: BytesSerializer, cancellationToken: deadline.Token);
             await PublishAsync(request with { ResponseTopic = inbox }, deadline.Token);
             await foreach (var reply in replies.Msgs.ReadAllAsync(deadline.Token))
             {
                 if (reply.HasNoResponders)
                     throw new TimeoutException($"No reply on '{request.Topic}': nothing subscribes to it.");
-                if (Accept(reply.Subject, reply.Data, reply.Headers, reply.ReplyTo, retained: false) is { } received) return received;
+                if (Accept(reply.Subject, reply.Data, reply.Headers, reply.ReplyTo, retained: false) is { } received)
+                    return received;
             }
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)

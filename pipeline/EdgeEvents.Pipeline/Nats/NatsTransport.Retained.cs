@@ -11,7 +11,8 @@ public sealed partial class NatsTransport
     /// Delivers the retained messages, then the live ones that arrived meanwhile, so none overtakes an older retained
     /// one; held live messages the replayed ones supersede are not delivered.
     /// </summary>
-    private async Task ReplayRetainedAsync(NatsSubscription subscription, CoreSubscription sub, List<string> retained, CancellationToken ct)
+    private async Task ReplayRetainedAsync(
+        NatsSubscription subscription, CoreSubscription sub, List<string> retained, CancellationToken ct)
     {
         var replayed = new Dictionary<string, string>();
         try
@@ -32,7 +33,9 @@ public sealed partial class NatsTransport
     /// through a short-lived consumer that starts at the last message per subject. Notes each delivered message's id
     /// by topic in <paramref name="replayed"/>.
     /// </summary>
-    private async Task DeliverRetainedAsync(NatsSubscription subscription, CoreSubscription sub, string filter, Dictionary<string, string> replayed, CancellationToken ct)
+    private async Task DeliverRetainedAsync(
+        NatsSubscription subscription, CoreSubscription sub, string filter, Dictionary<string, string> replayed,
+        CancellationToken ct)
     {
         const int batch = 256;
         var stream = _retainedStream!.Name!;
@@ -51,12 +54,16 @@ public sealed partial class NatsTransport
             do
             {
                 count = 0;
-                await foreach (var msg in consumer.FetchNoWaitAsync(new NatsJSFetchOpts { MaxMsgs = batch }, BytesSerializer, ct))
+                var fetch = new NatsJSFetchOpts { MaxMsgs = batch };
+                await foreach (var msg in consumer.FetchNoWaitAsync(fetch, BytesSerializer, ct))
                 {
                     count++;
-                    if (Accept(msg.Subject, msg.Data, msg.Headers, replyTo: null, retained: true) is not { } received) continue;
-                    // Published after the subscription (its live copy is held back and will be dropped): live, as on MQTT.
-                    if (received.MessageId is { } liveId && sub.Holds(received.Topic, liveId)) received = received with { Retained = false };
+                    if (Accept(msg.Subject, msg.Data, msg.Headers, replyTo: null, retained: true) is not { } received)
+                        continue;
+                    // Published after the subscription (its live copy is held back and will be dropped): live, as on
+                    // MQTT.
+                    if (received.MessageId is { } liveId && sub.Holds(received.Topic, liveId))
+                        received = received with { Retained = false };
                     await subscription.Channel.WriteAsync(received, ct);
                     if (received.MessageId is { } id) replayed[received.Topic] = id;
                 }

@@ -46,23 +46,32 @@ public sealed partial class NatsTransport : IMessageTransport
     private volatile bool _jetStreamActive;
     private int _disposed;
 
-    public NatsTransport(TransportOptions options, NatsOptions natsOptions, BrokerAddress address, TopicScheme topics, string component, string clientId, ILogger logger)
+    public NatsTransport(TransportOptions options, NatsOptions natsOptions, BrokerAddress address, TopicScheme topics,
+        string component, string clientId, ILogger logger)
     {
         _options = options;
         _address = address;
         _topics = topics;
         _component = component;
         _logger = logger;
-        _presence = options.Presence ?? new Presence(topics.Status(component), StatusPayloads.Online, StatusPayloads.Offline);
+        _presence = options.Presence
+            ?? new Presence(topics.Status(component), StatusPayloads.Online, StatusPayloads.Offline);
         ClientId = clientId;
         _inboxPrefix = natsOptions.InboxPrefix ?? NatsUserScope.InboxPrefix(options.Username);
-        if (!(_inboxPrefix == "_INBOX" || NatsSubjects.IsInbox(_inboxPrefix)) || _inboxPrefix.IndexOfAny(['*', '>', ' ', '\t']) >= 0 || _inboxPrefix.EndsWith('.'))
-            throw new ArgumentException($"Transport:Nats:InboxPrefix '{_inboxPrefix}' must be '_INBOX' or start with '_INBOX.', without wildcards.", nameof(natsOptions));
+        if (!(_inboxPrefix == "_INBOX" || NatsSubjects.IsInbox(_inboxPrefix))
+            || _inboxPrefix.IndexOfAny(['*', '>', ' ', '\t']) >= 0 || _inboxPrefix.EndsWith('.'))
+        {
+            throw new ArgumentException(
+                $"Transport:Nats:InboxPrefix '{_inboxPrefix}' must be '_INBOX' or start with '_INBOX.', " +
+                "without wildcards.",
+                nameof(natsOptions));
+        }
         _jetStream = natsOptions.JetStream;
         if (_jetStream is not null)
         {
             var prefix = TopicScheme.ToNatsSubject(topics.Prefix);
-            _stream = new StreamConfig(_jetStream.Stream, (_jetStream.Subjects ?? NatsJetStreamOptions.DefaultSubjects(prefix)).ToList())
+            var subjects = _jetStream.Subjects ?? NatsJetStreamOptions.DefaultSubjects(prefix);
+            _stream = new StreamConfig(_jetStream.Stream, subjects.ToList())
             {
                 Storage = StreamConfigStorage.File,
                 MaxAge = _jetStream.MaxAge,
@@ -72,11 +81,15 @@ public sealed partial class NatsTransport : IMessageTransport
                 Sources = _jetStream.Sources?.Distinct().Select(source => source.ToStreamSource()).ToList(),
             };
             if (_jetStream.RetainedStream is { Length: > 0 } retained)
-                _retainedStream = new StreamConfig(retained, (_jetStream.RetainedSubjects ?? NatsJetStreamOptions.DefaultRetainedSubjects(prefix)).ToList())
+            {
+                var retainedSubjects = _jetStream.RetainedSubjects
+                    ?? NatsJetStreamOptions.DefaultRetainedSubjects(prefix);
+                _retainedStream = new StreamConfig(retained, retainedSubjects.ToList())
                 {
                     Storage = StreamConfigStorage.File,
                     MaxMsgsPerSubject = 1,
                 };
+            }
         }
         if (_stream is not null) _storedSubjects.AddRange(_stream.Subjects!);
         if (_retainedStream is not null) _storedSubjects.AddRange(_retainedStream.Subjects!);
@@ -145,7 +158,8 @@ public sealed partial class NatsTransport : IMessageTransport
             }
             catch (Exception ex)
             {
-                _logger.LogWarning("Cannot connect to {Broker}: {Reason}; retrying in {Delay} ms", _address, ex.Message, (int)delay.TotalMilliseconds);
+                _logger.LogWarning("Cannot connect to {Broker}: {Reason}; retrying in {Delay} ms",
+                    _address, ex.Message, (int)delay.TotalMilliseconds);
                 try { await Task.Delay(Jitter(delay), ct); } catch (OperationCanceledException) { return; }
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
             }
@@ -163,7 +177,8 @@ public sealed partial class NatsTransport : IMessageTransport
                 try
                 {
                     await SetUpAsync(ct);
-                    _logger.LogInformation("Connected to {Broker} as {ClientId} (JetStream: {JetStream})", _address, ClientId, _jetStreamActive);
+                    _logger.LogInformation("Connected to {Broker} as {ClientId} (JetStream: {JetStream})",
+                        _address, ClientId, _jetStreamActive);
                     delay = _options.ReconnectMinDelay;
                     MarkReady();
                 }
@@ -174,7 +189,8 @@ public sealed partial class NatsTransport : IMessageTransport
                 catch (Exception ex)
                 {
                     Volatile.Write(ref _needsSetUp, 1);
-                    _logger.LogWarning("Set-up after connecting to {Broker} failed: {Reason}; retrying in {Delay} ms", _address, ex.Message, (int)delay.TotalMilliseconds);
+                    _logger.LogWarning("Set-up after connecting to {Broker} failed: {Reason}; retrying in {Delay} ms",
+                        _address, ex.Message, (int)delay.TotalMilliseconds);
                     try { await Task.Delay(Jitter(delay), ct); } catch (OperationCanceledException) { break; }
                     delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
                     continue;
@@ -198,13 +214,19 @@ public sealed partial class NatsTransport : IMessageTransport
             }
             else
             {
-                _logger.LogWarning("{Broker} has no JetStream: at-least-once falls back to publish + flush, durable subscriptions to core queue groups, and nothing is retained", _address);
+                _logger.LogWarning(
+                    "{Broker} has no JetStream: at-least-once falls back to publish + flush, " +
+                    "durable subscriptions to core queue groups, and nothing is retained",
+                    _address);
             }
         }
         await SendStatusAsync(_presence.Online, ct);
     }
 
-    /// <summary>Retained (when the retained stream covers it) presence payload, by default <c>online</c>/<c>offline</c> on <c>{prefix}/status/{component}</c>.</summary>
+    /// <summary>
+    /// Retained (when the retained stream covers it) presence payload, by default <c>online</c>/<c>offline</c> on
+    /// <c>{prefix}/status/{component}</c>.
+    /// </summary>
     private Task SendStatusAsync(string state, CancellationToken ct)
     {
         var topic = _presence.Topic;
@@ -257,9 +279,15 @@ public sealed partial class NatsTransport : IMessageTransport
             InboxPrefix = _inboxPrefix,
         };
         if (!string.IsNullOrEmpty(_options.Username))
-            opts = opts with { AuthOpts = NatsAuthOpts.Default with { Username = _options.Username, Password = _options.ReadPassword() } };
+        {
+            var auth = NatsAuthOpts.Default with { Username = _options.Username, Password = _options.ReadPassword() };
+            opts = opts with { AuthOpts = auth };
+        }
         if (_address.Tls)
-            opts = opts with { TlsOpts = NatsTlsOpts.Default with { Mode = TlsMode.Require, CaFile = _options.CaFile } };
+        {
+            var tls = NatsTlsOpts.Default with { Mode = TlsMode.Require, CaFile = _options.CaFile };
+            opts = opts with { TlsOpts = tls };
+        }
         return opts;
     }
 

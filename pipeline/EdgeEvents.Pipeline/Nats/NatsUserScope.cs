@@ -10,13 +10,19 @@ namespace EdgeEvents.Pipeline.Nats;
 /// </summary>
 public static class NatsUserScope
 {
-    /// <summary>Inbox prefix: <c>_INBOX.{user}</c> (inboxes <c>_INBOX.{user}.{nuid}</c>), else NATS's <c>_INBOX</c>.</summary>
-    public static string InboxPrefix(string? user) => Scoped(user) ? $"{NatsSubjects.InboxPrefix}{user}" : NatsSubjects.InboxPrefix[..^1];
+    /// <summary>
+    /// Inbox prefix: <c>_INBOX.{user}</c> (inboxes <c>_INBOX.{user}.{nuid}</c>), else NATS's <c>_INBOX</c>.
+    /// </summary>
+    public static string InboxPrefix(string? user) =>
+        Scoped(user) ? $"{NatsSubjects.InboxPrefix}{user}" : NatsSubjects.InboxPrefix[..^1];
 
     /// <summary>True if <paramref name="topic"/> is a NATS reply inbox (<c>_INBOX.…</c>).</summary>
     public static bool IsInbox(string topic) => NatsSubjects.IsInbox(topic);
 
-    /// <summary>True if <paramref name="topic"/> is one of <paramref name="user"/>'s reply inboxes, which only that user may read.</summary>
+    /// <summary>
+    /// True if <paramref name="topic"/> is one of <paramref name="user"/>'s reply inboxes, which only that user may
+    /// read.
+    /// </summary>
     public static bool IsInboxOf(string topic, string user) =>
         Scoped(user) && topic.StartsWith($"{NatsSubjects.InboxPrefix}{user}.", StringComparison.Ordinal);
 

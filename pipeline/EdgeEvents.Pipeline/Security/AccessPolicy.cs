@@ -9,7 +9,9 @@ public enum BrokerRole
 {
     /// <summary>Publishes its own frames only: <c>{prefix}/frames/{user}</c>.</summary>
     Camera,
-    /// <summary>Reads frames and its model control message, publishes detections, annotated snapshots and model states.</summary>
+    /// <summary>
+    /// Reads frames and its model control message, publishes detections, annotated snapshots and model states.
+    /// </summary>
     Detector,
     /// <summary>Reads detections, publishes scene state and events.</summary>
     Scene,
@@ -39,7 +41,12 @@ public static class AccessPolicy
     public static IReadOnlyList<TopicRule> Rules(BrokerRole role, string user, string prefix)
     {
         if (!TopicScheme.IsValidName(user))
-            throw new ArgumentException($"User name '{user}' must be usable as one topic level (letters, digits, '-', '_'): it appears in the topics it may use.", nameof(user));
+        {
+            throw new ArgumentException(
+                $"User name '{user}' must be usable as one topic level (letters, digits, '-', '_'): " +
+                "it appears in the topics it may use.",
+                nameof(user));
+        }
         var p = prefix;
         TopicRule Pub(string filter) => new(TopicAccess.Publish, filter);
         TopicRule Sub(string filter) => new(TopicAccess.Subscribe, filter);
@@ -51,7 +58,8 @@ public static class AccessPolicy
             BrokerRole.Detector => [Sub($"{p}/frames/+"), Pub($"{p}/detections/+"), Pub($"{p}/snapshots/+"),
                 Sub($"{p}/control/detector/model"), Pub($"{p}/status/detector/+/model"), .. own],
             BrokerRole.Scene => [Sub($"{p}/detections/+"), Pub($"{p}/scene/+"), Pub($"{p}/events/+"), .. own],
-            BrokerRole.Llm => [Sub($"{p}/questions/#"), Sub($"{p}/scene/+"), Sub($"{p}/events/+"), Pub($"{p}/answers/#"), .. own],
+            BrokerRole.Llm => [Sub($"{p}/questions/#"), Sub($"{p}/scene/+"), Sub($"{p}/events/+"),
+                Pub($"{p}/answers/#"), .. own],
             BrokerRole.Dashboard => [Sub($"{p}/#"), .. own],
             BrokerRole.Asker => [Pub($"{p}/questions/{user}"), Sub($"{p}/answers/{user}"), .. own],
             BrokerRole.Admin => [Pub("#"), Sub("#")],
@@ -62,7 +70,9 @@ public static class AccessPolicy
     public static bool MayPublish(IReadOnlyList<TopicRule> rules, string topic) =>
         rules.Any(r => r.Access == TopicAccess.Publish && TopicScheme.Matches(r.Filter, topic));
 
-    /// <summary>True if every topic <paramref name="filter"/> can match is allowed (a shared subscription's group is ignored).</summary>
+    /// <summary>
+    /// True if every topic <paramref name="filter"/> can match is allowed (a shared subscription's group is ignored).
+    /// </summary>
     public static bool MaySubscribe(IReadOnlyList<TopicRule> rules, string filter)
     {
         if (filter.StartsWith("$share/", StringComparison.Ordinal))
@@ -89,12 +99,16 @@ public static class AccessPolicy
         return a.Length == r.Length;
     }
 
-    /// <summary>The policy as a mosquitto <c>acl_file</c> (publish → <c>write</c>, subscribe → <c>read</c>).</summary>
+    /// <summary>
+    /// The policy as a mosquitto <c>acl_file</c> (publish → <c>write</c>, subscribe → <c>read</c>).
+    /// </summary>
     public static string RenderMosquittoAcl(IEnumerable<KeyValuePair<string, BrokerRole>> users, string prefix)
     {
         var acl = new StringBuilder();
-        acl.Append("# EdgeEvents topic permissions for mosquitto (acl_file). Rendered from EdgeEvents.Pipeline.Security.AccessPolicy\n");
-        acl.Append("# for the users in broker-users.json; a test fails when the two disagree. Anonymous clients get nothing.\n");
+        acl.Append("# EdgeEvents topic permissions for mosquitto (acl_file). " +
+            "Rendered from EdgeEvents.Pipeline.Security.AccessPolicy\n");
+        acl.Append("# for the users in broker-users.json; a test fails when the two disagree. " +
+            "Anonymous clients get nothing.\n");
         foreach (var (user, role) in users)
         {
             acl.Append($"\n# role: {role.ToString().ToLowerInvariant()}\nuser {user}\n");
@@ -112,7 +126,8 @@ public static class AccessPolicy
     /// the LLM worker may publish to any inbox, to answer NATS requests;</item>
     /// <item>reading the EdgeEvents streams' configuration (<c>STREAM.INFO</c>, <c>STREAM.NAMES</c>), which the
     /// transport does at connect; creating and updating them only for the roles that own them
-    /// (<see cref="OwnsStreams"/>); deleting or purging them, or deleting their messages, for nobody but the admin;</item>
+    /// (<see cref="OwnsStreams"/>); deleting or purging them, or deleting their messages, for nobody but the
+    /// admin;</item>
     /// <item>JetStream consumers scoped to what it may read: on the <c>EDGE</c> stream one durable consumer per
     /// subscribe subject, named <c>{user}~{subject}</c> (<see cref="NatsUserScope.DurableConsumer"/>), created only
     /// through the create subject that carries the filter, and pulled, acknowledged and inspected by that name alone;
@@ -128,13 +143,20 @@ public static class AccessPolicy
         var nats = new StringBuilder();
         nats.Append("# EdgeEvents topic permissions for nats-server (include this file from nats-server.conf).\n");
         nats.Append("# Rendered from EdgeEvents.Pipeline.Security.AccessPolicy for the users in broker-users.json.\n");
-        nats.Append("# Passwords come from the environment (EDGE_PASSWORD_<USER>, upper case, '-' as '_'); never write them here.\n");
+        nats.Append("# Passwords come from the environment (EDGE_PASSWORD_<USER>, upper case, '-' as '_'); " +
+            "never write them here.\n");
         nats.Append("authorization {\n  users = [\n");
         foreach (var (user, role) in users)
         {
             var rules = Rules(role, user, prefix);
-            var publish = rules.Where(r => r.Access == TopicAccess.Publish).SelectMany(r => ToNatsSubjects(r.Filter)).ToList();
-            var subscribe = rules.Where(r => r.Access == TopicAccess.Subscribe).SelectMany(r => ToNatsSubjects(r.Filter)).ToList();
+            var publish = rules
+                .Where(r => r.Access == TopicAccess.Publish)
+                .SelectMany(r => ToNatsSubjects(r.Filter))
+                .ToList();
+            var subscribe = rules
+                .Where(r => r.Access == TopicAccess.Subscribe)
+                .SelectMany(r => ToNatsSubjects(r.Filter))
+                .ToList();
             if (role != BrokerRole.Admin)
             {
                 publish.AddRange(StreamInfo);
@@ -173,7 +195,9 @@ public static class AccessPolicy
     /// </summary>
     private static readonly string[] StreamInfo = ["$JS.API.STREAM.NAMES", "$JS.API.STREAM.INFO.>"];
 
-    /// <summary>A stream owner's transport creates a missing stream and updates one configured unlike it wants.</summary>
+    /// <summary>
+    /// A stream owner's transport creates a missing stream and updates one configured unlike it wants.
+    /// </summary>
     private static readonly string[] StreamSetUp =
     [
         $"$JS.API.STREAM.CREATE.{Stream}", $"$JS.API.STREAM.UPDATE.{Stream}",
@@ -185,7 +209,8 @@ public static class AccessPolicy
     /// consumer-create subject carries the filter (nats-server 2.9+), so a permission on it scopes what the consumer
     /// may read; pulls (<c>MSG.NEXT</c>) and acknowledgements name only the consumer, so those are pinned by name.
     /// </summary>
-    private static IEnumerable<string> ConsumerPermissions(string user, IReadOnlyList<string> subscribe, string subjectPrefix)
+    private static IEnumerable<string> ConsumerPermissions(
+        string user, IReadOnlyList<string> subscribe, string subjectPrefix)
     {
         var stored = NatsJetStreamOptions.DefaultSubjects(subjectPrefix);
         var retained = NatsJetStreamOptions.DefaultRetainedSubjects(subjectPrefix);

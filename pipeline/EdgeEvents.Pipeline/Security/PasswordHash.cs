@@ -17,16 +17,24 @@ public static class PasswordHash
     public static string Create(string password, int iterations = DefaultIterations)
     {
         var salt = RandomNumberGenerator.GetBytes(SaltBytes);
-        var hash = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA512, HashBytes);
+        var hash = Rfc2898DeriveBytes.Pbkdf2(
+            Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA512, HashBytes);
         return $"$7${iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}";
     }
 
-    /// <summary>True if <paramref name="password"/> matches <paramref name="encoded"/>; false for a wrong password or a hash in another format.</summary>
+    /// <summary>
+    /// True if <paramref name="password"/> matches <paramref name="encoded"/>; false for a wrong password or a hash in
+    /// another format.
+    /// </summary>
     public static bool Verify(string password, string encoded)
     {
         var parts = encoded.Split('$');
         // "$7$101$salt$hash" splits into "", "7", "101", salt, hash.
-        if (parts.Length != 5 || parts[0].Length != 0 || parts[1] != "7" || !int.TryParse(parts[2], out var iterations) || iterations < 1) return false;
+        if (parts.Length != 5 || parts[0].Length != 0 || parts[1] != "7"
+            || !int.TryParse(parts[2], out var iterations) || iterations < 1)
+        {
+            return false;
+        }
         byte[] salt, expected;
         try
         {
@@ -37,7 +45,8 @@ public static class PasswordHash
         {
             return false;
         }
-        var actual = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA512, expected.Length);
+        var actual = Rfc2898DeriveBytes.Pbkdf2(
+            Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA512, expected.Length);
         return CryptographicOperations.FixedTimeEquals(actual, expected);
     }
 
