@@ -10,9 +10,9 @@ namespace EdgeEvents.Detector;
 public static class DetectorServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the detector: its <see cref="EdgeComponent"/> (transport from <c>Transport</c>), <see
-    /// cref="DetectorOptions"/> from section <c>Detector</c> (unknown keys fail), and the <see cref="DetectorWorker"/>
-    /// hosted service.
+    /// Registers the detector: its <see cref="EdgeComponent"/> (transport from <c>Transport</c>),
+    /// <see cref="DetectorOptions"/> from section <c>Detector</c> (unknown keys fail), and the
+    /// <see cref="DetectorWorker"/> hosted service.
     /// </summary>
     public static IServiceCollection AddDetectorWorker(this IServiceCollection services, IConfiguration configuration)
     {

@@ -18,12 +18,12 @@ namespace EdgeEvents.Detector;
 /// <summary>
 /// Consumes frames from <c>{prefix}/frames/+</c>, runs the detector model and publishes a <see cref="DetectionSet"/>
 /// (JSON, at least once) per processed frame on <c>{prefix}/detections/{camera}</c>. Flow: transport subscription
-/// (bounded, oldest dropped) → intake (parse, validate) → <see cref="FrameMailbox"/> (latest frame per camera) → one
-/// <see cref="InferenceLane"/> per session → publisher → (at most <c>SnapshotsPerSecond</c> per camera) <see
-/// cref="SnapshotPublisher"/>, which draws the detections on the frame and publishes it retained on
+/// (bounded, oldest dropped) → intake (parse, validate) → <see cref="FrameMailbox"/> (latest frame per camera) →
+/// one <see cref="InferenceLane"/> per session → publisher → (at most <c>SnapshotsPerSecond</c> per camera)
+/// <see cref="SnapshotPublisher"/>, which draws the detections on the frame and publishes it retained on
 /// <c>{prefix}/snapshots/{camera}</c> off the detection path. Bad input is reported on <c>{prefix}/errors/detector</c>
-/// and the worker keeps going; a missing model fails <see cref="StartAsync"/>. With <c>DataPath</c> set, a <see
-/// cref="ModelRollout"/> follows <c>{prefix}/control/detector/model</c> and switches the lanes to a new model that
+/// and the worker keeps going; a missing model fails <see cref="StartAsync"/>. With <c>DataPath</c> set, a
+/// <see cref="ModelRollout"/> follows <c>{prefix}/control/detector/model</c> and switches the lanes to a new model that
 /// passes its gate.
 /// </summary>
 public sealed class DetectorWorker : BackgroundService

@@ -3,8 +3,8 @@ namespace EdgeEvents.Detector.Imaging;
 /// <summary>
 /// Weights of a one-dimensional antialiased bicubic resample (Keys/Catmull-Rom, a = −0.5): when shrinking, the kernel
 /// is widened by the shrink ratio so every source pixel contributes (as PIL, ImageSharp and torchvision's antialias
-/// do), instead of skipping pixels like a plain bilinear. Output pixel i is centred on source coordinate (i + ½)·ratio
-/// − ½.
+/// do), instead of skipping pixels like a plain bilinear. Output pixel i is centred on source coordinate
+/// (i + ½)·ratio − ½.
 /// </summary>
 public sealed class ResizeKernel
 {

@@ -6,8 +6,8 @@ namespace EdgeEvents.Detector.Rollout;
 
 /// <summary>
 /// The model detectors should run, retained on <c>{prefix}/control/detector/model</c> as JSON:
-/// <c>{"version": "v2", "uri": "https://…/v2.onnx", "sha256": "…", "modelType": "YoloV8", "labels": ["person", …],
-/// "minAgreement": 0.9, "maxSlowdown": 1.5}</c>.
+/// <c>{"version": "v2", "uri": "https://…/v2.onnx", "sha256": "…", "modelType": "YoloV8",
+/// "labels": ["person", …], "minAgreement": 0.9, "maxSlowdown": 1.5}</c>.
 /// </summary>
 public sealed record ModelRequest
 {

@@ -140,8 +140,8 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
     }
 
     /// <summary>
-    /// What <see cref="Decode"/> gives a <paramref name="width"/>×<paramref name="height"/> image: <see
-    /// cref="DecodedSize"/>, then <see cref="FitWidth"/>.
+    /// What <see cref="Decode"/> gives a <paramref name="width"/>×<paramref name="height"/> image:
+    /// <see cref="DecodedSize"/>, then <see cref="FitWidth"/>.
     /// </summary>
     private (int Width, int Height) SnapshotSize(int width, int height, bool jpeg)
     {

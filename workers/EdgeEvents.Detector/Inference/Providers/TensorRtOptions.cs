@@ -45,8 +45,8 @@ public sealed record TensorRtOptions : IValidatableObject
     public string? Int8CalibrationTable { get; init; }
 
     /// <summary>
-    /// TensorRT builder optimisation level 0–5: higher builds longer (once, with the engine cache) for possibly faster
-    /// engines. Default 3 (TensorRT's own default).
+    /// TensorRT builder optimisation level 0–5: higher builds longer (once, with the engine cache) for possibly
+    /// faster engines. Default 3 (TensorRT's own default).
     /// </summary>
     [Range(0, 5)]
     public int BuilderOptimizationLevel { get; init; } = 3;
