@@ -9,11 +9,19 @@ namespace EdgeEvents.Detector;
 /// <summary>Which output layout the model has and so how its input is prepared and its output decoded.</summary>
 public enum ModelType
 {
-    /// <summary>Chosen from the model: Ultralytics metadata or an <c>[N, 4+C, A]</c> output means YOLOv8, <c>[N, A, 5+C]</c> means YOLOX.</summary>
+    /// <summary>
+    /// Chosen from the model: Ultralytics metadata or an <c>[N, 4+C, A]</c> output means YOLOv8, <c>[N, A, 5+C]</c>
+    /// means YOLOX.
+    /// </summary>
     Auto,
-    /// <summary>YOLOv8/YOLO11: RGB 0..1 input, centred letterbox, output <c>[N, 4+C, A]</c> (cx, cy, w, h, class scores).</summary>
+    /// <summary>
+    /// YOLOv8/YOLO11: RGB 0..1 input, centred letterbox, output <c>[N, 4+C, A]</c> (cx, cy, w, h, class scores).
+    /// </summary>
     YoloV8,
-    /// <summary>YOLOX: BGR 0..255 input, top-left letterbox, output <c>[N, A, 5+C]</c> on a stride 8/16/32 grid, objectness × class score.</summary>
+    /// <summary>
+    /// YOLOX: BGR 0..255 input, top-left letterbox, output <c>[N, A, 5+C]</c> on a stride 8/16/32 grid, objectness ×
+    /// class score.
+    /// </summary>
     YoloX,
 }
 
@@ -32,7 +40,9 @@ public sealed record DetectorOptions : IValidatableObject
     /// <summary>Name published as <c>modelId</c>. Default: the model file name without extension.</summary>
     public string? ModelId { get; init; }
 
-    /// <summary>Class names, one per line, for models without a <c>names</c> metadata entry. Default: none (COCO-80 is used).</summary>
+    /// <summary>
+    /// Class names, one per line, for models without a <c>names</c> metadata entry. Default: none (COCO-80 is used).
+    /// </summary>
     public string? LabelsPath { get; init; }
 
     /// <summary>
@@ -46,30 +56,37 @@ public sealed record DetectorOptions : IValidatableObject
     [Range(0, 64)]
     public int DeviceId { get; init; }
 
-    /// <summary>TensorRT provider settings (engine and timing cache, precision, builder level, workspace): section <c>Detector:TensorRt</c>.</summary>
+    /// <summary>
+    /// TensorRT provider settings (engine and timing cache, precision, builder level, workspace): section
+    /// <c>Detector:TensorRt</c>.
+    /// </summary>
     public TensorRtOptions TensorRt { get; init; } = new();
 
-    /// <summary>CUDA provider settings (cuDNN convolution search, memory arena limit): section <c>Detector:Cuda</c>.</summary>
+    /// <summary>
+    /// CUDA provider settings (cuDNN convolution search, memory arena limit): section <c>Detector:Cuda</c>.
+    /// </summary>
     public CudaOptions Cuda { get; init; } = new();
 
-    /// <summary>ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime choose (one per physical core). Default 0.</summary>
+    /// <summary>
+    /// ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime choose (one per physical core). Default 0.
+    /// </summary>
     [Range(0, 256)]
     public int IntraOpThreads { get; init; }
 
     /// <summary>
-    /// Let ONNX Runtime's intra-op threads spin while waiting for work (ONNX Runtime's own default). Off, they sleep and
-    /// leave the CPU to decoding and to the other workers on the box: on the shared 2-core machine this doubled frames
-    /// per CPU-second (see bench/README.md). Turn on for a dedicated, idle CPU. Default false.
+    /// Let ONNX Runtime's intra-op threads spin while waiting for work (ONNX Runtime's own default). Off, they sleep
+    /// and leave the CPU to decoding and to the other workers on the box: on the shared 2-core machine this doubled
+    /// frames per CPU-second (see bench/README.md). Turn on for a dedicated, idle CPU. Default false.
     /// </summary>
     public bool IntraOpSpinning { get; init; }
 
     /// <summary>
     /// Linux nice value for the inference threads (each session's run thread and ONNX Runtime's intra-op threads), so
-    /// that on a busy CPU the model gets a core before decoding, MQTT and everything else in the process: −10 raised the
-    /// worker's share of the bare session's frames/s on the 2-core bench machine, while decoding and letterboxing take
-    /// longer by the clock (figures in bench/README.md, "Detector"). A negative value needs CAP_SYS_NICE (root, or systemd
-    /// <c>AmbientCapabilities=CAP_SYS_NICE</c>) or a raised RLIMIT_NICE; without it a warning says so and the threads
-    /// keep their priority. Default 0: left alone.
+    /// that on a busy CPU the model gets a core before decoding, MQTT and everything else in the process: −10 raised
+    /// the worker's share of the bare session's frames/s on the 2-core bench machine, while decoding and letterboxing
+    /// take longer by the clock (figures in bench/README.md, "Detector"). A negative value needs CAP_SYS_NICE (root, or
+    /// systemd <c>AmbientCapabilities=CAP_SYS_NICE</c>) or a raised RLIMIT_NICE; without it a warning says so and the
+    /// threads keep their priority. Default 0: left alone.
     /// </summary>
     [Range(-20, 19)]
     public int InferenceNice { get; init; }
@@ -83,8 +100,8 @@ public sealed record DetectorOptions : IValidatableObject
     public int WarmupRuns { get; init; } = 2;
 
     /// <summary>
-    /// How frames become model inputs: <see cref="PreprocessMode.Reference"/> decodes JPEGs at full scale and resizes as
-    /// OpenCV's <c>INTER_LINEAR</c> (what Ultralytics validated the models with), <see cref="PreprocessMode.Fast"/>
+    /// How frames become model inputs: <see cref="PreprocessMode.Reference"/> decodes JPEGs at full scale and resizes
+    /// as OpenCV's <c>INTER_LINEAR</c> (what Ultralytics validated the models with), <see cref="PreprocessMode.Fast"/>
     /// decodes at a reduced DCT scale and resamples with an antialiased bicubic, cheaper per frame (bench/README.md,
     /// "Preprocessing modes"). Default <see cref="PreprocessMode.Reference"/>.
     /// </summary>
@@ -119,11 +136,15 @@ public sealed record DetectorOptions : IValidatableObject
     /// </summary>
     public string Partition { get; init; } = "0/1";
 
-    /// <summary>Frames buffered between the transport and the per-camera mailbox (oldest dropped when full). Default 64.</summary>
+    /// <summary>
+    /// Frames buffered between the transport and the per-camera mailbox (oldest dropped when full). Default 64.
+    /// </summary>
     [Range(1, 10_000)]
     public int IntakeCapacity { get; init; } = 64;
 
-    /// <summary>Frames older than this (since receipt) when a pipeline is ready for them are dropped as stale. Default 2 s.</summary>
+    /// <summary>
+    /// Frames older than this (since receipt) when a pipeline is ready for them are dropped as stale. Default 2 s.
+    /// </summary>
     public TimeSpan MaxFrameAge { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Cameras with a frame waiting at once; a frame from one more camera is dropped. Default 64.</summary>
@@ -138,8 +159,8 @@ public sealed record DetectorOptions : IValidatableObject
     public int BatchesInFlight { get; init; } = 2;
 
     /// <summary>
-    /// Most frames (from different cameras) run as one batch, when the model's batch dimension is dynamic; a model with a
-    /// fixed batch of 1 always runs one frame at a time. Default 1: batching did not raise throughput on a 2-core CPU
+    /// Most frames (from different cameras) run as one batch, when the model's batch dimension is dynamic; a model with
+    /// a fixed batch of 1 always runs one frame at a time. Default 1: batching did not raise throughput on a 2-core CPU
     /// (see bench/README.md); raise it on a GPU.
     /// </summary>
     [Range(1, 64)]
@@ -148,7 +169,10 @@ public sealed record DetectorOptions : IValidatableObject
     /// <summary>How long a batch waits for more frames after its first one. Default 10 ms.</summary>
     public TimeSpan BatchDeadline { get; init; } = TimeSpan.FromMilliseconds(10);
 
-    /// <summary>Largest decoded image (width × height) accepted; bigger images are rejected before decoding. Default 4096 × 4096.</summary>
+    /// <summary>
+    /// Largest decoded image (width × height) accepted; bigger images are rejected before decoding. Default 4096 ×
+    /// 4096.
+    /// </summary>
     [Range(1, 268_435_456)]
     public long MaxImagePixels { get; init; } = 4096L * 4096;
 
@@ -165,17 +189,17 @@ public sealed record DetectorOptions : IValidatableObject
     public int SnapshotQuality { get; init; } = 80;
 
     /// <summary>
-    /// Widest snapshot; wider frames are scaled down (a JPEG to the largest n/8 decode scale that fits, so a 1080p frame
-    /// becomes 480×270, the size of Frigate's MQTT snapshots). Drawing cost grows with it (figures in bench/README.md,
-    /// "Snapshots"). 0 keeps the frame's size. Default 640.
+    /// Widest snapshot; wider frames are scaled down (a JPEG to the largest n/8 decode scale that fits, so a 1080p
+    /// frame becomes 480×270, the size of Frigate's MQTT snapshots). Drawing cost grows with it (figures in
+    /// bench/README.md, "Snapshots"). 0 keeps the frame's size. Default 640.
     /// </summary>
     [Range(0, 16384)]
     public int SnapshotMaxWidth { get; init; } = 640;
 
     /// <summary>
     /// Writable folder for over-the-air models: downloaded model files (<c>models/</c>) and <c>model-state.json</c>,
-    /// the last model that passed, which a restarted detector starts with instead of <see cref="ModelPath"/>. Setting it
-    /// turns the rollout on (the detector follows <c>{prefix}/control/detector/model</c>). Default none: off.
+    /// the last model that passed, which a restarted detector starts with instead of <see cref="ModelPath"/>. Setting
+    /// it turns the rollout on (the detector follows <c>{prefix}/control/detector/model</c>). Default none: off.
     /// </summary>
     public string? DataPath { get; init; }
 
@@ -187,12 +211,19 @@ public sealed record DetectorOptions : IValidatableObject
         if (!CameraPartition.TryParse(Partition, out _))
             yield return new ValidationResult(CameraPartition.FormatError(Partition), [nameof(Partition)]);
         // Data annotations do not descend into the provider sections by themselves.
-        foreach (var (name, section) in new (string, object)[] { (nameof(TensorRt), TensorRt), (nameof(Cuda), Cuda), (nameof(Rollout), Rollout) })
+        var sections = new (string, object)[]
+        {
+            (nameof(TensorRt), TensorRt), (nameof(Cuda), Cuda), (nameof(Rollout), Rollout),
+        };
+        foreach (var (name, section) in sections)
         {
             var results = new List<ValidationResult>();
             Validator.TryValidateObject(section, new ValidationContext(section), results, validateAllProperties: true);
             foreach (var result in results)
-                yield return new ValidationResult(result.ErrorMessage, result.MemberNames.Select(member => $"{name}:{member}").ToArray());
+            {
+                yield return new ValidationResult(result.ErrorMessage,
+                    result.MemberNames.Select(member => $"{name}:{member}").ToArray());
+            }
         }
     }
 }

@@ -10,8 +10,9 @@ namespace EdgeEvents.Detector;
 public static class DetectorServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the detector: its <see cref="EdgeComponent"/> (transport from <c>Transport</c>), <see cref="DetectorOptions"/>
-    /// from section <c>Detector</c> (unknown keys fail), and the <see cref="DetectorWorker"/> hosted service.
+    /// Registers the detector: its <see cref="EdgeComponent"/> (transport from <c>Transport</c>),
+    /// <see cref="DetectorOptions"/> from section <c>Detector</c> (unknown keys fail), and the
+    /// <see cref="DetectorWorker"/> hosted service.
     /// </summary>
     public static IServiceCollection AddDetectorWorker(this IServiceCollection services, IConfiguration configuration)
     {
@@ -21,7 +22,9 @@ public static class DetectorServiceCollectionExtensions
             sp.GetRequiredService<IOptions<DetectorOptions>>().Value,
             sp.GetRequiredKeyedService<EdgeComponent>(DetectorWorker.Component),
             sp.GetRequiredService<ILoggerFactory>(),
-            TransportFactory.ClientIdOf(EdgeServiceCollectionExtensions.BindTransportOptions(configuration, DetectorWorker.Component), DetectorWorker.Component)));
+            TransportFactory.ClientIdOf(
+                EdgeServiceCollectionExtensions.BindTransportOptions(configuration, DetectorWorker.Component),
+                DetectorWorker.Component)));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<DetectorWorker>());
         return services;
     }

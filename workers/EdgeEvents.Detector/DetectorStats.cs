@@ -23,11 +23,14 @@ public static class DropReasons
 public sealed class DetectorStats
 {
     private static readonly Counter<long> DroppedCounter = EdgeTelemetry.Meter.CreateCounter<long>(
-        "edge.detector.frames.dropped", unit: "{frame}", description: "Frames the detector did not process, by camera and reason.");
+        "edge.detector.frames.dropped", unit: "{frame}",
+        description: "Frames the detector did not process, by camera and reason.");
     private static readonly Counter<long> ProcessedCounter = EdgeTelemetry.Meter.CreateCounter<long>(
         "edge.detector.frames.processed", unit: "{frame}", description: "Frames run through the model, by camera.");
     private static readonly Histogram<double> StageDuration = EdgeTelemetry.Meter.CreateHistogram<double>(
-        "edge.detector.stage.duration", unit: "ms", description: "Time per frame in each detector stage (queue, decode, letterbox, inference, postprocess, publish, snapshot).");
+        "edge.detector.stage.duration", unit: "ms",
+        description: "Time per frame in each detector stage " +
+            "(queue, decode, letterbox, inference, postprocess, publish, snapshot).");
 
     private static readonly Histogram<int> BatchSize = EdgeTelemetry.Meter.CreateHistogram<int>(
         "edge.detector.batch.size", unit: "{frame}", description: "Frames per inference run.");
@@ -49,7 +52,9 @@ public sealed class DetectorStats
     /// <summary>Annotated snapshots published.</summary>
     public long Snapshots => Interlocked.Read(ref _snapshots);
 
-    /// <summary>Snapshots that decoded their frame again because the pipeline had not kept its pixels (or kept them smaller).</summary>
+    /// <summary>
+    /// Snapshots that decoded their frame again because the pipeline had not kept its pixels (or kept them smaller).
+    /// </summary>
     public long SnapshotDecodes => Interlocked.Read(ref _snapshotDecodes);
 
     /// <summary>The most frames run in one inference so far.</summary>
@@ -59,14 +64,16 @@ public sealed class DetectorStats
     public long Dropped(string camera, string reason) => _drops.TryGetValue((camera, reason), out var n) ? n : 0;
 
     /// <summary>All drops so far, by camera and reason.</summary>
-    public IReadOnlyDictionary<(string Camera, string Reason), long> Drops => new Dictionary<(string, string), long>(_drops);
+    public IReadOnlyDictionary<(string Camera, string Reason), long> Drops =>
+        new Dictionary<(string, string), long>(_drops);
 
     public long TotalDropped => _drops.Values.Sum();
 
     internal void RecordDrop(string camera, string reason)
     {
         _drops.AddOrUpdate((camera, reason), 1, static (_, n) => n + 1);
-        DroppedCounter.Add(1, new KeyValuePair<string, object?>("camera", camera), new KeyValuePair<string, object?>("reason", reason));
+        DroppedCounter.Add(1,
+            new KeyValuePair<string, object?>("camera", camera), new KeyValuePair<string, object?>("reason", reason));
         EdgeTelemetry.FrameDropped(_component, camera, reason);
     }
 
@@ -89,7 +96,8 @@ public sealed class DetectorStats
     {
         BatchSize.Record(size);
         int largest;
-        while (size > (largest = Volatile.Read(ref _largestBatch)) && Interlocked.CompareExchange(ref _largestBatch, size, largest) != largest) { }
+        while (size > (largest = Volatile.Read(ref _largestBatch))
+            && Interlocked.CompareExchange(ref _largestBatch, size, largest) != largest) { }
     }
 
     internal static void RecordStage(string stage, double milliseconds) =>

@@ -17,18 +17,20 @@ namespace EdgeEvents.Detector;
 
 /// <summary>
 /// Consumes frames from <c>{prefix}/frames/+</c>, runs the detector model and publishes a <see cref="DetectionSet"/>
-/// (JSON, at least once) per processed frame on <c>{prefix}/detections/{camera}</c>.
-/// Flow: transport subscription (bounded, oldest dropped) → intake (parse, validate) → <see cref="FrameMailbox"/>
-/// (latest frame per camera) → one <see cref="InferenceLane"/> per session → publisher → (at most
-/// <c>SnapshotsPerSecond</c> per camera) <see cref="SnapshotPublisher"/>, which draws the detections on the frame and
-/// publishes it retained on <c>{prefix}/snapshots/{camera}</c> off the detection path. Bad input is reported on
-/// <c>{prefix}/errors/detector</c> and the worker keeps going; a missing model fails <see cref="StartAsync"/>.
-/// With <c>DataPath</c> set, a <see cref="ModelRollout"/> follows <c>{prefix}/control/detector/model</c> and switches the
-/// lanes to a new model that passes its gate.
+/// (JSON, at least once) per processed frame on <c>{prefix}/detections/{camera}</c>. Flow: transport subscription
+/// (bounded, oldest dropped) → intake (parse, validate) → <see cref="FrameMailbox"/> (latest frame per camera) →
+/// one <see cref="InferenceLane"/> per session → publisher → (at most <c>SnapshotsPerSecond</c> per camera)
+/// <see cref="SnapshotPublisher"/>, which draws the detections on the frame and publishes it retained on
+/// <c>{prefix}/snapshots/{camera}</c> off the detection path. Bad input is reported on <c>{prefix}/errors/detector</c>
+/// and the worker keeps going; a missing model fails <see cref="StartAsync"/>. With <c>DataPath</c> set, a
+/// <see cref="ModelRollout"/> follows <c>{prefix}/control/detector/model</c> and switches the lanes to a new model that
+/// passes its gate.
 /// </summary>
 public sealed class DetectorWorker : BackgroundService
 {
-    /// <summary>Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.</summary>
+    /// <summary>
+    /// Component name: the key of its <see cref="EdgeComponent"/>, its client id, status and error topics.
+    /// </summary>
     public const string Component = "detector";
 
     private readonly DetectorOptions _options;
@@ -36,8 +38,9 @@ public sealed class DetectorWorker : BackgroundService
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly FrameMailbox _mailbox;
-    private readonly Channel<InferenceLane.DetectionResult> _results = Channel.CreateBounded<InferenceLane.DetectionResult>(
-        new BoundedChannelOptions(64) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly Channel<InferenceLane.DetectionResult> _results =
+        Channel.CreateBounded<InferenceLane.DetectionResult>(
+            new BoundedChannelOptions(64) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Dictionary<string, long> _bareSequences = new(StringComparer.Ordinal);
     private readonly List<InferenceLane> _lanes = [];
     private readonly SnapshotPublisher? _snapshots;
@@ -51,7 +54,8 @@ public sealed class DetectorWorker : BackgroundService
     private ModelRollout? _rollout;
 
     /// <param name="clientId">This detector's transport client id: it names its model status topic.</param>
-    public DetectorWorker(DetectorOptions options, EdgeComponent component, ILoggerFactory loggerFactory, string clientId = "detector")
+    public DetectorWorker(
+        DetectorOptions options, EdgeComponent component, ILoggerFactory loggerFactory, string clientId = "detector")
     {
         _clientId = clientId;
         if (options.DataPath is { Length: > 0 }) _recentFrames = new RecentFrames(options.Rollout.GateFrames);
@@ -79,7 +83,9 @@ public sealed class DetectorWorker : BackgroundService
     /// <summary>The last model status published (null when the rollout is off).</summary>
     public ModelStatus? ModelStatus => _rollout?.Status;
 
-    /// <summary>Loads the model sessions (failing start-up if the model cannot be loaded) and subscribes to frames.</summary>
+    /// <summary>
+    /// Loads the model sessions (failing start-up if the model cannot be loaded) and subscribes to frames.
+    /// </summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         var (start, state) = _recentFrames is null
@@ -91,8 +97,9 @@ public sealed class DetectorWorker : BackgroundService
             for (var i = 0; i < _options.Sessions; i++)
             {
                 var model = DetectorModel.Load(modelOptions, _loggerFactory.CreateLogger<DetectorModel>());
-                _lanes.Add(new InferenceLane(new ModelEngine(model, modelOptions), _options, _mailbox, Stats, _component.Errors, _results.Writer,
-                    _loggerFactory.CreateLogger<InferenceLane>(), _component.Name, _snapshots is null ? null : _snapshots.IsDue));
+                _lanes.Add(new InferenceLane(new ModelEngine(model, modelOptions), _options, _mailbox, Stats,
+                    _component.Errors, _results.Writer, _loggerFactory.CreateLogger<InferenceLane>(), _component.Name,
+                    _snapshots is null ? null : _snapshots.IsDue));
             }
         }
         catch
@@ -112,14 +119,19 @@ public sealed class DetectorWorker : BackgroundService
         {
             _rollout = new ModelRollout(_options, _component, _clientId, _lanes, _recentFrames!, state!, start, Http,
                 _loggerFactory);
-            _control = await _component.Transport.SubscribeAsync(new SubscriptionRequest(_rollout.ControlTopic) { Capacity = 16 }, cancellationToken);
+            _control = await _component.Transport.SubscribeAsync(
+                new SubscriptionRequest(_rollout.ControlTopic) { Capacity = 16 }, cancellationToken);
             _logger.LogInformation("Model rollout: following {Control}, status on {Status}, data in {DataPath}",
                 _rollout.ControlTopic, _rollout.StatusTopic, Path.GetFullPath(_options.DataPath!));
         }
-        _logger.LogInformation("Detector subscribed to {Filter}{Group} (partition {Partition}) with {Sessions} session(s)",
+        _logger.LogInformation(
+            "Detector subscribed to {Filter}{Group} (partition {Partition}) with {Sessions} session(s)",
             filter, _options.Group is { Length: > 0 } g ? $" (group {g})" : "", _partition, _lanes.Count);
         if (_snapshots is not null)
-            _logger.LogInformation("Snapshots: at most {Rate}/s per camera, encoded with {Encoder}", _options.SnapshotsPerSecond, JpegEncoder.Library);
+        {
+            _logger.LogInformation("Snapshots: at most {Rate}/s per camera, encoded with {Encoder}",
+                _options.SnapshotsPerSecond, JpegEncoder.Library);
+        }
         await base.StartAsync(cancellationToken);
     }
 
@@ -127,8 +139,12 @@ public sealed class DetectorWorker : BackgroundService
     {
         var lanes = _lanes.Select(l => l.RunAsync(stoppingToken)).ToList();
         var publisher = PublishLoopAsync(stoppingToken);
-        var snapshots = _snapshots is null ? Task.CompletedTask : Task.Run(() => _snapshots.RunAsync(stoppingToken), CancellationToken.None);
-        var rollout = _rollout is null ? Task.CompletedTask : Task.Run(() => _rollout.RunAsync(_control!, stoppingToken), CancellationToken.None);
+        var snapshots = _snapshots is null
+            ? Task.CompletedTask
+            : Task.Run(() => _snapshots.RunAsync(stoppingToken), CancellationToken.None);
+        var rollout = _rollout is null
+            ? Task.CompletedTask
+            : Task.Run(() => _rollout.RunAsync(_control!, stoppingToken), CancellationToken.None);
         try
         {
             await foreach (var message in _subscription!.Messages.ReadAllAsync(stoppingToken)) Intake(message);
@@ -143,39 +159,53 @@ public sealed class DetectorWorker : BackgroundService
         await rollout;
     }
 
-    /// <summary>Parses and validates one message and offers the frame to the mailbox; bad input is reported, never thrown.</summary>
+    /// <summary>
+    /// Parses and validates one message and offers the frame to the mailbox; bad input is reported, never thrown.
+    /// </summary>
     private void Intake(ReceivedMessage message)
     {
         var (kind, camera) = _component.Topics.Parse(message.Topic);
         if (kind != TopicKind.Frames || camera is null)
         {
-            _component.Errors.Report(ErrorKinds.UnknownTopic, $"'{message.Topic}' is not a frames topic.", message.Topic, message.Payload.Length);
+            _component.Errors.Report(ErrorKinds.UnknownTopic, $"'{message.Topic}' is not a frames topic.",
+                message.Topic, message.Payload.Length);
             return;
         }
         if (!_partition.Owns(camera)) return;
         Frame frame;
         try
         {
-            frame = FramePayload.Parse(message.Payload, camera, NextBareSequence(camera), message.ReceivedAt, message.ContentType);
+            frame = FramePayload.Parse(message.Payload, camera, NextBareSequence(camera), message.ReceivedAt,
+                message.ContentType);
         }
         catch (MessageFormatException ex)
         {
-            // Codec failures wrap the serializer's exception; envelope validation failures (empty data, bad raw size) do not.
-            var errorKind = ex.InnerException is null && !message.Payload.IsEmpty ? ErrorKinds.InvalidFrame : ErrorKinds.MalformedPayload;
+            // Codec failures wrap the serializer's exception; envelope validation failures (empty data, bad raw size)
+            // do not.
+            var errorKind = ex.InnerException is null && !message.Payload.IsEmpty
+                ? ErrorKinds.InvalidFrame
+                : ErrorKinds.MalformedPayload;
             _component.Errors.Report(errorKind, ex.Message, message.Topic, message.Payload.Length, camera);
             return;
         }
-        // The topic names the source (the broker checks who may publish there); an envelope may not claim another camera.
+        // The topic names the source (the broker checks who may publish there); an envelope may not claim another
+        // camera.
         if (frame.Camera != camera)
         {
-            _component.Errors.Report(ErrorKinds.InvalidFrame, $"Frame envelope names camera '{frame.Camera}' but arrived on '{message.Topic}': the topic's camera '{camera}' is the source.",
+            _component.Errors.Report(ErrorKinds.InvalidFrame,
+                $"Frame envelope names camera '{frame.Camera}' but arrived on '{message.Topic}': the topic's camera " +
+                $"'{camera}' is the source.",
                 message.Topic, message.Payload.Length, camera);
             return;
         }
-        if (!_mailbox.Offer(new PendingFrame(frame, message.Topic, message.Payload.Length, message.ReceivedAt, EdgeTelemetry.ContextOf(message))))
+        var pending = new PendingFrame(frame, message.Topic, message.Payload.Length, message.ReceivedAt,
+            EdgeTelemetry.ContextOf(message));
+        if (!_mailbox.Offer(pending))
         {
             _component.Errors.Report(ErrorKinds.Overload,
-                $"Frame of '{frame.Camera}' dropped: {_options.MaxWaitingCameras} cameras already have a frame waiting.", message.Topic, message.Payload.Length, frame.Camera);
+                $"Frame of '{frame.Camera}' dropped: {_options.MaxWaitingCameras} cameras already have a frame " +
+                "waiting.",
+                message.Topic, message.Payload.Length, frame.Camera);
         }
     }
 
@@ -201,7 +231,8 @@ public sealed class DetectorWorker : BackgroundService
                 span.SetTag("camera", set.Camera).SetTag("detections", set.Detections.Count);
                 try
                 {
-                    await _component.Transport.PublishAsync(new OutgoingMessage(topics.Detections(set.Camera), MessageCodec.Serialize(set, PayloadFormat.Json))
+                    var payload = MessageCodec.Serialize(set, PayloadFormat.Json);
+                    await _component.Transport.PublishAsync(new OutgoingMessage(topics.Detections(set.Camera), payload)
                     {
                         ContentType = ContentTypes.Json,
                         Delivery = Delivery.AtLeastOnce,
@@ -209,12 +240,14 @@ public sealed class DetectorWorker : BackgroundService
                     }, ct);
                     Stats.RecordPublished();
                     DetectorStats.RecordStage("publish", Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-                    EdgeTelemetry.DetectionsPublished(_component.Name, set.Camera, set.Detections.Select(d => d.Label), set.CapturedAt);
+                    EdgeTelemetry.DetectionsPublished(_component.Name, set.Camera, set.Detections.Select(d => d.Label),
+                        set.CapturedAt);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     span.Fail(ex);
-                    _component.Errors.Report(ErrorKinds.Internal, $"Publishing detections of '{set.Camera}' failed: {ex.Message}", camera: set.Camera);
+                    _component.Errors.Report(ErrorKinds.Internal,
+                        $"Publishing detections of '{set.Camera}' failed: {ex.Message}", camera: set.Camera);
                 }
                 _snapshots?.Offer(set, frame, decoded);
                 _recentFrames?.Add(frame);

@@ -16,10 +16,19 @@ public sealed record AgreementReport(
 /// the share of reference detections matched; both 1 when neither model found anything.
 /// </summary>
 public sealed record ClassAgreement(
-    string Label, int ReferenceDetections, int CandidateDetections, int Matched, double MeanIoU, double MeanConfidenceShift)
+    string Label,
+    int ReferenceDetections,
+    int CandidateDetections,
+    int Matched,
+    double MeanIoU,
+    double MeanConfidenceShift)
 {
-    public double Precision => CandidateDetections == 0 ? (ReferenceDetections == 0 ? 1 : 0) : (double)Matched / CandidateDetections;
-    public double Recall => ReferenceDetections == 0 ? (CandidateDetections == 0 ? 1 : 0) : (double)Matched / ReferenceDetections;
-    /// <summary>Harmonic mean of precision and recall: 1 only when every detection of each model has its match.</summary>
+    public double Precision =>
+        CandidateDetections == 0 ? (ReferenceDetections == 0 ? 1 : 0) : (double)Matched / CandidateDetections;
+    public double Recall =>
+        ReferenceDetections == 0 ? (CandidateDetections == 0 ? 1 : 0) : (double)Matched / ReferenceDetections;
+    /// <summary>
+    /// Harmonic mean of precision and recall: 1 only when every detection of each model has its match.
+    /// </summary>
     public double F1 => Precision + Recall == 0 ? 0 : 2 * Precision * Recall / (Precision + Recall);
 }

@@ -13,7 +13,8 @@ public static class DetectionMatcher
 {
     public const float DefaultIoU = 0.5f;
 
-    public static List<DetectionMatch> Match(IReadOnlyList<Detection> candidate, IReadOnlyList<Detection> reference, float minIoU = DefaultIoU)
+    public static List<DetectionMatch> Match(
+        IReadOnlyList<Detection> candidate, IReadOnlyList<Detection> reference, float minIoU = DefaultIoU)
     {
         var matches = new List<DetectionMatch>();
         var taken = new bool[reference.Count];

@@ -7,7 +7,8 @@ public static class EvaluationImages
 {
     public static IReadOnlyList<(string Name, Frame Frame)> Load(string folder)
     {
-        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Image folder not found: {Path.GetFullPath(folder)}.");
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"Image folder not found: {Path.GetFullPath(folder)}.");
         var images = new List<(string, Frame)>();
         foreach (var path in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
         {
@@ -18,9 +19,13 @@ public static class EvaluationImages
                 _ => null,
             };
             if (encoding is { } e)
-                images.Add((Path.GetFileName(path), new Frame { Camera = "eval", Encoding = e, Data = File.ReadAllBytes(path) }));
+            {
+                var frame = new Frame { Camera = "eval", Encoding = e, Data = File.ReadAllBytes(path) };
+                images.Add((Path.GetFileName(path), frame));
+            }
         }
-        if (images.Count == 0) throw new InvalidDataException($"No .jpg, .jpeg or .png images in {Path.GetFullPath(folder)}.");
+        if (images.Count == 0)
+            throw new InvalidDataException($"No .jpg, .jpeg or .png images in {Path.GetFullPath(folder)}.");
         return images;
     }
 }

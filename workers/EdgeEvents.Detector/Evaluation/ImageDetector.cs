@@ -46,7 +46,8 @@ public sealed class ImageDetector : IDisposable
         var box = _engine.Preprocessor.Prepare(frame, _input, out _);
         using var outputs = Model.Run(_input, 1);
         var detections = _engine.Postprocessor.Process(outputs[0].GetTensorDataAsSpan<float>(), box)
-            ?? throw new InvalidDataException($"Model {Model.ModelId} gave no finite score for a frame of camera {frame.Camera}.");
+            ?? throw new InvalidDataException(
+                $"Model {Model.ModelId} gave no finite score for a frame of camera {frame.Camera}.");
         return (detections, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
     }
 

@@ -8,7 +8,8 @@ namespace EdgeEvents.Detector.Evaluation;
 /// reference), and each model's time per frame. The two models take turns at running first on a frame, so neither
 /// always runs on the caches the other left behind, and each frame's pair of times is kept (<see cref="Slowdowns"/>).
 /// </summary>
-public sealed class ModelEvaluator(ImageDetector candidate, ImageDetector reference, float minIoU = DetectionMatcher.DefaultIoU)
+public sealed class ModelEvaluator(
+    ImageDetector candidate, ImageDetector reference, float minIoU = DetectionMatcher.DefaultIoU)
 {
     private readonly Dictionary<string, Tally> _classes = new(StringComparer.Ordinal);
     private readonly Tally _overall = new();
@@ -63,7 +64,8 @@ public sealed class ModelEvaluator(ImageDetector candidate, ImageDetector refere
         _classes.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => c.Value.ToAgreement(c.Key)).ToList(),
         _images == 0 ? 0 : _candidateMs / _images, _images == 0 ? 0 : _referenceMs / _images);
 
-    private Tally ClassTally(string label) => _classes.TryGetValue(label, out var tally) ? tally : _classes[label] = new Tally();
+    private Tally ClassTally(string label) =>
+        _classes.TryGetValue(label, out var tally) ? tally : _classes[label] = new Tally();
 
     private sealed class Tally
     {
@@ -78,6 +80,7 @@ public sealed class ModelEvaluator(ImageDetector candidate, ImageDetector refere
         }
 
         public ClassAgreement ToAgreement(string label) =>
-            new(label, References, Candidates, Matched, Matched == 0 ? 0 : _iou / Matched, Matched == 0 ? 0 : _shift / Matched);
+            new(label, References, Candidates, Matched,
+                Matched == 0 ? 0 : _iou / Matched, Matched == 0 ? 0 : _shift / Matched);
     }
 }

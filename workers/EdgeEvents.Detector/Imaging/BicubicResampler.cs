@@ -22,11 +22,12 @@ internal sealed class BicubicResampler(InputFormat format) : IResampler
 
     /// <summary>
     /// Separable resample of <paramref name="source"/> (interleaved, <paramref name="bytesPerPixel"/> 3 or 4) to the
-    /// letterbox's resized size, written as three channel planes (clamped to 0..255, divided by the format's divisor) at
-    /// the letterbox offset; padding is 114. Output rows are produced in order; each needs a window of horizontally
+    /// letterbox's resized size, written as three channel planes (clamped to 0..255, divided by the format's divisor)
+    /// at the letterbox offset; padding is 114. Output rows are produced in order; each needs a window of horizontally
     /// resampled source rows, which are computed once, when first needed, into a ring that stays in cache.
     /// </summary>
-    public void Resample(ReadOnlySpan<byte> source, int width, int height, int bytesPerPixel, bool sourceBgr, Letterbox box, Span<float> tensor)
+    public void Resample(ReadOnlySpan<byte> source, int width, int height, int bytesPerPixel, bool sourceBgr,
+        Letterbox box, Span<float> tensor)
     {
         var (rw, rh) = (box.ResizedWidth, box.ResizedHeight);
         var kx = Kernel(width, rw);
@@ -65,7 +66,8 @@ internal sealed class BicubicResampler(InputFormat format) : IResampler
     /// clamped to 0..255 and divided, its channels written to three planes. Eight pixels run side by side (two per
     /// 256-bit register), independent sums as in <see cref="HorizontalPass"/>; nothing is stored between taps.
     /// </summary>
-    private void VerticalPass(int first, int count, int ring, int rw, ReadOnlySpan<float> weights, Span<float> plane0, Span<float> plane1, Span<float> plane2)
+    private void VerticalPass(int first, int count, int ring, int rw, ReadOnlySpan<float> weights,
+        Span<float> plane0, Span<float> plane1, Span<float> plane2)
     {
         ref var rows = ref MemoryMarshal.GetArrayDataReference(_rows);
         Span<nuint> starts = stackalloc nuint[count];
@@ -87,23 +89,30 @@ internal sealed class BicubicResampler(InputFormat format) : IResampler
                 s3 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref rows, starts[k] + at + 24), w, s3);
             }
             Store4(s0.GetLower(), s0.GetUpper(), s1.GetLower(), s1.GetUpper(), max, divisor, plane0, plane1, plane2, x);
-            Store4(s2.GetLower(), s2.GetUpper(), s3.GetLower(), s3.GetUpper(), max, divisor, plane0, plane1, plane2, x + 4);
+            Store4(s2.GetLower(), s2.GetUpper(), s3.GetLower(), s3.GetUpper(), max, divisor,
+                plane0, plane1, plane2, x + 4);
         }
         for (; x < rw; x++)
         {
             var sum = Vector128<float>.Zero;
-            for (var k = 0; k < count; k++) sum = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref rows, starts[k] + (nuint)x * 4), Vector128.Create(weights[k]), sum);
+            for (var k = 0; k < count; k++)
+            {
+                sum = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref rows, starts[k] + (nuint)x * 4),
+                    Vector128.Create(weights[k]), sum);
+            }
             Store(sum, max, divisor, plane0, plane1, plane2, x);
         }
     }
 
     /// <summary>
     /// Four RGBA pixels at <paramref name="at"/>..+3 into the planes: transposed with SSE shuffles into one vector per
-    /// plane (a quarter of the stores of <see cref="Store"/>), then clamped and divided element by element exactly as there.
+    /// plane (a quarter of the stores of <see cref="Store"/>), then clamped and divided element by element exactly as
+    /// there.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store4(Vector128<float> p0, Vector128<float> p1, Vector128<float> p2, Vector128<float> p3, Vector128<float> max, Vector128<float> divisor,
-        Span<float> plane0, Span<float> plane1, Span<float> plane2, int at)
+    private static void Store4(Vector128<float> p0, Vector128<float> p1, Vector128<float> p2, Vector128<float> p3,
+        Vector128<float> max, Vector128<float> divisor, Span<float> plane0, Span<float> plane1, Span<float> plane2,
+        int at)
     {
         if (!Sse.IsSupported)
         {
@@ -127,7 +136,8 @@ internal sealed class BicubicResampler(InputFormat format) : IResampler
         Vector128.Min(Vector128.Max(values, Vector128<float>.Zero), max) / divisor;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector128<float> pixel, Vector128<float> max, Vector128<float> divisor, Span<float> plane0, Span<float> plane1, Span<float> plane2, int at)
+    private static void Store(Vector128<float> pixel, Vector128<float> max, Vector128<float> divisor,
+        Span<float> plane0, Span<float> plane1, Span<float> plane2, int at)
     {
         pixel = Clamped(pixel, max, divisor);
         plane0[at] = pixel.GetElement(0);
@@ -153,14 +163,19 @@ internal sealed class BicubicResampler(InputFormat format) : IResampler
             for (; x + 4 <= width; x += 4)
             {
                 Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                var (p0, p1, p2, p3) = ((nuint)start[x] * 4, (nuint)start[x + 1] * 4, (nuint)start[x + 2] * 4, (nuint)start[x + 3] * 4);
+                var (p0, p1, p2, p3) =
+                    ((nuint)start[x] * 4, (nuint)start[x + 1] * 4, (nuint)start[x + 2] * 4, (nuint)start[x + 3] * 4);
                 var w = (nuint)x * span;
                 for (nuint k = 0; k < span; k += 8)
                 {
-                    s0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref line, p0 + k), Vector256.LoadUnsafe(ref weights, w + k), s0);
-                    s1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref line, p1 + k), Vector256.LoadUnsafe(ref weights, w + span + k), s1);
-                    s2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref line, p2 + k), Vector256.LoadUnsafe(ref weights, w + 2 * span + k), s2);
-                    s3 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref line, p3 + k), Vector256.LoadUnsafe(ref weights, w + 3 * span + k), s3);
+                    s0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref line, p0 + k),
+                        Vector256.LoadUnsafe(ref weights, w + k), s0);
+                    s1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref line, p1 + k),
+                        Vector256.LoadUnsafe(ref weights, w + span + k), s1);
+                    s2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref line, p2 + k),
+                        Vector256.LoadUnsafe(ref weights, w + 2 * span + k), s2);
+                    s3 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref line, p3 + k),
+                        Vector256.LoadUnsafe(ref weights, w + 3 * span + k), s3);
                 }
                 (s0.GetLower() + s0.GetUpper()).CopyTo(output.Slice(x * 4, 4));
                 (s1.GetLower() + s1.GetUpper()).CopyTo(output.Slice(x * 4 + 4, 4));
@@ -174,14 +189,18 @@ internal sealed class BicubicResampler(InputFormat format) : IResampler
             Vector128<float> even = default, odd = default;
             for (nuint k = 0; k < span; k += 8)
             {
-                even = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref line, p + k), Vector128.LoadUnsafe(ref weights, w + k), even);
-                odd = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref line, p + k + 4), Vector128.LoadUnsafe(ref weights, w + k + 4), odd);
+                even = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref line, p + k),
+                    Vector128.LoadUnsafe(ref weights, w + k), even);
+                odd = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref line, p + k + 4),
+                    Vector128.LoadUnsafe(ref weights, w + k + 4), odd);
             }
             (even + odd).CopyTo(output.Slice(x * 4, 4));
         }
     }
 
-    /// <summary>Interleaved bytes (3 or 4 per pixel) → 4 floats per pixel, the fourth unused for 3-byte pixels.</summary>
+    /// <summary>
+    /// Interleaved bytes (3 or 4 per pixel) → 4 floats per pixel, the fourth unused for 3-byte pixels.
+    /// </summary>
     private static void ToFloats(ReadOnlySpan<byte> source, int bytesPerPixel, Span<float> line)
     {
         if (bytesPerPixel == 4)

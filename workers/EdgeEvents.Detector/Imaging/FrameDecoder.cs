@@ -35,7 +35,8 @@ internal sealed unsafe class FrameDecoder
     }
 
     /// <summary>The RGBA pixels of the last successful <see cref="Decode"/>.</summary>
-    public ReadOnlySpan<byte> Pixels => _decoded is { } image ? _pixels.AsSpan(0, image.Width * image.Height * 4) : default;
+    public ReadOnlySpan<byte> Pixels =>
+        _decoded is { } image ? _pixels.AsSpan(0, image.Width * image.Height * 4) : default;
 
     /// <summary>Drops what the last decode left (the next frame is raw, or its decode fails).</summary>
     public void Forget() => _decoded = null;
@@ -53,7 +54,9 @@ internal sealed unsafe class FrameDecoder
         return new DecodedImage(rgba, image.Width, image.Height, image.FullWidth, image.FullHeight);
     }
 
-    /// <summary>Decodes into the RGBA buffer; Width/Height are the decoded size, FullWidth/FullHeight the image's own.</summary>
+    /// <summary>
+    /// Decodes into the RGBA buffer; Width/Height are the decoded size, FullWidth/FullHeight the image's own.
+    /// </summary>
     /// <exception cref="FrameDecodeException">The frame cannot be decoded.</exception>
     public (int Width, int Height, int FullWidth, int FullHeight) Decode(Frame frame)
     {
@@ -66,21 +69,26 @@ internal sealed unsafe class FrameDecoder
     private (int Width, int Height, int FullWidth, int FullHeight) DecodeInto(Frame frame)
     {
         // Anything TurboJPEG cannot read or turn into RGB (CMYK) goes to SkiaSharp, which also words the errors.
-        if (frame.Encoding == FrameEncoding.Jpeg && _turbo is { } turbo && turbo.TryReadHeader(frame.Data, out var header))
+        if (frame.Encoding == FrameEncoding.Jpeg && _turbo is { } turbo
+            && turbo.TryReadHeader(frame.Data, out var header))
         {
             var (width, height) = (header.Width, header.Height);
             CheckSize(width, height);
             var size = ShrinkOnLoad(width, height, jpeg: true);
             PinnedBuffer.EnsureCapacity(ref _pixels, (long)size.Width * size.Height * 4);
             if (turbo.TryDecode(frame.Data, header, _pixels, size.Width, size.Height, ref _planes) is { } error)
-                throw new FrameDecodeException(ErrorKinds.DecodeFailed, $"JPEG image {width}x{height} is truncated or corrupt ({error}).");
+            {
+                throw new FrameDecodeException(ErrorKinds.DecodeFailed,
+                    $"JPEG image {width}x{height} is truncated or corrupt ({error}).");
+            }
             return (size.Width, size.Height, width, height);
         }
         fixed (byte* data = frame.Data)
         {
             using var skData = SKData.Create((IntPtr)data, frame.Data.Length);
             using var codec = SKCodec.Create(skData)
-                ?? throw new FrameDecodeException(ErrorKinds.DecodeFailed, $"{frame.Encoding} data of {frame.Data.Length} bytes is not a decodable image.");
+                ?? throw new FrameDecodeException(ErrorKinds.DecodeFailed,
+                    $"{frame.Encoding} data of {frame.Data.Length} bytes is not a decodable image.");
             var full = codec.Info.Size;
             CheckSize(full.Width, full.Height);
             var size = ShrinkOnLoad(full.Width, full.Height, codec.EncodedFormat == SKEncodedImageFormat.Jpeg);
@@ -93,16 +101,18 @@ internal sealed unsafe class FrameDecoder
             return result switch
             {
                 SKCodecResult.Success => (size.Width, size.Height, full.Width, full.Height),
-                SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput => throw new FrameDecodeException(ErrorKinds.DecodeFailed,
+                SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput => throw new FrameDecodeException(
+                    ErrorKinds.DecodeFailed,
                     $"{frame.Encoding} image {full.Width}x{full.Height} is truncated or corrupt ({result})."),
-                _ => throw new FrameDecodeException(ErrorKinds.DecodeFailed, $"{frame.Encoding} image {full.Width}x{full.Height} could not be decoded ({result})."),
+                _ => throw new FrameDecodeException(ErrorKinds.DecodeFailed,
+                    $"{frame.Encoding} image {full.Width}x{full.Height} could not be decoded ({result})."),
             };
         }
     }
 
     /// <summary>
-    /// For a JPEG not decoded at full scale, the smallest DCT scale (<see cref="JpegScale"/>) that leaves <see cref="MinShrinkHeadroom"/> over the
-    /// letterboxed size; other images decode in full.
+    /// For a JPEG not decoded at full scale, the smallest DCT scale (<see cref="JpegScale"/>) that leaves
+    /// <see cref="MinShrinkHeadroom"/> over the letterboxed size; other images decode in full.
     /// </summary>
     private (int Width, int Height) ShrinkOnLoad(int width, int height, bool jpeg)
     {
@@ -111,7 +121,11 @@ internal sealed unsafe class FrameDecoder
         for (var eighths = 1; eighths < 8; eighths++)
         {
             var scaled = JpegScale.Of(width, height, eighths);
-            if (scaled.Width >= box.ResizedWidth * MinShrinkHeadroom && scaled.Height >= box.ResizedHeight * MinShrinkHeadroom) return scaled;
+            if (scaled.Width >= box.ResizedWidth * MinShrinkHeadroom
+                && scaled.Height >= box.ResizedHeight * MinShrinkHeadroom)
+            {
+                return scaled;
+            }
         }
         return (width, height);
     }
@@ -120,6 +134,9 @@ internal sealed unsafe class FrameDecoder
     public void CheckSize(int width, int height)
     {
         if (width <= 0 || height <= 0 || (long)width * height > _maxPixels)
-            throw new FrameDecodeException(ErrorKinds.InvalidFrame, $"Image of {width}x{height} pixels exceeds the limit of {_maxPixels} pixels.");
+        {
+            throw new FrameDecodeException(ErrorKinds.InvalidFrame,
+                $"Image of {width}x{height} pixels exceeds the limit of {_maxPixels} pixels.");
+        }
     }
 }

@@ -4,8 +4,8 @@ using EdgeEvents.Contracts.Messages;
 namespace EdgeEvents.Detector.Imaging;
 
 /// <summary>
-/// Turns a frame into one CHW float tensor slot: decodes it (<see cref="FrameDecoder"/>; raw RGB/BGR is used as is)
-/// and letterboxes it with the mode's resampler (<see cref="PreprocessMode"/>) written straight into the channel planes.
+/// Turns a frame into one CHW float tensor slot: decodes it (<see cref="FrameDecoder"/>; raw RGB/BGR is used as is) and
+/// letterboxes it with the mode's resampler (<see cref="PreprocessMode"/>) written straight into the channel planes.
 /// Not thread-safe: one per pipeline.
 /// </summary>
 public sealed class FramePreprocessor
@@ -16,9 +16,10 @@ public sealed class FramePreprocessor
 
     /// <param name="mode">Reference (OpenCV's full-scale decode and linear resize, default) or Fast.</param>
     /// <param name="turboJpeg">Decode JPEGs with the system's libjpeg-turbo when it is installed (faster; the same
-    /// pixels as SkiaSharp at full scale, the chroma replicated rather than IDCT-upsampled at reduced ones); false always
-    /// uses SkiaSharp.</param>
-    public FramePreprocessor(InputFormat format, long maxPixels, PreprocessMode mode = PreprocessMode.Reference, bool turboJpeg = true)
+    /// pixels as SkiaSharp at full scale, the chroma replicated rather than IDCT-upsampled at reduced ones); false
+    /// always uses SkiaSharp.</param>
+    public FramePreprocessor(
+        InputFormat format, long maxPixels, PreprocessMode mode = PreprocessMode.Reference, bool turboJpeg = true)
     {
         _format = format;
         Mode = mode;
@@ -29,12 +30,18 @@ public sealed class FramePreprocessor
     public InputFormat Format => _format;
     public PreprocessMode Mode { get; }
 
-    /// <summary>Fills <paramref name="tensor"/> (one CHW image) from <paramref name="frame"/> and returns where the image landed.</summary>
+    /// <summary>
+    /// Fills <paramref name="tensor"/> (one CHW image) from <paramref name="frame"/> and returns where the image
+    /// landed.
+    /// </summary>
     /// <exception cref="FrameDecodeException">The frame cannot be decoded.</exception>
     public Letterbox Prepare(Frame frame, Span<float> tensor, out PreprocessTimings timings)
     {
         if (tensor.Length != _format.TensorLength)
-            throw new ArgumentException($"Tensor slot has {tensor.Length} floats; {_format.TensorLength} needed.", nameof(tensor));
+        {
+            throw new ArgumentException(
+                $"Tensor slot has {tensor.Length} floats; {_format.TensorLength} needed.", nameof(tensor));
+        }
         var start = Stopwatch.GetTimestamp();
         Letterbox box;
         long decoded;
@@ -50,7 +57,10 @@ public sealed class FramePreprocessor
         {
             var (w, h) = (frame.Width, frame.Height);
             if (w <= 0 || h <= 0 || (long)w * h * 3 != frame.Data.Length)
-                throw new FrameDecodeException(ErrorKinds.InvalidFrame, $"Raw {frame.Encoding} frame is {frame.Data.Length} bytes; {w}x{h}x3 needs {(long)w * h * 3}.");
+            {
+                throw new FrameDecodeException(ErrorKinds.InvalidFrame,
+                    $"Raw {frame.Encoding} frame is {frame.Data.Length} bytes; {w}x{h}x3 needs {(long)w * h * 3}.");
+            }
             _decoder.CheckSize(w, h);
             decoded = Stopwatch.GetTimestamp();
             box = Letterbox.Compute(w, h, _format.Width, _format.Height, _format.Centered);
@@ -61,7 +71,8 @@ public sealed class FramePreprocessor
             throw new FrameDecodeException(ErrorKinds.InvalidFrame, $"Unsupported frame encoding {frame.Encoding}.");
         }
         var end = Stopwatch.GetTimestamp();
-        timings = new(Stopwatch.GetElapsedTime(start, decoded).TotalMilliseconds, Stopwatch.GetElapsedTime(decoded, end).TotalMilliseconds);
+        timings = new(Stopwatch.GetElapsedTime(start, decoded).TotalMilliseconds,
+            Stopwatch.GetElapsedTime(decoded, end).TotalMilliseconds);
         return box;
     }
 

@@ -8,5 +8,6 @@ internal interface IResampler
     /// the letterbox's resized size and writes it as the format's three channel planes (divided by its divisor) at the
     /// letterbox offset; the rest of the slot gets the pad value.
     /// </summary>
-    void Resample(ReadOnlySpan<byte> source, int width, int height, int bytesPerPixel, bool sourceBgr, Letterbox box, Span<float> tensor);
+    void Resample(ReadOnlySpan<byte> source, int width, int height, int bytesPerPixel, bool sourceBgr, Letterbox box,
+        Span<float> tensor);
 }

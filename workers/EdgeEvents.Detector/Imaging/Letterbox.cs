@@ -4,7 +4,8 @@ namespace EdgeEvents.Detector.Imaging;
 
 /// <summary>
 /// Where a source image lands inside the model input: scaled by <see cref="Scale"/> (aspect kept) to
-/// <see cref="ResizedWidth"/> × <see cref="ResizedHeight"/> at (<see cref="PadLeft"/>, <see cref="PadTop"/>); the rest is padding.
+/// <see cref="ResizedWidth"/> × <see cref="ResizedHeight"/> at (<see cref="PadLeft"/>, <see cref="PadTop"/>); the rest
+/// is padding.
 /// </summary>
 public readonly record struct Letterbox(
     int SourceWidth, int SourceHeight, int InputWidth, int InputHeight,
@@ -29,7 +30,8 @@ public readonly record struct Letterbox(
         var rh = Math.Clamp((int)Math.Round(sourceHeight * scale, MidpointRounding.ToEven), 1, inputHeight);
         var left = (int)Math.Round((inputWidth - rw) / 2.0 - 0.1, MidpointRounding.ToEven);
         var top = (int)Math.Round((inputHeight - rh) / 2.0 - 0.1, MidpointRounding.ToEven);
-        return new(sourceWidth, sourceHeight, inputWidth, inputHeight, (float)scale, rw, rh, Math.Max(0, left), Math.Max(0, top));
+        return new(sourceWidth, sourceHeight, inputWidth, inputHeight, (float)scale, rw, rh,
+            Math.Max(0, left), Math.Max(0, top));
     }
 
     /// <summary>Maps a box from model-input pixels back to source pixels, clipped to the source image.</summary>
@@ -39,7 +41,9 @@ public readonly record struct Letterbox(
         Math.Clamp((x2 - PadLeft) / Scale, 0, SourceWidth),
         Math.Clamp((y2 - PadTop) / Scale, 0, SourceHeight));
 
-    /// <summary>Maps a box from source pixels to model-input pixels (the inverse of <see cref="ToSource"/> before clipping).</summary>
+    /// <summary>
+    /// Maps a box from source pixels to model-input pixels (the inverse of <see cref="ToSource"/> before clipping).
+    /// </summary>
     public Box ToInput(Box source) => new(
         source.X1 * Scale + PadLeft, source.Y1 * Scale + PadTop,
         source.X2 * Scale + PadLeft, source.Y2 * Scale + PadTop);

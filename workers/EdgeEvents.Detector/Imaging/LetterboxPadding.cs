@@ -6,7 +6,10 @@ internal static class LetterboxPadding
     /// <summary>The pad value in 0..255 bytes (Ultralytics and YOLOX both pad with 114 grey).</summary>
     public const int Value = 114;
 
-    /// <summary>Writes the pad value (divided by the format's divisor) into the padding of each plane; the image area is left alone.</summary>
+    /// <summary>
+    /// Writes the pad value (divided by the format's divisor) into the padding of each plane; the image area is left
+    /// alone.
+    /// </summary>
     public static void Fill(Span<float> tensor, InputFormat format, Letterbox box)
     {
         var value = Value / format.PixelDivisor;

@@ -27,7 +27,8 @@ internal sealed class LinearResampler(InputFormat format) : IResampler
     private int _row0Source, _row1Source;
     private byte[] _line = [];
 
-    public void Resample(ReadOnlySpan<byte> source, int width, int height, int bytesPerPixel, bool sourceBgr, Letterbox box, Span<float> tensor)
+    public void Resample(ReadOnlySpan<byte> source, int width, int height, int bytesPerPixel, bool sourceBgr,
+        Letterbox box, Span<float> tensor)
     {
         LetterboxPadding.Fill(tensor, _format, box);
         var (rw, rh) = (box.ResizedWidth, box.ResizedHeight);
@@ -59,7 +60,8 @@ internal sealed class LinearResampler(InputFormat format) : IResampler
         }
     }
 
-    private void Bilinear(ReadOnlySpan<byte> source, int width, int height, int bytesPerPixel, double scaleX, double scaleY, int rw, int rh, Output output)
+    private void Bilinear(ReadOnlySpan<byte> source, int width, int height, int bytesPerPixel, double scaleX,
+        double scaleY, int rw, int rh, Output output)
     {
         PrepareColumns(width, rw, scaleX);
         PinnedBuffer.EnsureCapacity(ref _row0, rw * 3);
@@ -83,13 +85,16 @@ internal sealed class LinearResampler(InputFormat format) : IResampler
                 for (var c = 0; c < 3; c++)
                 {
                     var i = x * 3 + c;
-                    if (x * 3 + (output.SourceBgr ? c : 2 - c) >= vectorEnd) line[i] = ScalarRound(s0[i], s1[i], beta0, b1);
+                    if (x * 3 + (output.SourceBgr ? c : 2 - c) >= vectorEnd)
+                        line[i] = ScalarRound(s0[i], s1[i], beta0, b1);
                 }
             output.WriteRow(y, line);
         }
     }
 
-    /// <summary>Source column and fixed-point weights of each output column; OpenCV pins columns outside the image to its edge.</summary>
+    /// <summary>
+    /// Source column and fixed-point weights of each output column; OpenCV pins columns outside the image to its edge.
+    /// </summary>
     private void PrepareColumns(int width, int rw, double scaleX)
     {
         PinnedBuffer.EnsureCapacity(ref _xOffsets, rw);
@@ -127,7 +132,9 @@ internal sealed class LinearResampler(InputFormat format) : IResampler
         return target;
     }
 
-    /// <summary>OpenCV's source coordinate of output index <paramref name="i"/>: float, floored, and its fraction.</summary>
+    /// <summary>
+    /// OpenCV's source coordinate of output index <paramref name="i"/>: float, floored, and its fraction.
+    /// </summary>
     private static (int Index, float Fraction) Coordinate(int i, double scale)
     {
         var f = (float)((i + 0.5) * scale - 0.5);
@@ -136,7 +143,8 @@ internal sealed class LinearResampler(InputFormat format) : IResampler
     }
 
     /// <summary><c>saturate_cast&lt;short&gt;(w * 2048)</c>: rounded half to even.</summary>
-    private static short Coefficient(float weight) => (short)Math.Clamp(MathF.Round(weight * CoefScale, MidpointRounding.ToEven), short.MinValue, short.MaxValue);
+    private static short Coefficient(float weight) =>
+        (short)Math.Clamp(MathF.Round(weight * CoefScale, MidpointRounding.ToEven), short.MinValue, short.MaxValue);
 
     /// <summary>
     /// OpenCV's <c>VResizeLinearVec_32s8u</c> over a whole row: rows shifted to 16 bits, high halves of the products,
@@ -147,7 +155,8 @@ internal sealed class LinearResampler(InputFormat format) : IResampler
         var i = 0;
         if (Vector.IsHardwareAccelerated)
         {
-            var (w0, w1, two, max) = (new Vector<int>(b0), new Vector<int>(b1), new Vector<int>(2), new Vector<int>(255));
+            var (w0, w1, two, max) =
+                (new Vector<int>(b0), new Vector<int>(b1), new Vector<int>(2), new Vector<int>(255));
             for (; i <= line.Length - Vector<int>.Count; i += Vector<int>.Count)
             {
                 var sum = Vector.ShiftRightArithmetic(Vector.ShiftRightArithmetic(new Vector<int>(s0[i..]), 4) * w0, 16)
@@ -167,7 +176,10 @@ internal sealed class LinearResampler(InputFormat format) : IResampler
     private static byte ScalarRound(int s0, int s1, short b0, short b1) =>
         (byte)Math.Clamp((s0 * b0 + s1 * b1 + (1 << (2 * CoefBits - 1))) >> (2 * CoefBits), 0, 255);
 
-    /// <summary>Where OpenCV's vertical SIMD loops stop in a row of <paramref name="elements"/> bytes: 16 at a time, then 8 while more than 8 remain.</summary>
+    /// <summary>
+    /// Where OpenCV's vertical SIMD loops stop in a row of <paramref name="elements"/> bytes: 16 at a time, then 8
+    /// while more than 8 remain.
+    /// </summary>
     private static int VectorEnd(int elements)
     {
         var x = 0;

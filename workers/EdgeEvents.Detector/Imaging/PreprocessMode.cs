@@ -11,8 +11,8 @@ public enum PreprocessMode
     Reference,
     /// <summary>
     /// Cheaper: large JPEGs decoded at a reduced DCT scale and an antialiased bicubic resample
-    /// (<see cref="BicubicResampler"/>). Boxes stay within a few pixels; scores of borderline classes move (compare with
-    /// <c>edge-events eval</c>).
+    /// (<see cref="BicubicResampler"/>). Boxes stay within a few pixels; scores of borderline classes move (compare
+    /// with <c>edge-events eval</c>).
     /// </summary>
     Fast,
 }

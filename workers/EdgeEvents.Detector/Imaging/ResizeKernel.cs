@@ -1,9 +1,10 @@
 namespace EdgeEvents.Detector.Imaging;
 
 /// <summary>
-/// Weights of a one-dimensional antialiased bicubic resample (Keys/Catmull-Rom, a = −0.5): when shrinking, the kernel is
-/// widened by the shrink ratio so every source pixel contributes (as PIL, ImageSharp and torchvision's antialias do),
-/// instead of skipping pixels like a plain bilinear. Output pixel i is centred on source coordinate (i + ½)·ratio − ½.
+/// Weights of a one-dimensional antialiased bicubic resample (Keys/Catmull-Rom, a = −0.5): when shrinking, the kernel
+/// is widened by the shrink ratio so every source pixel contributes (as PIL, ImageSharp and torchvision's antialias
+/// do), instead of skipping pixels like a plain bilinear. Output pixel i is centred on source coordinate
+/// (i + ½)·ratio − ½.
 /// </summary>
 public sealed class ResizeKernel
 {
@@ -27,10 +28,15 @@ public sealed class ResizeKernel
     public int[] Start { get; }
     /// <summary>Number of source indices contributing to each target index.</summary>
     public int[] Count { get; }
-    /// <summary>Normalised weights, <see cref="Stride"/> per target index; zero after each index's <see cref="Count"/>.</summary>
+    /// <summary>
+    /// Normalised weights, <see cref="Stride"/> per target index; zero after each index's <see cref="Count"/>.
+    /// </summary>
     public float[] Weights { get; }
     public int Stride { get; }
-    /// <summary>The largest <see cref="Count"/>: running every index over this many taps (the extra ones weigh 0) gives a uniform loop.</summary>
+    /// <summary>
+    /// The largest <see cref="Count"/>: running every index over this many taps (the extra ones weigh 0) gives a
+    /// uniform loop.
+    /// </summary>
     public int Taps { get; }
     /// <summary>Tap pairs per target index: <see cref="Taps"/> rounded up to even, halved.</summary>
     public int Pairs => (Taps + 1) / 2;
@@ -70,7 +76,8 @@ public sealed class ResizeKernel
             var (first, last) = (left, right);
             while (first < last && weights[i * stride + first - left] == 0) first++;
             while (last > first && weights[i * stride + last - left] == 0) last--;
-            if (first > left) weights.AsSpan(i * stride + first - left, last - first + 1).CopyTo(weights.AsSpan(i * stride));
+            if (first > left)
+                weights.AsSpan(i * stride + first - left, last - first + 1).CopyTo(weights.AsSpan(i * stride));
             weights.AsSpan(i * stride + last - first + 1, stride - (last - first + 1)).Clear();
             start[i] = first;
             count[i] = last - first + 1;

@@ -18,7 +18,8 @@ internal sealed unsafe class TurboJpeg
 
     private readonly delegate* unmanaged<nint> _initCompress;
     private readonly delegate* unmanaged<nint> _initDecompress;
-    private readonly delegate* unmanaged<nint, byte*, int, int, int, int, byte**, CULong*, int, int, int, int> _compress2;
+    private readonly delegate* unmanaged<nint, byte*, int, int, int, int, byte**, CULong*, int, int, int, int>
+        _compress2;
     private readonly delegate* unmanaged<nint, byte*, CULong, int*, int*, int*, int*, int> _decompressHeader3;
     private readonly delegate* unmanaged<nint, byte*, CULong, byte*, int, int, int, int, int, int> _decompress2;
     private readonly delegate* unmanaged<nint, byte*, CULong, byte*, int, int, int, int, int> _decompressToYuv2;
@@ -32,12 +33,18 @@ internal sealed unsafe class TurboJpeg
     {
         _initCompress = (delegate* unmanaged<nint>)NativeLibrary.GetExport(library, "tjInitCompress");
         _initDecompress = (delegate* unmanaged<nint>)NativeLibrary.GetExport(library, "tjInitDecompress");
-        _compress2 = (delegate* unmanaged<nint, byte*, int, int, int, int, byte**, CULong*, int, int, int, int>)NativeLibrary.GetExport(library, "tjCompress2");
-        _decompressHeader3 = (delegate* unmanaged<nint, byte*, CULong, int*, int*, int*, int*, int>)NativeLibrary.GetExport(library, "tjDecompressHeader3");
-        _decompress2 = (delegate* unmanaged<nint, byte*, CULong, byte*, int, int, int, int, int, int>)NativeLibrary.GetExport(library, "tjDecompress2");
-        _decompressToYuv2 = (delegate* unmanaged<nint, byte*, CULong, byte*, int, int, int, int, int>)NativeLibrary.GetExport(library, "tjDecompressToYUV2");
-        _decodeYuv = (delegate* unmanaged<nint, byte*, int, int, byte*, int, int, int, int, int, int>)NativeLibrary.GetExport(library, "tjDecodeYUV");
-        _bufSizeYuv2 = (delegate* unmanaged<int, int, int, int, CULong>)NativeLibrary.GetExport(library, "tjBufSizeYUV2");
+        _compress2 = (delegate* unmanaged<nint, byte*, int, int, int, int, byte**, CULong*, int, int, int, int>)
+            NativeLibrary.GetExport(library, "tjCompress2");
+        _decompressHeader3 = (delegate* unmanaged<nint, byte*, CULong, int*, int*, int*, int*, int>)
+            NativeLibrary.GetExport(library, "tjDecompressHeader3");
+        _decompress2 = (delegate* unmanaged<nint, byte*, CULong, byte*, int, int, int, int, int, int>)
+            NativeLibrary.GetExport(library, "tjDecompress2");
+        _decompressToYuv2 = (delegate* unmanaged<nint, byte*, CULong, byte*, int, int, int, int, int>)
+            NativeLibrary.GetExport(library, "tjDecompressToYUV2");
+        _decodeYuv = (delegate* unmanaged<nint, byte*, int, int, byte*, int, int, int, int, int, int>)
+            NativeLibrary.GetExport(library, "tjDecodeYUV");
+        _bufSizeYuv2 = (delegate* unmanaged<int, int, int, int, CULong>)
+            NativeLibrary.GetExport(library, "tjBufSizeYUV2");
         _free = (delegate* unmanaged<byte*, void>)NativeLibrary.GetExport(library, "tjFree");
         _destroy = (delegate* unmanaged<nint, int>)NativeLibrary.GetExport(library, "tjDestroy");
         _errorString = (delegate* unmanaged<nint, byte*>)NativeLibrary.GetExport(library, "tjGetErrorStr2");
@@ -75,7 +82,9 @@ internal sealed unsafe class TurboJpeg
         {
             fixed (byte* data = jpeg)
             {
-                var ok = handle != 0 && _decompressHeader3(handle, data, new CULong((nuint)jpeg.Length), &w, &h, &subsampling, &colorspace) == 0;
+                var ok = handle != 0
+                    && _decompressHeader3(handle, data, new CULong((nuint)jpeg.Length), &w, &h, &subsampling,
+                        &colorspace) == 0;
                 header = new JpegHeader(w, h, subsampling);
                 return ok && w > 0 && h > 0 && colorspace is ColorspaceYCbCr or ColorspaceGray or ColorspaceRgb;
             }
@@ -87,15 +96,16 @@ internal sealed unsafe class TurboJpeg
     }
 
     /// <summary>
-    /// Decodes <paramref name="jpeg"/> as opaque RGBA at exactly <paramref name="width"/>×<paramref name="height"/>, one
-    /// of its n/8 scales (what libjpeg's DCT scaling gives: the size times n/8, rounded up); null on success, else why
-    /// not (a truncated file is reported, not decoded with grey rows). At a reduced scale a JPEG with subsampled chroma
-    /// is decoded to YCbCr planes in <paramref name="planes"/> (grown as needed) and converted from there: decoding to
-    /// RGB directly would upsample its chroma inside the scaled IDCT (12×12 at 6/8), which has no SIMD version, while
-    /// the conversion's upsampling does (faster: bench/README.md, "Detector"; the chroma is upsampled by
+    /// Decodes <paramref name="jpeg"/> as opaque RGBA at exactly <paramref name="width"/>×<paramref name="height"/>,
+    /// one of its n/8 scales (what libjpeg's DCT scaling gives: the size times n/8, rounded up); null on success, else
+    /// why not (a truncated file is reported, not decoded with grey rows). At a reduced scale a JPEG with subsampled
+    /// chroma is decoded to YCbCr planes in <paramref name="planes"/> (grown as needed) and converted from there:
+    /// decoding to RGB directly would upsample its chroma inside the scaled IDCT (12×12 at 6/8), which has no SIMD
+    /// version, while the conversion's upsampling does (faster: bench/README.md, "Detector"; the chroma is upsampled by
     /// replication instead, 0.7 levels apart on average).
     /// </summary>
-    public string? TryDecode(ReadOnlySpan<byte> jpeg, JpegHeader header, Span<byte> rgba, int width, int height, ref byte[] planes)
+    public string? TryDecode(
+        ReadOnlySpan<byte> jpeg, JpegHeader header, Span<byte> rgba, int width, int height, ref byte[] planes)
     {
         if (rgba.Length < width * height * 4) throw new ArgumentException("Pixel buffer too small.", nameof(rgba));
         var handle = _initDecompress();
@@ -114,14 +124,20 @@ internal sealed unsafe class TurboJpeg
                     fixed (byte* yuv = planes)
                     {
                         result = _decompressToYuv2(handle, data, size, yuv, width, 1, height, 0);
-                        if (result == 0) result = _decodeYuv(handle, yuv, 1, header.Subsampling, pixels, width, 0, height, PixelFormatRgba, 0);
+                        if (result == 0)
+                        {
+                            result = _decodeYuv(handle, yuv, 1, header.Subsampling, pixels, width, 0, height,
+                                PixelFormatRgba, 0);
+                        }
                     }
                 }
                 else
                 {
                     result = _decompress2(handle, data, size, pixels, width, 0, height, PixelFormatRgba, 0);
                 }
-                return result == 0 ? null : Marshal.PtrToStringUTF8((nint)_errorString(handle)) ?? "unknown TurboJPEG error";
+                return result == 0
+                    ? null
+                    : Marshal.PtrToStringUTF8((nint)_errorString(handle)) ?? "unknown TurboJPEG error";
             }
         }
         finally
@@ -130,7 +146,9 @@ internal sealed unsafe class TurboJpeg
         }
     }
 
-    /// <summary>Baseline 4:2:0 JPEG of <paramref name="height"/> rows of RGBA pixels, <paramref name="rowBytes"/> apart.</summary>
+    /// <summary>
+    /// Baseline 4:2:0 JPEG of <paramref name="height"/> rows of RGBA pixels, <paramref name="rowBytes"/> apart.
+    /// </summary>
     public byte[] Encode(byte* pixels, int width, int rowBytes, int height, int quality)
     {
         var handle = _initCompress();
@@ -139,8 +157,12 @@ internal sealed unsafe class TurboJpeg
         try
         {
             var size = new CULong(0);
-            if (_compress2(handle, pixels, width, rowBytes, height, PixelFormatRgba, &jpeg, &size, Subsampling420, quality, 0) != 0)
-                throw new InvalidOperationException($"TurboJPEG encoding of a {width}x{height} image failed: {Marshal.PtrToStringUTF8((nint)_errorString(handle))}");
+            if (_compress2(handle, pixels, width, rowBytes, height, PixelFormatRgba, &jpeg, &size, Subsampling420,
+                    quality, 0) != 0)
+            {
+                var reason = Marshal.PtrToStringUTF8((nint)_errorString(handle));
+                throw new InvalidOperationException($"TurboJPEG encoding of a {width}x{height} image failed: {reason}");
+            }
             return new ReadOnlySpan<byte>(jpeg, checked((int)size.Value)).ToArray();
         }
         finally

@@ -38,22 +38,31 @@ public sealed class DetectorModel : IDisposable
 
     public string Path { get; }
     public string ModelId { get; }
-    /// <summary>The execution provider the session was created with first: <c>TensorRT</c>, <c>CUDA</c> or <c>CPU</c>.</summary>
+    /// <summary>
+    /// The execution provider the session was created with first: <c>TensorRT</c>, <c>CUDA</c> or <c>CPU</c>.
+    /// </summary>
     public string Provider { get; }
     public ModelType Type { get; }
     public InputFormat Input { get; }
     public bool DynamicBatch { get; }
-    /// <summary>Most images per <see cref="Run"/>: the configured batch when the batch dimension is dynamic, else 1.</summary>
+    /// <summary>
+    /// Most images per <see cref="Run"/>: the configured batch when the batch dimension is dynamic, else 1.
+    /// </summary>
     public int MaxBatch { get; }
     public IReadOnlyList<string> Labels { get; }
-    /// <summary>The nice value ONNX Runtime's threads of this session got (<c>InferenceNice</c>), or null when left alone.</summary>
+    /// <summary>
+    /// The nice value ONNX Runtime's threads of this session got (<c>InferenceNice</c>), or null when left alone.
+    /// </summary>
     public int? Nice { get; private init; }
 
-    /// <summary>Loads the model named by <paramref name="options"/>; fails with the file name when it does not exist.</summary>
+    /// <summary>
+    /// Loads the model named by <paramref name="options"/>; fails with the file name when it does not exist.
+    /// </summary>
     public static DetectorModel Load(DetectorOptions options, ILogger logger)
     {
         var path = System.IO.Path.GetFullPath(options.ModelPath);
-        if (!File.Exists(path)) throw new FileNotFoundException($"Detector model file not found: {path} (Detector:ModelPath).", path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Detector model file not found: {path} (Detector:ModelPath).", path);
 
         var (session, provider, nice) = CreateSessionAtInferenceNice(path, options, logger);
         try
@@ -61,26 +70,40 @@ public sealed class DetectorModel : IDisposable
             var input = session.InputMetadata.First().Value;
             var output = session.OutputMetadata.First().Value;
             if (input.Dimensions.Length != 4 || output.Dimensions.Length != 3)
-                throw new InvalidDataException($"Model {path} has input [{string.Join(',', input.Dimensions)}] and output [{string.Join(',', output.Dimensions)}]; a YOLO detector needs an NCHW input and a rank-3 output.");
+            {
+                throw new InvalidDataException(
+                    $"Model {path} has input [{string.Join(',', input.Dimensions)}] and output " +
+                    $"[{string.Join(',', output.Dimensions)}]; a YOLO detector needs an NCHW input and a rank-3 " +
+                    "output.");
+            }
             var metadata = session.ModelMetadata.CustomMetadataMap;
             metadata.TryGetValue("names", out var names);
-            var type = options.ModelType != ModelType.Auto ? options.ModelType : DetectType(output.Dimensions, names is not null);
+            var type = options.ModelType != ModelType.Auto
+                ? options.ModelType
+                : DetectType(output.Dimensions, names is not null);
             var height = input.Dimensions[2] > 0 ? input.Dimensions[2] : options.DefaultInputSize;
             var width = input.Dimensions[3] > 0 ? input.Dimensions[3] : options.DefaultInputSize;
             var classCount = type == ModelType.YoloV8 ? output.Dimensions[1] - 4 : output.Dimensions[2] - 5;
             if (classCount < 1)
-                throw new InvalidDataException($"Model {path}: output [{string.Join(',', output.Dimensions)}] does not give a class count for a {type} layout.");
+            {
+                throw new InvalidDataException(
+                    $"Model {path}: output [{string.Join(',', output.Dimensions)}] does not give a class count for a " +
+                    $"{type} layout.");
+            }
             var labels = ClassNames.Resolve(classCount, names, options.LabelsPath, out var labelSource);
             var format = type == ModelType.YoloV8
                 ? new InputFormat(width, height, Bgr: false, PixelDivisor: 255, Centered: true)
                 : new InputFormat(width, height, Bgr: true, PixelDivisor: 1, Centered: false);
             var dynamicBatch = input.Dimensions[0] <= 0;
-            var model = new DetectorModel(session, path, options.ModelId ?? System.IO.Path.GetFileNameWithoutExtension(path), provider, type,
+            var modelId = options.ModelId ?? System.IO.Path.GetFileNameWithoutExtension(path);
+            var model = new DetectorModel(session, path, modelId, provider, type,
                 format, dynamicBatch, dynamicBatch ? options.MaxBatch : 1, labels, output.Dimensions)
             { Nice = nice };
             logger.LogInformation(
-                "Model {Path}: {Type}, input {Width}x{Height}, {Classes} classes (labels from {LabelSource}), batch {Batch}, provider {Provider}",
-                path, type, width, height, classCount, labelSource, dynamicBatch ? $"dynamic (max {model.MaxBatch})" : "1", provider);
+                "Model {Path}: {Type}, input {Width}x{Height}, {Classes} classes (labels from {LabelSource}), " +
+                "batch {Batch}, provider {Provider}",
+                path, type, width, height, classCount, labelSource,
+                dynamicBatch ? $"dynamic (max {model.MaxBatch})" : "1", provider);
             model.WarmUp(options.WarmupRuns);
             return model;
         }
@@ -91,10 +114,14 @@ public sealed class DetectorModel : IDisposable
         }
     }
 
-    /// <summary>YOLOv8 outputs <c>[N, 4+C, A]</c> (fewer channels than anchors), YOLOX <c>[N, A, 5+C]</c>; with dynamic dims, Ultralytics metadata decides.</summary>
+    /// <summary>
+    /// YOLOv8 outputs <c>[N, 4+C, A]</c> (fewer channels than anchors), YOLOX <c>[N, A, 5+C]</c>; with dynamic dims,
+    /// Ultralytics metadata decides.
+    /// </summary>
     internal static ModelType DetectType(int[] outputDims, bool hasUltralyticsNames)
     {
-        if (outputDims[1] > 0 && outputDims[2] > 0) return outputDims[1] < outputDims[2] ? ModelType.YoloV8 : ModelType.YoloX;
+        if (outputDims[1] > 0 && outputDims[2] > 0)
+            return outputDims[1] < outputDims[2] ? ModelType.YoloV8 : ModelType.YoloX;
         return hasUltralyticsNames ? ModelType.YoloV8 : ModelType.YoloX;
     }
 
@@ -107,7 +134,10 @@ public sealed class DetectorModel : IDisposable
         return new YoloV8Decoder(classes, anchors);
     }
 
-    /// <summary>Runs <paramref name="batch"/> images held in the front of <paramref name="input"/> (CHW each); the caller disposes the outputs.</summary>
+    /// <summary>
+    /// Runs <paramref name="batch"/> images held in the front of <paramref name="input"/> (CHW each); the caller
+    /// disposes the outputs.
+    /// </summary>
     public IDisposableReadOnlyCollection<OrtValue> Run(float[] input, int batch)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(batch, MaxBatch);
@@ -132,17 +162,20 @@ public sealed class DetectorModel : IDisposable
     /// intra-op threads ONNX Runtime starts there inherit it (and no other thread keeps it); when it cannot be set
     /// (no privilege to raise priority), logs why and creates the session as usual.
     /// </summary>
-    private static (InferenceSession Session, string Provider, int? Nice) CreateSessionAtInferenceNice(string path, DetectorOptions options, ILogger logger)
+    private static (InferenceSession Session, string Provider, int? Nice) CreateSessionAtInferenceNice(
+        string path, DetectorOptions options, ILogger logger)
     {
         if (options.InferenceNice == 0)
         {
             var (session, provider) = CreateSession(path, options, logger);
             return (session, provider, null);
         }
-        var (created, createdWith) = ThreadNice.RunOnNewThread("Detector session", options.InferenceNice, () => CreateSession(path, options, logger), out var error);
+        var (created, createdWith) = ThreadNice.RunOnNewThread("Detector session", options.InferenceNice,
+            () => CreateSession(path, options, logger), out var error);
         if (error is not null)
         {
-            logger.LogWarning("Inference threads keep their priority; nice {Nice} could not be set: {Reason}", options.InferenceNice, error);
+            logger.LogWarning("Inference threads keep their priority; nice {Nice} could not be set: {Reason}",
+                options.InferenceNice, error);
             return (created, createdWith, null);
         }
         logger.LogInformation("ONNX Runtime's threads run at nice {Nice}", options.InferenceNice);
@@ -151,12 +184,14 @@ public sealed class DetectorModel : IDisposable
 
     /// <summary>
     /// Appends the configured providers in order; one whose native libraries are missing (no CUDA/TensorRT on this
-    /// machine, probed first so ONNX Runtime prints no load errors) or that ONNX Runtime refuses is logged in one line and
-    /// skipped. ONNX Runtime then places each node on the first appended provider that supports it.
+    /// machine, probed first so ONNX Runtime prints no load errors) or that ONNX Runtime refuses is logged in one line
+    /// and skipped. ONNX Runtime then places each node on the first appended provider that supports it.
     /// </summary>
-    private static (InferenceSession Session, string Provider) CreateSession(string path, DetectorOptions options, ILogger logger)
+    private static (InferenceSession Session, string Provider) CreateSession(
+        string path, DetectorOptions options, ILogger logger)
     {
-        var requested = options.Providers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var requested =
+            options.Providers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var sessionOptions = NewSessionOptions(options);
         var loaded = new List<string>();
         foreach (var name in requested)
@@ -169,7 +204,8 @@ public sealed class DetectorModel : IDisposable
             }
             if (ProviderLibraries.FirstMissing(canonical) is { } missing)
             {
-                logger.LogInformation("Execution provider {Provider} skipped: {Library} is not installed", canonical, missing);
+                logger.LogInformation("Execution provider {Provider} skipped: {Library} is not installed",
+                    canonical, missing);
                 continue;
             }
             try
@@ -179,13 +215,16 @@ public sealed class DetectorModel : IDisposable
             }
             catch (OnnxRuntimeException ex)
             {
-                logger.LogInformation("Execution provider {Provider} skipped: {Reason}", canonical, FirstLine(ex.Message));
+                logger.LogInformation("Execution provider {Provider} skipped: {Reason}",
+                    canonical, FirstLine(ex.Message));
             }
         }
         if (loaded.Count == 0)
         {
             sessionOptions.Dispose();
-            throw new InvalidOperationException($"None of the execution providers '{options.Providers}' could be loaded; add CPU to Detector:Providers to fall back.");
+            throw new InvalidOperationException(
+                $"None of the execution providers '{options.Providers}' could be loaded; add CPU to " +
+                "Detector:Providers to fall back.");
         }
         try
         {
@@ -196,7 +235,8 @@ public sealed class DetectorModel : IDisposable
         catch (OnnxRuntimeException ex) when (loaded[0] != "CPU" && loaded.Contains("CPU"))
         {
             // A GPU provider's library loaded but the session could not use it (no device, driver mismatch).
-            logger.LogWarning("Session with {Providers} failed ({Reason}); falling back to CPU", string.Join(" > ", loaded), FirstLine(ex.Message));
+            logger.LogWarning("Session with {Providers} failed ({Reason}); falling back to CPU",
+                string.Join(" > ", loaded), FirstLine(ex.Message));
             using var cpuOnly = NewSessionOptions(options);
             return (new InferenceSession(path, cpuOnly), "CPU");
         }
@@ -223,7 +263,9 @@ public sealed class DetectorModel : IDisposable
         }
     }
 
-    /// <summary>Session settings every provider shares (the benchmark builds its bare baseline session with these too).</summary>
+    /// <summary>
+    /// Session settings every provider shares (the benchmark builds its bare baseline session with these too).
+    /// </summary>
     internal static SessionOptions NewSessionOptions(DetectorOptions options)
     {
         var sessionOptions = new SessionOptions
@@ -241,7 +283,8 @@ public sealed class DetectorModel : IDisposable
         "TENSORRT" or "TRT" => "TensorRT",
         "CUDA" => "CUDA",
         "CPU" => "CPU",
-        _ => throw new InvalidOperationException($"Unknown execution provider '{name}' in Detector:Providers; use TensorRT, CUDA or CPU."),
+        _ => throw new InvalidOperationException(
+            $"Unknown execution provider '{name}' in Detector:Providers; use TensorRT, CUDA or CPU."),
     };
 
     private static string FirstLine(string message)

@@ -12,12 +12,12 @@ namespace EdgeEvents.Detector.Inference;
 
 /// <summary>
 /// One model session and its two-stage pipeline. The prepare stage takes the newest frames from the mailbox (up to the
-/// model's batch size, waiting at most <c>BatchDeadline</c> for more after the first), drops stale ones, and decodes and
-/// letterboxes them into a reused input buffer; the inference stage (its own thread, since a run blocks) runs the model,
-/// decodes boxes, applies NMS and hands <see cref="DetectionSet"/>s on. <c>BatchesInFlight</c> buffers circulate between
-/// the stages, so the next batch is decoded while the current one runs and nothing else is allocated per frame but the results.
-/// <see cref="SwitchTo"/> replaces the model between two batches: each batch is prepared and run by the engine current
-/// when its first frame was taken, so no frame is lost or run twice across the switch.
+/// model's batch size, waiting at most <c>BatchDeadline</c> for more after the first), drops stale ones, and decodes
+/// and letterboxes them into a reused input buffer; the inference stage (its own thread, since a run blocks) runs the
+/// model, decodes boxes, applies NMS and hands <see cref="DetectionSet"/>s on. <c>BatchesInFlight</c> buffers circulate
+/// between the stages, so the next batch is decoded while the current one runs and nothing else is allocated per frame
+/// but the results. <see cref="SwitchTo"/> replaces the model between two batches: each batch is prepared and run by
+/// the engine current when its first frame was taken, so no frame is lost or run twice across the switch.
 /// </summary>
 internal sealed class InferenceLane
 {
@@ -78,7 +78,8 @@ internal sealed class InferenceLane
     public Task RunAsync(CancellationToken ct)
     {
         var prepare = Task.Run(() => PrepareLoopAsync(ct), CancellationToken.None);
-        var infer = Task.Factory.StartNew(() => InferLoop(ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var infer = Task.Factory.StartNew(() => InferLoop(ct), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
         return Task.WhenAll(prepare, infer);
     }
 
@@ -109,7 +110,9 @@ internal sealed class InferenceLane
         }
     }
 
-    /// <summary>Enters the current engine for a new batch, replacing the buffer when it was made for another engine.</summary>
+    /// <summary>
+    /// Enters the current engine for a new batch, replacing the buffer when it was made for another engine.
+    /// </summary>
     private Batch ForCurrentEngine(Batch batch)
     {
         ModelEngine engine;
@@ -123,7 +126,9 @@ internal sealed class InferenceLane
         return batch;
     }
 
-    /// <summary>Adds frames until the batch is full or the deadline passes (nvstreammux's batched-push-timeout).</summary>
+    /// <summary>
+    /// Adds frames until the batch is full or the deadline passes (nvstreammux's batched-push-timeout).
+    /// </summary>
     private async Task FillBatchAsync(Batch batch, CancellationToken ct)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -166,7 +171,8 @@ internal sealed class InferenceLane
         }
         catch (FrameDecodeException ex)
         {
-            _errors.Report(ex.Kind, $"Frame {frame.Sequence} of '{frame.Camera}': {ex.Message}", pending.Topic, pending.PayloadBytes, frame.Camera);
+            _errors.Report(ex.Kind, $"Frame {frame.Sequence} of '{frame.Camera}': {ex.Message}",
+                pending.Topic, pending.PayloadBytes, frame.Camera);
             return;
         }
         batch.Frames[slot] = pending;
@@ -178,7 +184,10 @@ internal sealed class InferenceLane
     {
         // This thread calls into the session and runs part of every operator: it needs the same priority as the pool.
         if (Engine.Model.Nice is { } nice && ThreadNice.TrySet(nice, inherited: false) is { } error)
-            _logger.LogWarning("Inference thread keeps its priority; nice {Nice} could not be set: {Reason}", nice, error);
+        {
+            _logger.LogWarning("Inference thread keeps its priority; nice {Nice} could not be set: {Reason}",
+                nice, error);
+        }
         try
         {
             while (_ready.Reader.WaitToReadAsync(ct).AsTask().GetAwaiter().GetResult())
@@ -192,7 +201,9 @@ internal sealed class InferenceLane
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {
                         batch.Engine.RecordFailed(batch.Count);
-                        _errors.Report(ErrorKinds.Internal, $"Inference of a batch of {batch.Count} on {batch.Engine.Model.ModelId} failed: {ex.Message}");
+                        _errors.Report(ErrorKinds.Internal,
+                            $"Inference of a batch of {batch.Count} on {batch.Engine.Model.ModelId} failed: " +
+                            ex.Message);
                     }
                     finally
                     {
@@ -225,7 +236,8 @@ internal sealed class InferenceLane
         {
             engine.RecordFailed(batch.Count);
             _errors.Report(ErrorKinds.ModelOutput,
-                $"Model {model.ModelId} returned {data.Length} values for {batch.Count} image(s); {perImage} per image expected.");
+                $"Model {model.ModelId} returned {data.Length} values for {batch.Count} image(s); " +
+                $"{perImage} per image expected.");
             return;
         }
         for (var i = 0; i < batch.Count; i++)
@@ -238,7 +250,8 @@ internal sealed class InferenceLane
             {
                 engine.RecordFailed(1);
                 _errors.Report(ErrorKinds.ModelOutput,
-                    $"Model {model.ModelId}: output for frame {frame.Sequence} of '{frame.Camera}' holds no finite score (all NaN/Inf).", pending.Topic, pending.PayloadBytes, frame.Camera);
+                    $"Model {model.ModelId}: output for frame {frame.Sequence} of '{frame.Camera}' holds no finite " +
+                    "score (all NaN/Inf).", pending.Topic, pending.PayloadBytes, frame.Camera);
                 continue;
             }
             var postMs = Stopwatch.GetElapsedTime(postStart).TotalMilliseconds;
@@ -290,7 +303,8 @@ internal sealed class InferenceLane
     /// Detections of one frame, the frame itself (its data is the received payload, not a copy), the trace context of
     /// the frame's receive span, for the publisher, and the decoded pixels when the frame is due for a snapshot.
     /// </summary>
-    internal readonly record struct DetectionResult(DetectionSet Set, Frame Frame, ActivityContext Trace, DecodedImage? Decoded = null);
+    internal readonly record struct DetectionResult(
+        DetectionSet Set, Frame Frame, ActivityContext Trace, DecodedImage? Decoded = null);
 
     /// <summary>A reusable input buffer for up to <see cref="Capacity"/> images and what is known about each.</summary>
     private sealed class Batch(ModelEngine engine)

@@ -22,7 +22,8 @@ public sealed class ModelEngine : IDisposable
     {
         Model = model;
         Preprocessor = new FramePreprocessor(model.Input, options.MaxImagePixels, options.Preprocess);
-        Postprocessor = new DetectionPostprocessor(model.CreateDecoder(), model.Labels, options.Confidence, options.Iou, options.MaxDetections);
+        Postprocessor = new DetectionPostprocessor(model.CreateDecoder(), model.Labels,
+            options.Confidence, options.Iou, options.MaxDetections);
     }
 
     public DetectorModel Model { get; }
@@ -54,7 +55,9 @@ public sealed class ModelEngine : IDisposable
     internal void EnterBatch() => Interlocked.Increment(ref _inFlight);
     internal void ExitBatch() => Interlocked.Decrement(ref _inFlight);
 
-    /// <summary>Disposes the engine once no batch prepared for it is still running; call it after the engine was replaced.</summary>
+    /// <summary>
+    /// Disposes the engine once no batch prepared for it is still running; call it after the engine was replaced.
+    /// </summary>
     public async Task DisposeWhenIdleAsync()
     {
         while (Volatile.Read(ref _inFlight) > 0) await Task.Delay(10);

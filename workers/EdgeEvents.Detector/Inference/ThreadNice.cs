@@ -28,9 +28,10 @@ internal static partial class ThreadNice
     }
 
     /// <summary>Sets the calling thread's nice value; null when done, else why not.</summary>
-    /// <param name="inherited">Whether threads this one creates from now on start with the same value (how ONNX Runtime's
-    /// get it); false for a thread that runs .NET code, which may create thread-pool or timer threads as a side effect:
-    /// those start at 0 (Linux's SCHED_RESET_ON_FORK) instead of taking a raised priority along to unrelated work.</param>
+    /// <param name="inherited">Whether threads this one creates from now on start with the same value (how ONNX
+    /// Runtime's get it); false for a thread that runs .NET code, which may create thread-pool or timer threads as a
+    /// side effect: those start at 0 (Linux's SCHED_RESET_ON_FORK) instead of taking a raised priority along to
+    /// unrelated work.</param>
     public static string? TrySet(int nice, bool inherited)
     {
         if (!OperatingSystem.IsLinux()) return "thread priorities are only set on Linux";
@@ -40,15 +41,17 @@ internal static partial class ThreadNice
         if (setpriority(PriorityProcess, gettid(), nice) == 0) return null;
         return Marshal.GetLastPInvokeError() switch
         {
-            PermissionDenied or NotPermitted => $"permission denied: a nice value below {Current} needs CAP_SYS_NICE (root, or systemd AmbientCapabilities=CAP_SYS_NICE) or a raised RLIMIT_NICE",
+            PermissionDenied or NotPermitted =>
+                $"permission denied: a nice value below {Current} needs CAP_SYS_NICE (root, or systemd " +
+                "AmbientCapabilities=CAP_SYS_NICE) or a raised RLIMIT_NICE",
             var errno => Marshal.GetPInvokeErrorMessage(errno),
         };
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> on a new thread named <paramref name="name"/> at <paramref name="nice"/>, inherited by
-    /// the threads it starts, and waits for it: how a native library's worker threads get a priority that no thread of
-    /// the caller keeps. <paramref name="error"/> says why the value could not be set (the work runs all the same).
+    /// Runs <paramref name="work"/> on a new thread named <paramref name="name"/> at <paramref name="nice"/>, inherited
+    /// by the threads it starts, and waits for it: how a native library's worker threads get a priority that no thread
+    /// of the caller keeps. <paramref name="error"/> says why the value could not be set (the work runs all the same).
     /// </summary>
     public static T RunOnNewThread<T>(string name, int nice, Func<T> work, out string? error)
     {

@@ -8,7 +8,8 @@ namespace EdgeEvents.Detector.Intake;
 /// A parsed frame waiting for a pipeline, with where and when it arrived and the trace context of its receive span
 /// (the frame's trace continues in the detect span that publishes its detections).
 /// </summary>
-public sealed record PendingFrame(Frame Frame, string Topic, int PayloadBytes, DateTimeOffset ReceivedAt, ActivityContext Trace = default);
+public sealed record PendingFrame(
+    Frame Frame, string Topic, int PayloadBytes, DateTimeOffset ReceivedAt, ActivityContext Trace = default);
 
 /// <summary>
 /// Holds at most one waiting frame per camera: a newer frame replaces the waiting one (latest frame wins; the replaced
@@ -20,7 +21,8 @@ public sealed class FrameMailbox
     private readonly object _lock = new();
     private readonly Dictionary<string, PendingFrame> _waiting = new(StringComparer.Ordinal);
     // One token per camera with a waiting frame; written under the lock when a camera starts waiting.
-    private readonly Channel<string> _ready = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly Channel<string> _ready =
+        Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly int _maxWaitingCameras;
     private readonly DetectorStats _stats;
 

@@ -1,6 +1,8 @@
 namespace EdgeEvents.Detector.Postprocessing;
 
-/// <summary>One scored box in model-input pixels (x1, y1, x2, y2); <see cref="Index"/> is its anchor, for stable ordering.</summary>
+/// <summary>
+/// One scored box in model-input pixels (x1, y1, x2, y2); <see cref="Index"/> is its anchor, for stable ordering.
+/// </summary>
 public readonly record struct Candidate(float X1, float Y1, float X2, float Y2, float Score, int ClassId, int Index)
 {
     public float Area => Math.Max(0, X2 - X1) * Math.Max(0, Y2 - Y1);

@@ -26,14 +26,18 @@ public static partial class ClassNames
         return names.Count == 0 ? null : names;
     }
 
-    /// <summary>Labels for <paramref name="classCount"/> classes: from metadata names, else the labels file, else COCO-80; missing ids become <c>class{id}</c>.</summary>
+    /// <summary>
+    /// Labels for <paramref name="classCount"/> classes: from metadata names, else the labels file, else COCO-80;
+    /// missing ids become <c>class{id}</c>.
+    /// </summary>
     public static string[] Resolve(int classCount, string? metadataNames, string? labelsPath, out string source)
     {
         IReadOnlyDictionary<int, string>? names = ParsePythonDict(metadataNames);
         source = "model metadata";
         if (names is null && !string.IsNullOrEmpty(labelsPath))
         {
-            if (!File.Exists(labelsPath)) throw new FileNotFoundException($"Labels file not found: {labelsPath}", labelsPath);
+            if (!File.Exists(labelsPath))
+                throw new FileNotFoundException($"Labels file not found: {labelsPath}", labelsPath);
             names = File.ReadAllLines(labelsPath).Select(l => l.Trim()).Where(l => l.Length > 0)
                 .Select((label, i) => (label, i)).ToDictionary(x => x.i, x => x.label);
             source = $"labels file {labelsPath}";

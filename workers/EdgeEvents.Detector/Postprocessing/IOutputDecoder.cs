@@ -1,6 +1,8 @@
 namespace EdgeEvents.Detector.Postprocessing;
 
-/// <summary>Turns one image's slice of a model output tensor into scored candidate boxes in model-input pixels.</summary>
+/// <summary>
+/// Turns one image's slice of a model output tensor into scored candidate boxes in model-input pixels.
+/// </summary>
 public interface IOutputDecoder
 {
     int ClassCount { get; }
@@ -9,8 +11,9 @@ public interface IOutputDecoder
     int ValuesPerImage { get; }
 
     /// <summary>
-    /// Appends candidates scoring at least <paramref name="confidence"/> (best class per anchor) to <paramref name="candidates"/>.
-    /// NaN and infinite scores or boxes are skipped. Returns false when the output held no finite score at all (a broken model or input).
+    /// Appends candidates scoring at least <paramref name="confidence"/> (best class per anchor) to
+    /// <paramref name="candidates"/>. NaN and infinite scores or boxes are skipped. Returns false when the output held
+    /// no finite score at all (a broken model or input).
     /// </summary>
     bool Decode(ReadOnlySpan<float> image, float confidence, List<Candidate> candidates);
 }

@@ -1,6 +1,9 @@
 namespace EdgeEvents.Detector.Postprocessing;
 
-/// <summary>Greedy class-wise non-maximum suppression, as Ultralytics' <c>non_max_suppression</c> (torchvision <c>batched_nms</c>).</summary>
+/// <summary>
+/// Greedy class-wise non-maximum suppression, as Ultralytics' <c>non_max_suppression</c> (torchvision
+/// <c>batched_nms</c>).
+/// </summary>
 public static class NonMaxSuppression
 {
     private static readonly Comparison<Candidate> ByScoreThenIndex = static (a, b) =>
@@ -10,9 +13,10 @@ public static class NonMaxSuppression
     };
 
     /// <summary>
-    /// Sorts <paramref name="candidates"/> by score (highest first, ties by anchor index) and appends to <paramref name="kept"/>
-    /// each box whose IoU with every already-kept box of the same class is at most <paramref name="iouThreshold"/>, up to
-    /// <paramref name="maxDetections"/>. Boxes of different classes never suppress each other.
+    /// Sorts <paramref name="candidates"/> by score (highest first, ties by anchor index) and appends to
+    /// <paramref name="kept"/> each box whose IoU with every already-kept box of the same class is at most
+    /// <paramref name="iouThreshold"/>, up to <paramref name="maxDetections"/>. Boxes of different classes never
+    /// suppress each other.
     /// </summary>
     public static void Apply(List<Candidate> candidates, float iouThreshold, int maxDetections, List<Candidate> kept)
     {

@@ -26,7 +26,10 @@ public sealed class YoloV8Decoder : IOutputDecoder
     public bool Decode(ReadOnlySpan<float> image, float confidence, List<Candidate> candidates)
     {
         if (image.Length != ValuesPerImage)
-            throw new ArgumentException($"Output slice has {image.Length} values; {ValuesPerImage} expected.", nameof(image));
+        {
+            throw new ArgumentException(
+                $"Output slice has {image.Length} values; {ValuesPerImage} expected.", nameof(image));
+        }
         var a = _anchors;
         var best = _best.AsSpan();
         var bestClass = _bestClass.AsSpan();

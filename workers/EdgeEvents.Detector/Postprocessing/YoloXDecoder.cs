@@ -3,7 +3,8 @@ namespace EdgeEvents.Detector.Postprocessing;
 /// <summary>
 /// YOLOX output <c>[A, 5 + C]</c> per image, as exported without in-model decoding: per anchor the raw box offsets
 /// (dx, dy, log w, log h), the objectness and C class scores (both already sigmoid). Anchors run over the stride 8, 16
-/// and 32 grids in row-major order; a box is <c>((dx + gx)·s, (dy + gy)·s, e^lw·s, e^lh·s)</c> and its score objectness × class.
+/// and 32 grids in row-major order; a box is <c>((dx + gx)·s, (dy + gy)·s, e^lw·s, e^lh·s)</c> and its score
+/// objectness × class.
 /// </summary>
 public sealed class YoloXDecoder : IOutputDecoder
 {
@@ -40,7 +41,8 @@ public sealed class YoloXDecoder : IOutputDecoder
     }
 
     /// <summary>Anchors a YOLOX model has for an input size (e.g. 3549 for 416 × 416).</summary>
-    public static int AnchorCount(int inputWidth, int inputHeight) => Strides.Sum(s => inputWidth / s * (inputHeight / s));
+    public static int AnchorCount(int inputWidth, int inputHeight) =>
+        Strides.Sum(s => inputWidth / s * (inputHeight / s));
 
     public int ClassCount { get; }
     public int ValuesPerImage => _anchors * _stride;
@@ -48,7 +50,10 @@ public sealed class YoloXDecoder : IOutputDecoder
     public bool Decode(ReadOnlySpan<float> image, float confidence, List<Candidate> candidates)
     {
         if (image.Length != ValuesPerImage)
-            throw new ArgumentException($"Output slice has {image.Length} values; {ValuesPerImage} expected.", nameof(image));
+        {
+            throw new ArgumentException(
+                $"Output slice has {image.Length} values; {ValuesPerImage} expected.", nameof(image));
+        }
         var anyFinite = false;
         for (var i = 0; i < _anchors; i++)
         {

@@ -14,7 +14,8 @@ public sealed class ModelFetcher(string dataPath, HttpClient http, ILogger logge
 {
     public string ModelsFolder { get; } = Path.Combine(dataPath, "models");
 
-    public string PathOf(ModelRequest request) => Path.Combine(ModelsFolder, $"{request.Version}-{request.Sha256[..12]}.onnx");
+    public string PathOf(ModelRequest request) =>
+        Path.Combine(ModelsFolder, $"{request.Version}-{request.Sha256[..12]}.onnx");
 
     /// <summary>The verified file of <paramref name="request"/>.</summary>
     /// <exception cref="ModelRejectedException">It cannot be fetched or its checksum does not match.</exception>
@@ -49,11 +50,15 @@ public sealed class ModelFetcher(string dataPath, HttpClient http, ILogger logge
         if (!Directory.Exists(ModelsFolder)) return;
         var kept = keep.OfType<string>().Select(Path.GetFullPath).ToHashSet(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(ModelsFolder))
-            if (!kept.Contains(Path.GetFullPath(file)) && !file.EndsWith(".part", StringComparison.Ordinal)) File.Delete(file);
+        {
+            if (!kept.Contains(Path.GetFullPath(file)) && !file.EndsWith(".part", StringComparison.Ordinal))
+                File.Delete(file);
+        }
     }
 
     private static bool IsHttp(string uri, out Uri url) =>
-        System.Uri.TryCreate(uri, UriKind.Absolute, out url!) && (url.Scheme == System.Uri.UriSchemeHttp || url.Scheme == System.Uri.UriSchemeHttps);
+        System.Uri.TryCreate(uri, UriKind.Absolute, out url!)
+        && (url.Scheme == System.Uri.UriSchemeHttp || url.Scheme == System.Uri.UriSchemeHttps);
 
     private static async Task CopyAsync(string source, string part, CancellationToken ct)
     {
@@ -77,7 +82,11 @@ public sealed class ModelFetcher(string dataPath, HttpClient http, ILogger logge
         }
         response.EnsureSuccessStatusCode();
         var resume = response.StatusCode == HttpStatusCode.PartialContent;
-        if (have > 0) logger.LogInformation("Download of {Url} {How} at byte {Bytes}", url, resume ? "resumed" : "restarted (no range support)", resume ? have : 0);
+        if (have > 0)
+        {
+            logger.LogInformation("Download of {Url} {How} at byte {Bytes}",
+                url, resume ? "resumed" : "restarted (no range support)", resume ? have : 0);
+        }
         await using var output = new FileStream(part, resume ? FileMode.Append : FileMode.Create, FileAccess.Write);
         await using var input = await response.Content.ReadAsStreamAsync(ct);
         await input.CopyToAsync(output, ct);

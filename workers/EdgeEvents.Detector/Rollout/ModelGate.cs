@@ -5,16 +5,18 @@ using EdgeEvents.Detector.Imaging;
 namespace EdgeEvents.Detector.Rollout;
 
 /// <summary>The gate's verdict, with the reason published in the status.</summary>
-/// <param name="Slowdown">The median of the candidate's time per frame divided by the current model's, once measured.</param>
+/// <param name="Slowdown">
+/// The median of the candidate's time per frame divided by the current model's, once measured.
+/// </param>
 public sealed record GateResult(bool Passed, string Reason, AgreementReport? Report = null, double? Slowdown = null);
 
 /// <summary>
 /// Runs a candidate and the current model on recent frames with <c>eval</c>'s <see cref="ModelEvaluator"/>: the
 /// candidate passes when its agreement reaches the threshold and its time per frame is at most the allowed slowdown
-/// (the request's, else <see cref="RolloutOptions.MaxSlowdown"/>) times the current model's. Both models are loaded with the same settings
-/// and warmed up on a real frame first (untimed: a fresh session's first runs take several times longer); then they
-/// take turns on each frame, and the median of the per-frame ratios is compared, so load from the running pipeline or
-/// other processes on the machine weighs on both alike.
+/// (the request's, else <see cref="RolloutOptions.MaxSlowdown"/>) times the current model's. Both models are loaded
+/// with the same settings and warmed up on a real frame first (untimed: a fresh session's first runs take several
+/// times longer); then they take turns on each frame, and the median of the per-frame ratios is compared, so load from
+/// the running pipeline or other processes on the machine weighs on both alike.
 /// </summary>
 public static class ModelGate
 {

@@ -38,8 +38,9 @@ internal sealed class ModelRollout : IDisposable
     // The engines switched away from while a new model is in probation, kept loaded for an instant rollback.
     private List<ModelEngine> _standby = [];
 
-    public ModelRollout(DetectorOptions options, EdgeComponent component, string clientId, IReadOnlyList<InferenceLane> lanes,
-        RecentFrames frames, RolloutState state, ModelFile current, HttpClient http, ILoggerFactory loggerFactory)
+    public ModelRollout(DetectorOptions options, EdgeComponent component, string clientId,
+        IReadOnlyList<InferenceLane> lanes, RecentFrames frames, RolloutState state, ModelFile current, HttpClient http,
+        ILoggerFactory loggerFactory)
     {
         _options = options;
         _rollout = options.Rollout;
@@ -64,16 +65,19 @@ internal sealed class ModelRollout : IDisposable
 
     /// <summary>
     /// What the detector starts with: the last model that passed, from the state file in <c>DataPath</c>, else
-    /// <c>Detector:ModelPath</c>. A model still in probation when the detector stopped is rejected (it may be what stopped it).
+    /// <c>Detector:ModelPath</c>. A model still in probation when the detector stopped is rejected (it may be what
+    /// stopped it).
     /// </summary>
-    public static async Task<(ModelFile Start, RolloutState State)> ResumeAsync(DetectorOptions options, ILogger logger, CancellationToken ct)
+    public static async Task<(ModelFile Start, RolloutState State)> ResumeAsync(
+        DetectorOptions options, ILogger logger, CancellationToken ct)
     {
         var dataPath = options.DataPath!;
         Directory.CreateDirectory(dataPath);
         var state = RolloutState.Load(dataPath);
         if (state.OnProbation is { } interrupted)
         {
-            logger.LogWarning("Model {Version} was in probation when the detector stopped; it is rejected", interrupted.Version);
+            logger.LogWarning("Model {Version} was in probation when the detector stopped; it is rejected",
+                interrupted.Version);
             state = state.Reject(new RejectedModel(interrupted.Version, interrupted.Sha256, RolloutStates.RolledBack,
                 "the detector restarted while the model was in probation")) with
             { OnProbation = null };
@@ -81,7 +85,8 @@ internal sealed class ModelRollout : IDisposable
         }
         if (state.Active is { } active && File.Exists(active.Path))
         {
-            logger.LogInformation("Starting with model {Version} ({Path}), the last one that passed", active.Version, active.Path);
+            logger.LogInformation("Starting with model {Version} ({Path}), the last one that passed",
+                active.Version, active.Path);
             return (active, state);
         }
         var path = Path.GetFullPath(options.ModelPath);
@@ -92,14 +97,23 @@ internal sealed class ModelRollout : IDisposable
 
     /// <summary>The detector options that load <paramref name="file"/>.</summary>
     public static DetectorOptions OptionsFor(DetectorOptions options, ModelFile file) =>
-        options with { ModelPath = file.Path, ModelId = file.Version, ModelType = file.ModelType, LabelsPath = file.LabelsPath };
+        options with
+        {
+            ModelPath = file.Path,
+            ModelId = file.Version,
+            ModelType = file.ModelType,
+            LabelsPath = file.LabelsPath,
+        };
 
-    /// <summary>Publishes the starting state, then handles control messages until <paramref name="ct"/> is cancelled.</summary>
+    /// <summary>
+    /// Publishes the starting state, then handles control messages until <paramref name="ct"/> is cancelled.
+    /// </summary>
     public async Task RunAsync(IMessageSubscription control, CancellationToken ct)
     {
         try
         {
-            await PublishAsync(new ModelStatus(RolloutStates.Active, _current.Version, _current.Version, _state.Previous?.Version), ct);
+            await PublishAsync(new ModelStatus(RolloutStates.Active, _current.Version, _current.Version,
+                _state.Previous?.Version), ct);
             await foreach (var message in control.Messages.ReadAllAsync(ct))
             {
                 ModelRequest request;
@@ -109,7 +123,8 @@ internal sealed class ModelRollout : IDisposable
                 }
                 catch (MessageFormatException ex)
                 {
-                    _component.Errors.Report(ErrorKinds.MalformedPayload, ex.Message, message.Topic, message.Payload.Length);
+                    _component.Errors.Report(ErrorKinds.MalformedPayload, ex.Message, message.Topic,
+                        message.Payload.Length);
                     continue;
                 }
                 try
@@ -118,9 +133,11 @@ internal sealed class ModelRollout : IDisposable
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // An I/O failure of the data folder, say: the current model keeps running, the next request is handled.
+                    // An I/O failure of the data folder, say: the current model keeps running, the next request is
+                    // handled.
                     _logger.LogError(ex, "Rollout of model {Version} failed", request.Version);
-                    _component.Errors.Report(ErrorKinds.Internal, $"Rollout of model {request.Version} failed: {ex.Message}", message.Topic);
+                    _component.Errors.Report(ErrorKinds.Internal,
+                        $"Rollout of model {request.Version} failed: {ex.Message}", message.Topic);
                 }
             }
         }
@@ -133,17 +150,20 @@ internal sealed class ModelRollout : IDisposable
     {
         if (request.Version == _current.Version && request.Sha256 == _current.Sha256)
         {
-            await PublishAsync(new ModelStatus(RolloutStates.Active, request.Version, _current.Version, _state.Previous?.Version), ct);
+            await PublishAsync(new ModelStatus(RolloutStates.Active, request.Version, _current.Version,
+                _state.Previous?.Version), ct);
             return;
         }
         if (_state.RejectionOf(request) is { } rejected)
         {
-            await PublishAsync(new ModelStatus(rejected.State, request.Version, _current.Version, _state.Previous?.Version,
-                $"{rejected.Reason} (rejected before; publish another version to retry)"), ct);
+            var reason = $"{rejected.Reason} (rejected before; publish another version to retry)";
+            await PublishAsync(new ModelStatus(rejected.State, request.Version, _current.Version,
+                _state.Previous?.Version, reason), ct);
             return;
         }
         _logger.LogInformation("Rolling out model {Version} from {Uri}", request.Version, request.Uri);
-        await PublishAsync(new ModelStatus(RolloutStates.Downloading, request.Version, _current.Version, _state.Previous?.Version), ct);
+        await PublishAsync(new ModelStatus(RolloutStates.Downloading, request.Version, _current.Version,
+            _state.Previous?.Version), ct);
         ModelFile candidate;
         try
         {
@@ -155,10 +175,12 @@ internal sealed class ModelRollout : IDisposable
             return;
         }
 
-        await PublishAsync(new ModelStatus(RolloutStates.Verifying, request.Version, _current.Version, _state.Previous?.Version), ct);
+        await PublishAsync(new ModelStatus(RolloutStates.Verifying, request.Version, _current.Version,
+            _state.Previous?.Version), ct);
         var frames = await _frames.WaitAsync(_rollout.GateTimeout, ct);
-        var (gate, loadError) = await Task.Run(() => Verify(candidate, frames, request.MinAgreement ?? _rollout.MinAgreement,
-            request.MaxSlowdown ?? _rollout.MaxSlowdown), ct);
+        var minAgreement = request.MinAgreement ?? _rollout.MinAgreement;
+        var maxSlowdown = request.MaxSlowdown ?? _rollout.MaxSlowdown;
+        var (gate, loadError) = await Task.Run(() => Verify(candidate, frames, minAgreement, maxSlowdown), ct);
         if (loadError is not null)
         {
             await RejectAsync(request, RolloutStates.Failed, loadError, null, ct);
@@ -187,8 +209,11 @@ internal sealed class ModelRollout : IDisposable
     /// <summary>The previous model's file when it is requested again (no download), else the fetched one.</summary>
     private async Task<ModelFile> FetchAsync(ModelRequest request, CancellationToken ct)
     {
-        if (_state.Previous is { } previous && previous.Version == request.Version && previous.Sha256 == request.Sha256 && File.Exists(previous.Path))
+        if (_state.Previous is { } previous && previous.Version == request.Version
+            && previous.Sha256 == request.Sha256 && File.Exists(previous.Path))
+        {
             return previous;
+        }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(_rollout.DownloadTimeout);
         string path;
@@ -198,7 +223,8 @@ internal sealed class ModelRollout : IDisposable
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            throw new ModelRejectedException($"Fetching {request.Uri} took longer than {_rollout.DownloadTimeout}; a new request resumes it.");
+            throw new ModelRejectedException(
+                $"Fetching {request.Uri} took longer than {_rollout.DownloadTimeout}; a new request resumes it.");
         }
         string? labelsPath = null;
         if (request.Labels is { } labels)
@@ -209,14 +235,19 @@ internal sealed class ModelRollout : IDisposable
         return new ModelFile(request.Version, path, request.Sha256, request.ModelType ?? ModelType.Auto, labelsPath);
     }
 
-    /// <summary>Loads the candidate and the current model outside the pipeline and runs the gate; or says why the candidate does not load.</summary>
+    /// <summary>
+    /// Loads the candidate and the current model outside the pipeline and runs the gate; or says why the candidate does
+    /// not load.
+    /// </summary>
     private (GateResult? Gate, string? LoadError) Verify(ModelFile candidate, IReadOnlyList<Frame> frames,
         double minAgreement, double maxSlowdown)
     {
+        var detectorLogger = _loggerFactory.CreateLogger<DetectorModel>();
         ImageDetector candidateDetector;
         try
         {
-            candidateDetector = ImageDetector.Load(OptionsFor(_options, candidate) with { WarmupRuns = 1 }, _loggerFactory.CreateLogger<DetectorModel>());
+            candidateDetector =
+                ImageDetector.Load(OptionsFor(_options, candidate) with { WarmupRuns = 1 }, detectorLogger);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -224,8 +255,10 @@ internal sealed class ModelRollout : IDisposable
         }
         using (candidateDetector)
         {
-            using var currentDetector = ImageDetector.Load(OptionsFor(_options, _current) with { WarmupRuns = 1 }, _loggerFactory.CreateLogger<DetectorModel>());
-            return (ModelGate.Run(candidateDetector, currentDetector, frames, minAgreement, maxSlowdown, _rollout), null);
+            using var currentDetector =
+                ImageDetector.Load(OptionsFor(_options, _current) with { WarmupRuns = 1 }, detectorLogger);
+            var gate = ModelGate.Run(candidateDetector, currentDetector, frames, minAgreement, maxSlowdown, _rollout);
+            return (gate, null);
         }
     }
 
@@ -235,7 +268,8 @@ internal sealed class ModelRollout : IDisposable
         try
         {
             var options = OptionsFor(_options, file);
-            foreach (var _ in _lanes) engines.Add(new ModelEngine(DetectorModel.Load(options, _loggerFactory.CreateLogger<DetectorModel>()), options));
+            var modelLogger = _loggerFactory.CreateLogger<DetectorModel>();
+            foreach (var _ in _lanes) engines.Add(new ModelEngine(DetectorModel.Load(options, modelLogger), options));
             return engines;
         }
         catch
@@ -245,8 +279,12 @@ internal sealed class ModelRollout : IDisposable
         }
     }
 
-    /// <summary>Switches every lane to <paramref name="engines"/>, watches them through probation, and keeps them or switches back.</summary>
-    private async Task SwitchAndWatchAsync(ModelRequest request, ModelFile candidate, List<ModelEngine> engines, double agreement, CancellationToken ct)
+    /// <summary>
+    /// Switches every lane to <paramref name="engines"/>, watches them through probation, and keeps them or switches
+    /// back.
+    /// </summary>
+    private async Task SwitchAndWatchAsync(
+        ModelRequest request, ModelFile candidate, List<ModelEngine> engines, double agreement, CancellationToken ct)
     {
         _state = _state with { OnProbation = candidate };
         _state.Save(_dataPath);
@@ -255,7 +293,8 @@ internal sealed class ModelRollout : IDisposable
         _standby = previous;
         var until = DateTimeOffset.UtcNow + _rollout.Probation;
         _logger.LogInformation("Switched to model {Version}; probation until {Until:u}", request.Version, until);
-        await PublishAsync(new ModelStatus(RolloutStates.Active, request.Version, request.Version, _current.Version, null, agreement, until), ct);
+        await PublishAsync(new ModelStatus(RolloutStates.Active, request.Version, request.Version, _current.Version,
+            null, agreement, until), ct);
 
         var minSpeed = _rollout.ProbationMinSpeed / (request.MaxSlowdown ?? 1);
         var failure = await ProbationAsync(engines, previousRate, minSpeed, ct);
@@ -276,15 +315,16 @@ internal sealed class ModelRollout : IDisposable
         await Task.WhenAll(previous.Select(e => e.DisposeWhenIdleAsync()));
         _fetcher.DeleteAllBut([candidate.Path, candidate.LabelsPath, replaced.Path, replaced.LabelsPath]);
         _logger.LogInformation("Model {Version} passed probation", request.Version);
-        await PublishAsync(new ModelStatus(RolloutStates.Active, request.Version, request.Version, replaced.Version, null, agreement), ct);
+        await PublishAsync(new ModelStatus(RolloutStates.Active, request.Version, request.Version, replaced.Version,
+            null, agreement), ct);
     }
 
     /// <summary>
     /// Null when the window passes, else why it failed: too large a share of failed frames (checked throughout), or too
     /// slow against <paramref name="previousRate"/> (at the end, over the whole window).
     /// </summary>
-    private async Task<string?> ProbationAsync(IReadOnlyList<ModelEngine> engines, double? previousRate, double minSpeed,
-        CancellationToken ct)
+    private async Task<string?> ProbationAsync(
+        IReadOnlyList<ModelEngine> engines, double? previousRate, double minSpeed, CancellationToken ct)
     {
         var end = DateTime.UtcNow + _rollout.Probation;
         while (true)
@@ -321,20 +361,24 @@ internal sealed class ModelRollout : IDisposable
         return time > TimeSpan.Zero ? frames / time.TotalSeconds : null;
     }
 
-    private async Task RejectAsync(ModelRequest request, string state, string reason, double? agreement, CancellationToken ct)
+    private async Task RejectAsync(
+        ModelRequest request, string state, string reason, double? agreement, CancellationToken ct)
     {
-        _logger.LogWarning("Model {Version} {State}: {Reason}; {Current} keeps running", request.Version, state, reason, _current.Version);
+        _logger.LogWarning("Model {Version} {State}: {Reason}; {Current} keeps running",
+            request.Version, state, reason, _current.Version);
         _state = _state.Reject(new RejectedModel(request.Version, request.Sha256, state, reason));
         _state.Save(_dataPath);
         _fetcher.DeleteAllBut([_current.Path, _current.LabelsPath, _state.Previous?.Path, _state.Previous?.LabelsPath]);
-        await PublishAsync(new ModelStatus(state, request.Version, _current.Version, _state.Previous?.Version, reason, agreement), ct);
+        await PublishAsync(new ModelStatus(state, request.Version, _current.Version, _state.Previous?.Version,
+            reason, agreement), ct);
     }
 
     private async Task PublishAsync(ModelStatus status, CancellationToken ct)
     {
         Status = status;
         RolloutMetrics.Record(status.State);
-        await _component.Transport.PublishAsync(new OutgoingMessage(StatusTopic, JsonSerializer.SerializeToUtf8Bytes(status, Json))
+        var payload = JsonSerializer.SerializeToUtf8Bytes(status, Json);
+        await _component.Transport.PublishAsync(new OutgoingMessage(StatusTopic, payload)
         {
             ContentType = ContentTypes.Json,
             Delivery = Delivery.AtLeastOnce,

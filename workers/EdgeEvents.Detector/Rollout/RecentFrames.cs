@@ -2,7 +2,9 @@ using EdgeEvents.Contracts.Messages;
 
 namespace EdgeEvents.Detector.Rollout;
 
-/// <summary>The last processed frames (a fixed-size ring), what the gate runs a candidate model on. Thread-safe.</summary>
+/// <summary>
+/// The last processed frames (a fixed-size ring), what the gate runs a candidate model on. Thread-safe.
+/// </summary>
 public sealed class RecentFrames(int capacity)
 {
     private readonly Frame[] _frames = new Frame[capacity];
@@ -30,7 +32,9 @@ public sealed class RecentFrames(int capacity)
         lock (_lock) return _frames.Take(_count).ToList();
     }
 
-    /// <summary>Waits until the ring is full or <paramref name="timeout"/> passes; returns the frames there are.</summary>
+    /// <summary>
+    /// Waits until the ring is full or <paramref name="timeout"/> passes; returns the frames there are.
+    /// </summary>
     public async Task<IReadOnlyList<Frame>> WaitAsync(TimeSpan timeout, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + timeout;

@@ -3,7 +3,8 @@ using System.Text.Json;
 namespace EdgeEvents.Detector.Rollout;
 
 /// <summary>A model file in the data folder and how to load it.</summary>
-public sealed record ModelFile(string Version, string Path, string Sha256, ModelType ModelType = ModelType.Auto, string? LabelsPath = null);
+public sealed record ModelFile(
+    string Version, string Path, string Sha256, ModelType ModelType = ModelType.Auto, string? LabelsPath = null);
 
 /// <summary>A requested model this detector will not try again, and why.</summary>
 public sealed record RejectedModel(string Version, string Sha256, string State, string Reason);
@@ -34,11 +35,14 @@ public sealed record RolloutState
         }
         catch (JsonException ex)
         {
-            throw new InvalidDataException($"Model state file {path} is not valid: {ex.Message}; delete it to start from Detector:ModelPath.", ex);
+            throw new InvalidDataException(
+                $"Model state file {path} is not valid: {ex.Message}; delete it to start from Detector:ModelPath.", ex);
         }
     }
 
-    /// <summary>Writes the state atomically (temporary file, then rename), so a crash leaves the old or the new state.</summary>
+    /// <summary>
+    /// Writes the state atomically (temporary file, then rename), so a crash leaves the old or the new state.
+    /// </summary>
     public void Save(string dataPath)
     {
         var path = System.IO.Path.Combine(dataPath, FileName);

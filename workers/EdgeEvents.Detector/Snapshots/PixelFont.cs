@@ -3,10 +3,11 @@ using SkiaSharp;
 namespace EdgeEvents.Detector.Snapshots;
 
 /// <summary>
-/// A 5×9 bitmap font (cap height 7, two rows of descender) drawn as filled rectangles, one per horizontal run of ink. The Linux SkiaSharp build we ship
-/// (<c>NativeAssets.Linux.NoDependencies</c>) has no font manager, so <c>SKTypeface.Default</c> has no glyphs and text
-/// would silently not appear; a pixel font needs no font files on the machine and reads well scaled up.
-/// Lower-case letters, digits and <c>. - _ % : ?</c>; upper case is drawn as lower case, anything else as <c>?</c>.
+/// A 5×9 bitmap font (cap height 7, two rows of descender) drawn as filled rectangles, one per horizontal run of ink.
+/// The Linux SkiaSharp build we ship (<c>NativeAssets.Linux.NoDependencies</c>) has no font manager, so
+/// <c>SKTypeface.Default</c> has no glyphs and text would silently not appear; a pixel font needs no font files on the
+/// machine and reads well scaled up. Lower-case letters, digits and <c>. - _ % : ?</c>; upper case is drawn as lower
+/// case, anything else as <c>?</c>.
 /// </summary>
 internal static class PixelFont
 {
@@ -87,20 +88,26 @@ internal static class PixelFont
         return [.. runs];
     }
 
-    /// <summary>Width in pixels of <paramref name="text"/> at <paramref name="scale"/> pixels per font pixel (no trailing spacing).</summary>
+    /// <summary>
+    /// Width in pixels of <paramref name="text"/> at <paramref name="scale"/> pixels per font pixel (no trailing
+    /// spacing).
+    /// </summary>
     public static int Measure(string text, int scale) => text.Length == 0 ? 0 : (text.Length * Advance - 1) * scale;
 
     /// <summary>Height in pixels of a line at <paramref name="scale"/>.</summary>
     public static int LineHeight(int scale) => GlyphHeight * scale;
 
-    /// <summary>Draws <paramref name="text"/> with its top-left corner at (<paramref name="x"/>, <paramref name="y"/>).</summary>
+    /// <summary>
+    /// Draws <paramref name="text"/> with its top-left corner at (<paramref name="x"/>, <paramref name="y"/>).
+    /// </summary>
     public static void Draw(SKCanvas canvas, string text, float x, float y, int scale, SKPaint paint)
     {
         for (var i = 0; i < text.Length; i++)
         {
             var glyph = Glyphs.TryGetValue(char.ToLowerInvariant(text[i]), out var g) ? g : Glyphs['?'];
             var left = x + i * Advance * scale;
-            foreach (var run in glyph) canvas.DrawRect(left + run.Column * scale, y + run.Row * scale, run.Length * scale, scale, paint);
+            foreach (var run in glyph)
+                canvas.DrawRect(left + run.Column * scale, y + run.Row * scale, run.Length * scale, scale, paint);
         }
     }
 }

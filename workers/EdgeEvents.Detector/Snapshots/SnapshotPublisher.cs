@@ -28,9 +28,11 @@ internal sealed class SnapshotPublisher
     private readonly long _lookaheadTicks;
     private readonly object _lock = new();
     private readonly Dictionary<string, long> _due = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (DetectionSet Set, Frame Frame, DecodedImage? Decoded)> _waiting = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (DetectionSet Set, Frame Frame, DecodedImage? Decoded)> _waiting =
+        new(StringComparer.Ordinal);
     // One token per camera with a snapshot waiting; written under the lock when a camera starts waiting.
-    private readonly Channel<string> _ready = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<string> _ready =
+        Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
 
     public SnapshotPublisher(DetectorOptions options, EdgeComponent component, DetectorStats stats)
     {
@@ -42,9 +44,9 @@ internal sealed class SnapshotPublisher
     }
 
     /// <summary>
-    /// Whether a frame of <paramref name="camera"/> being prepared now may be taken when it is offered: due, or due within
-    /// a quarter of the interval (at most 150 ms, about two model runs on a CPU), the time a frame can spend between
-    /// decode and offer. A hint only: a frame taken without its pixels is decoded again.
+    /// Whether a frame of <paramref name="camera"/> being prepared now may be taken when it is offered: due, or due
+    /// within a quarter of the interval (at most 150 ms, about two model runs on a CPU), the time a frame can spend
+    /// between decode and offer. A hint only: a frame taken without its pixels is decoded again.
     /// </summary>
     public bool IsDue(string camera)
     {
@@ -122,7 +124,9 @@ internal sealed class SnapshotPublisher
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            _component.Errors.Report(ErrorKinds.Internal, $"Snapshot of frame {frame.Sequence} of '{set.Camera}' failed: {ex.Message}", topic, frame.Data.Length, set.Camera);
+            _component.Errors.Report(ErrorKinds.Internal,
+                $"Snapshot of frame {frame.Sequence} of '{set.Camera}' failed: {ex.Message}", topic, frame.Data.Length,
+                set.Camera);
         }
     }
 }

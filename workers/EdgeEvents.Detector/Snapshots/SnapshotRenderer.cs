@@ -93,11 +93,14 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
         if (jpeg && TurboJpeg.Instance is { } turbo && turbo.TryReadHeader(bytes, out var header))
         {
             var size = DecodedSize(header.Width, header.Height, jpeg: true);
-            var bitmap = new SKBitmap(new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-            if (turbo.TryDecode(bytes, header, new Span<byte>((void*)bitmap.GetPixels(), size.Width * size.Height * 4), size.Width, size.Height, ref _planes) is { } error)
+            var bitmap = new SKBitmap(
+                new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+            var pixels = new Span<byte>((void*)bitmap.GetPixels(), size.Width * size.Height * 4);
+            if (turbo.TryDecode(bytes, header, pixels, size.Width, size.Height, ref _planes) is { } error)
             {
                 bitmap.Dispose();
-                throw new InvalidDataException($"JPEG image {header.Width}x{header.Height} could not be decoded ({error}).");
+                throw new InvalidDataException(
+                    $"JPEG image {header.Width}x{header.Height} could not be decoded ({error}).");
             }
             return FitWidth(bitmap);
         }
@@ -105,11 +108,13 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
         {
             // Wraps the received bytes without copying them; the codec is done with them before the block ends.
             using var data = SKData.Create((IntPtr)pointer, bytes.Length);
-            using var codec = SKCodec.Create(data) ?? throw new InvalidDataException($"{bytes.Length} bytes are not a decodable image.");
+            using var codec = SKCodec.Create(data)
+                ?? throw new InvalidDataException($"{bytes.Length} bytes are not a decodable image.");
             var full = codec.Info.Size;
             // Other formats decode in full and are resampled by FitWidth.
             var decoded = DecodedSize(full.Width, full.Height, codec.EncodedFormat == SKEncodedImageFormat.Jpeg);
-            var bitmap = new SKBitmap(new SKImageInfo(decoded.Width, decoded.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+            var bitmap = new SKBitmap(
+                new SKImageInfo(decoded.Width, decoded.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
             var result = codec.GetPixels(bitmap.Info, bitmap.GetPixels());
             if (result != SKCodecResult.Success)
             {
@@ -121,26 +126,33 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
     }
 
     /// <summary>
-    /// <paramref name="decoded"/> at the size <see cref="Decode"/> gives this frame, or null when the pipeline decoded it
-    /// smaller than that (a full-size snapshot of a frame decoded at a reduced DCT scale).
+    /// <paramref name="decoded"/> at the size <see cref="Decode"/> gives this frame, or null when the pipeline decoded
+    /// it smaller than that (a full-size snapshot of a frame decoded at a reduced DCT scale).
     /// </summary>
     private SKBitmap? FromDecoded(Frame frame, DecodedImage decoded)
     {
         var (width, height) = SnapshotSize(decoded.FullWidth, decoded.FullHeight, frame.Encoding == FrameEncoding.Jpeg);
         if (decoded.Width < width || decoded.Height < height) return null;
-        var bitmap = new SKBitmap(new SKImageInfo(decoded.Width, decoded.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        var bitmap = new SKBitmap(
+            new SKImageInfo(decoded.Width, decoded.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         Marshal.Copy(decoded.Rgba, 0, bitmap.GetPixels(), decoded.Width * decoded.Height * 4);
         return Resized(bitmap, width, height);
     }
 
-    /// <summary>What <see cref="Decode"/> gives a <paramref name="width"/>×<paramref name="height"/> image: <see cref="DecodedSize"/>, then <see cref="FitWidth"/>.</summary>
+    /// <summary>
+    /// What <see cref="Decode"/> gives a <paramref name="width"/>×<paramref name="height"/> image:
+    /// <see cref="DecodedSize"/>, then <see cref="FitWidth"/>.
+    /// </summary>
     private (int Width, int Height) SnapshotSize(int width, int height, bool jpeg)
     {
         var (w, h) = DecodedSize(width, height, jpeg);
         return maxWidth <= 0 || w <= maxWidth ? (w, h) : (maxWidth, FittedHeight(w, h));
     }
 
-    /// <summary>The size <see cref="DecodeImage"/> decodes to: a JPEG's largest n/8 scale at most <c>maxWidth</c> wide, else the full size.</summary>
+    /// <summary>
+    /// The size <see cref="DecodeImage"/> decodes to: a JPEG's largest n/8 scale at most <c>maxWidth</c> wide, else the
+    /// full size.
+    /// </summary>
     private (int Width, int Height) DecodedSize(int width, int height, bool jpeg)
     {
         var (w, h) = (width, height);
@@ -154,7 +166,10 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
     {
         var (w, h) = (frame.Width, frame.Height);
         if (w <= 0 || h <= 0 || (long)w * h * 3 != frame.Data.Length)
-            throw new InvalidDataException($"Raw {frame.Encoding} frame is {frame.Data.Length} bytes; {w}x{h}x3 needs {(long)w * h * 3}.");
+        {
+            throw new InvalidDataException(
+                $"Raw {frame.Encoding} frame is {frame.Data.Length} bytes; {w}x{h}x3 needs {(long)w * h * 3}.");
+        }
         var bitmap = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque));
         var (r, b) = frame.Encoding == FrameEncoding.Bgr24 ? (2, 0) : (0, 2);
         var target = new Span<byte>((void*)bitmap.GetPixels(), w * h * 4);
@@ -169,11 +184,18 @@ internal sealed class SnapshotRenderer(int quality, int maxWidth)
         return bitmap;
     }
 
-    /// <summary><paramref name="bitmap"/> itself when it is at most <c>maxWidth</c> wide, else a copy scaled to that width (and the original disposed).</summary>
+    /// <summary>
+    /// <paramref name="bitmap"/> itself when it is at most <c>maxWidth</c> wide, else a copy scaled to that width (and
+    /// the original disposed).
+    /// </summary>
     private SKBitmap FitWidth(SKBitmap bitmap) =>
-        maxWidth <= 0 || bitmap.Width <= maxWidth ? bitmap : Resized(bitmap, maxWidth, FittedHeight(bitmap.Width, bitmap.Height));
+        maxWidth <= 0 || bitmap.Width <= maxWidth
+            ? bitmap
+            : Resized(bitmap, maxWidth, FittedHeight(bitmap.Width, bitmap.Height));
 
-    /// <summary><paramref name="bitmap"/> itself when it has that size, else a resized copy (and the original disposed).</summary>
+    /// <summary>
+    /// <paramref name="bitmap"/> itself when it has that size, else a resized copy (and the original disposed).
+    /// </summary>
     private static SKBitmap Resized(SKBitmap bitmap, int width, int height)
     {
         if (bitmap.Width == width && bitmap.Height == height) return bitmap;

@@ -5,7 +5,9 @@ namespace EdgeEvents.Detector.Inference.Providers;
 /// <summary>How cuDNN picks a convolution algorithm (ONNX Runtime's <c>cudnn_conv_algo_search</c>).</summary>
 public enum ConvAlgorithmSearch
 {
-    /// <summary>Benchmark every algorithm once per shape: slowest first run, fastest after. ONNX Runtime's default.</summary>
+    /// <summary>
+    /// Benchmark every algorithm once per shape: slowest first run, fastest after. ONNX Runtime's default.
+    /// </summary>
     Exhaustive,
     /// <summary>cuDNN's heuristics: quick first run, sometimes slower kernels.</summary>
     Heuristic,
@@ -13,7 +15,9 @@ public enum ConvAlgorithmSearch
     Default,
 }
 
-/// <summary>CUDA execution provider settings, section <c>Detector:Cuda</c>, passed to ONNX Runtime's CUDA provider options.</summary>
+/// <summary>
+/// CUDA execution provider settings, section <c>Detector:Cuda</c>, passed to ONNX Runtime's CUDA provider options.
+/// </summary>
 public sealed record CudaOptions
 {
     /// <summary>cuDNN convolution algorithm search. Default <see cref="ConvAlgorithmSearch.Exhaustive"/>.</summary>

@@ -9,10 +9,14 @@ namespace EdgeEvents.Detector.Inference.Providers;
 /// </summary>
 internal static class ProviderLibraries
 {
-    private static readonly string[] Cuda = ["libcudart.so.13", "libcublasLt.so.13", "libcublas.so.13", "libcurand.so.10", "libcudnn.so.9"];
-    private static readonly string[] TensorRt = ["libcudart.so.13", "libcublas.so.13", "libcudnn.so.9", "libnvinfer.so.10", "libnvonnxparser.so.10"];
+    private static readonly string[] Cuda =
+        ["libcudart.so.13", "libcublasLt.so.13", "libcublas.so.13", "libcurand.so.10", "libcudnn.so.9"];
+    private static readonly string[] TensorRt =
+        ["libcudart.so.13", "libcublas.so.13", "libcudnn.so.9", "libnvinfer.so.10", "libnvonnxparser.so.10"];
 
-    /// <summary>The libraries a provider (<c>CUDA</c> or <c>TensorRT</c>) needs, in the order they are probed.</summary>
+    /// <summary>
+    /// The libraries a provider (<c>CUDA</c> or <c>TensorRT</c>) needs, in the order they are probed.
+    /// </summary>
     public static IReadOnlyList<string> For(string provider) => provider == "TensorRT" ? TensorRt : Cuda;
 
     /// <summary>The first library of <paramref name="provider"/> that does not load, or null when all do.</summary>

@@ -22,7 +22,8 @@ internal static class ProviderSettings
             if (options.EngineCache) settings["trt_engine_cache_path"] = folder;
             if (options.TimingCache) settings["trt_timing_cache_path"] = folder;
         }
-        if (options.Int8 && options.Int8CalibrationTable is { } table) settings["trt_int8_calibration_table_name"] = Path.GetFullPath(table);
+        if (options.Int8 && options.Int8CalibrationTable is { } table)
+            settings["trt_int8_calibration_table_name"] = Path.GetFullPath(table);
         if (options.MaxWorkspaceBytes > 0) settings["trt_max_workspace_size"] = Invariant(options.MaxWorkspaceBytes);
         return settings;
     }

@@ -9,8 +9,8 @@ namespace EdgeEvents.Detector.Inference.Providers;
 public sealed record TensorRtOptions : IValidatableObject
 {
     /// <summary>
-    /// Keep built engines on disk and load them at the next start instead of rebuilding (minutes per model on a Jetson).
-    /// Default true.
+    /// Keep built engines on disk and load them at the next start instead of rebuilding (minutes per model on a
+    /// Jetson). Default true.
     /// </summary>
     public bool EngineCache { get; init; } = true;
 
@@ -27,21 +27,26 @@ public sealed record TensorRtOptions : IValidatableObject
     /// </summary>
     public bool TimingCache { get; init; } = true;
 
-    /// <summary>Let TensorRT pick FP16 kernels: about twice the speed on GPUs with tensor cores; check with <c>eval</c>. Default false.</summary>
+    /// <summary>
+    /// Let TensorRT pick FP16 kernels: about twice the speed on GPUs with tensor cores; check with <c>eval</c>. Default
+    /// false.
+    /// </summary>
     public bool Fp16 { get; init; }
 
     /// <summary>
-    /// Let TensorRT pick INT8 kernels: fastest, needs a calibration table (<see cref="Int8CalibrationTable"/>) unless the
-    /// model is already quantised (Q/DQ nodes); check with <c>eval</c>. Default false.
+    /// Let TensorRT pick INT8 kernels: fastest, needs a calibration table (<see cref="Int8CalibrationTable"/>) unless
+    /// the model is already quantised (Q/DQ nodes); check with <c>eval</c>. Default false.
     /// </summary>
     public bool Int8 { get; init; }
 
-    /// <summary>INT8 calibration table file (TensorRT's or ONNX Runtime's format); only with <see cref="Int8"/>. Default none.</summary>
+    /// <summary>
+    /// INT8 calibration table file (TensorRT's or ONNX Runtime's format); only with <see cref="Int8"/>. Default none.
+    /// </summary>
     public string? Int8CalibrationTable { get; init; }
 
     /// <summary>
-    /// TensorRT builder optimisation level 0–5: higher builds longer (once, with the engine cache) for possibly faster
-    /// engines. Default 3 (TensorRT's own default).
+    /// TensorRT builder optimisation level 0–5: higher builds longer (once, with the engine cache) for possibly
+    /// faster engines. Default 3 (TensorRT's own default).
     /// </summary>
     [Range(0, 5)]
     public int BuilderOptimizationLevel { get; init; } = 3;
@@ -56,13 +61,24 @@ public sealed record TensorRtOptions : IValidatableObject
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Int8CalibrationTable is not null && !Int8)
-            yield return new ValidationResult("Detector:TensorRt:Int8CalibrationTable is set but Int8 is false; set Int8 to true or remove the table.",
+        {
+            yield return new ValidationResult(
+                "Detector:TensorRt:Int8CalibrationTable is set but Int8 is false; set Int8 to true or remove the " +
+                "table.",
                 [nameof(Int8CalibrationTable)]);
+        }
         if ((EngineCache || TimingCache) && string.IsNullOrWhiteSpace(EngineCachePath))
-            yield return new ValidationResult("Detector:TensorRt:EngineCachePath is empty while the engine or timing cache is on; give a folder or turn both caches off.",
+        {
+            yield return new ValidationResult(
+                "Detector:TensorRt:EngineCachePath is empty while the engine or timing cache is on; give a folder or " +
+                "turn both caches off.",
                 [nameof(EngineCachePath)]);
+        }
         if (Int8CalibrationTable is not null && Int8 && !File.Exists(Int8CalibrationTable))
-            yield return new ValidationResult($"Detector:TensorRt:Int8CalibrationTable {Path.GetFullPath(Int8CalibrationTable)} does not exist.",
+        {
+            yield return new ValidationResult(
+                $"Detector:TensorRt:Int8CalibrationTable {Path.GetFullPath(Int8CalibrationTable)} does not exist.",
                 [nameof(Int8CalibrationTable)]);
+        }
     }
 }
