@@ -2,7 +2,9 @@ using EdgeEvents.Manifests.Tests.Infrastructure;
 
 namespace EdgeEvents.Manifests.Tests;
 
-/// <summary>The brokers start from the configuration the overlays render, with the credentials manifests/secrets makes.</summary>
+/// <summary>
+/// The brokers start from the configuration the overlays render, with the credentials manifests/secrets makes.
+/// </summary>
 public sealed class Broker_Tests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("brokers-").FullName;

@@ -18,7 +18,9 @@ public sealed partial class Containerfile_Tests
 
     public static TheoryData<string> Containerfiles => [.. Names];
 
-    /// <summary>The Containerfiles that publish the CLI in a build stage (the CPU image is published on the host).</summary>
+    /// <summary>
+    /// The Containerfiles that publish the CLI in a build stage (the CPU image is published on the host).
+    /// </summary>
     public static TheoryData<string> BuildStageContainerfiles =>
         [.. Names.Where(f => File.ReadAllText(Path.Combine(Images, f)).Contains(" AS build", StringComparison.Ordinal))];
 

@@ -147,7 +147,9 @@ public sealed class CpuImage_Tests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(_containers.All(c => !c.Process.HasExited), $"a container exited:\n{Logs()}");
     }
 
-    /// <summary>The base image, made from the Debian mirror unless an earlier run left it (mmdebstrap takes minutes).</summary>
+    /// <summary>
+    /// The base image, made from the Debian mirror unless an earlier run left it (mmdebstrap takes minutes).
+    /// </summary>
     private void EnsureBaseImage()
     {
         if (Podman.ImageExists(BaseImage)) return;
@@ -183,7 +185,9 @@ public sealed class CpuImage_Tests(ITestOutputHelper output) : IAsyncLifetime
 
     private static string ImageId(string image) => Podman.Run(["image", "inspect", "--format", "{{.Id}}", image]).Stdout.Trim();
 
-    /// <summary>A folder holding the files the ConfigMaps name, as an operator would copy them onto the models volume.</summary>
+    /// <summary>
+    /// A folder holding the files the ConfigMaps name, as an operator would copy them onto the models volume.
+    /// </summary>
     private string ModelsVolume(Rendered rendered)
     {
         var models = Directory.CreateDirectory(Path.Combine(_dir, "models")).FullName;
@@ -194,7 +198,9 @@ public sealed class CpuImage_Tests(ITestOutputHelper output) : IAsyncLifetime
         return models;
     }
 
-    /// <summary>The broker StatefulSet's container on the stand-in image, its listener moved to a free loopback port.</summary>
+    /// <summary>
+    /// The broker StatefulSet's container on the stand-in image, its listener moved to a free loopback port.
+    /// </summary>
     private async Task<int> StartBrokerAsync(Rendered rendered, IReadOnlyDictionary<string, V1Secret> secrets)
     {
         var workload = rendered.Workload("mosquitto");

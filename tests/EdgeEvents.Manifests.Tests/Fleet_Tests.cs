@@ -5,7 +5,10 @@ using Microsoft.Extensions.Configuration;
 
 namespace EdgeEvents.Manifests.Tests;
 
-/// <summary>The fleet's hub and site kustomizations (manifests/fleet): rendered, loaded strictly, and their broker configuration accepted by nats-server.</summary>
+/// <summary>
+/// The fleet's hub and site kustomizations (manifests/fleet): rendered, loaded strictly, and their broker configuration
+/// accepted by nats-server.
+/// </summary>
 public sealed class Fleet_Tests : IDisposable
 {
     private static readonly string Hub = Path.Combine("fleet", "hub");

@@ -13,7 +13,9 @@ public sealed class Greenboot_Tests : IDisposable
     private static readonly string Script = Path.Combine(Repository.Manifests, "greenboot", "40-edgeevents-ready.sh");
     private readonly string _dir = Directory.CreateTempSubdirectory("greenboot-").FullName;
 
-    /// <summary>A pod as the API reports it. <paramref name="HealthPort"/> null: no port named "health" (mosquitto).</summary>
+    /// <summary>
+    /// A pod as the API reports it. <paramref name="HealthPort"/> null: no port named "health" (mosquitto).
+    /// </summary>
     private sealed record Pod(string Name, string Ip, bool Ready, int? HealthPort = 8080, bool Deleting = false);
 
     private sealed record Workload(string Kind, string Name, int Replicas, int ReadyReplicas);

@@ -85,7 +85,10 @@ public sealed class RenderedPods_Tests : IAsyncLifetime
         Assert.True(broker.Refusals().Count == 0, "the broker refused:\n" + string.Join('\n', broker.Refusals()));
     }
 
-    /// <summary>Sum of the <c>…frames_processed_total</c> samples (e.g. <c>edge_detector_frames_processed_total</c>) for one camera in Prometheus text.</summary>
+    /// <summary>
+    /// Sum of the <c>…frames_processed_total</c> samples (e.g. <c>edge_detector_frames_processed_total</c>) for one
+    /// camera in Prometheus text.
+    /// </summary>
     private static double FramesProcessed(string metrics, string camera) =>
         metrics.Split('\n')
             .Where(l => l.StartsWith("edge_", StringComparison.Ordinal) && l.Contains("frames_processed_total{", StringComparison.Ordinal)

@@ -4,7 +4,9 @@ using k8s.Models;
 
 namespace EdgeEvents.Manifests.Tests;
 
-/// <summary>Every deployable kustomization renders and is made of valid Kubernetes objects that refer to each other correctly.</summary>
+/// <summary>
+/// Every deployable kustomization renders and is made of valid Kubernetes objects that refer to each other correctly.
+/// </summary>
 public sealed class Rendering_Tests
 {
     public static TheoryData<string> Deployables => Rendered.DeployableData;
