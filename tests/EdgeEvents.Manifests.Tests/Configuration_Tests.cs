@@ -28,7 +28,8 @@ public sealed class Configuration_Tests
             {
                 var keys = ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, c, ordinal));
                 var configuration = new ConfigurationBuilder().AddInMemoryCollection(keys).Build();
-                problems.AddRange(WorkerOptions.Problems(configuration, PodFacts.Role(c)).Select(p => $"{w}/{c.Name} pod {ordinal}: {p}"));
+                problems.AddRange(WorkerOptions.Problems(configuration, PodFacts.Role(c))
+                    .Select(p => $"{w}/{c.Name} pod {ordinal}: {p}"));
             }
         }
         Expect.NoProblems(problems);
@@ -37,19 +38,32 @@ public sealed class Configuration_Tests
     [Fact]
     public void The_binding_check_rejects_a_misspelt_key_a_bad_value_another_roles_section_and_a_list_for_a_value()
     {
-        var misspelt = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:Brokr"] = "mqtt://broker:1883" }).Build();
-        var badValue = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:KeepAlive"] = "soon" }).Build();
-        var otherRole = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Broker:Port"] = "1883" }).Build();
-        // A list where the option is one value (e.g. Detector:Providers:0 for the comma-separated Providers), whether the
-        // property has a default or is null.
-        var listForAValue = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:Prefix:0"] = "edge" }).Build();
-        var listForANull = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:ClientId:0"] = "x" }).Build();
+        var misspelt = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:Brokr"] = "mqtt://broker:1883" })
+            .Build();
+        var badValue = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:KeepAlive"] = "soon" })
+            .Build();
+        var otherRole = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Broker:Port"] = "1883" })
+            .Build();
+        // A list where the option is one value (e.g. Detector:Providers:0 for the comma-separated Providers), whether
+        // the property has a default or is null.
+        var listForAValue = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:Prefix:0"] = "edge" })
+            .Build();
+        var listForANull = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Transport:ClientId:0"] = "x" })
+            .Build();
 
         Assert.Contains("Brokr", Assert.Single(WorkerOptions.Problems(misspelt, "scene")), StringComparison.Ordinal);
-        Assert.Contains("KeepAlive", Assert.Single(WorkerOptions.Problems(badValue, "scene")), StringComparison.Ordinal);
-        Assert.Contains("not read by the scene command", Assert.Single(WorkerOptions.Problems(otherRole, "scene")), StringComparison.Ordinal);
+        Assert.Contains("KeepAlive", Assert.Single(WorkerOptions.Problems(badValue, "scene")),
+            StringComparison.Ordinal);
+        Assert.Contains("not read by the scene command", Assert.Single(WorkerOptions.Problems(otherRole, "scene")),
+            StringComparison.Ordinal);
         Assert.Empty(WorkerOptions.Problems(otherRole, "broker"));
-        Assert.Contains("instance of System.String: '0'", Assert.Single(WorkerOptions.Problems(listForAValue, "scene")), StringComparison.Ordinal);
+        Assert.Contains("instance of System.String: '0'", Assert.Single(WorkerOptions.Problems(listForAValue, "scene")),
+            StringComparison.Ordinal);
         Assert.Single(WorkerOptions.Problems(listForANull, "scene"));
     }
 
@@ -66,10 +80,13 @@ public sealed class Configuration_Tests
         var partitions = Enumerable.Range(0, scene.Replicas).Select(ordinal =>
         {
             var keys = ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, container, ordinal));
-            var options = new ConfigurationBuilder().AddInMemoryCollection(keys).Build().GetSection(SceneOptions.Section).Get<SceneOptions>()!;
+            var options = new ConfigurationBuilder().AddInMemoryCollection(keys).Build()
+                .GetSection(SceneOptions.Section)
+                .Get<SceneOptions>()!;
             return options.ParsePartition();
         }).ToList();
-        Assert.Equal(Enumerable.Range(0, scene.Replicas).Select(i => new CameraPartition(i, scene.Replicas)), partitions);
+        Assert.Equal(Enumerable.Range(0, scene.Replicas).Select(i => new CameraPartition(i, scene.Replicas)),
+            partitions);
     }
 
     [RequiresTheory("kubectl")]
@@ -80,7 +97,8 @@ public sealed class Configuration_Tests
 
         // The LLM worker's session holds questions asked while it is down: one pod at a time, same id after restarts.
         var llm = rendered.Single<V1Deployment>("llm");
-        var keys = ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, llm.Spec.Template.Spec.Containers.Single()));
+        var llmContainer = llm.Spec.Template.Spec.Containers.Single();
+        var keys = ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, llmContainer));
         Assert.Equal(1, llm.Spec.Replicas);
         Assert.Equal("Recreate", llm.Spec.Strategy.Type);
         Assert.False(string.IsNullOrEmpty(keys.GetValueOrDefault("Transport:ClientId")));
@@ -89,7 +107,10 @@ public sealed class Configuration_Tests
         foreach (var w in rendered.Workloads.Where(w => w.Name != "llm"))
         {
             foreach (var c in w.Pod.Containers.Where(PodFacts.IsEdgeEvents))
-                Assert.False(ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, c)).ContainsKey("Transport:ClientId"), $"{w} fixes its client id");
+            {
+                var workerKeys = ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, c));
+                Assert.False(workerKeys.ContainsKey("Transport:ClientId"), $"{w} fixes its client id");
+            }
         }
     }
 
@@ -102,7 +123,8 @@ public sealed class Configuration_Tests
 
         foreach (var (w, c) in rendered.Containers.Where(x => PodFacts.IsEdgeEvents(x.Container)))
         {
-            var url = new Uri(ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, c))["Transport:Broker"]!);
+            var keys = ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, c));
+            var url = new Uri(keys["Transport:Broker"]!);
             Assert.Equal("broker", url.Host);
             Assert.Contains(broker.Spec.Ports, p => p.Port == url.Port);
         }
@@ -120,14 +142,21 @@ public sealed class Configuration_Tests
             var keys = ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, c));
             var user = keys.GetValueOrDefault("Transport:Username");
             var role = PodFacts.Role(c);
-            if (user is null || BrokerPolicy.Roles.GetValueOrDefault(user) != role) { problems.Add($"{w}: user '{user}' is not a {role} in broker-users.json"); continue; }
+            if (user is null || BrokerPolicy.Roles.GetValueOrDefault(user) != role)
+            {
+                problems.Add($"{w}: user '{user}' is not a {role} in broker-users.json");
+                continue;
+            }
             // The password file is the Secret key named after the user.
             var file = keys.GetValueOrDefault("Transport:PasswordFile") ?? "";
             var mount = PodFacts.MountHolding(c, file);
-            var item = w.Pod.Volumes?.SingleOrDefault(v => v.Name == mount?.Name)?.Secret?.Items?.SingleOrDefault(i => mount!.MountPath.TrimEnd('/') + "/" + i.Path == file);
-            if (item?.Key != user) problems.Add($"{w}: {file} holds Secret key '{item?.Key}', not the password of '{user}'");
+            var secret = w.Pod.Volumes?.SingleOrDefault(v => v.Name == mount?.Name)?.Secret;
+            var item = secret?.Items?.SingleOrDefault(i => mount!.MountPath.TrimEnd('/') + "/" + i.Path == file);
+            if (item?.Key != user)
+                problems.Add($"{w}: {file} holds Secret key '{item?.Key}', not the password of '{user}'");
             // A camera may publish only edge/frames/{its user name}.
-            if (role == "camera" && keys.GetValueOrDefault("Camera:Id") != user) problems.Add($"{w}: camera id '{keys.GetValueOrDefault("Camera:Id")}' is not its user name '{user}'");
+            if (role == "camera" && keys.GetValueOrDefault("Camera:Id") != user)
+                problems.Add($"{w}: camera id '{keys.GetValueOrDefault("Camera:Id")}' is not its user name '{user}'");
         }
         Expect.NoProblems(problems);
     }

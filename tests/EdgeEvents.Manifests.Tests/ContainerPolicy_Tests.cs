@@ -28,23 +28,39 @@ public sealed partial class ContainerPolicy_Tests
         {
             var probes = new (string Kind, V1Probe? Probe, string Path)[]
             {
-                ("startup", c.StartupProbe, "/healthz"), ("liveness", c.LivenessProbe, "/healthz"), ("readiness", c.ReadinessProbe, "/readyz"),
+                ("startup", c.StartupProbe, "/healthz"),
+                ("liveness", c.LivenessProbe, "/healthz"),
+                ("readiness", c.ReadinessProbe, "/readyz"),
             };
             if (PodFacts.IsEdgeEvents(c))
             {
                 // The port edge-events serves /healthz and /readyz on is Health:Port from its configuration.
                 var config = ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, c));
                 var healthPort = int.TryParse(config.GetValueOrDefault("Health:Port"), out var p) ? p : 0;
-                if (healthPort <= 0) problems.Add($"{w}/{c.Name}: Health:Port is not set, so nothing serves the probes");
+                if (healthPort <= 0)
+                    problems.Add($"{w}/{c.Name}: Health:Port is not set, so nothing serves the probes");
                 // The listener binds 127.0.0.1 unless told otherwise: the kubelet probes the pod IP.
                 if (config.GetValueOrDefault("Health:BindAddress") != "0.0.0.0")
-                    problems.Add($"{w}/{c.Name}: Health:BindAddress is not 0.0.0.0, so the probes cannot reach the health listener");
+                {
+                    problems.Add($"{w}/{c.Name}: Health:BindAddress is not 0.0.0.0, " +
+                        "so the probes cannot reach the health listener");
+                }
                 foreach (var (kind, probe, path) in probes)
                 {
-                    if (probe?.HttpGet is not { } get) { problems.Add($"{w}/{c.Name}: no HTTP {kind} probe"); continue; }
-                    if (get.Path != path) problems.Add($"{w}/{c.Name}: {kind} probe asks {get.Path}, the served path is {path}");
-                    if (PodFacts.ResolvePort(c, get.Port) != healthPort) problems.Add($"{w}/{c.Name}: {kind} probe port {get.Port.Value} is not the health port {healthPort}");
-                    if (get.Scheme is not (null or "HTTP")) problems.Add($"{w}/{c.Name}: {kind} probe uses {get.Scheme}; the health port serves HTTP");
+                    if (probe?.HttpGet is not { } get)
+                    {
+                        problems.Add($"{w}/{c.Name}: no HTTP {kind} probe");
+                        continue;
+                    }
+                    if (get.Path != path)
+                        problems.Add($"{w}/{c.Name}: {kind} probe asks {get.Path}, the served path is {path}");
+                    if (PodFacts.ResolvePort(c, get.Port) != healthPort)
+                    {
+                        problems.Add($"{w}/{c.Name}: {kind} probe port {get.Port.Value} " +
+                            $"is not the health port {healthPort}");
+                    }
+                    if (get.Scheme is not (null or "HTTP"))
+                        problems.Add($"{w}/{c.Name}: {kind} probe uses {get.Scheme}; the health port serves HTTP");
                 }
             }
             else
@@ -75,9 +91,12 @@ public sealed partial class ContainerPolicy_Tests
             var limits = c.Resources?.Limits ?? new Dictionary<string, ResourceQuantity>();
             foreach (var resource in new[] { "cpu", "memory" })
             {
-                if (!requests.TryGetValue(resource, out var request)) problems.Add($"{w}/{c.Name}: no {resource} request");
-                else if (!limits.TryGetValue(resource, out var limit)) problems.Add($"{w}/{c.Name}: no {resource} limit");
-                else if (request.ToDecimal() > limit.ToDecimal()) problems.Add($"{w}/{c.Name}: {resource} request {request} exceeds limit {limit}");
+                if (!requests.TryGetValue(resource, out var request))
+                    problems.Add($"{w}/{c.Name}: no {resource} request");
+                else if (!limits.TryGetValue(resource, out var limit))
+                    problems.Add($"{w}/{c.Name}: no {resource} limit");
+                else if (request.ToDecimal() > limit.ToDecimal())
+                    problems.Add($"{w}/{c.Name}: {resource} request {request} exceeds limit {limit}");
             }
         }
         Expect.NoProblems(problems);
@@ -103,9 +122,11 @@ public sealed partial class ContainerPolicy_Tests
             Require(sc?.Privileged != true, "is privileged");
             Require(sc?.Capabilities?.Drop?.Contains("ALL") == true, "does not drop ALL capabilities");
             Require(sc?.Capabilities?.Add is null or { Count: 0 }, "adds capabilities");
-            Require((sc?.SeccompProfile ?? pod?.SeccompProfile)?.Type == "RuntimeDefault", "seccomp profile is not RuntimeDefault");
+            Require((sc?.SeccompProfile ?? pod?.SeccompProfile)?.Type == "RuntimeDefault",
+                "seccomp profile is not RuntimeDefault");
             Require(sc?.ReadOnlyRootFilesystem == true, "root filesystem is writable");
-            Require(w.Pod.HostNetwork != true && w.Pod.HostPID != true && w.Pod.HostIPC != true, "shares a host namespace");
+            Require(w.Pod.HostNetwork != true && w.Pod.HostPID != true && w.Pod.HostIPC != true,
+                "shares a host namespace");
             Require(w.Pod.Volumes?.All(v => v.HostPath is null) != false, "mounts a host path");
             Require(c.Ports?.All(p => p.HostPort is null) != false, "binds a host port");
         }
@@ -119,7 +140,8 @@ public sealed partial class ContainerPolicy_Tests
         var rendered = Load(target);
 
         var unpinned = rendered.Containers
-            .Where(x => !Pinned().IsMatch(x.Container.Image) || x.Container.Image.EndsWith(":latest", StringComparison.Ordinal))
+            .Where(x => !Pinned().IsMatch(x.Container.Image) ||
+                x.Container.Image.EndsWith(":latest", StringComparison.Ordinal))
             .Select(x => $"{x.Workload}/{x.Container.Name}: {x.Container.Image}")
             .ToList();
         Assert.Empty(unpinned);
@@ -129,7 +151,8 @@ public sealed partial class ContainerPolicy_Tests
 
     [RequiresTheory("kubectl")]
     [MemberData(nameof(Deployables))]
-    public void Every_path_in_the_configuration_lies_on_a_mounted_volume_and_writable_ones_on_writable_volumes(string overlay)
+    public void Every_path_in_the_configuration_lies_on_a_mounted_volume_and_writable_ones_on_writable_volumes(
+        string overlay)
     {
         var rendered = Rendered.Of(overlay);
 
@@ -141,15 +164,23 @@ public sealed partial class ContainerPolicy_Tests
             {
                 if (value is null || !value.StartsWith('/')) continue;
                 var mount = PodFacts.MountHolding(c, value);
-                if (mount is null) { problems.Add($"{w}/{c.Name}: {key}={value} is on the read-only root filesystem"); continue; }
+                if (mount is null)
+                {
+                    problems.Add($"{w}/{c.Name}: {key}={value} is on the read-only root filesystem");
+                    continue;
+                }
                 var volume = w.Pod.Volumes?.SingleOrDefault(v => v.Name == mount.Name);
                 if (key.Contains("Outbox", StringComparison.OrdinalIgnoreCase) && mount.ReadOnlyProperty == true)
-                    problems.Add($"{w}/{c.Name}: {key}={value} must be writable but {mount.MountPath} is mounted read-only");
+                {
+                    problems.Add($"{w}/{c.Name}: {key}={value} must be writable " +
+                        $"but {mount.MountPath} is mounted read-only");
+                }
                 if (key.EndsWith("PasswordFile", StringComparison.OrdinalIgnoreCase) && volume?.Secret is null)
                     problems.Add($"{w}/{c.Name}: {key}={value} is not on a Secret volume");
             }
             // .NET writes its diagnostics sockets and temporary files to /tmp.
-            if (PodFacts.MountHolding(c, "/tmp") is not { ReadOnlyProperty: not true }) problems.Add($"{w}/{c.Name}: /tmp is not a writable volume");
+            if (PodFacts.MountHolding(c, "/tmp") is not { ReadOnlyProperty: not true })
+                problems.Add($"{w}/{c.Name}: /tmp is not a writable volume");
         }
         Expect.NoProblems(problems);
     }

@@ -12,15 +12,22 @@ namespace EdgeEvents.Manifests.Tests;
 public sealed partial class Containerfile_Tests
 {
     private static readonly string Images = Path.Combine(Repository.Manifests, "images");
-    private static readonly string CliProject = Path.Combine(Repository.Root, "cli", "EdgeEvents.Cli", "EdgeEvents.Cli.csproj");
+    private static readonly string CliProject =
+        Path.Combine(Repository.Root, "cli", "EdgeEvents.Cli", "EdgeEvents.Cli.csproj");
 
-    private static IEnumerable<string> Names => Directory.GetFiles(Images, "Containerfile*").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal);
+    private static IEnumerable<string> Names =>
+        Directory.GetFiles(Images, "Containerfile*").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal);
 
     public static TheoryData<string> Containerfiles => [.. Names];
 
-    /// <summary>The Containerfiles that publish the CLI in a build stage (the CPU image is published on the host).</summary>
+    /// <summary>
+    /// The Containerfiles that publish the CLI in a build stage (the CPU image is published on the host).
+    /// </summary>
     public static TheoryData<string> BuildStageContainerfiles =>
-        [.. Names.Where(f => File.ReadAllText(Path.Combine(Images, f)).Contains(" AS build", StringComparison.Ordinal))];
+        [
+            .. Names.Where(f =>
+                File.ReadAllText(Path.Combine(Images, f)).Contains(" AS build", StringComparison.Ordinal))
+        ];
 
     [Theory]
     [MemberData(nameof(BuildStageContainerfiles))]
@@ -28,12 +35,14 @@ public sealed partial class Containerfile_Tests
     {
         var lines = File.ReadAllLines(Path.Combine(Images, containerfile));
         var copied = lines
-            .Where(l => l.StartsWith("COPY ", StringComparison.Ordinal) && !l.Contains("--from", StringComparison.Ordinal))
+            .Where(l => l.StartsWith("COPY ", StringComparison.Ordinal) &&
+                !l.Contains("--from", StringComparison.Ordinal))
             .SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..^1])
             .Select(p => p.TrimEnd('/'))
             .ToList();
 
-        Assert.Superset(new HashSet<string> { "global.json", "Directory.Build.props", "Directory.Packages.props" }, copied.ToHashSet());
+        Assert.Superset(new HashSet<string> { "global.json", "Directory.Build.props", "Directory.Packages.props" },
+            copied.ToHashSet());
         var missing = ProjectClosure(CliProject)
             .Select(p => Path.GetRelativePath(Repository.Root, p))
             .Where(p => !copied.Any(dir => p.StartsWith(dir + "/", StringComparison.Ordinal)))
@@ -51,7 +60,8 @@ public sealed partial class Containerfile_Tests
         Assert.NotEmpty(images);
         // A version, or a Debian release's slim tag (which follows the release's security updates).
         Assert.All(images, image => Assert.Matches(@":(\d+\.\d+\.\d+[\w.-]*|[a-z]+-slim)$", image));
-        Assert.All(Regex.Matches(text, @"^FROM (?<ref>\S+)", RegexOptions.Multiline), m => Assert.StartsWith("${", m.Groups["ref"].Value, StringComparison.Ordinal));
+        Assert.All(Regex.Matches(text, @"^FROM (?<ref>\S+)", RegexOptions.Multiline),
+            m => Assert.StartsWith("${", m.Groups["ref"].Value, StringComparison.Ordinal));
         var user = Regex.Matches(text, @"^USER (?<user>\S+)", RegexOptions.Multiline).Last().Groups["user"].Value;
         Assert.DoesNotMatch(@"^(root|0)(:|$)", user);
         var assembly = XDocument.Load(CliProject).Descendants("AssemblyName").Single().Value;
@@ -96,7 +106,8 @@ public sealed partial class Containerfile_Tests
 
         Assert.NotEmpty(backend);
         var reference = llm.Descendants("PackageReference")
-            .SingleOrDefault(r => (r.Attribute("Condition")?.Value ?? r.Parent?.Attribute("Condition")?.Value ?? "").Contains($"== '{backend}'", StringComparison.Ordinal));
+            .SingleOrDefault(r => (r.Attribute("Condition")?.Value ?? r.Parent?.Attribute("Condition")?.Value ?? "")
+                .Contains($"== '{backend}'", StringComparison.Ordinal));
         Assert.True(reference is not null, $"EdgeEvents.Llm.csproj has no PackageReference for LlamaBackend={backend}");
         Assert.Contains(reference.Attribute("Include")!.Value, packages);
     }

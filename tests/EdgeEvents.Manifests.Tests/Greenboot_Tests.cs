@@ -13,7 +13,9 @@ public sealed class Greenboot_Tests : IDisposable
     private static readonly string Script = Path.Combine(Repository.Manifests, "greenboot", "40-edgeevents-ready.sh");
     private readonly string _dir = Directory.CreateTempSubdirectory("greenboot-").FullName;
 
-    /// <summary>A pod as the API reports it. <paramref name="HealthPort"/> null: no port named "health" (mosquitto).</summary>
+    /// <summary>
+    /// A pod as the API reports it. <paramref name="HealthPort"/> null: no port named "health" (mosquitto).
+    /// </summary>
     private sealed record Pod(string Name, string Ip, bool Ready, int? HealthPort = 8080, bool Deleting = false);
 
     private sealed record Workload(string Kind, string Name, int Replicas, int ReadyReplicas);
@@ -92,7 +94,11 @@ public sealed class Greenboot_Tests : IDisposable
     {
         Fixture(
             [new("StatefulSet", "detector", 2, 1), new("StatefulSet", "scene", 1, 1)],
-            [new("detector-a", "10.42.0.11", true), new("detector-b", "10.42.0.12", false), new("scene-0", "10.42.0.13", true)]);
+            [
+                new("detector-a", "10.42.0.11", true),
+                new("detector-b", "10.42.0.12", false),
+                new("scene-0", "10.42.0.13", true),
+            ]);
 
         var result = Run(timeoutSeconds: 2);
 
@@ -109,7 +115,8 @@ public sealed class Greenboot_Tests : IDisposable
         var result = Run(timeoutSeconds: 2);
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("pod scene-0: GET http://10.42.0.13:8080/readyz failed", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("pod scene-0: GET http://10.42.0.13:8080/readyz failed", result.Stderr,
+            StringComparison.Ordinal);
     }
 
     [RequiresFact("kubectl")]
@@ -158,7 +165,8 @@ public sealed class Greenboot_Tests : IDisposable
         var result = Run(timeoutSeconds: 2);
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("no workloads with label app.kubernetes.io/part-of=edgeevents", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("no workloads with label app.kubernetes.io/part-of=edgeevents", result.Stderr,
+            StringComparison.Ordinal);
     }
 
     [Fact]
@@ -203,16 +211,24 @@ public sealed class Greenboot_Tests : IDisposable
                 spec: {replicas: {{w.Replicas}}}
                 status: {{(w.ReadyReplicas > 0 ? $"{{readyReplicas: {w.ReadyReplicas}}}" : "{}")}}
             """)));
-        File.WriteAllText(Path.Combine(_dir, $"pods{suffix}.yaml"), List(pods.Select(p => $$"""
-              - apiVersion: v1
-                kind: Pod
-                metadata: {name: {{p.Name}}, namespace: edgeevents{{(p.Deleting ? ", deletionTimestamp: '2026-11-28T10:00:00Z'" : "")}}}
-                spec:
-                  containers: [{name: main, image: x, ports: [{{(p.HealthPort is { } port ? $"{{name: health, containerPort: {port}}}" : "{name: mqtt, containerPort: 1883}")}}]}]
-                status:
-                  podIP: {{p.Ip}}
-                  conditions: [{type: PodScheduled, status: 'True'}, {type: Ready, status: '{{(p.Ready ? "True" : "False")}}'}]
-            """)));
+        File.WriteAllText(Path.Combine(_dir, $"pods{suffix}.yaml"), List(pods.Select(p =>
+        {
+            var deletion = p.Deleting ? ", deletionTimestamp: '2026-11-28T10:00:00Z'" : "";
+            var ports = p.HealthPort is { } port
+                ? $"{{name: health, containerPort: {port}}}"
+                : "{name: mqtt, containerPort: 1883}";
+            var ready = p.Ready ? "True" : "False";
+            return $$"""
+                  - apiVersion: v1
+                    kind: Pod
+                    metadata: {name: {{p.Name}}, namespace: edgeevents{{deletion}}}
+                    spec:
+                      containers: [{name: main, image: x, ports: [{{ports}}]}]
+                    status:
+                      podIP: {{p.Ip}}
+                      conditions: [{type: PodScheduled, status: 'True'}, {type: Ready, status: '{{ready}}'}]
+                """;
+        })));
     }
 
     private static string List(IEnumerable<string> items)

@@ -10,7 +10,8 @@ public sealed class Overlay_Tests
     private static readonly string Nats = Path.Combine("overlays", "nats");
 
     private static IReadOnlyDictionary<string, string?> Keys(Rendered rendered, string workload) =>
-        ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, rendered.Workload(workload).Pod.Containers.Single()));
+        ContainerEnvironment.ConfigurationKeys(
+            ContainerEnvironment.Of(rendered, rendered.Workload(workload).Pod.Containers.Single()));
 
     [RequiresFact("kubectl")]
     public void Gpu_overlay_gives_detector_and_llm_one_gpu_each_on_the_cuda_image_and_nothing_else_a_gpu()
@@ -43,7 +44,8 @@ public sealed class Overlay_Tests
 
         // Providers is one comma-separated list, tried in order; a provider whose libraries do not load is skipped.
         Assert.Equal(["CUDA", "CPU"], Keys(rendered, "detector")["Detector:Providers"]!.Split(','));
-        Assert.True(int.Parse(Keys(rendered, "llm")["Llm:GpuLayerCount"]!, System.Globalization.CultureInfo.InvariantCulture) > 0);
+        Assert.True(int.Parse(Keys(rendered, "llm")["Llm:GpuLayerCount"]!,
+            System.Globalization.CultureInfo.InvariantCulture) > 0);
     }
 
     [RequiresTheory("kubectl")]
@@ -58,7 +60,8 @@ public sealed class Overlay_Tests
         var keys = Keys(rendered, "detector");
 
         Assert.Equal("/data", keys["Detector:DataPath"]);
-        var mount = Assert.Single(detector.Spec.Template.Spec.Containers.Single().VolumeMounts, m => m.MountPath == "/data");
+        var mount = Assert.Single(detector.Spec.Template.Spec.Containers.Single().VolumeMounts,
+            m => m.MountPath == "/data");
         Assert.NotEqual(true, mount.ReadOnlyProperty);
         // A claim per pod (volumeClaimTemplates): two detectors never share one model folder and state file.
         Assert.Contains(detector.Spec.VolumeClaimTemplates, c => c.Metadata.Name == mount.Name);
@@ -74,8 +77,10 @@ public sealed class Overlay_Tests
     {
         var rendered = Rendered.Of(Path.Combine("overlays", overlay));
 
-        Assert.All(rendered.Containers, x => Assert.False(x.Container.Resources.Limits.ContainsKey("nvidia.com/gpu"), $"{x.Workload} requests a GPU"));
-        Assert.All(rendered.Containers, x => Assert.DoesNotContain("-gpu:", x.Container.Image, StringComparison.Ordinal));
+        Assert.All(rendered.Containers, x => Assert.False(x.Container.Resources.Limits.ContainsKey("nvidia.com/gpu"),
+            $"{x.Workload} requests a GPU"));
+        Assert.All(rendered.Containers,
+            x => Assert.DoesNotContain("-gpu:", x.Container.Image, StringComparison.Ordinal));
     }
 
     [RequiresFact("kubectl")]
@@ -85,12 +90,17 @@ public sealed class Overlay_Tests
 
         Assert.DoesNotContain(rendered.Workloads, w => w.Name == "mosquitto");
         var nats = rendered.Workload("nats");
-        var config = rendered.All<V1ConfigMap>().Single(c => c.Metadata.Name.StartsWith("nats-config", StringComparison.Ordinal)).Data["nats.conf"];
+        var config = rendered.All<V1ConfigMap>()
+            .Single(c => c.Metadata.Name.StartsWith("nats-config", StringComparison.Ordinal))
+            .Data["nats.conf"];
         Assert.Contains("jetstream", config, StringComparison.Ordinal);
         Assert.Contains("mqtt", config, StringComparison.Ordinal);
         // Workers speak NATS; MQTT 3.1.1 clients (cameras, dashboards) use the gateway port of the same Service.
-        Assert.All(rendered.Containers.Where(x => PodFacts.IsEdgeEvents(x.Container)),
-            x => Assert.StartsWith("nats://", ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, x.Container))["Transport:Broker"], StringComparison.Ordinal));
+        Assert.All(rendered.Containers.Where(x => PodFacts.IsEdgeEvents(x.Container)), x =>
+        {
+            var keys = ContainerEnvironment.ConfigurationKeys(ContainerEnvironment.Of(rendered, x.Container));
+            Assert.StartsWith("nats://", keys["Transport:Broker"], StringComparison.Ordinal);
+        });
         var ports = rendered.Single<V1Service>("broker").Spec.Ports.Select(p => p.Port).ToHashSet();
         Assert.Superset(new HashSet<int> { 4222, 1883 }, ports);
         Assert.Equal("StatefulSet", nats.Kind);
@@ -104,11 +114,14 @@ public sealed class Overlay_Tests
     {
         var rendered = Rendered.Of(Path.Combine("overlays", overlay));
         var mosquitto = rendered.Single<V1StatefulSet>("mosquitto");
-        var conf = rendered.ConfigMap(mosquitto.Spec.Template.Spec.Volumes.Single(v => v.Name == "config").ConfigMap.Name).Data["mosquitto.conf"];
+        var configMap = mosquitto.Spec.Template.Spec.Volumes.Single(v => v.Name == "config").ConfigMap;
+        var conf = rendered.ConfigMap(configMap.Name).Data["mosquitto.conf"];
 
         Assert.Contains("persistence true", conf, StringComparison.Ordinal);
         Assert.Contains("allow_anonymous false", conf, StringComparison.Ordinal);
-        var location = conf.Split('\n').Single(l => l.StartsWith("persistence_location ", StringComparison.Ordinal))["persistence_location ".Length..].Trim();
+        var locationLine = conf.Split('\n')
+            .Single(l => l.StartsWith("persistence_location ", StringComparison.Ordinal));
+        var location = locationLine["persistence_location ".Length..].Trim();
         var mount = PodFacts.MountHolding(mosquitto.Spec.Template.Spec.Containers.Single(), location);
         Assert.NotNull(mount);
         Assert.Contains(mosquitto.Spec.VolumeClaimTemplates, t => t.Metadata.Name == mount.Name);

@@ -15,7 +15,8 @@ public sealed class RenderedPods_Tests : IAsyncLifetime
     private readonly string _dir = Directory.CreateTempSubdirectory("pods-").FullName;
     private readonly List<CliProcess> _processes = [];
 
-    public RenderedPods_Tests() => File.SetUnixFileMode(_dir, (UnixFileMode)0x1ED); // 0755: mosquitto started as root drops to its own user
+    // 0755: mosquitto started as root drops to its own user
+    public RenderedPods_Tests() => File.SetUnixFileMode(_dir, (UnixFileMode)0x1ED);
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -34,7 +35,8 @@ public sealed class RenderedPods_Tests : IAsyncLifetime
         var secrets = GeneratedSecrets.Create(_dir).Secrets;
         var models = Directory.CreateDirectory(Path.Combine(_dir, "models")).FullName;
         // The files the ConfigMaps name, as an operator would copy them onto the models volume.
-        File.CreateSymbolicLink(Path.Combine(models, "yolov8n_int8_dynamic.onnx"), TestData.Model("yolov8n_int8_dynamic.onnx"));
+        File.CreateSymbolicLink(Path.Combine(models, "yolov8n_int8_dynamic.onnx"),
+            TestData.Model("yolov8n_int8_dynamic.onnx"));
         File.CreateSymbolicLink(Path.Combine(models, "llm.gguf"), TestData.Model("stories260K.gguf"));
         var claims = new Dictionary<string, string> { ["models"] = models };
 
@@ -63,34 +65,47 @@ public sealed class RenderedPods_Tests : IAsyncLifetime
         var results = await Task.WhenAll(workers.Select(async x =>
         {
             var (name, process, port, container) = x;
-            var ready = await WaitForOkAsync(http, $"http://127.0.0.1:{port}{container.ReadinessProbe.HttpGet.Path}", process, TimeSpan.FromSeconds(90));
-            var alive = ready && await WaitForOkAsync(http, $"http://127.0.0.1:{port}{container.LivenessProbe.HttpGet.Path}", process, TimeSpan.FromSeconds(5));
-            var started = ready && await WaitForOkAsync(http, $"http://127.0.0.1:{port}{container.StartupProbe.HttpGet.Path}", process, TimeSpan.FromSeconds(5));
-            return ready && alive && started ? null : $"{name}: ready={ready} alive={alive} started={started}\n{process.StandardError}";
+            var ready = await WaitForOkAsync(http, $"http://127.0.0.1:{port}{container.ReadinessProbe.HttpGet.Path}",
+                process, TimeSpan.FromSeconds(90));
+            var alive = ready && await WaitForOkAsync(http,
+                $"http://127.0.0.1:{port}{container.LivenessProbe.HttpGet.Path}", process, TimeSpan.FromSeconds(5));
+            var started = ready && await WaitForOkAsync(http,
+                $"http://127.0.0.1:{port}{container.StartupProbe.HttpGet.Path}", process, TimeSpan.FromSeconds(5));
+            return ready && alive && started
+                ? null
+                : $"{name}: ready={ready} alive={alive} started={started}\n{process.StandardError}";
         }));
         var failures = results.OfType<string>().ToList();
         var brokerLog = $"\n\nbroker:\n{broker.Process.StandardError}\n{string.Join('\n', broker.Process.OutputSoFar)}";
         Assert.True(failures.Count == 0, string.Join("\n\n", failures) + brokerLog);
 
         // Ready is not enough: frames from the simulated camera reach the detector through the broker, and nothing any
-        // worker does is refused by the broker's ACL / authorization (a refused publish or subscribe is otherwise quiet).
+        // worker does is refused by the broker's ACL / authorization (a refused publish or subscribe is otherwise
+        // quiet).
         var detector = workers.Single(x => x.Name == "detector");
         var (processed, metrics) = (0.0, "");
-        for (var deadline = DateTime.UtcNow.AddSeconds(60); processed == 0 && DateTime.UtcNow < deadline; await Task.Delay(500))
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        for (; processed == 0 && DateTime.UtcNow < deadline; await Task.Delay(500))
         {
             metrics = await http.GetStringAsync($"http://127.0.0.1:{detector.HealthPort}/metrics");
             processed = FramesProcessed(metrics, "cam1");
         }
-        Assert.True(processed > 0, $"the detector processed no frame of cam1\n{metrics}\n{detector.Process.StandardError}{brokerLog}");
+        Assert.True(processed > 0,
+            $"the detector processed no frame of cam1\n{metrics}\n{detector.Process.StandardError}{brokerLog}");
         Assert.True(broker.Refusals().Count == 0, "the broker refused:\n" + string.Join('\n', broker.Refusals()));
     }
 
-    /// <summary>Sum of the <c>…frames_processed_total</c> samples (e.g. <c>edge_detector_frames_processed_total</c>) for one camera in Prometheus text.</summary>
+    /// <summary>
+    /// Sum of the <c>…frames_processed_total</c> samples (e.g. <c>edge_detector_frames_processed_total</c>) for one
+    /// camera in Prometheus text.
+    /// </summary>
     private static double FramesProcessed(string metrics, string camera) =>
         metrics.Split('\n')
-            .Where(l => l.StartsWith("edge_", StringComparison.Ordinal) && l.Contains("frames_processed_total{", StringComparison.Ordinal)
-                && l.Contains($"camera=\"{camera}\"", StringComparison.Ordinal))
-            .Sum(l => double.Parse(l[(l.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
+            .Where(l => l.StartsWith("edge_", StringComparison.Ordinal) &&
+                l.Contains("frames_processed_total{", StringComparison.Ordinal) &&
+                l.Contains($"camera=\"{camera}\"", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf('}') + 1)..].Trim().Split(' ')[0],
+                System.Globalization.CultureInfo.InvariantCulture));
 
     private static async Task<bool> WaitForOkAsync(HttpClient http, string url, CliProcess process, TimeSpan limit)
     {

@@ -4,7 +4,9 @@ using k8s.Models;
 
 namespace EdgeEvents.Manifests.Tests;
 
-/// <summary>Every deployable kustomization renders and is made of valid Kubernetes objects that refer to each other correctly.</summary>
+/// <summary>
+/// Every deployable kustomization renders and is made of valid Kubernetes objects that refer to each other correctly.
+/// </summary>
 public sealed class Rendering_Tests
 {
     public static TheoryData<string> Deployables => Rendered.DeployableData;
@@ -17,8 +19,14 @@ public sealed class Rendering_Tests
 
         Assert.NotEmpty(rendered.Objects);
         var kinds = rendered.Objects.Cast<IKubernetesObject>().Select(o => o.Kind).ToHashSet();
-        Assert.Superset(new HashSet<string> { "Namespace", "ConfigMap", "Deployment", "StatefulSet", "Service", "PersistentVolumeClaim" }, kinds);
-        var roles = rendered.Containers.Where(c => PodFacts.IsEdgeEvents(c.Container)).Select(c => PodFacts.Role(c.Container)).ToHashSet();
+        Assert.Superset(new HashSet<string>
+        {
+            "Namespace", "ConfigMap", "Deployment", "StatefulSet", "Service", "PersistentVolumeClaim"
+        }, kinds);
+        var roles = rendered.Containers
+            .Where(c => PodFacts.IsEdgeEvents(c.Container))
+            .Select(c => PodFacts.Role(c.Container))
+            .ToHashSet();
         Assert.Equal(new HashSet<string> { "camera", "detector", "scene", "llm" }, roles);
     }
 
@@ -41,13 +49,16 @@ public sealed class Rendering_Tests
         var problems = new List<string>();
         foreach (var o in rendered.Objects.Cast<IKubernetesObject<V1ObjectMeta>>())
         {
-            if (o is not V1Namespace && o.Metadata.NamespaceProperty != "edgeevents") problems.Add($"{o.Kind}/{o.Metadata.Name} is in namespace '{o.Metadata.NamespaceProperty}'");
-            if (PodFacts.Label(o.Metadata.Labels, "app.kubernetes.io/part-of") != "edgeevents") problems.Add($"{o.Kind}/{o.Metadata.Name} lacks app.kubernetes.io/part-of=edgeevents");
+            if (o is not V1Namespace && o.Metadata.NamespaceProperty != "edgeevents")
+                problems.Add($"{o.Kind}/{o.Metadata.Name} is in namespace '{o.Metadata.NamespaceProperty}'");
+            if (PodFacts.Label(o.Metadata.Labels, "app.kubernetes.io/part-of") != "edgeevents")
+                problems.Add($"{o.Kind}/{o.Metadata.Name} lacks app.kubernetes.io/part-of=edgeevents");
         }
         // The greenboot check finds pods by this label.
         foreach (var w in rendered.Workloads)
         {
-            if (PodFacts.Label(w.PodMetadata.Labels, "app.kubernetes.io/part-of") != "edgeevents") problems.Add($"pods of {w} lack app.kubernetes.io/part-of=edgeevents");
+            if (PodFacts.Label(w.PodMetadata.Labels, "app.kubernetes.io/part-of") != "edgeevents")
+                problems.Add($"pods of {w} lack app.kubernetes.io/part-of=edgeevents");
         }
         Expect.NoProblems(problems);
     }
@@ -64,49 +75,62 @@ public sealed class Rendering_Tests
         var problems = new List<string>();
         foreach (var w in rendered.Workloads)
         {
-            var templates = rendered.All<V1StatefulSet>().SingleOrDefault(s => s.Metadata.Name == w.Name)?.Spec.VolumeClaimTemplates?.Select(t => t.Metadata.Name).ToHashSet() ?? [];
+            var statefulSet = rendered.All<V1StatefulSet>().SingleOrDefault(s => s.Metadata.Name == w.Name);
+            var templates = statefulSet?.Spec.VolumeClaimTemplates?.Select(t => t.Metadata.Name).ToHashSet() ?? [];
             foreach (var volume in w.Pod.Volumes ?? [])
             {
-                if (volume.ConfigMap is { } cm && !configMaps.Contains(cm.Name)) problems.Add($"{w}: volume {volume.Name} needs ConfigMap {cm.Name}");
-                if (volume.PersistentVolumeClaim is { } pvc && !claims.Contains(pvc.ClaimName)) problems.Add($"{w}: volume {volume.Name} needs claim {pvc.ClaimName}");
+                if (volume.ConfigMap is { } cm && !configMaps.Contains(cm.Name))
+                    problems.Add($"{w}: volume {volume.Name} needs ConfigMap {cm.Name}");
+                if (volume.PersistentVolumeClaim is { } pvc && !claims.Contains(pvc.ClaimName))
+                    problems.Add($"{w}: volume {volume.Name} needs claim {pvc.ClaimName}");
                 foreach (var source in volume.Projected?.Sources ?? [])
                 {
-                    if (source.ConfigMap is { } pcm && !configMaps.Contains(pcm.Name)) problems.Add($"{w}: volume {volume.Name} needs ConfigMap {pcm.Name}");
+                    if (source.ConfigMap is { } pcm && !configMaps.Contains(pcm.Name))
+                        problems.Add($"{w}: volume {volume.Name} needs ConfigMap {pcm.Name}");
                 }
             }
             foreach (var c in w.Pod.Containers)
             {
                 foreach (var from in c.EnvFrom ?? [])
                 {
-                    if (from.ConfigMapRef is { } r && !configMaps.Contains(r.Name)) problems.Add($"{w}/{c.Name}: envFrom needs ConfigMap {r.Name}");
+                    if (from.ConfigMapRef is { } r && !configMaps.Contains(r.Name))
+                        problems.Add($"{w}/{c.Name}: envFrom needs ConfigMap {r.Name}");
                 }
                 foreach (var mount in c.VolumeMounts ?? [])
                 {
-                    if (w.Pod.Volumes?.Any(v => v.Name == mount.Name) != true && !templates.Contains(mount.Name)) problems.Add($"{w}/{c.Name}: mount {mount.MountPath} names no volume {mount.Name}");
+                    if (w.Pod.Volumes?.Any(v => v.Name == mount.Name) != true && !templates.Contains(mount.Name))
+                        problems.Add($"{w}/{c.Name}: mount {mount.MountPath} names no volume {mount.Name}");
                 }
             }
         }
         foreach (var s in rendered.All<V1StatefulSet>())
         {
-            if (services.All(svc => svc.Metadata.Name != s.Spec.ServiceName)) problems.Add($"StatefulSet/{s.Metadata.Name}: no Service {s.Spec.ServiceName}");
+            if (services.All(svc => svc.Metadata.Name != s.Spec.ServiceName))
+                problems.Add($"StatefulSet/{s.Metadata.Name}: no Service {s.Spec.ServiceName}");
         }
         foreach (var svc in services)
         {
-            var selected = rendered.Workloads.Where(w => svc.Spec.Selector.All(l => PodFacts.Label(w.PodMetadata.Labels, l.Key) == l.Value)).ToList();
+            var selected = rendered.Workloads
+                .Where(w => svc.Spec.Selector.All(l => PodFacts.Label(w.PodMetadata.Labels, l.Key) == l.Value))
+                .ToList();
             if (selected.Count == 0) problems.Add($"Service/{svc.Metadata.Name} selects no pods");
             foreach (var port in svc.Spec.Ports.AsEnumerable())
             {
                 foreach (var w in selected)
                 {
                     if (w.Pod.Containers.All(c => PodFacts.ResolvePort(c, port.TargetPort ?? port.Port) is null))
-                        problems.Add($"Service/{svc.Metadata.Name} port {port.Name}: {w} declares no port {port.TargetPort?.Value ?? port.Port.ToString()}");
+                    {
+                        problems.Add($"Service/{svc.Metadata.Name} port {port.Name}: " +
+                            $"{w} declares no port {port.TargetPort?.Value ?? port.Port.ToString()}");
+                    }
                 }
             }
         }
         foreach (var hpa in rendered.All<V2HorizontalPodAutoscaler>())
         {
             var target = hpa.Spec.ScaleTargetRef;
-            if (!rendered.Workloads.Any(w => w.Kind == target.Kind && w.Name == target.Name)) problems.Add($"HPA/{hpa.Metadata.Name} targets missing {target.Kind}/{target.Name}");
+            if (!rendered.Workloads.Any(w => w.Kind == target.Kind && w.Name == target.Name))
+                problems.Add($"HPA/{hpa.Metadata.Name} targets missing {target.Kind}/{target.Name}");
         }
         Expect.NoProblems(problems);
     }

@@ -29,10 +29,15 @@ public sealed partial class Secrets_Tests : IDisposable
         {
             foreach (var (key, value) in map.Data ?? new Dictionary<string, string>())
             {
-                if (CredentialName().IsMatch(key)) problems.Add($"ConfigMap/{map.Metadata.Name}: key {key} holds a credential");
+                if (CredentialName().IsMatch(key))
+                    problems.Add($"ConfigMap/{map.Metadata.Name}: key {key} holds a credential");
                 foreach (Match m in CredentialAssignment().Matches(value))
                 {
-                    if (!m.Groups["value"].Value.StartsWith('$')) problems.Add($"ConfigMap/{map.Metadata.Name}/{key}: '{m.Value.Trim()}' is a literal credential");
+                    if (!m.Groups["value"].Value.StartsWith('$'))
+                    {
+                        problems.Add(
+                            $"ConfigMap/{map.Metadata.Name}/{key}: '{m.Value.Trim()}' is a literal credential");
+                    }
                 }
             }
         }
@@ -40,7 +45,8 @@ public sealed partial class Secrets_Tests : IDisposable
         {
             foreach (var env in c.Env ?? [])
             {
-                if (env.Value is not null && CredentialName().IsMatch(env.Name)) problems.Add($"{w}/{c.Name}: env {env.Name} has a literal value");
+                if (env.Value is not null && CredentialName().IsMatch(env.Name))
+                    problems.Add($"{w}/{c.Name}: env {env.Name} has a literal value");
             }
         }
         Expect.NoProblems(problems);
@@ -60,8 +66,10 @@ public sealed partial class Secrets_Tests : IDisposable
             {
                 foreach (var (name, key) in SecretReferences(w.Pod))
                 {
-                    if (!secrets.TryGetValue(name, out var secret)) problems.Add($"{overlay}: {w} mounts Secret {name}, which manifests/secrets does not make");
-                    else if (key is not null && secret.Data?.ContainsKey(key) != true) problems.Add($"{overlay}: {w} mounts key {key} of Secret {name}, which has no such key");
+                    if (!secrets.TryGetValue(name, out var secret))
+                        problems.Add($"{overlay}: {w} mounts Secret {name}, which manifests/secrets does not make");
+                    else if (key is not null && secret.Data?.ContainsKey(key) != true)
+                        problems.Add($"{overlay}: {w} mounts key {key} of Secret {name}, which has no such key");
                 }
             }
         }
@@ -73,7 +81,9 @@ public sealed partial class Secrets_Tests : IDisposable
     {
         var generated = GeneratedSecrets.Create(_dir);
 
-        var passwords = File.ReadAllLines(generated.LocalFile("passwords.env")).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+        var passwords = File.ReadAllLines(generated.LocalFile("passwords.env"))
+            .Select(l => l.Split('=', 2))
+            .ToDictionary(p => p[0], p => p[1]);
         var passwd = File.ReadAllText(generated.LocalFile("mosquitto.passwd"));
 
         // Every user the shipped ACL and NATS authorization block grant (nats-server needs all their passwords).
@@ -96,8 +106,11 @@ public sealed partial class Secrets_Tests : IDisposable
     [RequiresFact("kubectl", "mosquitto_passwd")]
     public void Generator_takes_other_camera_ids_and_refuses_names_that_are_not_topic_levels()
     {
-        Assert.Equal(["cam7", "detector"], GeneratedSecrets.Create(Path.Combine(_dir, "a"), "cam7", "detector").Secrets["edgeevents-broker-credentials"].Data.Keys.Order(StringComparer.Ordinal));
-        var bad = Assert.Throws<InvalidOperationException>(() => GeneratedSecrets.Create(Path.Combine(_dir, "b"), "cam/1"));
+        var credentials = GeneratedSecrets.Create(Path.Combine(_dir, "a"), "cam7", "detector")
+            .Secrets["edgeevents-broker-credentials"];
+        Assert.Equal(["cam7", "detector"], credentials.Data.Keys.Order(StringComparer.Ordinal));
+        var bad = Assert.Throws<InvalidOperationException>(
+            () => GeneratedSecrets.Create(Path.Combine(_dir, "b"), "cam/1"));
         Assert.Contains("must be letters, digits", bad.Message, StringComparison.Ordinal);
     }
 
@@ -106,7 +119,8 @@ public sealed partial class Secrets_Tests : IDisposable
     {
         foreach (var file in new[] { "passwords.env", "mosquitto.passwd" })
         {
-            var check = Tool.Run(Tool.Require("git"), ["check-ignore", "-q", Path.Combine("manifests", "secrets", "local", file)]);
+            var check = Tool.Run(Tool.Require("git"),
+                ["check-ignore", "-q", Path.Combine("manifests", "secrets", "local", file)]);
             Assert.True(check.ExitCode == 0, $"manifests/secrets/local/{file} is not ignored by git");
         }
     }

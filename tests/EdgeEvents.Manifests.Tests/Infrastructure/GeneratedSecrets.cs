@@ -23,7 +23,11 @@ public sealed class GeneratedSecrets
         foreach (var file in new[] { "kustomization.yaml", "generate-local.sh" })
             File.Copy(Path.Combine(Repository.Manifests, "secrets", file), Path.Combine(folder, file));
         var generate = Tool.Run("/bin/bash", [Path.Combine(folder, "generate-local.sh"), .. users]);
-        if (generate.ExitCode != 0) throw new InvalidOperationException($"generate-local.sh failed ({generate.ExitCode}):\n{generate.Stderr}");
+        if (generate.ExitCode != 0)
+        {
+            throw new InvalidOperationException(
+                $"generate-local.sh failed ({generate.ExitCode}):\n{generate.Stderr}");
+        }
         var secrets = Rendered.Load(folder).All<V1Secret>().ToDictionary(s => s.Metadata.Name);
         return new GeneratedSecrets { Folder = folder, Secrets = secrets };
     }

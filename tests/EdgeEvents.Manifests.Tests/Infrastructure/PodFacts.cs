@@ -11,9 +11,12 @@ public static class PodFacts
 
     /// <summary>The role subcommand an edge-events container runs (its first argument).</summary>
     public static string Role(V1Container container) =>
-        container.Args?.FirstOrDefault() ?? throw new InvalidOperationException($"Container {container.Name} has no role argument.");
+        container.Args?.FirstOrDefault()
+            ?? throw new InvalidOperationException($"Container {container.Name} has no role argument.");
 
-    /// <summary>The container port a probe or Service port refers to by number or by name, or null if it names no declared port.</summary>
+    /// <summary>
+    /// The container port a probe or Service port refers to by number or by name, or null if it names no declared port.
+    /// </summary>
     public static int? ResolvePort(V1Container container, IntOrString port) =>
         int.TryParse(port.Value, out var number)
             ? number
@@ -22,7 +25,8 @@ public static class PodFacts
     /// <summary>The volume mount whose path contains <paramref name="path"/> (the deepest one), or null.</summary>
     public static V1VolumeMount? MountHolding(V1Container container, string path) =>
         (container.VolumeMounts ?? [])
-            .Where(m => path == m.MountPath || path.StartsWith(m.MountPath.TrimEnd('/') + "/", StringComparison.Ordinal))
+            .Where(m => path == m.MountPath ||
+                path.StartsWith(m.MountPath.TrimEnd('/') + "/", StringComparison.Ordinal))
             .MaxBy(m => m.MountPath.Length);
 
     public static string? Label(IDictionary<string, string>? labels, string key) =>

@@ -12,7 +12,9 @@ public sealed class PodSandbox
     private readonly List<(string MountPath, string HostPath)> _mounts = [];
 
     /// <param name="root">Temporary folder the mounts are made in.</param>
-    /// <param name="claims">Host folders standing for named PersistentVolumeClaims (e.g. the models volume); others start empty.</param>
+    /// <param name="claims">
+    /// Host folders standing for named PersistentVolumeClaims (e.g. the models volume); others start empty.
+    /// </param>
     public PodSandbox(string root, Rendered rendered, Workload workload, V1Container container,
         IReadOnlyDictionary<string, V1Secret> secrets, IReadOnlyDictionary<string, string> claims)
     {
@@ -27,13 +29,24 @@ public sealed class PodSandbox
             File.SetUnixFileMode(host, (UnixFileMode)0x1FF);
             File.SetUnixFileMode(Path.GetDirectoryName(host)!, (UnixFileMode)0x1ED);
             if (volume?.ConfigMap is { } map)
-                Fill(host, rendered.ConfigMap(map.Name).Data.ToDictionary(e => e.Key, e => System.Text.Encoding.UTF8.GetBytes(e.Value)), map.Items);
+            {
+                Fill(host, rendered.ConfigMap(map.Name).Data.ToDictionary(e => e.Key,
+                    e => System.Text.Encoding.UTF8.GetBytes(e.Value)), map.Items);
+            }
             if (volume?.Secret is { } secret)
-                Fill(host, secrets.TryGetValue(secret.SecretName, out var s) ? s.Data : throw new InvalidOperationException($"No Secret {secret.SecretName}."), secret.Items);
+            {
+                var data = secrets.TryGetValue(secret.SecretName, out var s)
+                    ? s.Data
+                    : throw new InvalidOperationException($"No Secret {secret.SecretName}.");
+                Fill(host, data, secret.Items);
+            }
             foreach (var source in volume?.Projected?.Sources ?? [])
             {
                 if (source.ConfigMap is { } pmap)
-                    Fill(host, rendered.ConfigMap(pmap.Name).Data.ToDictionary(e => e.Key, e => System.Text.Encoding.UTF8.GetBytes(e.Value)), pmap.Items);
+                {
+                    Fill(host, rendered.ConfigMap(pmap.Name).Data.ToDictionary(e => e.Key,
+                        e => System.Text.Encoding.UTF8.GetBytes(e.Value)), pmap.Items);
+                }
             }
             _mounts.Add((mount.MountPath.TrimEnd('/'), host));
         }
@@ -50,12 +63,15 @@ public sealed class PodSandbox
         foreach (var (mountPath, host) in _mounts)
         {
             if (containerPath == mountPath) return host;
-            if (containerPath.StartsWith(mountPath + "/", StringComparison.Ordinal)) return host + containerPath[mountPath.Length..];
+            if (containerPath.StartsWith(mountPath + "/", StringComparison.Ordinal))
+                return host + containerPath[mountPath.Length..];
         }
         return containerPath;
     }
 
-    /// <summary>Every mount path in <paramref name="text"/> (a configuration file) replaced by its host folder.</summary>
+    /// <summary>
+    /// Every mount path in <paramref name="text"/> (a configuration file) replaced by its host folder.
+    /// </summary>
     public string MapText(string text) =>
         _mounts.Aggregate(text, (t, m) => t.Replace(m.MountPath + "/", m.HostPath + "/", StringComparison.Ordinal));
 

@@ -11,7 +11,9 @@ public static class Podman
 {
     private static readonly string[] GlobalArgs = ["--runtime", "runc", "--cgroup-manager", "cgroupfs"];
 
-    /// <summary>This process's environment plus <c>CONTAINERS_CONF</c>, for podman and the scripts that call it.</summary>
+    /// <summary>
+    /// This process's environment plus <c>CONTAINERS_CONF</c>, for podman and the scripts that call it.
+    /// </summary>
     public static IReadOnlyDictionary<string, string> Environment { get; } = MakeEnvironment();
 
     /// <summary>Runs <c>podman args…</c> to completion.</summary>
@@ -24,7 +26,10 @@ public static class Podman
         var list = args.ToList();
         var result = Run(list, limit);
         if (result.ExitCode != 0)
-            throw new InvalidOperationException($"podman {string.Join(' ', list)} failed ({result.ExitCode}):\n{result.Stdout}\n{result.Stderr}");
+        {
+            throw new InvalidOperationException(
+                $"podman {string.Join(' ', list)} failed ({result.ExitCode}):\n{result.Stdout}\n{result.Stderr}");
+        }
         return result.Stdout;
     }
 
@@ -32,11 +37,15 @@ public static class Podman
 
     /// <summary>The image's size in bytes, as <c>podman images</c> reports it (uncompressed, all layers).</summary>
     public static long ImageSize(string image) =>
-        long.Parse(Require(["image", "inspect", "--format", "{{.Size}}", image]).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        long.Parse(Require(["image", "inspect", "--format", "{{.Size}}", image]).Trim(),
+            System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>Starts <c>podman args…</c> as a child process whose output is collected (e.g. a foreground <c>podman run</c>).</summary>
+    /// <summary>
+    /// Starts <c>podman args…</c> as a child process whose output is collected (e.g. a foreground <c>podman run</c>).
+    /// </summary>
     public static CliProcess Start(IEnumerable<string> args) =>
-        CliProcess.Start(Tool.Require("podman"), [.. GlobalArgs, .. args], Environment.ToDictionary(e => e.Key, e => e.Value));
+        CliProcess.Start(Tool.Require("podman"), [.. GlobalArgs, .. args],
+            Environment.ToDictionary(e => e.Key, e => e.Value));
 
     private static Dictionary<string, string> MakeEnvironment()
     {

@@ -4,7 +4,9 @@ using k8s.Models;
 
 namespace EdgeEvents.Manifests.Tests.Infrastructure;
 
-/// <summary>A pod template of a rendered workload (Deployment, StatefulSet, or a bare Pod), with its replica count.</summary>
+/// <summary>
+/// A pod template of a rendered workload (Deployment, StatefulSet, or a bare Pod), with its replica count.
+/// </summary>
 public sealed record Workload(string Kind, string Name, int Replicas, V1ObjectMeta PodMetadata, V1PodSpec Pod)
 {
     public override string ToString() => $"{Kind}/{Name}";
@@ -22,7 +24,9 @@ public sealed class Rendered
     public required string Yaml { get; init; }
     public required IReadOnlyList<object> Objects { get; init; }
 
-    /// <summary>Every kustomization a user deploys: each folder in manifests/overlays, and the MicroShift entry point.</summary>
+    /// <summary>
+    /// Every kustomization a user deploys: each folder in manifests/overlays, and the MicroShift entry point.
+    /// </summary>
     public static IReadOnlyList<string> Deployables { get; } =
     [
         .. Directory.GetDirectories(Path.Combine(Repository.Manifests, "overlays"))
@@ -35,16 +39,22 @@ public sealed class Rendered
 
     /// <summary>Renders a kustomization under manifests/ (cached: the files do not change during a run).</summary>
     public static Rendered Of(string kustomization) =>
-        Cache.GetOrAdd(kustomization, k => new Lazy<Rendered>(() => Load(Path.Combine(Repository.Manifests, k), k))).Value;
+        Cache.GetOrAdd(kustomization,
+            k => new Lazy<Rendered>(() => Load(Path.Combine(Repository.Manifests, k), k))).Value;
 
-    /// <summary>The one-off manifests in manifests/tools (applied by hand, not through kustomize), loaded strictly.</summary>
+    /// <summary>
+    /// The one-off manifests in manifests/tools (applied by hand, not through kustomize), loaded strictly.
+    /// </summary>
     public static Rendered Tools { get; } = LoadTools();
 
     private static Rendered LoadTools()
     {
-        var files = Directory.GetFiles(Path.Combine(Repository.Manifests, "tools"), "*.yaml").Order(StringComparer.Ordinal).ToList();
+        var files = Directory.GetFiles(Path.Combine(Repository.Manifests, "tools"), "*.yaml")
+            .Order(StringComparer.Ordinal)
+            .ToList();
         var yaml = string.Join("\n---\n", files.Select(File.ReadAllText));
-        return new Rendered { Kustomization = "tools", Yaml = yaml, Objects = KubernetesYaml.LoadAllFromString(yaml, strict: true) };
+        var objects = KubernetesYaml.LoadAllFromString(yaml, strict: true);
+        return new Rendered { Kustomization = "tools", Yaml = yaml, Objects = objects };
     }
 
     /// <summary>Renders a kustomization folder anywhere (e.g. a temporary copy).</summary>
@@ -52,7 +62,10 @@ public sealed class Rendered
     {
         var result = Tool.Run(Tool.Require("kubectl"), ["kustomize", directory]);
         if (result.ExitCode != 0)
-            throw new InvalidOperationException($"kubectl kustomize {directory} failed ({result.ExitCode}):\n{result.Stderr}");
+        {
+            throw new InvalidOperationException(
+                $"kubectl kustomize {directory} failed ({result.ExitCode}):\n{result.Stderr}");
+        }
         var objects = KubernetesYaml.LoadAllFromString(result.Stdout, strict: true);
         return new Rendered { Kustomization = label ?? directory, Yaml = result.Stdout, Objects = objects };
     }
@@ -68,14 +81,17 @@ public sealed class Rendered
     public IEnumerable<Workload> Workloads =>
         Objects.Select(o => o switch
         {
-            V1Deployment d => new Workload("Deployment", d.Metadata.Name, d.Spec.Replicas ?? 1, d.Spec.Template.Metadata, d.Spec.Template.Spec),
-            V1StatefulSet s => new Workload("StatefulSet", s.Metadata.Name, s.Spec.Replicas ?? 1, s.Spec.Template.Metadata, s.Spec.Template.Spec),
+            V1Deployment d => new Workload("Deployment", d.Metadata.Name, d.Spec.Replicas ?? 1,
+                d.Spec.Template.Metadata, d.Spec.Template.Spec),
+            V1StatefulSet s => new Workload("StatefulSet", s.Metadata.Name, s.Spec.Replicas ?? 1,
+                s.Spec.Template.Metadata, s.Spec.Template.Spec),
             V1Pod p => new Workload("Pod", p.Metadata.Name, 1, p.Metadata, p.Spec),
             _ => null,
         }).OfType<Workload>();
 
     public Workload Workload(string name) =>
-        Workloads.SingleOrDefault(w => w.Name == name) ?? throw new InvalidOperationException($"{Kustomization}: no workload {name}.");
+        Workloads.SingleOrDefault(w => w.Name == name)
+        ?? throw new InvalidOperationException($"{Kustomization}: no workload {name}.");
 
     /// <summary>Every container with the workload it belongs to.</summary>
     public IEnumerable<(Workload Workload, V1Container Container)> Containers =>

@@ -12,7 +12,8 @@ namespace EdgeEvents.Manifests.Tests.Infrastructure;
 /// </summary>
 public sealed class RenderedBroker : IAsyncDisposable
 {
-    private RenderedBroker(CliProcess process, IReadOnlyDictionary<int, int> ports) => (Process, Ports) = (process, ports);
+    private RenderedBroker(CliProcess process, IReadOnlyDictionary<int, int> ports) =>
+        (Process, Ports) = (process, ports);
 
     public CliProcess Process { get; }
 
@@ -26,10 +27,14 @@ public sealed class RenderedBroker : IAsyncDisposable
         return $"{uri.Scheme}://127.0.0.1:{Ports[uri.Port]}";
     }
 
-    public static Task<RenderedBroker> StartAsync(string root, Rendered rendered, IReadOnlyDictionary<string, V1Secret> secrets) =>
-        rendered.Workloads.Any(w => w.Name == "nats") ? StartNatsAsync(root, rendered, secrets) : StartMosquittoAsync(root, rendered, secrets);
+    public static Task<RenderedBroker> StartAsync(string root, Rendered rendered,
+        IReadOnlyDictionary<string, V1Secret> secrets) =>
+        rendered.Workloads.Any(w => w.Name == "nats")
+            ? StartNatsAsync(root, rendered, secrets)
+            : StartMosquittoAsync(root, rendered, secrets);
 
-    private static async Task<RenderedBroker> StartMosquittoAsync(string root, Rendered rendered, IReadOnlyDictionary<string, V1Secret> secrets)
+    private static async Task<RenderedBroker> StartMosquittoAsync(string root, Rendered rendered,
+        IReadOnlyDictionary<string, V1Secret> secrets)
     {
         var (workload, container, sandbox) = Prepare(root, rendered, "mosquitto", secrets);
         var port = LoopbackPorts.Next();
@@ -41,7 +46,8 @@ public sealed class RenderedBroker : IAsyncDisposable
         return await ListeningAsync(process, new Dictionary<int, int> { [1883] = port }, workload.Name);
     }
 
-    private static async Task<RenderedBroker> StartNatsAsync(string root, Rendered rendered, IReadOnlyDictionary<string, V1Secret> secrets)
+    private static async Task<RenderedBroker> StartNatsAsync(string root, Rendered rendered,
+        IReadOnlyDictionary<string, V1Secret> secrets)
     {
         var (workload, container, sandbox) = Prepare(root, rendered, "nats", secrets);
         var (nats, mqtt, monitoring) = (LoopbackPorts.Next(), LoopbackPorts.Next(), LoopbackPorts.Next());
@@ -55,27 +61,37 @@ public sealed class RenderedBroker : IAsyncDisposable
         return await ListeningAsync(process, new Dictionary<int, int> { [4222] = nats, [1883] = mqtt }, workload.Name);
     }
 
-    private static (Workload, V1Container, PodSandbox) Prepare(string root, Rendered rendered, string name, IReadOnlyDictionary<string, V1Secret> secrets)
+    private static (Workload, V1Container, PodSandbox) Prepare(string root, Rendered rendered, string name,
+        IReadOnlyDictionary<string, V1Secret> secrets)
     {
         var workload = rendered.Workload(name);
         var container = workload.Pod.Containers.Single();
-        return (workload, container, new PodSandbox(root, rendered, workload, container, secrets, new Dictionary<string, string>()));
+        var sandbox = new PodSandbox(root, rendered, workload, container, secrets, new Dictionary<string, string>());
+        return (workload, container, sandbox);
     }
 
-    /// <summary>Replaces lines of a configuration file, each of which must be there; with a sandbox, also maps its mount paths to host folders.</summary>
+    /// <summary>
+    /// Replaces lines of a configuration file, each of which must be there; with a sandbox, also maps its mount paths
+    /// to host folders.
+    /// </summary>
     internal static void Rewrite(string file, PodSandbox? sandbox, params (string From, string To)[] replacements)
     {
         var text = File.ReadAllText(file);
         if (sandbox is not null) text = sandbox.MapText(text);
         foreach (var (from, to) in replacements)
         {
-            if (!text.Contains(from, StringComparison.Ordinal)) throw new InvalidOperationException($"{Path.GetFileName(file)} has no '{from.Trim()}' line.");
+            if (!text.Contains(from, StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException(
+                    $"{Path.GetFileName(file)} has no '{from.Trim()}' line.");
+            }
             text = text.Replace(from, to, StringComparison.Ordinal);
         }
         File.WriteAllText(file, text);
     }
 
-    private static async Task<RenderedBroker> ListeningAsync(CliProcess process, Dictionary<int, int> ports, string name)
+    private static async Task<RenderedBroker> ListeningAsync(CliProcess process, Dictionary<int, int> ports,
+        string name)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
         foreach (var port in ports.Values)
@@ -96,17 +112,21 @@ public sealed class RenderedBroker : IAsyncDisposable
                 {
                     var output = $"{process.StandardError}\n{string.Join('\n', process.OutputSoFar)}";
                     await process.DisposeAsync();
-                    throw new InvalidOperationException($"{name} did not start from the rendered configuration:\n{output}");
+                    throw new InvalidOperationException(
+                        $"{name} did not start from the rendered configuration:\n{output}");
                 }
             }
         }
         return new RenderedBroker(process, ports);
     }
 
-    /// <summary>What the broker refused so far: mosquitto's "Denied …" and nats-server's "… Violation" log lines.</summary>
+    /// <summary>
+    /// What the broker refused so far: mosquitto's "Denied …" and nats-server's "… Violation" log lines.
+    /// </summary>
     public IReadOnlyList<string> Refusals() =>
         [.. Process.OutputSoFar.Concat(Process.StandardError.Split('\n'))
-            .Where(l => l.Contains("Denied ", StringComparison.Ordinal) || l.Contains(" Violation", StringComparison.Ordinal))];
+            .Where(l => l.Contains("Denied ", StringComparison.Ordinal) ||
+                l.Contains(" Violation", StringComparison.Ordinal))];
 
     public ValueTask DisposeAsync() => Process.DisposeAsync();
 }

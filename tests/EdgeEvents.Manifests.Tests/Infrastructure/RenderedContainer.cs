@@ -6,9 +6,10 @@ namespace EdgeEvents.Manifests.Tests.Infrastructure;
 
 /// <summary>
 /// A container of a rendered pod run with podman as the pod spec asks: its command (as the entrypoint) and args, the
-/// environment given, each volume a folder of a <see cref="PodSandbox"/> bind-mounted at its mount path (read-only where
-/// the mount is), the root filesystem read-only with nothing writable beside the volumes, all capabilities dropped, no
-/// privilege escalation, a non-root UID. Host networking: the test moves every listener to a free loopback port.
+/// environment given, each volume a folder of a <see cref="PodSandbox"/> bind-mounted at its mount path (read-only
+/// where the mount is), the root filesystem read-only with nothing writable beside the volumes, all capabilities
+/// dropped, no privilege escalation, a non-root UID. Host networking: the test moves every listener to a free loopback
+/// port.
 /// </summary>
 public sealed class RenderedContainer : IAsyncDisposable
 {
@@ -19,11 +20,15 @@ public sealed class RenderedContainer : IAsyncDisposable
     /// <summary>The foreground <c>podman run</c>: its output is the container's.</summary>
     public CliProcess Process { get; }
 
-    /// <param name="hostname">The pod's name, which Kubernetes makes its hostname (the workers derive their client ids from it).</param>
-    /// <param name="image">The image to run (the rendered one, or a stand-in for an image no registry here serves).</param>
+    /// <param name="hostname">
+    /// The pod's name, which Kubernetes makes its hostname (the workers derive their client ids from it).
+    /// </param>
+    /// <param name="image">
+    /// The image to run (the rendered one, or a stand-in for an image no registry here serves).
+    /// </param>
     /// <param name="user">UID:GID to run as.</param>
-    public static RenderedContainer Start(string name, string hostname, string image, V1Container container, PodSandbox sandbox,
-        IReadOnlyDictionary<string, string> environment, string user)
+    public static RenderedContainer Start(string name, string hostname, string image, V1Container container,
+        PodSandbox sandbox, IReadOnlyDictionary<string, string> environment, string user)
     {
         List<string> args =
         [

@@ -17,7 +17,9 @@ public static class Tool
 
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    /// <summary>Runs a program to completion; a run longer than <paramref name="limit"/> is killed and fails the test.</summary>
+    /// <summary>
+    /// Runs a program to completion; a run longer than <paramref name="limit"/> is killed and fails the test.
+    /// </summary>
     public static Result Run(string program, IEnumerable<string> args, string? workingDirectory = null,
         IReadOnlyDictionary<string, string>? environment = null, TimeSpan? limit = null)
     {
@@ -52,7 +54,11 @@ public sealed class RequiresFactAttribute : FactAttribute
     public RequiresFactAttribute(params string[] programs)
     {
         var missing = programs.Where(p => Tool.Find(p) is null).ToList();
-        if (missing.Count > 0) Skip = $"{string.Join(", ", missing)} not found on PATH (CI installs it: apt-get install kubectl/shellcheck/mosquitto).";
+        if (missing.Count > 0)
+        {
+            Skip = $"{string.Join(", ", missing)} not found on PATH " +
+                "(CI installs it: apt-get install kubectl/shellcheck/mosquitto).";
+        }
     }
 }
 
@@ -62,6 +68,10 @@ public sealed class RequiresTheoryAttribute : TheoryAttribute
     public RequiresTheoryAttribute(params string[] programs)
     {
         var missing = programs.Where(p => Tool.Find(p) is null).ToList();
-        if (missing.Count > 0) Skip = $"{string.Join(", ", missing)} not found on PATH (CI installs it: apt-get install kubectl/shellcheck/mosquitto).";
+        if (missing.Count > 0)
+        {
+            Skip = $"{string.Join(", ", missing)} not found on PATH " +
+                "(CI installs it: apt-get install kubectl/shellcheck/mosquitto).";
+        }
     }
 }

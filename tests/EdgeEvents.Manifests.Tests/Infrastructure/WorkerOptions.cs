@@ -21,33 +21,40 @@ namespace EdgeEvents.Manifests.Tests.Infrastructure;
 public static class WorkerOptions
 {
     /// <summary>The options records of edge-events, by the configuration section each is bound from.</summary>
-    public static IReadOnlyDictionary<string, Type> BySection { get; } = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
-    {
-        [TransportOptions.Section] = typeof(TransportOptions),
-        [BrokerOptions.Section] = typeof(BrokerOptions),
-        [HealthOptions.Section] = typeof(HealthOptions),
-        [StatsOptions.Section] = typeof(StatsOptions),
-        [TelemetryOptions.Section] = typeof(TelemetryOptions),
-        [CameraOptions.Section] = typeof(CameraOptions),
-        [DetectorOptions.Section] = typeof(DetectorOptions),
-        [SceneOptions.Section] = typeof(SceneOptions),
-        [LlmOptions.Section] = typeof(LlmOptions),
-        [FleetOptions.Section] = typeof(FleetOptions),
-        [DashboardOptions.Section] = typeof(DashboardOptions),
-    };
+    public static IReadOnlyDictionary<string, Type> BySection { get; } =
+        new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
+        {
+            [TransportOptions.Section] = typeof(TransportOptions),
+            [BrokerOptions.Section] = typeof(BrokerOptions),
+            [HealthOptions.Section] = typeof(HealthOptions),
+            [StatsOptions.Section] = typeof(StatsOptions),
+            [TelemetryOptions.Section] = typeof(TelemetryOptions),
+            [CameraOptions.Section] = typeof(CameraOptions),
+            [DetectorOptions.Section] = typeof(DetectorOptions),
+            [SceneOptions.Section] = typeof(SceneOptions),
+            [LlmOptions.Section] = typeof(LlmOptions),
+            [FleetOptions.Section] = typeof(FleetOptions),
+            [DashboardOptions.Section] = typeof(DashboardOptions),
+        };
 
     /// <summary>Sections every hosted command reads, whatever its role.</summary>
-    private static readonly string[] Common = [TransportOptions.Section, HealthOptions.Section, StatsOptions.Section, TelemetryOptions.Section, "Logging"];
+    private static readonly string[] Common =
+        [TransportOptions.Section, HealthOptions.Section, StatsOptions.Section, TelemetryOptions.Section, "Logging"];
 
-    /// <summary>What is wrong with <paramref name="configuration"/> for a process running <paramref name="role"/>; empty when nothing.</summary>
+    /// <summary>
+    /// What is wrong with <paramref name="configuration"/> for a process running <paramref name="role"/>; empty when
+    /// nothing.
+    /// </summary>
     public static IReadOnlyList<string> Problems(IConfiguration configuration, string role)
     {
         var problems = new List<string>();
         foreach (var section in configuration.GetChildren())
         {
-            if (!Common.Contains(section.Key, StringComparer.OrdinalIgnoreCase) && !section.Key.Equals(role, StringComparison.OrdinalIgnoreCase))
+            if (!Common.Contains(section.Key, StringComparer.OrdinalIgnoreCase) &&
+                !section.Key.Equals(role, StringComparison.OrdinalIgnoreCase))
             {
-                problems.Add($"section '{section.Key}' is not read by the {role} command (it reads {string.Join(", ", Common)} and its own section)");
+                problems.Add($"section '{section.Key}' is not read by the {role} command " +
+                    $"(it reads {string.Join(", ", Common)} and its own section)");
                 continue;
             }
             if (section.Key.Equals("Logging", StringComparison.OrdinalIgnoreCase))
@@ -65,7 +72,9 @@ public static class WorkerOptions
         return problems;
     }
 
-    /// <summary>Binds one section into a fresh <paramref name="type"/>; returns the binding and validation errors.</summary>
+    /// <summary>
+    /// Binds one section into a fresh <paramref name="type"/>; returns the binding and validation errors.
+    /// </summary>
     public static IReadOnlyList<string> Bind(IConfigurationSection section, Type type)
     {
         // Durations read as the host reads them (500ms, 2s, hh:mm:ss).
