@@ -123,10 +123,7 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
             await PublishControlAsync(detector, request);
             var result = await WaitForStatusAsync(status, s => s.Version == version && s.State is RolloutStates.Failed or RolloutStates.RolledBack);
             output.WriteLine($"{version}: {result.State}: {result.Reason}");
-            Assert.Equal(state, result.State);
-            Assert.Contains(reason, result.Reason);
-            Assert.Equal(Original, result.ActiveVersion);
-            Assert.Equal(Original, Assert.Single(detector.Worker.Models).ModelId);
+            AssertKeptOriginal(detector, result, state, reason);
         }
         await stop.CancelAsync();
         await camera;
@@ -201,10 +198,7 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
         var rolledBack = await WaitForStatusAsync(status, s => s.Version == "v2" && s.State is RolloutStates.RolledBack or RolloutStates.Active);
         output.WriteLine($"v2: {rolledBack.State}: {rolledBack.Reason}");
 
-        Assert.Equal(RolloutStates.RolledBack, rolledBack.State);
-        Assert.Contains("frames per second of inference", rolledBack.Reason);
-        Assert.Equal(Original, rolledBack.ActiveVersion);
-        Assert.Equal(Original, Assert.Single(detector.Worker.Models).ModelId);
+        AssertKeptOriginal(detector, rolledBack, RolloutStates.RolledBack, "frames per second of inference");
         await stop.CancelAsync();
         await camera;
     }
@@ -228,6 +222,15 @@ public sealed class ModelRollout_Tests(ITestOutputHelper output) : IDisposable
         Assert.Equal("v2", Assert.Single(detector.Worker.Models).ModelId);
         await stop.CancelAsync();
         await camera;
+    }
+
+    /// <summary>The candidate ended in <paramref name="state"/> for <paramref name="reason"/>; the original runs on.</summary>
+    private static void AssertKeptOriginal(DetectorHost detector, ModelStatus result, string state, string reason)
+    {
+        Assert.Equal(state, result.State);
+        Assert.Contains(reason, result.Reason);
+        Assert.Equal(Original, result.ActiveVersion);
+        Assert.Equal(Original, Assert.Single(detector.Worker.Models).ModelId);
     }
 
     private Task<DetectorHost> StartDetectorAsync(string brokerUrl, Dictionary<string, string?> settings)
